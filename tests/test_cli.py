@@ -1,0 +1,101 @@
+"""The smtplab command, run as a learner runs it: a real process, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from smtplab import __version__, catalogue
+
+
+def smtplab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smtplab", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_explain_prints_the_explanation():
+    result = smtplab("explain", "250")
+    assert result.returncode == 0
+    assert result.stdout.startswith("SMTP 250 OK\n")
+    assert result.stderr == ""
+
+
+def test_explain_accepts_a_reply_line_in_several_words():
+    result = smtplab("explain", "550", "5.1.1", "User", "unknown", "--lang", "vi")
+    assert result.returncode == 0
+    assert "5.1.1" in result.stdout and "Mô tả" in result.stdout
+
+
+def test_compare_in_vietnamese_as_in_the_readme():
+    result = smtplab("compare", "250", "252", "--lang", "vi")
+    assert result.returncode == 0
+    for heading in ("Mô tả", "Khi bạn thấy mã này", "Cách khắc phục", "Sự khác biệt chính", "Khi nào dùng cái nào",
+                    "Tìm hiểu thêm"):
+        assert heading in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_compare_formats(fmt):
+    result = smtplab("compare", "450", "550", "--format", fmt)
+    assert result.returncode == 0
+    assert ("<h2>" if fmt == "html" else "## SMTP 450") in result.stdout
+
+
+def test_list_text_and_json():
+    text = smtplab("list")
+    assert text.returncode == 0
+    assert re.search(r"^252 +Cannot Verify User$", text.stdout, re.M)
+    records = json.loads(smtplab("list", "--json", "--lang", "vi").stdout)
+    assert {"250", "252", "X.1.1", "X.7.30"} <= {r["code"] for r in records}
+    for record in records:
+        assert isinstance(record["code"], str)
+        assert all(record[k] for k in ("title", "description", "when", "fix"))
+    cat = catalogue("vi")
+    assert len(records) == len(cat.basic_codes()) + len(cat.enhanced_codes())
+    basic_only = json.loads(smtplab("list", "--json", "--kind", "basic").stdout)
+    assert all(r["kind"] == "basic" for r in basic_only)
+
+
+def test_version():
+    result = smtplab("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"smtplab {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("explain", "999"), "unknown reply code 999: the catalogue has no 999; nearest known codes: 556, 555, 554"),
+        (("explain", "abc"), "cannot explain 'abc'"),
+        (("explain", "2.99.99"), "unknown enhanced status code 2.99.99: the IANA registry has no X.99.99; "
+                                 "nearest known: 2.7.30, 2.7.29, 2.7.28"),
+        (("compare", "250", "999"), "unknown reply code 999"),
+        (("explain", "250-oops"), "continuation line"),
+    ],
+)
+def test_bad_codes_print_one_line_and_exit_2(args, expected):
+    result = smtplab(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0] == f"smtplab: error: {expected}" or expected in lines[0]
+
+
+@pytest.mark.parametrize("args", [(), ("explain",), ("compare", "250"), ("list", "--lang", "fr"), ("frobnicate",)])
+def test_usage_mistakes_exit_2_without_traceback(args):
+    result = smtplab(*args)
+    assert result.returncode == 2
+    assert "usage: smtplab" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_console_script_is_installed():
+    import shutil
+
+    exe = shutil.which("smtplab", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe is not None
+    result = subprocess.run([exe, "explain", "252"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "Cannot Verify User" in result.stdout
