@@ -13,13 +13,53 @@ True
 
 from __future__ import annotations
 
-from .catalogue import LANGUAGES, catalogue
-from .comparison import Comparison, compare
-from .errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
-from .explanation import Explanation, explain
-from .reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
-
 __version__ = "0.1.0"
+
+# The function shares its name with its module, so it is bound eagerly: a lazy
+# binding would be replaced by the module as soon as anything imports it.
+from .catalogue import LANGUAGES, catalogue  # noqa: E402
+
+# Other names are imported on first use (PEP 562), so that `import smtplab`
+# and `smtplab explain 250` load only the modules they need.
+_EXPORTS = {
+    "Comparison": "comparison",
+    "compare": "comparison",
+    "CatalogueError": "errors",
+    "ReplyParseError": "errors",
+    "SMTPLabError": "errors",
+    "UnknownCode": "errors",
+    "UnknownLanguage": "errors",
+    "Explanation": "explanation",
+    "explain": "explanation",
+    "EnhancedStatus": "reply",
+    "Reply": "reply",
+    "ReplyCategory": "reply",
+    "ReplyClass": "reply",
+    "parse_reply": "reply",
+}
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from .comparison import Comparison, compare
+    from .errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
+    from .explanation import Explanation, explain
+    from .reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smtplab' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"smtplab.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "LANGUAGES",

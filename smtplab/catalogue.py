@@ -2,7 +2,7 @@
 
 Data, not code: the facts and the prose live in TOML files inside the
 package (see ``docs/catalogue.md``), read once per language with
-``importlib.resources`` and kept in frozen dataclasses. Pure: it reads only
+``importlib.resources`` and kept in immutable value objects. Pure: it reads only
 its own data files.
 
 >>> from smtplab.catalogue import catalogue
@@ -16,12 +16,15 @@ import marshal
 import os
 import re
 import sys
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from types import MappingProxyType
-from typing import Any, Mapping
 
+from .values import value
 from .errors import CatalogueError, UnknownCode, UnknownLanguage
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any, Mapping
 
 __all__ = [
     "LANGUAGES",
@@ -44,7 +47,7 @@ _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 
 
-@dataclass(frozen=True)
+@value
 class RealWorldReply:
     """A reply line a named server is known to send, with where that is shown."""
 
@@ -54,7 +57,7 @@ class RealWorldReply:
     source: str
 
 
-@dataclass(frozen=True)
+@value
 class LabRecipe:
     """How the lab server produces a code: the policy to set, then the commands to send."""
 
@@ -62,7 +65,7 @@ class LabRecipe:
     commands: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@value
 class BasicCode:
     """A three-digit reply code with its explanation in one language."""
 
@@ -100,7 +103,7 @@ class BasicCode:
         return f"{self.code} {self.title}"
 
 
-@dataclass(frozen=True)
+@value
 class EnhancedCode:
     """An enhanced status code entry of the IANA registry (``X.1.1``), in one language."""
 
@@ -127,7 +130,7 @@ class EnhancedCode:
         return int(self.code.split(".")[2])
 
 
-@dataclass(frozen=True)
+@value
 class EnhancedPart:
     """The meaning of an enhanced code's class (first number) or subject (second)."""
 
@@ -136,7 +139,7 @@ class EnhancedPart:
     description: str
 
 
-@dataclass(frozen=True)
+@value
 class PairNotes:
     """A curated comparison of two codes: key differences and when to use which."""
 

@@ -9,17 +9,21 @@ assembled from the two entries. Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from .values import value
 from .catalogue import BasicCode, Catalogue, PairNotes, catalogue
-from .document import Displayable, Document, Heading, Items, Paragraph, Span
+from .document import Displayable, Document, Heading, Items, Paragraph
 from .errors import UnknownCode
 from .references import reference_span
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from .document import Span
 
 __all__ = ["Comparison", "compare", "generated_differences"]
 
 
-@dataclass(frozen=True, repr=False)
+@value
 class Comparison(Displayable):
     """Two codes compared, in one language."""
 

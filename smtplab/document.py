@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass, field
-from typing import Union
+
+from .values import value
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Union
 
 __all__ = [
     "Code",
@@ -38,25 +42,25 @@ TEXT_WIDTH = 78
 # -- inline spans -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value
 class Code:
     """Protocol text shown as typed: a command, a reply line."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@value
 class Strong:
     text: str
 
 
-@dataclass(frozen=True)
+@value
 class Link:
     text: str
     href: str
 
 
-@dataclass(frozen=True)
+@value
 class ReplyCode:
     """A reply code, coloured by its class in HTML (``smtplab-class-2`` … ``-5``)."""
 
@@ -67,13 +71,14 @@ class ReplyCode:
         return self.text[:1] if self.text[:1] in "2345" else "x"
 
 
-Span = Union[str, Code, Strong, Link, ReplyCode]
+if TYPE_CHECKING:  # pragma: no cover
+    Span = Union[str, Code, Strong, Link, ReplyCode]
 
 
 # -- blocks -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@value
 class Heading:
     """A heading; level 1 is the document's title."""
 
@@ -81,7 +86,7 @@ class Heading:
     level: int = 2
 
 
-@dataclass(frozen=True)
+@value
 class Paragraph:
     spans: tuple[Span, ...]
 
@@ -89,7 +94,7 @@ class Paragraph:
         object.__setattr__(self, "spans", tuple(s for s in spans if s != ""))
 
 
-@dataclass(frozen=True)
+@value
 class Items:
     """A list; each item is a tuple of spans."""
 
@@ -97,7 +102,7 @@ class Items:
     ordered: bool = False
 
 
-@dataclass(frozen=True)
+@value
 class Preformatted:
     """Lines shown exactly, e.g. what a server sent. ``css`` names each line's class."""
 
@@ -105,15 +110,16 @@ class Preformatted:
     css: tuple[str, ...] = ()
 
 
-Block = Union[Heading, Paragraph, Items, Preformatted]
+if TYPE_CHECKING:  # pragma: no cover
+    Block = Union[Heading, Paragraph, Items, Preformatted]
 
 
-@dataclass(frozen=True)
+@value
 class Document:
     """Blocks in reading order; ``kind`` becomes the HTML class ``smtplab-<kind>``."""
 
     kind: str
-    blocks: tuple[Block, ...] = field(default_factory=tuple)
+    blocks: tuple[Block, ...] = ()
     lang: str = "en"
 
 

@@ -7,8 +7,8 @@ same document is shown as terminal text, Markdown or HTML.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from .values import value
 from .catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
 from .document import (
     Code,
@@ -19,12 +19,15 @@ from .document import (
     Paragraph,
     Preformatted,
     ReplyCode,
-    Span,
     Strong,
 )
 from .errors import UnknownCode
 from .references import reference_span
 from .reply import Reply, parse_reply
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from .document import Span
 
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 
@@ -67,7 +70,7 @@ def digits_items(cat: Catalogue, code: int) -> Items:
     return Items(((ReplyCode(f"{cls}xx"), " " + class_text), (Code(f"x{category}z"), " " + category_text)))
 
 
-@dataclass(frozen=True, repr=False)
+@value
 class Explanation(Displayable):
     """The explanation of one code, enhanced code, or reply, in one language."""
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-from .document import Link, Span
+from .document import Link
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from .document import Span
 
 IANA_REGISTRY_URL = "https://www.iana.org/assignments/smtp-enhanced-status-codes/"
 _RFC_RE = re.compile(r"RFC\s*(?P<number>\d+)(?:\s*§\s*(?P<section>[0-9]+(?:\.[0-9]+)*))?")

@@ -13,12 +13,12 @@ start of the text follows RFC 3463 and RFC 2034.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 from .errors import ReplyParseError
+from .values import value
 
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from .explanation import Explanation
 
@@ -63,7 +63,7 @@ def is_valid_code(code: object) -> bool:
     return isinstance(code, (int, str)) and not isinstance(code, bool) and bool(_CODE_RE.match(str(code)))
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class EnhancedStatus:
     """An enhanced status code such as ``5.1.1``: class, subject and detail (RFC 3463)."""
 
@@ -101,7 +101,7 @@ class EnhancedStatus:
         return f"EnhancedStatus('{self}')"
 
 
-@dataclass(frozen=True)
+@value
 class Reply:
     """One SMTP reply: a three-digit code and one or more lines of text.
 

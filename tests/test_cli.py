@@ -99,3 +99,9 @@ def test_console_script_is_installed():
     assert exe is not None
     result = subprocess.run([exe, "explain", "252"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Cannot Verify User" in result.stdout
+
+
+def test_cli_offers_every_catalogue_language():
+    from smtplab import LANGUAGES, cli
+
+    assert cli.LANGUAGES == LANGUAGES
