@@ -1,0 +1,292 @@
+"""The lab mailbox: where accepted mail goes, as a real Maildir.
+
+The lab server calls :meth:`LabMailbox.deliver` *before* it answers 250
+after the final dot, and :meth:`~LabMailbox.deliver` returns only once the
+message is on disk: written to ``tmp/``, flushed with ``fsync``, renamed into
+``new/`` and the directory flushed too (the Maildir protocol). So a 250 from
+the lab always means the message is stored, and a crash never leaves half a
+message in ``new/``.
+
+The file name is made by the mailbox (time, process, a counter), never from
+anything in the message, so no message can write outside the Maildir. The
+envelope (MAIL FROM and RCPT TO, which are not part of the message) is kept
+in two header lines put in front of the message,
+``X-Smtplab-Envelope-From: <sender>`` and ``X-Smtplab-Envelope-To: <a> <b>``;
+reading them back, only those two leading lines count, so a message cannot
+forge its own envelope.
+
+The stdlib :mod:`mailbox` reads the folder, and so can any mail client.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import itertools
+import mailbox
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from .errors import MailboxError
+
+__all__ = ["LabMailbox", "MessageSummary"]
+
+FROM_HEADER = "X-Smtplab-Envelope-From"
+TO_HEADER = "X-Smtplab-Envelope-To"
+_ENVELOPE = re.compile(
+    rb"X-Smtplab-Envelope-From: <([^<>\r\n]*)>\r\nX-Smtplab-Envelope-To:((?: <[^<>\r\n]*>)*)\r\n"
+)
+_ANGLED = re.compile(rb"<([^<>]*)>")
+_NAME = re.compile(r"(\d+)\.M(\d+)P(\d+)Q(\d+)\.smtplab\Z")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    """One stored message: its Maildir key, envelope, subject and size in octets (as received)."""
+
+    key: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    subject: str
+    size: int
+
+
+def _envelope_address(address: str) -> str:
+    # Addresses come from one SMTP command line; make sure none can break a header line.
+    return _UNSAFE.sub("?", address)
+
+
+def _unique_name() -> str:
+    with _counter_lock:
+        sequence = next(_counter)
+    now = time.time()
+    seconds = int(now)
+    return f"{seconds}.M{int((now - seconds) * 1_000_000)}P{os.getpid()}Q{sequence}.smtplab"
+
+
+def _order(key: str) -> tuple[int, int, int, int, str]:
+    match = _NAME.match(key)
+    if not match:
+        return (1 << 62, 0, 0, 0, key)
+    return (int(match[1]), int(match[2]), int(match[3]), int(match[4]), key)
+
+
+def _fsync_directory(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms that cannot open a directory (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems that refuse fsync on a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _split_envelope(raw: bytes) -> tuple[str, tuple[str, ...], bytes]:
+    """Envelope and message of a stored file: exactly the two leading lines deliver() wrote."""
+    match = _ENVELOPE.match(raw)
+    if not match:  # a message some other program put in the Maildir
+        return "", (), raw
+    sender = match[1].decode("utf-8", errors="replace")
+    recipients = tuple(r.decode("utf-8", errors="replace") for r in _ANGLED.findall(match[2]))
+    return sender, recipients, raw[match.end():]
+
+
+def _subject(message: bytes) -> str:
+    headers = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        parsed = email.message_from_bytes(headers + b"\r\n\r\n", policy=email.policy.default)
+        subject = parsed.get("subject")
+        text = "" if subject is None else str(subject)
+    except Exception:  # a malformed header must not hide the message from the list
+        return ""
+    return _CONTROL.sub("?", text.encode("utf-8", errors="replace").decode("utf-8"))
+
+
+class LabMailbox:
+    """A Maildir of the messages the lab accepted.
+
+    ``LabMailbox()`` makes a temporary folder, removed by :meth:`close`;
+    ``LabMailbox(path)`` uses (and keeps) ``path``; ``keep=True`` keeps a
+    temporary folder too. Iterating gives :class:`MessageSummary` items in
+    the order the messages arrived.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, keep: bool = False) -> None:
+        self._temporary = path is None
+        self.keep = keep or path is not None
+        self.path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-")) if path is None else Path(path)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(self.path / sub, mode=0o700, exist_ok=True)
+        self._maildir = mailbox.Maildir(self.path, factory=None, create=False)
+        self._closed = False
+
+    # -- writing -------------------------------------------------------------
+
+    def deliver(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> str:
+        """Store one message durably; return its key. Call it before answering 250."""
+        self._check_open()
+        if isinstance(rcpt_tos, str):
+            rcpt_tos = [rcpt_tos]
+        envelope = (
+            f"{FROM_HEADER}: <{_envelope_address(mail_from)}>\r\n"
+            f"{TO_HEADER}:{''.join(f' <{_envelope_address(r)}>' for r in rcpt_tos)}\r\n"
+        )
+        content = envelope.encode("utf-8") + bytes(data)
+        name = _unique_name()
+        tmp_path = self.path / "tmp" / name
+        new_path = self.path / "new" / name
+        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.rename(tmp_path, new_path)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+        _fsync_directory(self.path / "new")
+        return name
+
+    def clear(self) -> None:
+        """Delete every message."""
+        self._check_open()
+        for key in list(self._maildir.keys()):
+            self._maildir.discard(key)
+
+    def close(self) -> None:
+        """Stop using the mailbox; remove its folder if it is a temporary one not kept."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._temporary and not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> LabMailbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+        if not (self.path / "new").is_dir():
+            raise MailboxError(f"the lab mailbox folder {self.path} is gone")
+
+    def keys(self) -> list[str]:
+        """Message keys, in the order the messages arrived."""
+        self._check_open()
+        return sorted(self._maildir.keys(), key=_order)
+
+    def _raw(self, key: str) -> bytes:
+        return self._maildir.get_bytes(key)
+
+    def summary(self, key: str) -> MessageSummary:
+        """Envelope, subject and size of one message."""
+        sender, recipients, message = _split_envelope(self._raw(key))
+        return MessageSummary(key, sender, recipients, _subject(message), len(message))
+
+    def messages(self) -> list[MessageSummary]:
+        """A summary of every message, oldest first."""
+        out = []
+        for key in self.keys():
+            try:
+                out.append(self.summary(key))
+            except KeyError:  # removed meanwhile
+                continue
+        return out
+
+    def __iter__(self) -> Iterator[MessageSummary]:
+        return iter(self.messages())
+
+    def __len__(self) -> int:
+        self._check_open()
+        return len(self._maildir)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._maildir
+
+    def __getitem__(self, key: str) -> EmailMessage:
+        """The message as the client sent it (envelope lines removed); KeyError if there is none."""
+        self._check_open()
+        _sender, _recipients, message = _split_envelope(self._raw(key))
+        # SMTP carries CRLF; Python's email package works in \n.
+        return email.message_from_bytes(message.replace(b"\r\n", b"\n"), policy=email.policy.default)  # type: ignore[return-value]
+
+    def get(self, key: str, default: EmailMessage | None = None) -> EmailMessage | None:
+        """The message with ``key``, parsed; ``default`` if there is none."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def raw(self, key: str) -> bytes:
+        """The message's bytes exactly as received after DATA (envelope lines removed)."""
+        self._check_open()
+        return _split_envelope(self._raw(key))[2]
+
+    # -- faces ---------------------------------------------------------------
+
+    def _rows(self) -> list[tuple[str, str, str, str, str]]:
+        return [
+            (str(n), m.mail_from or "<>", ", ".join(m.rcpt_tos), m.subject, f"{m.size} B")
+            for n, m in enumerate(self.messages(), start=1)
+        ]
+
+    _HEADINGS = ("#", "From", "To", "Subject", "Size")
+
+    def __str__(self) -> str:
+        if self._closed:
+            return "Lab mailbox (closed)"
+        rows = self._rows()
+        if not rows:
+            return "Lab mailbox: no messages"
+        widths = [max(len(r[i]) for r in [self._HEADINGS, *rows]) for i in range(5)]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+        title = f"Lab mailbox: {len(rows)} message{'s' if len(rows) != 1 else ''}"
+        return "\n".join([title, line(self._HEADINGS), line(["-" * w for w in widths]), *map(line, rows)])
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "<LabMailbox closed>"
+        count = len(self)
+        return f"<LabMailbox {count} message{'s' if count != 1 else ''}>"
+
+    def _repr_html_(self) -> str:
+        if self._closed:
+            return '<div class="smtplab-mailbox"><p>Lab mailbox (closed)</p></div>'
+        rows = self._rows()
+        if not rows:
+            return '<div class="smtplab-mailbox"><p>Lab mailbox: no messages</p></div>'
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEADINGS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+        )
+        return (
+            '<div class="smtplab-mailbox"><table class="smtplab-mailbox-table">'
+            f"<caption>Lab mailbox: {len(rows)} message{'s' if len(rows) != 1 else ''}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
