@@ -31,6 +31,7 @@ _EXPORTS = {
     "UnknownLanguage": "errors",
     "Explanation": "explanation",
     "explain": "explanation",
+    "Lab": "lab",
     "EnhancedStatus": "reply",
     "Reply": "reply",
     "ReplyCategory": "reply",
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .comparison import Comparison, compare
     from .errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
     from .explanation import Explanation, explain
+    from .lab import Lab
     from .reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
 
 
@@ -67,6 +69,7 @@ __all__ = [
     "Comparison",
     "EnhancedStatus",
     "Explanation",
+    "Lab",
     "Reply",
     "ReplyCategory",
     "ReplyClass",

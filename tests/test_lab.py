@@ -1,0 +1,369 @@
+"""The learner's Lab, end to end over real loopback sockets: what a learner types and sees."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import smtplab
+from smtplab import Lab
+from smtplab.catalogue import catalogue
+from smtplab.client import NOTE_RECONNECTED
+from smtplab.errors import PolicyError, UnknownLanguage
+from smtplab.lab import NoRecipe
+from smtplab.reply import Reply, parse_reply
+
+
+@pytest.fixture
+def lab():
+    with Lab() as lab:
+        yield lab
+
+
+def lab_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(("smtplab", "asyncio"))]
+
+
+def open_sockets() -> int:
+    return sum(1 for fd in os.listdir("/proc/self/fd") if _is_socket(fd))
+
+
+def _is_socket(fd: str) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    except OSError:
+        return False
+
+
+# -- the first lesson: 252, then 250, 550, 502 ----------------------------------
+
+
+def test_vrfy_lesson(lab):
+    assert lab.send("EHLO learner.example").code == 250
+    assert lab.send("VRFY alice").code == 252
+    lab.policy.vrfy = "confirm"
+    assert lab.send("VRFY alice").code == 250
+    assert lab.send("VRFY nobody").code == 550
+    lab.policy.vrfy = "disabled"
+    assert lab.send("VRFY alice").code == 502
+    assert [r.code for r in lab.transcript.replies()] == [220, 250, 252, 250, 550, 502]
+
+
+def test_a_reply_from_the_lab_is_a_reply_shown_with_its_explanation(lab):
+    reply = lab.vrfy("alice")
+    assert reply == parse_reply("252 2.1.5 Cannot VRFY user, but will accept message and attempt delivery")
+    assert isinstance(reply, Reply) and hash(reply) == hash(parse_reply(str(reply)))
+    assert repr(reply).startswith("Reply(252, ")
+    assert "Cannot Verify User" in reply._repr_html_()
+
+
+def test_explanations_speak_the_lab_language():
+    with Lab("vi") as lab:
+        assert 'lang="vi"' in lab.helo()._repr_html_()
+        assert "Không thể xác minh người dùng" in lab.vrfy("bob")._repr_html_()
+        lab.vrfy("alice")
+        html = lab.transcript._repr_html_()
+        assert "Không thể xác minh người dùng" in html and 'lang="vi"' in html
+
+
+def test_unknown_language_and_policy_fail_before_anything_starts():
+    before = lab_threads()
+    with pytest.raises(UnknownLanguage):
+        Lab("fr")
+    with pytest.raises(PolicyError, match="did you mean 'confirm'"):
+        Lab(vrfy="confrim")
+    assert lab_threads() == before
+
+
+def test_policy_keywords_and_live_policy():
+    with Lab(vrfy="confirm", hostname="school.example") as lab:
+        assert lab.policy.vrfy == "confirm"
+        assert lab.transcript.last_reply.lines[0].startswith("school.example ")
+        assert lab.vrfy("bob").code == 250
+        assert lab.ehlo().lines[0] == "school.example Hello learner.example"
+
+
+# -- a whole session -------------------------------------------------------------
+
+
+def test_a_full_session_lands_a_message_in_the_mailbox(lab):
+    assert lab.helo().code == 250
+    assert lab.mail_from("me@learner.example").code == 250
+    assert lab.rcpt_to("<alice@lab.example>").code == 250
+    assert lab.data("Subject: Hello\n\nHi Alice,\n.a line with a dot\n").code == 250
+    assert lab.quit().code == 221
+    [message] = lab.mailbox.messages()
+    assert (message.mail_from, message.rcpt_tos, message.subject) == ("me@learner.example", ("alice@lab.example",), "Hello")
+    text = str(lab.transcript)
+    assert text.startswith("<- 220 lab.example ESMTP smtplab\n")
+    assert "-> DATA\n<- 354 " in text
+    assert "-> ..a line with a dot\n-> .\n<- 250 " in text
+
+
+def test_data_stops_at_a_refusal(lab):
+    lab.ehlo()
+    assert lab.data("never sent").code == 503
+    assert "never sent" not in str(lab.transcript)
+
+
+def test_helpers_send_one_command_each(lab):
+    assert lab.noop().code == 250
+    assert lab.rset().code == 250
+    assert lab.help().code == 214
+    assert lab.help("VRFY").code in (214, 504)
+    assert lab.expn("staff").code == 250
+    sent = [e.sent for e in lab.transcript][1:]
+    assert sent == ["NOOP", "RSET", "HELP", "HELP VRFY", "EXPN staff"]
+
+
+def test_auth_plain_and_login_with_secrets_masked(lab):
+    lab.ehlo()
+    assert lab.auth().code == 235
+    lab.quit()
+    lab.ehlo()
+    assert lab.auth("LOGIN", "alice", "wrong").code == 535
+    assert lab.auth("cram-md5").code == 504
+    text = str(lab.transcript)
+    assert "-> AUTH PLAIN ****" in text and "-> AUTH LOGIN\n<- 334 " in text
+    assert text.count("-> ****") == 2 and "d3Jvbmc" not in text and "wonderland" not in text
+
+
+def test_starttls_then_ehlo_again(lab):
+    assert "STARTTLS" in lab.ehlo().lines
+    assert lab.starttls().code == 220
+    after = lab.ehlo()
+    assert after.code == 250 and "STARTTLS" not in after.lines
+    lab.policy.starttls = False
+    lab.quit()
+    lab.ehlo()
+    assert lab.starttls().code == 454
+
+
+# -- dropped connections ---------------------------------------------------------
+
+
+def test_a_421_mid_session_then_a_reconnect_note(lab):
+    lab.ehlo()
+    lab.policy.state = "shutting-down"
+    assert lab.noop().code == 421
+    lab.policy.state = "open"
+    assert lab.noop().code == 250
+    lines = str(lab.transcript).splitlines()
+    at = lines.index("-> NOOP")
+    assert lines[at + 1].startswith("<- 421 4.3.2 ")
+    assert lines[at + 2:at + 6] == [f"** {NOTE_RECONNECTED}", "<- 220 lab.example ESMTP smtplab", "-> NOOP", "<- 250 2.0.0 OK"]
+
+
+def test_a_busy_server_answers_every_send_with_its_greeting():
+    with Lab(state="busy") as lab:
+        assert lab.transcript.last_reply.code == 421
+        assert lab.ehlo().code == 421
+        assert "'EHLO learner.example' was not sent" in str(lab.transcript)
+
+
+# -- threads, loops, closing -----------------------------------------------------
+
+
+def test_close_leaves_no_thread_socket_or_temporary_folder():
+    gc.collect()
+    threads, sockets = lab_threads(), open_sockets()
+    lab = Lab()
+    lab.ehlo()
+    folder = lab.mailbox.path
+    assert folder.is_dir() and len(lab_threads()) > len(threads)
+    lab.close()
+    lab.close()  # idempotent
+    gc.collect()
+    assert lab_threads() == threads
+    assert open_sockets() == sockets
+    assert not folder.exists()
+    assert lab.closed and lab.address is None
+    with pytest.raises(RuntimeError, match="closed"):
+        lab.send("NOOP")
+
+
+def test_a_lab_that_is_dropped_is_closed_by_its_finalizer():
+    threads = lab_threads()
+    lab = Lab()
+    folder = lab.mailbox.path
+    del lab
+    gc.collect()
+    assert lab_threads() == threads
+    assert not folder.exists()
+
+
+def test_keep_maildir_and_a_given_maildir(tmp_path: Path):
+    with Lab(keep_maildir=True) as lab:
+        kept = lab.mailbox.path
+    assert kept.is_dir()
+    shutil.rmtree(kept)
+    with Lab(maildir=str(tmp_path / "mail")) as lab:
+        lab.ehlo()
+        lab.mail_from("a@x.example")
+        lab.rcpt_to("bob@lab.example")
+        assert lab.data("Subject: kept\n\nx").code == 250
+    assert len(os.listdir(tmp_path / "mail" / "new")) == 1
+
+
+def test_two_labs_at_once_on_different_ports():
+    with Lab() as one, Lab(vrfy="confirm") as two:
+        assert one.address[0] == two.address[0] == "127.0.0.1"
+        assert one.address[1] != two.address[1] and 0 not in (one.address[1], two.address[1])
+        assert one.vrfy("alice").code == 252
+        assert two.vrfy("alice").code == 250
+        one.policy.vrfy = "disabled"
+        assert two.vrfy("alice").code == 250
+        assert one.vrfy("alice").code == 502
+
+
+def test_send_works_from_inside_a_running_event_loop(lab):
+    """A Jupyter kernel runs cells while its own loop runs: a cell's plain call must not deadlock."""
+
+    async def cell() -> int:
+        return lab.send("VRFY alice").code  # sync call, on a thread whose loop is running
+
+    assert asyncio.run(cell()) == 252
+
+
+def test_send_works_from_another_loop_thread_and_a_widget_callback(lab):
+    results: list[int] = []
+
+    def kernel() -> None:
+        async def callback() -> None:
+            results.append(lab.noop().code)
+            results.append((await lab.asend("VRFY alice")).code)
+
+        asyncio.run(callback())
+
+    worker = threading.Thread(target=kernel)
+    worker.start()
+    worker.join(20)
+    assert results == [250, 252]
+
+
+def test_async_twins(lab):
+    async def main() -> None:
+        assert (await lab.asend("NOOP")).code == 250
+        demo = await lab.ademo(["VRFY alice"], vrfy="disabled")
+        assert demo.last_reply.code == 502
+        entry = catalogue().basic_codes()[0]
+        if entry.lab is None:
+            with pytest.raises(NoRecipe):
+                await lab.areproduce(entry.code)
+        else:
+            assert (await lab.areproduce(entry.code)).last_reply.code == entry.code
+
+    asyncio.run(main())
+
+
+def test_calling_the_sync_api_on_the_lab_loop_itself_is_refused(lab):
+    async def on_lab_loop() -> str:
+        try:
+            lab.send("NOOP")
+        except RuntimeError as exc:
+            return str(exc)
+        return "no error"
+
+    message = asyncio.run_coroutine_threadsafe(on_lab_loop(), lab._runtime.loop).result(10)
+    assert "await lab.asend" in message
+
+
+def test_lab_faces_show_status_without_ports(lab):
+    lab.policy.vrfy = "confirm"
+    port = str(lab.address[1])
+    assert repr(lab) == "<Lab lab.example running, lang='en'>"
+    assert "vrfy='confirm'" in str(lab) and "1 exchange" in str(lab)
+    html = lab._repr_html_()
+    assert port not in html and port not in repr(lab) and port not in str(lab)
+    assert 'class="smtplab smtplab-lab"' in html
+    lab.close()
+    assert repr(lab) == "<Lab lab.example closed, lang='en'>"
+    assert "closed" in lab._repr_html_()
+
+
+def test_import_smtplab_stays_light_and_exports_lab_lazily():
+    script = (
+        "import json, sys, smtplab\n"
+        "assert 'Lab' in smtplab.__all__\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
+    assert not {"asyncio", "aiosmtpd", "aiosmtplib", "smtplab.lab"} & set(json.loads(out))
+    assert smtplab.Lab is Lab
+
+
+# -- trying policies, reproducing codes ------------------------------------------
+
+
+def test_demo_runs_on_a_fresh_connection_and_restores_the_policy(lab):
+    lab.ehlo()
+    lab.policy.rule("NOOP", "250 2.0.0 my own rule")
+    before = (lab.policy.as_dict(), lab.policy.rules, str(lab.transcript))
+    demo = lab.demo(
+        ["EHLO learner.example", "VRFY alice", "RCPT TO:<bob@lab.example>"],
+        vrfy="confirm",
+        rules=[{"command": "VRFY", "match": "alice", "reply": "550 5.1.1 Alice is on holiday", "times": 1}],
+    )
+    assert str(demo).splitlines()[0].startswith("** policy: vrfy='confirm', VRFY alice -> 550 5.1.1")
+    assert [r.code for r in demo.replies()] == [220, 250, 550, 503]
+    assert (lab.policy.as_dict(), lab.policy.rules, str(lab.transcript)) == before
+    assert lab.vrfy("alice").code == 252  # the lab's own session is untouched
+
+
+def test_demo_restores_the_policy_even_when_it_fails(lab):
+    with pytest.raises(PolicyError):
+        lab.demo(["NOOP"], vrfy="confirm", state="nonsense")
+    assert lab.policy.vrfy == "cannot-verify" and lab.policy.state == "open"
+
+
+def test_reproduce_without_a_recipe_says_so(lab):
+    codes = [entry.code for entry in catalogue().basic_codes() if entry.lab is None]
+    if codes:
+        with pytest.raises(NoRecipe, match=f"no lab recipe for {codes[0]}") as raised:
+            lab.reproduce(codes[0])
+        assert isinstance(raised.value, LookupError)
+
+
+def test_every_catalogue_recipe_reproduces_its_code(lab):
+    for entry in catalogue().basic_codes():
+        if entry.lab is not None:
+            transcript = lab.reproduce(entry.code)
+            assert transcript.last_reply.code == entry.code, str(transcript)
+    assert [r.code for r in lab.transcript.replies()] == [220]  # the lab's own session saw none of it
+
+
+def test_a_lab_left_open_is_closed_at_interpreter_exit():
+    script = (
+        "from smtplab import Lab\n"
+        "lab = Lab()\n"
+        "lab.ehlo(); lab.starttls()\n"
+        "print(lab.mailbox.path)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception" not in done.stderr
+    assert not Path(done.stdout.strip()).exists()
+
+
+def test_a_lab_closed_from_its_own_loop_winds_down_by_itself():
+    lab = Lab()
+    runtime, folder = lab._runtime, lab.mailbox.path
+
+    async def close_on_lab_loop() -> None:
+        lab.close()
+
+    asyncio.run_coroutine_threadsafe(close_on_lab_loop(), runtime.loop).result(10)
+    runtime.thread.join(10)
+    assert not runtime.thread.is_alive() and runtime.loop.is_closed()
+    assert not folder.exists() and lab.closed
