@@ -11,10 +11,11 @@ Pure: no sockets, no asyncio; time is passed in.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .replies import join_replies, server_reply
@@ -168,6 +169,23 @@ class Greylist:
                 del self._first_seen[triple]
                 return None
             return _seconds_text(delay - waited)
+
+    @contextlib.contextmanager
+    def set_aside(self) -> Iterator[None]:
+        """Start from an empty memory inside the ``with`` block, and get the old one back after it.
+
+        The lab reproduces a catalogue code this way, so that its demonstration
+        neither depends on nor disturbs what the learner's own tries left behind.
+        """
+        with self._lock:
+            saved = dict(self._first_seen), set(self._passed)
+            self._first_seen.clear()
+            self._passed.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._first_seen, self._passed = saved
 
     def clear(self) -> None:
         """Forget every triple."""

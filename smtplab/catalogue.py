@@ -33,6 +33,7 @@ __all__ = [
     "EnhancedCode",
     "EnhancedPart",
     "LabRecipe",
+    "LabRule",
     "PairNotes",
     "RealWorldReply",
     "catalogue",
@@ -58,11 +59,28 @@ class RealWorldReply:
 
 
 @value
+class LabRule:
+    """A custom rule of a lab recipe: at step ``command``, for arguments matching ``match``, answer ``reply``.
+
+    The keywords of the lab policy's ``rule()``; ``times`` None keeps it for the whole recipe.
+    """
+
+    command: str
+    reply: str
+    match: str = "*"
+    times: int | None = None
+
+
+@value
 class LabRecipe:
-    """How the lab server produces a code: the policy to set, then the commands to send."""
+    """How the lab server produces a code: the policy and custom rules to set, then the commands to send.
+
+    An empty ``commands`` means: just connect (the greeting is the reply).
+    """
 
     policy: Mapping[str, Any]
     commands: tuple[str, ...]
+    rules: tuple[LabRule, ...] = ()
 
 
 @value
@@ -217,6 +235,41 @@ def _text_table(table: Mapping[str, Any], fields: tuple[str, ...], where: str) -
     return {f: str(table[f]).strip() for f in fields}
 
 
+_RECIPE_KEYS = frozenset({"policy", "rules", "commands"})
+_RULE_KEYS = frozenset({"command", "reply", "match", "times"})
+
+
+def _lab_recipe(table: Any, code: int) -> LabRecipe:
+    """A ``[CODE.lab]`` table as a :class:`LabRecipe`; :class:`CatalogueError` when its shape is wrong.
+
+    Only the shape is checked here: whether the policy settings and rules are
+    valid is the lab's business (the catalogue knows nothing of the server).
+    """
+    where = f"smtplab/data/basic.toml [{code}.lab]"
+    if not isinstance(table, dict):
+        raise CatalogueError(f"{where} must be a table")
+    unknown = sorted(set(table) - _RECIPE_KEYS)
+    if unknown:
+        raise CatalogueError(f"{where} has unknown keys {', '.join(unknown)}; expected policy, rules, commands")
+    policy = table.get("policy", {})
+    commands = table.get("commands")
+    rules = table.get("rules", [])
+    if not isinstance(policy, dict):
+        raise CatalogueError(f"{where}: policy must be an inline table of lab policy settings")
+    if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
+        raise CatalogueError(f"{where}: commands must be a list of command lines ([] to just connect)")
+    if not isinstance(rules, list):
+        raise CatalogueError(f"{where}: rules must be a list of tables")
+    parsed = []
+    for number, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict) or not {"command", "reply"} <= set(rule) or set(rule) - _RULE_KEYS:
+            raise CatalogueError(
+                f"{where}: rule {number} must be a table with command and reply, and optionally match and times"
+            )
+        parsed.append(LabRule(**rule))
+    return LabRecipe(MappingProxyType(dict(policy)), tuple(commands), tuple(parsed))
+
+
 def normalise_enhanced(text: str) -> str | None:
     """``"5.1.1"`` → ``"5.1.1"``, ``"x.1.1"`` → ``"X.1.1"``; None when it is not that shape."""
     match = _ENHANCED_QUERY_RE.match(text.strip())
@@ -240,7 +293,6 @@ class Catalogue:
             if key not in prose:
                 raise CatalogueError(f"smtplab/data/{lang}/basic.toml has no entry for {code}")
             text = _text_table(prose[key], BASIC_FIELDS, f"smtplab/data/{lang}/basic.toml [{code}]")
-            lab = fact.get("lab")
             basic[code] = BasicCode(
                 code=code,
                 lang=lang,
@@ -252,7 +304,7 @@ class Catalogue:
                 related=tuple(int(c) for c in fact.get("related", ())),
                 enhanced=tuple(fact.get("enhanced", ())),
                 real_world=tuple(RealWorldReply(**line) for line in fact.get("real_world", ())),
-                lab=LabRecipe(MappingProxyType(dict(lab.get("policy", {}))), tuple(lab["commands"])) if lab else None,
+                lab=_lab_recipe(fact["lab"], code) if "lab" in fact else None,
                 unconfirmed=bool(fact.get("unconfirmed", False)),
                 registry_only=bool(fact.get("registry_only", False)),
                 deprecated=bool(fact.get("deprecated", False)),
@@ -420,7 +472,14 @@ def check_language(lang: str) -> str:
     return lang
 
 
-@lru_cache(maxsize=None)
 def catalogue(lang: str = "en") -> Catalogue:
-    """The catalogue in ``lang`` (``"en"`` or ``"vi"``), loaded once and cached."""
-    return Catalogue(check_language(lang))
+    """The catalogue in ``lang`` (``"en"`` or ``"vi"``), loaded once and cached.
+
+    ``catalogue()`` and ``catalogue("en")`` are the same object.
+    """
+    return _loaded(check_language(lang))
+
+
+@lru_cache(maxsize=None)
+def _loaded(lang: str) -> Catalogue:
+    return Catalogue(lang)

@@ -17,7 +17,8 @@ sending mail, not for showing what the server said:
 
 A closed connection (after 221 or 421, or a server that went away) is
 reopened by the next :meth:`~RecordingClient.send`, and the transcript says
-so with a note. An SMTP failure is never an exception here: it is a reply or
+so with a note (in the transcript's language, from the catalogue's ``[note]``
+table: see :func:`note`). An SMTP failure is never an exception here: it is a reply or
 a note in the transcript; only misuse (a line with CR or LF in it) raises.
 """
 
@@ -31,11 +32,12 @@ from collections.abc import Callable
 from aiosmtplib import SMTP, SMTPConnectResponseError, SMTPException, SMTPResponseException
 from aiosmtplib.response import SMTPResponse
 
+from .catalogue import LANGUAGES, catalogue
 from .errors import ReplyParseError
 from .reply import Reply
 from .transcript import Exchange, Transcript
 
-__all__ = ["DEFAULT_TIMEOUT", "RecordingClient"]
+__all__ = ["DEFAULT_TIMEOUT", "RecordingClient", "note"]
 
 #: Seconds to wait for a connection or a reply before giving up on it.
 DEFAULT_TIMEOUT = 30.0
@@ -43,16 +45,14 @@ DEFAULT_TIMEOUT = 30.0
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
-# The notes the client writes into a transcript.
-NOTE_RECONNECTED = "the connection was closed; reconnected"
-NOTE_LOST = "the connection was lost before a reply came"
-NOTE_REFUSED = "the server refused the session, so the client hung up; {line!r} was not sent"
-NOTE_CLIENT_HUNG_UP = "the client hangs up after a greeting other than 220"
-NOTE_TLS = "TLS is on; the server has forgotten the EHLO, so send EHLO again"
-NOTE_TLS_UNADVERTISED = (
-    "the server accepted STARTTLS without offering it in a reply to EHLO; "
-    "the client starts TLS only after EHLO lists STARTTLS, so it hung up"
-)
+
+def note(key: str, lang: str = "en", **values: object) -> str:
+    """A note the client writes into a transcript, from the catalogue's ``[note]`` table in ``lang``.
+
+    >>> note("reconnected")
+    'the connection was closed; reconnected'
+    """
+    return catalogue(lang if lang in LANGUAGES else "en").ui(f"note.{key}", **values)
 
 
 def _reply(response: SMTPResponse) -> Reply:
@@ -122,6 +122,10 @@ class RecordingClient:
     def _record(self, sent: str | None, reply: Reply | None, note: str | None = None) -> None:
         self.transcript.append(Exchange(sent, reply, note, self._now()))
 
+    def _note(self, key: str, **values: object) -> str:
+        """A note in the transcript's language."""
+        return note(key, self.transcript.lang, **values)
+
     # -- connecting ----------------------------------------------------------
 
     async def connect(self) -> Reply | None:
@@ -140,7 +144,7 @@ class RecordingClient:
             return None
         self._now()
         if self._ever_connected:
-            self._record(None, None, NOTE_RECONNECTED)
+            self._record(None, None, self._note("reconnected"))
         self._ever_connected = True
         self._in_data = False
         self._smtp = SMTP(
@@ -155,11 +159,11 @@ class RecordingClient:
             response = await self._smtp.connect()
         except SMTPConnectResponseError as exc:
             # aiosmtplib has hung up already; say so unless the code itself closes the session.
-            note = None if exc.code in (421, 521) else NOTE_CLIENT_HUNG_UP
-            return self._record_reply(None, SMTPResponse(exc.code, exc.message), note, drop=True)
+            why = None if exc.code in (421, 521) else self._note("client_hung_up")
+            return self._record_reply(None, SMTPResponse(exc.code, exc.message), why, drop=True)
         except (SMTPException, OSError) as exc:
             self._drop()
-            self._record(None, None, f"cannot connect to the server: {_why(exc)}")
+            self._record(None, None, self._note("cannot_connect", reason=_why(exc)))
             return None
         return self._record_reply(None, response)
 
@@ -170,7 +174,7 @@ class RecordingClient:
             reply = _reply(response)
         except ReplyParseError as exc:
             self._drop()
-            self._record(sent, None, f"the server sent something that is not an SMTP reply ({exc}); hung up")
+            self._record(sent, None, self._note("not_a_reply", reason=exc))
             return None
         if drop or reply.closes_connection:
             self._drop()
@@ -205,7 +209,7 @@ class RecordingClient:
                 greeting = await self._connect()
                 if not self.connected:
                     if greeting is not None:
-                        self._record(None, None, NOTE_REFUSED.format(line=line))
+                        self._record(None, None, self._note("refused", line=line))
                     return greeting
             if self._in_data:
                 return await self._send_message(line)
@@ -228,7 +232,7 @@ class RecordingClient:
             return self._unreadable(line, exc)
         except (SMTPException, OSError) as exc:
             self._drop()
-            self._record(line, None, f"{NOTE_LOST} ({_why(exc)})")
+            self._record(line, None, self._note("lost", reason=_why(exc)))
             return None
         reply = self._record_reply(line, response)
         if reply is not None:
@@ -248,7 +252,7 @@ class RecordingClient:
 
     def _unreadable(self, sent: str, exc: SMTPResponseException) -> Reply | None:
         self._drop()
-        self._record(sent, None, f"the server sent something that is not an SMTP reply ({_why(exc)}); hung up")
+        self._record(sent, None, self._note("not_a_reply", reason=_why(exc)))
         return None
 
     async def _send_message(self, message: str) -> Reply | None:
@@ -268,7 +272,7 @@ class RecordingClient:
             return self._unreadable(message, exc)
         except (SMTPException, OSError) as exc:
             self._drop()
-            self._record(message, None, f"{NOTE_LOST} ({_why(exc)})")
+            self._record(message, None, self._note("lost", reason=_why(exc)))
             return None
         return self._record_reply(message, response)
 
@@ -281,7 +285,7 @@ class RecordingClient:
             reply = await self._command(line)
             if reply is not None and reply.code == 220:
                 self._drop()
-                self._record(None, None, NOTE_TLS_UNADVERTISED)
+                self._record(None, None, self._note("tls_unadvertised"))
             return reply
         if callable(self.tls_context):
             self.tls_context = await asyncio.to_thread(self.tls_context)
@@ -291,9 +295,9 @@ class RecordingClient:
             return self._record_reply(line, SMTPResponse(exc.code, exc.message))
         except (SMTPException, OSError) as exc:
             self._drop()
-            self._record(line, None, f"the TLS handshake failed ({_why(exc)}); hung up")
+            self._record(line, None, self._note("tls_failed", reason=_why(exc)))
             return None
-        return self._record_reply(line, response, NOTE_TLS)
+        return self._record_reply(line, response, self._note("tls"))
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "not connected"

@@ -8,6 +8,7 @@ expect, so ``except ValueError`` keeps working::
     ├── ReplyParseError (ValueError)     text that is not an SMTP reply
     ├── UnknownCode (LookupError)        a code the catalogue does not hold
     ├── UnknownLanguage (LookupError)    a language the catalogue is not written in
+    ├── NoRecipe (LookupError)           a code whose catalogue entry has no lab recipe
     ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
     ├── ServerReplyError (LookupError)   a lab server reply name or value that replies.toml lacks
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
@@ -47,6 +48,17 @@ class UnknownCode(SMTPLabError, LookupError):
 
 class UnknownLanguage(SMTPLabError, LookupError):
     """A language code for which the catalogue has no text."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NoRecipe(SMTPLabError, LookupError):
+    """The catalogue entry of a code has no lab recipe, so the lab cannot produce that code on demand."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
 
     def __str__(self) -> str:
         return str(self.args[0])

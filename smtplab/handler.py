@@ -15,6 +15,7 @@ server that stops never loses a message it was storing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import time
 from collections.abc import Callable
@@ -36,11 +37,19 @@ __all__ = ["AUTH_MECHANISMS", "LabHandler"]
 #: The AUTH mechanisms the lab offers, in the order EHLO lists them.
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
 
+#: Deliveries (fsync included) that may run at once, each in a worker thread.
+DELIVERY_THREADS = 8
+
 NULL_SENDER = "<>"  # how aiosmtpd spells the null reverse-path of MAIL FROM:<>
 
 
 def _line(name: str, **values: Any) -> str:
     return str(server_reply(name, **values))
+
+
+@functools.cache
+def _hook_names(cls: type) -> tuple[str, ...]:
+    return tuple(n for n in dir(cls) if n.startswith(("handle_", "auth_")))
 
 
 class LabHandler:
@@ -60,7 +69,14 @@ class LabHandler:
         self.hostname = hostname
         self.greylist = greylist if greylist is not None else Greylist()
         self._clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="smtplab-deliver")
+        # Several deliveries at once: their fsyncs overlap, and the mailbox shares one
+        # directory fsync between those that finish together.
+        self._executor = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="smtplab-deliver")
+
+    def __dir__(self) -> list[str]:
+        """The hooks (``handle_*``) and AUTH mechanisms (``auth_*``) only: aiosmtpd scans
+        ``dir(handler)`` on every connection (see :meth:`LabSMTP.__dir__ <smtplab.session.LabSMTP.__dir__>`)."""
+        return list(_hook_names(type(self)))
 
     # -- HELO / EHLO ---------------------------------------------------------
 
@@ -142,7 +158,7 @@ class LabHandler:
 
         def store() -> int:
             self.mailbox.deliver(sender, recipients, data)
-            return len(self.mailbox)
+            return self.mailbox.count()
 
         return await asyncio.wrap_future(self._executor.submit(store))
 

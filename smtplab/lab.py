@@ -12,8 +12,9 @@
     lab.mailbox                    # the messages the server accepted
     lab.close()                    # or: with Lab() as lab: ...
 
-A :class:`Lab` runs one background thread with its own event loop, holding
-the :class:`~smtplab.server.LabServer` and the
+A :class:`Lab` runs one background thread with its own event loop (a
+:class:`~smtplab.runtime.LabRuntime`), holding the
+:class:`~smtplab.server.LabServer` and the
 :class:`~smtplab.client.RecordingClient`. Every public method hands its work
 to that loop with :func:`asyncio.run_coroutine_threadsafe` and waits for the
 result, so the synchronous API works in a Jupyter kernel whose own loop is
@@ -27,110 +28,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import threading
+import contextlib
 import weakref
-from typing import Any, Awaitable, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence
 
 from .catalogue import check_language, catalogue
 from .client import RecordingClient
-from .errors import CatalogueError, SMTPLabError
+from .errors import CatalogueError, NoRecipe
 from .mailbox import LabMailbox
 from .policy import Policy
 from .reply import Reply
+from .runtime import LabRuntime
 from .server import LabServer
 from .transcript import Exchange, ExplainedReply, Transcript
 
-__all__ = ["Lab", "NoRecipe"]
+__all__ = ["Lab"]
 
-T = TypeVar("T")
 _START_TIMEOUT = 30.0
-
-
-class NoRecipe(SMTPLabError, LookupError):
-    """The catalogue entry of a code has no lab recipe, so the lab cannot produce that code on demand."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class _Runtime:
-    """Everything a lab owns that must be released: loop, thread, server, client, mailbox.
-
-    Kept apart from :class:`Lab` so that ``weakref.finalize`` (and, at exit,
-    ``atexit``) can close it without holding the lab alive.
-    """
-
-    def __init__(self, mailbox: LabMailbox) -> None:
-        self.mailbox = mailbox
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="smtplab-lab", daemon=True)
-        self.server: LabServer | None = None
-        self.client: RecordingClient | None = None
-        self.lock: asyncio.Lock | None = None
-        self.closed = False
-        self._close_lock = threading.Lock()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_forever()
-        finally:
-            self.loop.close()
-
-    def call(self, coroutine: Awaitable[T]) -> T:
-        """Run ``coroutine`` on the lab's loop and wait for its result, from any other thread."""
-        if threading.current_thread() is self.thread:
-            close = getattr(coroutine, "close", None)
-            if close is not None:
-                close()
-            raise RuntimeError("this runs on the lab's own event loop: use the async twin (await lab.asend(...))")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()  # type: ignore[arg-type]
-
-    async def stop(self, at_exit: bool) -> None:
-        if self.client is not None:
-            await self.client.close()
-        if self.server is not None:
-            try:
-                await self.server.stop(grace=1.0)
-            except RuntimeError:
-                # At interpreter exit the executors refuse new work (the server's last step
-                # hands one to a thread); the sockets are closed by then, which is what matters.
-                if not at_exit:
-                    raise
-        await self.loop.shutdown_asyncgens()
-        if not at_exit:  # at exit, Python has already joined the executor threads
-            await self.loop.shutdown_default_executor()
-
-    def close(self, at_exit: bool = False) -> None:
-        """Stop the server, the loop and the thread; remove the temporary Maildir. Idempotent."""
-        with self._close_lock:
-            if self.closed:
-                return
-            self.closed = True
-        if not at_exit:
-            atexit.unregister(self.close)
-        if threading.current_thread() is self.thread:
-            # Closed from the lab's own loop (say, the lab became garbage there): let it wind down by itself.
-            self.loop.create_task(self._halt())
-            return
-        try:
-            if self.thread.is_alive():
-                try:
-                    self.call(self.stop(at_exit))
-                finally:
-                    self.loop.call_soon_threadsafe(self.loop.stop)
-                    self.thread.join()
-        finally:
-            if not self.loop.is_closed() and not self.loop.is_running():
-                self.loop.close()
-            self.mailbox.close()
-
-    async def _halt(self) -> None:
-        try:
-            await self.stop(at_exit=False)
-        finally:
-            self.mailbox.close()
-            self.loop.stop()
 
 
 class Lab:
@@ -156,7 +70,7 @@ class Lab:
         self.hostname = hostname
         self.policy = Policy(**policy)
         self.transcript = Transcript(lang=self.lang)
-        runtime = _Runtime(LabMailbox(maildir, keep=keep_maildir))
+        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))
         self._runtime = runtime
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
         # shut its executors down, so the exit path knows not to ask them for work.
@@ -214,12 +128,6 @@ class Lab:
             reply = await runtime.client.send(line)
         return ExplainedReply.of(reply, self.lang) if reply is not None else None
 
-    def _on_loop(self, coroutine: Awaitable[T]) -> Awaitable[T]:
-        """Await ``coroutine`` on the lab's loop from whatever loop the caller runs."""
-        if threading.current_thread() is self._runtime.thread:
-            return coroutine
-        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._runtime.loop))  # type: ignore[arg-type]
-
     def send(self, line: str) -> Reply | None:
         """Send one command line (or, after a 354, the message) and return the server's reply.
 
@@ -232,7 +140,7 @@ class Lab:
     async def asend(self, line: str) -> Reply | None:
         """``await lab.asend(line)``: :meth:`send` for code that runs in an event loop."""
         self._check_open()
-        return await self._on_loop(self._send(line))
+        return await self._runtime.on_loop(self._send(line))
 
     # -- one helper per command ----------------------------------------------
 
@@ -333,27 +241,35 @@ class Lab:
     async def ademo(self, commands: Sequence[str], *, rules: Sequence[Any] = (), **policy: Any) -> Transcript:
         """``await lab.ademo(...)``: :meth:`demo` for code that runs in an event loop."""
         self._check_open()
-        return await self._on_loop(self._demo(tuple(commands), tuple(rules), policy))
+        return await self._runtime.on_loop(self._demo(tuple(commands), tuple(rules), policy))
 
-    async def _demo(self, commands: tuple[str, ...], rules: tuple[Any, ...], settings: Mapping[str, Any]) -> Transcript:
+    async def _demo(
+        self, commands: tuple[str, ...], rules: tuple[Any, ...], settings: Mapping[str, Any], *, fresh: bool = False
+    ) -> Transcript:
+        """The work of :meth:`demo`; ``fresh`` starts from the default policy, no rules and no greylist memory."""
         runtime = self._runtime
-        assert runtime.lock is not None and runtime.server is not None and runtime.server.address is not None
+        server = runtime.server
+        assert runtime.lock is not None and server is not None and server.address is not None
         transcript = Transcript(lang=self.lang)
         async with runtime.lock:
             saved, saved_rules = self.policy.as_dict(), self.policy.rules
             try:
+                if fresh:
+                    self.policy.reset()
                 self.policy.update(**settings)
                 added = [self.policy.rule(**_rule_arguments(rule)) for rule in rules]
                 shown = [f"{k}={v!r}" for k, v in settings.items()] + [str(r) for r in added]
                 if shown:
-                    transcript.append(Exchange(None, None, "policy: " + ", ".join(shown)))
-                client = self._client(*runtime.server.address, transcript)
-                try:
-                    await client.connect()
-                    for command in commands:
-                        await client.send(command)
-                finally:
-                    await client.close()
+                    note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
+                    transcript.append(Exchange(None, None, note))
+                with server.greylist.set_aside() if fresh else contextlib.nullcontext():
+                    client = self._client(*server.address, transcript)
+                    try:
+                        await client.connect()
+                        for command in commands:
+                            await client.send(command)
+                    finally:
+                        await client.close()
             finally:
                 self.policy.reset()
                 self.policy.update(**saved)
@@ -366,9 +282,11 @@ class Lab:
     def reproduce(self, code: int | str) -> Transcript:
         """Make the lab produce ``code`` from the catalogue entry's recipe, on a fresh connection.
 
-        Runs :meth:`demo` with the recipe's policy, rules and commands and
+        Runs :meth:`demo` with the recipe's policy, rules and commands,
+        starting from the default policy (the lab's own settings, rules and
+        greylisting memory are set aside meanwhile, then restored), and
         returns its transcript, whose last reply has ``code``. Raises
-        :class:`NoRecipe` when the entry has no recipe, and
+        :class:`~smtplab.errors.NoRecipe` when the entry has no recipe, and
         :class:`~smtplab.errors.CatalogueError` when the recipe produced
         another code.
         """
@@ -378,7 +296,7 @@ class Lab:
     async def areproduce(self, code: int | str) -> Transcript:
         """``await lab.areproduce(code)``: :meth:`reproduce` for code that runs in an event loop."""
         self._check_open()
-        return await self._on_loop(self._reproduce(code))
+        return await self._runtime.on_loop(self._reproduce(code))
 
     async def _reproduce(self, code: int | str) -> Transcript:
         entry = catalogue(self.lang).basic(code)
@@ -386,11 +304,10 @@ class Lab:
         if recipe is None:
             raise NoRecipe(
                 f"the catalogue has no lab recipe for {entry.code} {entry.title}, so the lab cannot produce it "
-                f"on demand; explain({entry.code}) tells what it means and when servers send it"
+                f"on demand; explain({entry.code}) tells what it means and when servers send it",
+                entry.code,
             )
-        settings = dict(recipe.policy)
-        rules = tuple(settings.pop("rules", ())) + tuple(getattr(recipe, "rules", ()) or ())
-        transcript = await self._demo(tuple(recipe.commands), rules, settings)
+        transcript = await self._demo(recipe.commands, recipe.rules, recipe.policy, fresh=True)
         last = transcript.last_reply
         if last is None or last.code != entry.code:
             raise CatalogueError(
@@ -418,18 +335,17 @@ class Lab:
     # -- faces ---------------------------------------------------------------
 
     def _status(self) -> list[str]:
+        ui = catalogue(self.lang).ui
         if self.closed:
-            return ["closed"]
-        count = len(self.transcript)
-        messages = len(self.mailbox)
-        parts = [
-            "running on 127.0.0.1 (lab.address has the port)",
-            f"{count} exchange{'' if count == 1 else 's'} in lab.transcript",
-            f"{messages} message{'' if messages == 1 else 's'} in lab.mailbox",
+            return [ui("lab.closed")]
+        count, messages = len(self.transcript), len(self.mailbox)
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.policy.changed().items())
+        return [
+            ui("lab.running"),
+            ui("lab.exchanges_one" if count == 1 else "lab.exchanges_other", count=count),
+            ui("lab.messages_one" if messages == 1 else "lab.messages_other", count=messages),
+            ui("lab.policy", settings=changed) if changed else ui("lab.policy_defaults"),
         ]
-        changed = self.policy.changed()
-        parts.append("policy: " + (", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults"))
-        return parts
 
     def __repr__(self) -> str:
         return f"<Lab {self.hostname} {'closed' if self.closed else 'running'}, lang={self.lang!r}>"
@@ -457,6 +373,6 @@ def _b64(text: str) -> str:
 
 
 def _rule_arguments(rule: Any) -> dict[str, Any]:
-    """A recipe rule as keyword arguments of :meth:`Policy.rule` (from a table or a Rule)."""
+    """A rule as keyword arguments of :meth:`Policy.rule`: from a table, a catalogue LabRule or a policy Rule."""
     names = ("command", "reply", "match", "times")
     return dict(rule) if isinstance(rule, Mapping) else {name: getattr(rule, name) for name in names}

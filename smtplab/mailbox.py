@@ -97,6 +97,42 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+class _DirectorySync:
+    """``fsync`` of one directory shared by concurrent writers (a group commit).
+
+    Each writer calls :meth:`sync` after its rename. A sync that starts after
+    a rename makes it durable, so when several deliveries finish at once one
+    ``fsync`` serves them all: a writer whose rename an earlier call already
+    covers waits for it instead of starting its own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._done = threading.Condition()
+        self._requested = 0  # renames that asked for a sync
+        self._synced = 0  # every rename up to this number is durable
+        self._running = False
+
+    def sync(self) -> None:
+        with self._done:
+            self._requested += 1
+            mine = self._requested
+            while self._synced < mine:
+                if self._running:
+                    self._done.wait()
+                    continue
+                self._running = True
+                covered = self._requested  # every rename counted so far happened before this sync
+                self._done.release()
+                try:
+                    _fsync_directory(self.path)
+                finally:
+                    self._done.acquire()
+                    self._running = False
+                    self._synced = max(self._synced, covered)
+                    self._done.notify_all()
+
+
 def _split_envelope(raw: bytes) -> tuple[str, tuple[str, ...], bytes]:
     """Envelope and message of a stored file: exactly the two leading lines deliver() wrote."""
     match = _ENVELOPE.match(raw)
@@ -135,6 +171,11 @@ class LabMailbox:
             os.makedirs(self.path / sub, mode=0o700, exist_ok=True)
         self._maildir = mailbox.Maildir(self.path, factory=None, create=False)
         self._closed = False
+        # How many messages there are, as last counted plus those delivered since: counting
+        # reads the whole folder, which a busy classroom server cannot afford per message.
+        self._count: int | None = None
+        self._count_lock = threading.Lock()
+        self._new_sync = _DirectorySync(self.path / "new")
 
     # -- writing -------------------------------------------------------------
 
@@ -161,14 +202,29 @@ class LabMailbox:
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
-        _fsync_directory(self.path / "new")
+        self._new_sync.sync()
+        with self._count_lock:
+            if self._count is not None:
+                self._count += 1
         return name
+
+    def count(self) -> int:
+        """How many messages there are, cheaply: the last exact count plus the deliveries since.
+
+        ``len(mailbox)`` reads the folder (and so sees messages other programs
+        added or removed); this is what the server quotes in its 250 reply.
+        """
+        with self._count_lock:
+            if self._count is not None:
+                return self._count
+        return len(self)
 
     def clear(self) -> None:
         """Delete every message."""
         self._check_open()
         for key in list(self._maildir.keys()):
             self._maildir.discard(key)
+        len(self)  # count again
 
     def close(self) -> None:
         """Stop using the mailbox; remove its folder if it is a temporary one not kept."""
@@ -224,7 +280,9 @@ class LabMailbox:
 
     def __len__(self) -> int:
         self._check_open()
-        return len(self._maildir)
+        with self._count_lock:
+            self._count = len(self._maildir)
+            return self._count
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key in self._maildir

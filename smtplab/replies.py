@@ -38,6 +38,7 @@ from .reply import Reply, parse_reply
 
 __all__ = [
     "ReplyTemplate",
+    "catalogue_reply",
     "identify",
     "join_replies",
     "reply_names",
@@ -90,7 +91,7 @@ class ReplyTemplate:
                 f"(template: {self.template!r}; values given: {given})"
             )
         line = self.template.format(**{f: clean_value(values[f]) for f in self.fields})
-        return parse_reply(line)
+        return _parse_line(line)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -200,8 +201,29 @@ def join_replies(replies: Iterable[Reply]) -> Reply:
     return Reply(items[0].code, tuple(line for r in items for line in r.lines))
 
 
-def _line_name(line: str) -> str | None:
+# The server vets every line it sends (below) and builds most from templates, so
+# these run for every reply: they are indexed by reply code and cached by line.
+# Every template begins with its literal code (the file's loader checks it
+# parses), so only the templates of a line's own code can match it.
+_CACHE_LINES = 4096
+
+
+@lru_cache(maxsize=_CACHE_LINES)
+def _parse_line(line: str) -> Reply:
+    return parse_reply(line)  # a Reply is immutable, so one object can serve every caller
+
+
+@lru_cache(maxsize=1)
+def _templates_by_code() -> dict[str, tuple[ReplyTemplate, ...]]:
+    by_code: dict[str, list[ReplyTemplate]] = {}
     for template in _templates().values():
+        by_code.setdefault(template.template[:3], []).append(template)
+    return {code: tuple(group) for code, group in by_code.items()}
+
+
+@lru_cache(maxsize=_CACHE_LINES)
+def _line_name(line: str) -> str | None:
+    for template in _templates_by_code().get(line[:3], ()):
         if template.pattern.fullmatch(line):
             return template.name
     return None
@@ -220,6 +242,16 @@ def identify(reply: Reply | str | bytes) -> tuple[str, ...] | None:
     return tuple(names)
 
 
+@lru_cache(maxsize=_CACHE_LINES)
+def catalogue_reply(text: str) -> Reply | None:
+    """``text`` as a :class:`Reply` if it parses and every line is from the catalogue, else None."""
+    try:
+        reply = parse_reply(text)
+    except ValueError:
+        return None
+    return reply if identify(reply) is not None else None
+
+
 @lru_cache(maxsize=1)
 def _aiosmtpd_patterns() -> tuple[tuple[re.Pattern[str], ReplyTemplate], ...]:
     return tuple(
@@ -227,6 +259,30 @@ def _aiosmtpd_patterns() -> tuple[tuple[re.Pattern[str], ReplyTemplate], ...]:
         for template in _templates().values()
         for pattern in template.aiosmtpd
     )
+
+
+_LITERAL_CODE = re.compile(r"\d{3}[ -]")
+
+
+@lru_cache(maxsize=64)
+def _aiosmtpd_patterns_for(code: str) -> tuple[tuple[re.Pattern[str], ReplyTemplate], ...]:
+    """The patterns that can match a line starting with ``code``, in file order."""
+    return tuple(
+        (pattern, template) for pattern, template in _aiosmtpd_patterns()
+        if not _LITERAL_CODE.match(pattern.pattern) or pattern.pattern[:3] == code
+    )
+
+
+@lru_cache(maxsize=_CACHE_LINES)
+def _aiosmtpd_match(line: str, command: str | None) -> tuple[ReplyTemplate, tuple[tuple[str, str], ...]] | None:
+    matches = [(m, t) for pattern, t in _aiosmtpd_patterns_for(line[:3]) if (m := pattern.fullmatch(line))]
+    if not matches:
+        return None
+    chosen = next((mt for mt in matches if mt[1].aiosmtpd_command == command), None)
+    if chosen is None:
+        chosen = next((mt for mt in matches if mt[1].aiosmtpd_command is None), matches[0])
+    match, template = chosen
+    return template, tuple((k, v) for k, v in match.groupdict().items() if v is not None)
 
 
 def rewrite_aiosmtpd(
@@ -240,12 +296,8 @@ def rewrite_aiosmtpd(
     fills placeholders the line itself does not carry (the host name, the
     size limit…); named groups of the matching pattern take precedence.
     """
-    matches = [(m, t) for pattern, t in _aiosmtpd_patterns() if (m := pattern.fullmatch(line))]
-    if not matches:
+    found = _aiosmtpd_match(line, command)
+    if found is None:
         return None
-    chosen = next((mt for mt in matches if mt[1].aiosmtpd_command == command), None)
-    if chosen is None:
-        chosen = next((mt for mt in matches if mt[1].aiosmtpd_command is None), matches[0])
-    match, template = chosen
-    filled = {**(values or {}), **{k: v for k, v in match.groupdict().items() if v is not None}}
-    return template.render(**filled)
+    template, groups = found
+    return template.render(**{**(values or {}), **dict(groups)})

@@ -23,7 +23,9 @@ it never holds AUTH secrets.
 
 STARTTLS uses a certificate made at run time by a throw-away certificate
 authority (``trustme``), kept in memory; :meth:`LabServer.client_tls_context`
-gives clients a context that trusts it.
+gives clients a context that trusts it. The authority is made at the first
+STARTTLS, in a worker thread (:meth:`LabServer.atls_context`), so the event
+loop never waits for it.
 """
 
 from __future__ import annotations
@@ -242,8 +244,29 @@ class LabServer:
                 self._ca = trustme.CA(organization_name="smtplab throw-away lab CA")
             return self._ca
 
+    @property
+    def ready_tls_context(self) -> ssl.SSLContext | None:
+        """The server side of STARTTLS if it has been made already, else None; never blocks."""
+        return self._tls_context
+
+    async def atls_context(self) -> ssl.SSLContext:
+        """:meth:`tls_context` for the event loop: the first call does its work in a worker thread.
+
+        Importing ``trustme`` and ``cryptography`` and making the keys take a
+        noticeable moment; done on the loop, they would stall every session
+        of the server meanwhile.
+        """
+        context = self._tls_context
+        if context is not None:
+            return context
+        return await asyncio.get_running_loop().run_in_executor(None, self.tls_context)
+
     def tls_context(self) -> ssl.SSLContext:
-        """The server side of STARTTLS: a certificate for the lab, made on first use, kept in memory."""
+        """The server side of STARTTLS: a certificate for the lab, made on first use, kept in memory.
+
+        The first call blocks while the throw-away CA is made: from the event
+        loop, ``await`` :meth:`atls_context` instead.
+        """
         authority = self._authority()
         with self._tls_lock:
             if self._tls_context is None:

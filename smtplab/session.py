@@ -11,7 +11,9 @@
 * **Each command passes a guard** first, which records it (AUTH secrets
   masked), takes a snapshot of the policy, applies custom rules, refused and
   shutting-down states, disabled VRFY/EXPN, and syncs aiosmtpd's own knobs
-  (size limit, TLS context, AUTH over plain text) with the policy.
+  (size limit, TLS context, AUTH over plain text) with the policy. The TLS
+  context is awaited from the server at the first STARTTLS, so making the
+  throw-away certificate never blocks the event loop.
 * **The greeting** follows the policy state, custom CONNECTION rules and the
   server's connection limit.
 * **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just hangs up).
@@ -26,13 +28,14 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, syntax
 
 from .policy import PolicySnapshot
-from .replies import identify, rewrite_aiosmtpd, server_reply
-from .reply import Reply, parse_reply
+from .replies import catalogue_reply, identify, rewrite_aiosmtpd, server_reply
+from .reply import Reply
 
 if TYPE_CHECKING:  # pragma: no cover
     from .handler import LabHandler
@@ -60,6 +63,17 @@ def _unknown_verb(text: str) -> str:
     return match[1] if match else "(unknown command)"
 
 
+@functools.cache
+def _protocol_names(cls: type) -> tuple[str, ...]:
+    return tuple(n for n in dir(cls) if n.startswith(("smtp_", "auth_")))
+
+
+@functools.cache
+def _guarded_commands(cls: type[LabSMTP]) -> dict[str, Callable[..., Awaitable[None]]]:
+    """Every ``smtp_*`` method of ``cls`` behind the guard, by command name."""
+    return {n[5:]: cls._guard(n[5:], getattr(cls, n)) for n in _protocol_names(cls) if n.startswith("smtp_")}
+
+
 class LabSMTP(SMTP):
     """An aiosmtpd SMTP session of the lab server (one per connection)."""
 
@@ -84,7 +98,7 @@ class LabSMTP(SMTP):
         self.command_size_limit = limits.command_line - 2
         # An instance dict: aiosmtpd's is shared by every session and grows on each EHLO.
         self.command_size_limits = collections.defaultdict(lambda: self.command_size_limit)
-        self._smtp_methods = {name: self._guard(name, m) for name, m in self._smtp_methods.items()}
+        self._smtp_methods = {name: MethodType(f, self) for name, f in _guarded_commands(type(self)).items()}
         self.policy_now: PolicySnapshot = lab.policy.snapshot()
         self.peer: tuple[str, int] | None = None
         self.commands: list[str] = []
@@ -125,6 +139,10 @@ class LabSMTP(SMTP):
     @property
     def expn_enabled(self) -> bool:
         return self.policy_now.expn != "disabled"
+
+    @property
+    def starttls_enabled(self) -> bool:
+        return bool(self.policy_now.starttls)
 
     def refresh_policy(self) -> PolicySnapshot:
         self.policy_now = self.lab.policy.snapshot()
@@ -222,11 +240,8 @@ class LabSMTP(SMTP):
             return custom, False
         reply = rewrite_aiosmtpd(text, command=self._command, values=self._values())
         if reply is None:
-            try:
-                reply = parse_reply(text)
-            except ValueError:
-                reply = None
-            if reply is None or identify(reply) is None:
+            reply = catalogue_reply(text)
+            if reply is None:
                 log.error("not a catalogue reply, sending 451 instead: %r", text)
                 reply = server_reply("local-error")
         if self._command is None:
@@ -276,19 +291,36 @@ class LabSMTP(SMTP):
 
     # -- every command -------------------------------------------------------
 
-    def _guard(self, name: str, method: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    def __dir__(self) -> list[str]:
+        """The command methods (``smtp_*``) and AUTH mechanisms (``auth_*``) only.
+
+        aiosmtpd's ``__init__`` finds them with ``dir(self)`` and
+        ``inspect.getmembers(self)``, which read every attribute (properties
+        too) on every connection; listing just these names, found once per
+        class, takes most of the cost out of accepting a connection.
+        """
+        return list(_protocol_names(type(self)))
+
+    @staticmethod
+    def _guard(name: str, method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """``method`` (an ``smtp_*`` function) behind the guard; made once per class, bound per session."""
+
         @functools.wraps(method)
-        async def guarded(arg: Any) -> None:
+        async def guarded(self: LabSMTP, arg: Any) -> None:
             self._begin(name, arg)
             try:
                 if not await self._before(name, arg):
-                    await method(arg)
+                    await method(self, arg)
             finally:
                 self._end()
 
         for attribute in ("__smtp_syntax__", "__smtp_syntax_extended__", "__smtp_syntax_when__"):
             if hasattr(method, attribute):
                 setattr(guarded, attribute, getattr(method, attribute))
+        if name == "STARTTLS":
+            # aiosmtpd lists STARTTLS in HELP when tls_context is set; the lab makes that
+            # context only at the first STARTTLS, so HELP follows the policy instead.
+            guarded.__smtp_syntax_when__ = "starttls_enabled"  # type: ignore[attr-defined]
         return guarded
 
     def _begin(self, name: str, arg: str | None) -> None:
@@ -303,7 +335,8 @@ class LabSMTP(SMTP):
             self.commands.append(f"{name} {arg}" if arg else name)
         policy = self.refresh_policy()
         self.data_size_limit = self.max_size
-        self.tls_context = self.lab.tls_context() if policy.starttls else None
+        # Made at the first STARTTLS, off the loop (see _before); until then None.
+        self.tls_context = self.lab.ready_tls_context if policy.starttls else None
         self._auth_require_tls = not policy.auth_plaintext
 
     async def _before(self, name: str, arg: str | None) -> bool:
@@ -329,6 +362,8 @@ class LabSMTP(SMTP):
             elif name == "AUTH" and self.envelope is not None and self.envelope.mail_from:
                 refusal = server_reply("auth-in-transaction")
         if refusal is None:
+            if name == "STARTTLS" and policy.starttls and not arg and self.tls_context is None:
+                self.tls_context = await self.lab.atls_context()
             return False
         self._custom = refusal
         await self.push(str(refusal))

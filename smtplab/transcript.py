@@ -8,7 +8,7 @@ three ways from the same data, with no sockets and no asyncio:
 * ``_repr_html_`` is a table, each reply with its code coloured by class and
   the catalogue's title and one-sentence meaning in the transcript's language;
 * :meth:`Transcript.diagram` is an SVG ladder diagram between the client and
-  server lifelines.
+  server lifelines, labelled in the transcript's language.
 
 A transcript never holds an AUTH secret: ``AUTH PLAIN <secret>`` is stored as
 ``AUTH PLAIN ****``, and every line answering a 334 challenge as ``****``.
@@ -287,7 +287,8 @@ class Transcript:
 
     def diagram(self) -> SVGDiagram:
         """The session as a ladder (sequence) diagram: commands go right, replies come back left."""
-        return SVGDiagram(_ladder(self._items), len(self))
+        cat = catalogue(self.lang)
+        return SVGDiagram(_ladder(self._items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(self))
 
 
 _TABLE_STYLE = (
@@ -356,7 +357,8 @@ def _arrow(y: int, right: bool, label: str, colour: str, css: str) -> str:
     )
 
 
-def _ladder(items: tuple[tuple[Exchange, str], ...]) -> str:
+def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> str:
+    """The SVG ladder; ``names`` label the client's and the server's lifelines."""
     body: list[str] = []
     y = _TOP
     for exchange, kind in items:
@@ -381,9 +383,9 @@ def _ladder(items: tuple[tuple[Exchange, str], ...]) -> str:
             )
     height = y + _STEP
     lifelines = "".join(
-        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{name}</text>'
+        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{_esc(name)}</text>'
         f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 8}" stroke="#8c959f" stroke-dasharray="4 3"/>'
-        for x, name in ((_CLIENT_X, "client"), (_SERVER_X, "server"))
+        for x, name in zip((_CLIENT_X, _SERVER_X), names)
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="smtplab-ladder" width="{_WIDTH}" height="{height}" '

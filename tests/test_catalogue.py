@@ -104,6 +104,40 @@ def test_real_world_lines_are_replies_with_the_entry_code_and_a_named_source():
     assert lines >= 20
 
 
+def test_every_code_has_a_lab_recipe_with_valid_policy_and_rules():
+    from smtplab.policy import RULE_STEPS, Policy
+
+    for entry in catalogue("en").basic_codes():
+        recipe = entry.lab
+        assert recipe is not None, entry.code
+        Policy(**recipe.policy)  # raises PolicyError for a setting or value that does not exist
+        assert all(isinstance(c, str) and c.strip() == c and c for c in recipe.commands), entry.code
+        for rule in recipe.rules:
+            assert rule.command in RULE_STEPS, (entry.code, rule)
+            reply = parse_reply(rule.reply)
+            assert reply.enhanced is not None and reply.enhanced.class_ == reply.code // 100, (entry.code, rule)
+            assert rule.times is None or rule.times >= 1
+        if entry.registry_only:  # no natural situation: a rule answers with the registry's pairing
+            assert [parse_reply(r.reply).code for r in recipe.rules] == [entry.code]
+            assert str(parse_reply(recipe.rules[0].reply).enhanced)[2:] in {e[2:] for e in entry.enhanced}
+
+
+def test_a_malformed_lab_recipe_is_a_catalogue_error():
+    from smtplab.catalogue import _lab_recipe
+    from smtplab.errors import CatalogueError
+
+    assert _lab_recipe({"commands": []}, 220).rules == ()
+    for table in (
+        {"policy": {}},
+        {"commands": "EHLO x"},
+        {"commands": [], "rules": [{"command": "RCPT"}]},
+        {"commands": [], "rules": [{"command": "RCPT", "reply": "550 no", "when": "now"}]},
+        {"commands": [], "extra": 1},
+    ):
+        with pytest.raises(CatalogueError, match=r"basic.toml \[252.lab\]"):
+            _lab_recipe(table, 252)
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_curated_pairs_cover_the_notable_pairs(lang):
     cat = catalogue(lang)

@@ -18,11 +18,14 @@ import trustme
 from aiosmtpd.smtp import SMTP as AiosmtpdSMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from smtplab.client import NOTE_CLIENT_HUNG_UP, NOTE_LOST, NOTE_RECONNECTED, NOTE_TLS, RecordingClient
+from smtplab.client import RecordingClient, note
 from smtplab.mailbox import LabMailbox
 from smtplab.policy import Policy
 from smtplab.server import LabServer
 from smtplab.transcript import Transcript
+
+NOTE_RECONNECTED, NOTE_CLIENT_HUNG_UP, NOTE_TLS = note("reconnected"), note("client_hung_up"), note("tls")
+NOTE_LOST = note("lost", reason="").removesuffix(" ()")
 
 
 class Keep:
@@ -294,6 +297,20 @@ def test_after_quit_the_next_send_reconnects_with_a_note():
         assert lines(client.transcript)[1:] == [
             "-> QUIT", "<- 221 Bye", f"** {NOTE_RECONNECTED}", greeting, "-> NOOP", "<- 250 OK",
         ]
+        await finish(client, server)
+
+    run(test)
+
+
+def test_notes_are_written_in_the_transcript_language():
+    async def test() -> None:
+        server, port = await bare_server()
+        client = RecordingClient("127.0.0.1", port, Transcript(lang="vi"))
+        await client.connect()
+        await client.send("QUIT")
+        await client.send("NOOP")
+        assert f"** {note('reconnected', 'vi')}" in lines(client.transcript)
+        assert note("reconnected", "vi") == "kết nối đã bị đóng; đã kết nối lại"
         await finish(client, server)
 
     run(test)

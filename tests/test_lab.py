@@ -17,10 +17,12 @@ import pytest
 import smtplab
 from smtplab import Lab
 from smtplab.catalogue import catalogue
-from smtplab.client import NOTE_RECONNECTED
-from smtplab.errors import PolicyError, UnknownLanguage
-from smtplab.lab import NoRecipe
+from smtplab.client import note
+from smtplab.errors import CatalogueError, NoRecipe, PolicyError, UnknownCode, UnknownLanguage
+from smtplab.policy import Policy
 from smtplab.reply import Reply, parse_reply
+
+ALL_CODES = [entry.code for entry in catalogue().basic_codes()]
 
 
 @pytest.fixture
@@ -160,7 +162,7 @@ def test_a_421_mid_session_then_a_reconnect_note(lab):
     lines = str(lab.transcript).splitlines()
     at = lines.index("-> NOOP")
     assert lines[at + 1].startswith("<- 421 4.3.2 ")
-    assert lines[at + 2:at + 6] == [f"** {NOTE_RECONNECTED}", "<- 220 lab.example ESMTP smtplab", "-> NOOP", "<- 250 2.0.0 OK"]
+    assert lines[at + 2:at + 6] == [f"** {note('reconnected')}", "<- 220 lab.example ESMTP smtplab", "-> NOOP", "<- 250 2.0.0 OK"]
 
 
 def test_a_busy_server_answers_every_send_with_its_greeting():
@@ -255,12 +257,7 @@ def test_async_twins(lab):
         assert (await lab.asend("NOOP")).code == 250
         demo = await lab.ademo(["VRFY alice"], vrfy="disabled")
         assert demo.last_reply.code == 502
-        entry = catalogue().basic_codes()[0]
-        if entry.lab is None:
-            with pytest.raises(NoRecipe):
-                await lab.areproduce(entry.code)
-        else:
-            assert (await lab.areproduce(entry.code)).last_reply.code == entry.code
+        assert (await lab.areproduce(252)).last_reply.code == 252
 
     asyncio.run(main())
 
@@ -275,6 +272,14 @@ def test_calling_the_sync_api_on_the_lab_loop_itself_is_refused(lab):
 
     message = asyncio.run_coroutine_threadsafe(on_lab_loop(), lab._runtime.loop).result(10)
     assert "await lab.asend" in message
+
+
+def test_lab_status_speaks_the_lab_language():
+    with Lab("vi", vrfy="confirm") as lab:
+        text = str(lab)
+        assert "1 lượt trao đổi trong lab.transcript" in text and "0 thư trong lab.mailbox" in text
+        assert "chính sách: vrfy='confirm'" in text
+    assert "đã đóng" in str(lab)
 
 
 def test_lab_faces_show_status_without_ports(lab):
@@ -325,20 +330,79 @@ def test_demo_restores_the_policy_even_when_it_fails(lab):
     assert lab.policy.vrfy == "cannot-verify" and lab.policy.state == "open"
 
 
-def test_reproduce_without_a_recipe_says_so(lab):
-    codes = [entry.code for entry in catalogue().basic_codes() if entry.lab is None]
-    if codes:
-        with pytest.raises(NoRecipe, match=f"no lab recipe for {codes[0]}") as raised:
-            lab.reproduce(codes[0])
-        assert isinstance(raised.value, LookupError)
+def test_reproduce_without_a_recipe_says_so(lab, monkeypatch):
+    cat = catalogue()
+    entry = cat.basic(252)
+    fields = {name: getattr(entry, name) for name in type(entry).__value_fields__}
+    monkeypatch.setitem(cat._basic, 252, type(entry)(**{**fields, "lab": None}))
+    with pytest.raises(NoRecipe, match="no lab recipe for 252 Cannot Verify User") as raised:
+        lab.reproduce(252)
+    assert isinstance(raised.value, LookupError) and raised.value.code == 252
 
 
-def test_every_catalogue_recipe_reproduces_its_code(lab):
-    for entry in catalogue().basic_codes():
-        if entry.lab is not None:
-            transcript = lab.reproduce(entry.code)
-            assert transcript.last_reply.code == entry.code, str(transcript)
-    assert [r.code for r in lab.transcript.replies()] == [220]  # the lab's own session saw none of it
+def test_reproduce_of_a_code_the_catalogue_lacks_suggests_known_ones(lab):
+    with pytest.raises(UnknownCode, match="nearest known codes"):
+        lab.reproduce(299)
+
+
+def test_a_recipe_that_ends_with_another_code_is_a_catalogue_error(lab, monkeypatch):
+    cat = catalogue()
+    entry = cat.basic(252)
+    fields = {name: getattr(entry, name) for name in type(entry).__value_fields__}
+    broken = type(entry.lab)(entry.lab.policy, ("EHLO learner.example", "NOOP"), ())
+    monkeypatch.setitem(cat._basic, 252, type(entry)(**{**fields, "lab": broken}))
+    with pytest.raises(CatalogueError, match="ended with 250, not 252"):
+        lab.reproduce(252)
+
+
+@pytest.fixture(scope="module")
+def shared_lab():
+    with Lab() as lab:
+        yield lab
+
+
+def test_every_code_of_the_catalogue_has_a_recipe():
+    assert len(ALL_CODES) == 44
+    assert [code for code in ALL_CODES if catalogue().basic(code).lab is None] == []
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_every_catalogue_recipe_reproduces_its_code(shared_lab, code):
+    recipe = catalogue().basic(code).lab
+    transcript = shared_lab.reproduce(code)
+    assert transcript.last_reply.code == code, str(transcript)
+    sent = [e.sent for e in transcript if e.sent is not None]
+    assert sent[: len(recipe.commands)] == [mask(c) for c in recipe.commands]
+    if recipe.policy or recipe.rules:
+        assert str(transcript).startswith("** policy: ")
+    # The lab's own session, policy and rules saw none of it.
+    assert [r.code for r in shared_lab.transcript.replies()] == [220]
+    assert shared_lab.policy == Policy()
+
+
+def mask(command: str) -> str:
+    return "AUTH PLAIN ****" if command.startswith("AUTH PLAIN ") else command
+
+
+def test_reproduce_starts_from_the_default_policy_and_restores_the_learners(lab):
+    lab.policy.greylist_seconds = 300
+    lab.ehlo()
+    lab.mail_from("me@learner.example")
+    assert lab.rcpt_to("alice@lab.example").code == 450  # the learner's own greylisting memory: one triple
+    lab.policy.update(auth="required", vrfy="disabled")
+    lab.policy.rule("RCPT", "451 4.3.0 my own rule")
+    before = (lab.policy.as_dict(), lab.policy.rules, len(lab._runtime.server.greylist))
+    for code in (250, 252, 450, 450):  # 450 twice: greylisting memory is set aside each time
+        assert lab.reproduce(code).last_reply.code == code
+    assert (lab.policy.as_dict(), lab.policy.rules, len(lab._runtime.server.greylist)) == before
+    assert lab.vrfy("alice").code == 502 and lab.rcpt_to("alice@lab.example").code == 451
+
+
+def test_reproduce_speaks_the_lab_language():
+    with Lab("vi") as lab:
+        transcript = lab.reproduce(252)
+        assert str(transcript).startswith("** chính sách: vrfy='cannot-verify'\n")
+        assert "máy khách" in transcript.diagram().svg
 
 
 def test_a_lab_left_open_is_closed_at_interpreter_exit():

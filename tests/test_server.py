@@ -504,6 +504,34 @@ def test_starttls_with_the_throwaway_ca_then_auth_without_plaintext(lab):
     assert not [p for p in ROOT.rglob("*") if p.suffix in (".pem", ".key", ".crt") and ".venv" not in p.parts]
 
 
+def test_the_first_starttls_makes_the_certificate_off_the_event_loop(lab, monkeypatch):
+    real, made_on = lab.server.tls_context, []
+    making, made = threading.Event(), threading.Event()
+
+    def slow_tls_context():
+        made_on.append(threading.current_thread())
+        making.set()
+        time.sleep(0.5)
+        context = real()
+        made.set()
+        return context
+
+    monkeypatch.setattr(lab.server, "tls_context", slow_tls_context)
+    result: dict[str, Any] = {}
+    with lab.smtp() as one, lab.smtp() as two:
+        one.ehlo("learner.example")
+        assert "STARTTLS" in two.ehlo("learner.example")[1].decode().splitlines()
+        assert b"STARTTLS" in two.docmd("HELP")[1] and lab.server.ready_tls_context is None  # not made yet
+        trust = lab.server.client_tls_context()
+        worker = threading.Thread(target=lambda: result.update(tls=one.starttls(context=trust)))
+        worker.start()
+        assert making.wait(5)
+        assert two.noop()[0] == 250 and not made.is_set()  # the loop answers while the certificate is made
+        worker.join(10)
+    assert result["tls"] == (220, b"2.0.0 Ready to start TLS")
+    assert made_on and lab.thread not in made_on and lab.server.ready_tls_context is not None
+
+
 def test_the_session_record_never_holds_auth_secrets(lab):
     secret = base64.b64encode(b"\0alice\0wonderland").decode()
     with lab.smtp() as client:

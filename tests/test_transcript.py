@@ -268,6 +268,12 @@ def test_first_sentence(text, first):
 # -- SVG -----------------------------------------------------------------------
 
 
+def test_diagram_lifelines_are_named_in_the_transcript_language():
+    vietnamese = Transcript(session().exchanges, lang="vi")
+    names = [t.text for t in ET.fromstring(str(vietnamese.diagram())).findall(f"{SVG}text")]
+    assert names == ["máy khách", "máy chủ"]
+
+
 def test_diagram_is_well_formed_svg_with_two_lifelines_and_one_arrow_per_step():
     diagram = session().diagram()
     assert isinstance(diagram, SVGDiagram)
