@@ -12,7 +12,9 @@ expect, so ``except ValueError`` keeps working::
     ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
     ├── ServerReplyError (LookupError)   a lab server reply name or value that replies.toml lacks
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
-    └── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
+    ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
+    └── CourseError (OSError)            the course cannot be copied or JupyterLab started
+                                         (defined in smtplab.course, beside the code that raises it)
 
 Messages name the bad value, say what was expected and, where it helps,
 suggest the nearest valid value.
