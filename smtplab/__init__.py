@@ -59,6 +59,23 @@ def __getattr__(name: str) -> object:
     return value
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext smtplab``: the ``%%smtp``, ``%smtp_explain`` and ``%smtp_compare`` magics.
+
+    The magics module (and IPython) is imported here, not by ``import smtplab``.
+    """
+    from .magic import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext smtplab``: remove the magics."""
+    from .magic import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
