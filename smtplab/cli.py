@@ -1,4 +1,4 @@
-"""The ``smtplab`` command: look codes up, compare them, list the catalogue.
+"""The ``smtplab`` command: look codes up, compare them, list the catalogue, open the course.
 
 A thin front end: it parses arguments, calls the core and prints what the
 core renders. Every mistake a user can make ends in one line on stderr and
@@ -34,7 +34,7 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smtplab",
-        description="Learn SMTP replies: explain and compare reply codes, list the catalogue.",
+        description="Learn SMTP replies: explain and compare reply codes, list the catalogue, open the course.",
     )
     parser.add_argument("--version", action="version", version=f"smtplab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -62,7 +62,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--kind", choices=("all", "basic", "enhanced"), default="all",
         help="three-digit codes, enhanced status codes, or both (default: all)",
     )
+
+    lab = commands.add_parser(
+        "lab",
+        help="copy the notebook course into a folder and open it in JupyterLab",
+        description="Copy the notebook course into DIR and open it in JupyterLab. Run it again after an upgrade: "
+                    "notebooks you have not changed are updated, the ones you changed are kept.",
+    )
+    lab.add_argument("dir", nargs="?", default="smtplab-course", metavar="DIR",
+                     help="folder for the course (default: ./smtplab-course)")
+    lab.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
+    lab.add_argument("--port", type=_port, metavar="N",
+                     help="port for JupyterLab (default: JupyterLab's own; 0: any free one)")
+    _add_serve(commands)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0 to 65535")
+    return port
 
 
 def _list_records(lang: str, kind: str) -> list[dict]:
@@ -101,6 +124,87 @@ def _print_list(lang: str, kind: str, as_json: bool) -> None:
         print(f"{record['code']:<{width}}  {record['title']}")
 
 
+def _lab(folder: str, browser: bool, port: int | None) -> int:
+    from . import course
+
+    course.check_jupyterlab()
+    report = course.copy_course(folder)
+    for line in report.lines():
+        print(line)
+    return course.start_lab(report.folder, browser=browser, port=port)
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="run the lab server for a classroom, until Ctrl-C or SIGTERM", add_help=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the lab SMTP server on its own, for a class: one log line per session on stdout,\n"
+                    "status on stderr, accepted mail in a kept Maildir. Loopback only unless --host says\n"
+                    "otherwise. SIGINT or SIGTERM stops it cleanly (exit 0). See docs/serve.md.",
+    )
+    parse = serve.parse_known_args
+
+    def parse_known_args(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # The options are added when `serve` is the command, so other commands do not pay for them at start-up.
+        if not serve._actions:
+            _serve_options(serve)
+        namespace, extras = parse(*args, **kwargs)
+        if extras:
+            one_line_error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def one_line_error(message: str) -> None:  # a usage mistake: one line, exit 2
+        serve.exit(2, f"{serve.prog}: error: {message}\n")
+
+    serve.parse_known_args = parse_known_args  # type: ignore[method-assign]
+    serve.error = one_line_error  # type: ignore[method-assign]
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    from .scenarios import SCENARIOS
+
+    import textwrap
+
+    width = max(map(len, SCENARIOS))
+    serve.epilog = "scenarios (--scenario NAME):\n" + "\n".join(
+        textwrap.fill(s.describe("en"), 88, initial_indent=f"  {s.name:<{width}}  ", subsequent_indent=" " * (width + 4))
+        for s in SCENARIOS.values()
+    )
+    serve.add_argument("-h", "--help", action="help", help="show this help message and exit")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; "
+                       "anything not loopback prints a warning)")
+    serve.add_argument("--port", type=int, default=2525, metavar="N", help="port (default: 2525; 0: any free one, printed)")
+    serve.add_argument("--maildir", default="smtplab-maildir", metavar="DIR",
+                       help="Maildir for accepted mail, made if missing, never deleted (default: ./smtplab-maildir)")
+    serve.add_argument("--vrfy", metavar="MODE", help="VRFY mode over the scenario's: cannot-verify (252), "
+                       "confirm (250/550), disabled (502)")
+    serve.add_argument("--user", action="append", default=[], metavar="ADDR",
+                       help="a local user (alice or alice@school.example); repeat it; replaces alice, bob, carol, alan")
+    serve.add_argument("--scenario", default="default", metavar="NAME", help="classroom preset (default: default; below)")
+    _add_lang(serve)
+    serve.add_argument("--max-connections", type=int, default=20, metavar="N", help="sessions at once (default: 20)")
+    serve.add_argument("--max-size", type=int, metavar="BYTES", help="largest message (default: the scenario's, 10 MiB)")
+    serve.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
+                       help="seconds without a command before 421 (default: 300)")
+    serve.add_argument("--grace", type=float, default=10.0, metavar="S",
+                       help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from . import serve
+
+    options = serve.ServeOptions(
+        host=args.host, port=args.port, maildir=args.maildir, vrfy=args.vrfy, users=tuple(args.user),
+        scenario=args.scenario, lang=args.lang, max_connections=args.max_connections, max_size=args.max_size,
+        idle_timeout=args.idle_timeout, grace=args.grace,
+    )
+    try:
+        return serve.serve(options)
+    except SMTPLabError as exc:
+        print(f"smtplab serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
@@ -116,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(compare(args.a, args.b, lang=args.lang).render(args.format), end="")
         elif args.command == "list":
             _print_list(args.lang, args.kind, args.json)
+        elif args.command == "lab":
+            return _lab(args.dir, not args.no_browser, args.port)
+        elif args.command == "serve":
+            return _serve(args)
     except SMTPLabError as exc:
         print(f"smtplab: error: {exc}", file=sys.stderr)
         return 2

@@ -70,7 +70,8 @@ class Limits:
       4.5.3.1.6 sets 1000); longer gets ``500 5.5.2`` after the final dot.
     * ``data_size``: octets in a message, a ceiling on ``policy.max_size``.
     * ``idle_timeout``: seconds without a command before ``421 4.4.2`` and a
-      close (RFC 5321 4.5.3.2.7 suggests 5 minutes).
+      close (RFC 5321 4.5.3.2.7 suggests 5 minutes); while a message is
+      coming in, each chunk of it counts as activity.
     """
 
     max_connections: int = 20

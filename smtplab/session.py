@@ -16,7 +16,8 @@
   throw-away certificate never blocks the event loop.
 * **The greeting** follows the policy state, custom CONNECTION rules and the
   server's connection limit.
-* **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just hangs up).
+* **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just hangs up),
+  and a message being received keeps the session from counting as idle.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from types import MethodType
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
 
 from .policy import PolicySnapshot
 from .replies import catalogue_reply, identify, rewrite_aiosmtpd, server_reply
@@ -59,7 +60,7 @@ _UNDISPATCHED = {
 
 
 def _unknown_verb(text: str) -> str:
-    match = re.fullmatch(r'500 Error: command "([^"]*)" not recognized', text)
+    match = re.fullmatch(r'500 Error: command "(.*)" not recognized', text, re.DOTALL)
     return match[1] if match else "(unknown command)"
 
 
@@ -183,6 +184,13 @@ class LabSMTP(SMTP):
         if not self._ended:
             self._ended = True
             self.lab._unregister(self)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._command == "DATA" and self.transport is not None and not self.transport.is_closing():
+            # aiosmtpd restarts the idle timer only when a command arrives; a client
+            # streaming a long message is not idle, so each chunk of the message restarts it.
+            self._reset_timeout()
 
     def _timeout_cb(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -359,6 +367,10 @@ class LabSMTP(SMTP):
                 refusal = server_reply("expn-disabled")
             elif name == "STARTTLS" and self.tls_active:
                 refusal = server_reply("starttls-active")
+            elif name == "STARTTLS" and not (self.session is not None and self.session.extended_smtp):
+                # Only the answer to EHLO offers STARTTLS (RFC 3207 4): a client that has not
+                # seen the offer does not expect a 220, and its failed handshake would follow.
+                refusal = server_reply("need-ehlo")
             elif name == "AUTH" and self.envelope is not None and self.envelope.mail_from:
                 refusal = server_reply("auth-in-transaction")
         if refusal is None:
@@ -416,6 +428,11 @@ class LabSMTP(SMTP):
         await self.push(str(server_reply("etrn-not-implemented")))
 
     async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):
+            # The client hung up or spoke plain text instead of a TLS handshake: its problem,
+            # not the lab's. aiosmtpd closes the connection and ignores what this returns.
+            log.info("%s: the TLS handshake after STARTTLS failed: %r", self.peer, error.__cause__)
+            return str(server_reply("local-error"))
         if self._last_command == "AUTH" and isinstance(error, (ValueError, asyncio.LimitOverrunError)):
             return str(server_reply("auth-line-too-long"))
         log.error("error in the lab server while answering %s", self._last_command, exc_info=error)

@@ -191,3 +191,35 @@ def test_html_table_is_escaped_and_shows_no_ids(box):
     assert "<b>" not in html
     assert key not in html and str(box.path) not in html
     assert "<th>Subject</th>" in html and "<td>alice@lab.example</td>" in html
+
+
+def test_count_is_cheap_and_follows_deliveries_and_clear(box):
+    assert box.count() == 0
+    for _ in range(3):
+        box.deliver("alice@lab.example", ["bob@lab.example"], MESSAGE)
+    assert box.count() == 3 == len(box)
+    box.clear()
+    assert box.count() == 0
+    box.deliver("alice@lab.example", ["bob@lab.example"], MESSAGE)
+    assert box.count() == 1
+
+
+def test_concurrent_deliveries_share_directory_syncs_and_all_arrive(box, monkeypatch):
+    import smtplab.mailbox as module
+
+    real, syncs = module._fsync_directory, []
+
+    def slow_sync(path):  # a slow disk: deliveries pile up behind one directory fsync
+        syncs.append(path)
+        threading.Event().wait(0.05)
+        real(path)
+
+    monkeypatch.setattr(module, "_fsync_directory", slow_sync)
+    threads = [threading.Thread(target=box.deliver, args=("a@lab.example", ["bob@lab.example"], MESSAGE))
+               for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(box) == 16 and box.count() == 16
+    assert 1 <= len(syncs) < 16 and set(syncs) == {box.path / "new"}
