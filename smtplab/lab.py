@@ -30,6 +30,7 @@ import atexit
 import base64
 import contextlib
 import weakref
+from concurrent.futures import Future
 from typing import Any, Mapping, Sequence
 
 from .catalogue import check_language, catalogue
@@ -69,7 +70,8 @@ class Lab:
         self.lang = check_language(lang)
         self.hostname = hostname
         self.policy = Policy(**policy)
-        self.transcript = Transcript(lang=self.lang)
+        self._transcript = Transcript(lang=self.lang)
+        self._greeting: Future[Reply | None] | None = None
         runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))
         self._runtime = runtime
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
@@ -80,6 +82,10 @@ class Lab:
         try:
             runtime.thread.start()
             runtime.call(asyncio.wait_for(self._start(), _START_TIMEOUT))
+            # The client reads the greeting while the learner's next line runs; the transcript,
+            # and any command sent (the client's lock is taken first by connect), wait for it.
+            assert runtime.client is not None
+            self._greeting = asyncio.run_coroutine_threadsafe(runtime.client.connect(), runtime.loop)
         except BaseException:
             self.close()
             raise
@@ -89,8 +95,22 @@ class Lab:
         runtime.lock = asyncio.Lock()
         runtime.server = LabServer(self.policy, runtime.mailbox, hostname=self.hostname)
         host, port = await runtime.server.start()
-        runtime.client = self._client(host, port, self.transcript)
-        await runtime.client.connect()
+        runtime.client = self._client(host, port, self._transcript)
+
+    @property
+    def transcript(self) -> Transcript:
+        """Every exchange of the lab's session, from the server's greeting on."""
+        self._await_greeting()
+        return self._transcript
+
+    def _await_greeting(self) -> None:
+        pending = self._greeting
+        if pending is None or self._runtime.on_own_thread:
+            return  # on the lab's loop, asend() orders itself after the greeting through the client's lock
+        self._greeting = None
+        if not self.closed:
+            with contextlib.suppress(Exception):  # the client records a failed greeting as a note
+                pending.result(_START_TIMEOUT)
 
     def _client(self, host: str, port: int, transcript: Transcript) -> RecordingClient:
         assert self._runtime.server is not None
@@ -320,6 +340,7 @@ class Lab:
 
     def close(self) -> None:
         """Stop the server and its thread, close the connection, remove the temporary Maildir. Idempotent."""
+        self._await_greeting()
         self._finalizer()
 
     async def aclose(self) -> None:

@@ -166,16 +166,48 @@ class LabMailbox:
     def __init__(self, path: str | os.PathLike[str] | None = None, keep: bool = False) -> None:
         self._temporary = path is None
         self.keep = keep or path is not None
-        self.path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-")) if path is None else Path(path)
-        for sub in ("tmp", "new", "cur"):
-            os.makedirs(self.path / sub, mode=0o700, exist_ok=True)
-        self._maildir = mailbox.Maildir(self.path, factory=None, create=False)
+        self._path: Path | None = None if path is None else Path(path)
+        self._made = threading.Lock()
+        self._maildir_: mailbox.Maildir | None = None
         self._closed = False
         # How many messages there are, as last counted plus those delivered since: counting
         # reads the whole folder, which a busy classroom server cannot afford per message.
         self._count: int | None = None
         self._count_lock = threading.Lock()
-        self._new_sync = _DirectorySync(self.path / "new")
+        self._new_sync_: _DirectorySync | None = None
+        if path is not None:
+            self._make()
+
+    def _make(self) -> mailbox.Maildir:
+        """Create the folders on first use: a lab that stores nothing costs no disk work at start."""
+        with self._made:
+            if self._maildir_ is None:
+                if self._closed:
+                    raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+                if self._path is None:
+                    self._path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-"))
+                for sub in ("tmp", "new", "cur"):
+                    os.makedirs(self._path / sub, mode=0o700, exist_ok=True)
+                self._new_sync_ = _DirectorySync(self._path / "new")
+                self._maildir_ = mailbox.Maildir(self._path, factory=None, create=False)
+            return self._maildir_
+
+    @property
+    def path(self) -> Path:
+        """The Maildir's folder (a temporary one is made when first asked for)."""
+        self._make()
+        assert self._path is not None
+        return self._path
+
+    @property
+    def _maildir(self) -> mailbox.Maildir:
+        return self._make()
+
+    @property
+    def _new_sync(self) -> _DirectorySync:
+        self._make()
+        assert self._new_sync_ is not None
+        return self._new_sync_
 
     # -- writing -------------------------------------------------------------
 
@@ -230,9 +262,11 @@ class LabMailbox:
         """Stop using the mailbox; remove its folder if it is a temporary one not kept."""
         if self._closed:
             return
+        if self.keep:
+            self._make()  # a kept mailbox is a folder the learner can open, even if nothing came
         self._closed = True
-        if self._temporary and not self.keep:
-            shutil.rmtree(self.path, ignore_errors=True)
+        if self._temporary and not self.keep and self._path is not None:
+            shutil.rmtree(self._path, ignore_errors=True)
 
     @property
     def closed(self) -> bool:
