@@ -47,6 +47,11 @@ def _line(name: str, **values: Any) -> str:
     return str(server_reply(name, **values))
 
 
+def _longest_line(data: bytes) -> int:
+    """Octets in the longest line of a received message, its CRLF included."""
+    return max(map(len, data.split(b"\r\n")), default=0) + 2
+
+
 @functools.cache
 def _hook_names(cls: type) -> tuple[str, ...]:
     return tuple(n for n in dir(cls) if n.startswith(("handle_", "auth_")))
@@ -142,6 +147,10 @@ class LabHandler:
     async def handle_DATA(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
         policy = server.refresh_policy()
         data = envelope.original_content or b""
+        if _longest_line(data) > server.text_line_limit:
+            # aiosmtpd reads lines one octet longer than the limit, to leave room for a
+            # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
+            return _line("text-line-too-long")
         refusal = server.take_rule("DATA-end", *envelope.rcpt_tos)
         if refusal is not None:
             return str(refusal)

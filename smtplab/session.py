@@ -1,6 +1,6 @@
 """One lab SMTP session: aiosmtpd's protocol, made to speak only from the catalogue.
 
-:class:`LabSMTP` subclasses :class:`aiosmtpd.smtp.SMTP` and changes four things:
+:class:`LabSMTP` subclasses :class:`aiosmtpd.smtp.SMTP` and changes five things:
 
 * **Every line goes through** :meth:`LabSMTP.push`. A line aiosmtpd hard-codes
   (``503 Error: send HELO first``, ``250 Supported commands: …``) is rewritten
@@ -18,6 +18,9 @@
   server's connection limit.
 * **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just hangs up),
   and a message being received keeps the session from counting as idle.
+* **STARTTLS** is answered only after EHLO (which offers it; 503 before), a
+  failed handshake closes the connection without a traceback, and a handshake
+  the server cuts short (idle timeout, stopping) ends the session for good.
 """
 
 from __future__ import annotations
@@ -122,7 +125,13 @@ class LabSMTP(SMTP):
 
     @property
     def tls_active(self) -> bool:
-        return self._tls_protocol is not None
+        """True once a STARTTLS handshake has completed."""
+        return self._tls_protocol is not None and self.session is not None and self.session.ssl is not None
+
+    @property
+    def _handshaking(self) -> bool:
+        """STARTTLS got its 220 and the TLS handshake has not completed (yet, or ever)."""
+        return self._tls_protocol is not None and (self.session is None or self.session.ssl is None)
 
     @property
     def client_ip(self) -> str:
@@ -132,6 +141,11 @@ class LabSMTP(SMTP):
     def max_size(self) -> int:
         """The message size limit in force: the policy's, capped by the server's limit."""
         return min(self.policy_now.max_size, self.lab.limits.data_size)
+
+    @property
+    def text_line_limit(self) -> int:
+        """Octets in a line of a message, CRLF included, not counting a transparency dot."""
+        return self.lab.limits.text_line
 
     @property
     def vrfy_enabled(self) -> bool:
@@ -233,6 +247,11 @@ class LabSMTP(SMTP):
 
     def _write(self, reply: Reply, *, close: bool = False) -> None:
         if self.transport is None or self.transport.is_closing():
+            return
+        if self._handshaking:
+            # Only the idle timeout and a stopping server write now; in the middle of a TLS
+            # handshake a reply in plain text would be garbage to the client: just hang up.
+            self.transport.close()
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
@@ -376,6 +395,8 @@ class LabSMTP(SMTP):
         if refusal is None:
             if name == "STARTTLS" and policy.starttls and not arg and self.tls_context is None:
                 self.tls_context = await self.lab.atls_context()
+                if self.transport is not None and not self.transport.is_closing():
+                    self._reset_timeout()  # the time the lab took to make its certificate is not the client's
             return False
         self._custom = refusal
         await self.push(str(refusal))
@@ -422,6 +443,16 @@ class LabSMTP(SMTP):
             await self.push(str(server_reply("expn-syntax")))
             return
         await self.push(await self._call_handler_hook("EXPN", arg))
+
+    @syntax("STARTTLS", when="starttls_enabled")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        await super().smtp_STARTTLS(arg)
+        if self._handshaking:
+            # The server hung up during the handshake (idle timeout, stopping), and asyncio then
+            # ends the handshake as if it had succeeded. Carrying on would read the plain text
+            # sent before the handshake as commands (and could store a message nobody got a 250
+            # for) on a connection that is gone, and the session would never end: end it now.
+            raise TLSSetupException("the connection closed during the TLS handshake")
 
     async def smtp_ETRN(self, arg: str) -> None:
         """RFC 1985 queue start: the lab queues nothing (502) unless a custom rule answers."""

@@ -98,7 +98,7 @@ NEXT_COMMANDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 #: ``(step the command was sent at, verb) -> reason`` for a 503; the reason is a key of ``[state.why]``.
 WHY_503: Mapping[tuple[str, str], str] = MappingProxyType({
-    **{(GREETED, verb): "need_hello" for verb in ("MAIL", "RCPT", "DATA", "AUTH")},
+    **{(GREETED, verb): "need_hello" for verb in ("MAIL", "RCPT", "DATA", "AUTH", "STARTTLS")},
     (READY, "RCPT"): "need_mail",
     (READY, "DATA"): "data_without_mail",
     (MAIL, "DATA"): "need_rcpt",

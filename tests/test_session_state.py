@@ -106,6 +106,7 @@ WHY_CASES = [
     ("greeted", "RCPT TO:<b@lab.example>", "need_hello"),
     ("greeted", "DATA", "need_hello"),
     ("greeted", "AUTH PLAIN xyz", "need_hello"),
+    ("greeted", "STARTTLS", "need_hello"),  # only the answer to EHLO offers it
     ("ready", "RCPT TO:<b@lab.example>", "need_mail"),
     ("ready", "DATA", "data_without_mail"),
     ("mail", "DATA", "need_rcpt"),

@@ -1,0 +1,326 @@
+"""The lab server as the hostile, soak, fuzz and security tests attack it.
+
+Two ways to run the same server, one interface (:class:`Target`):
+
+* :class:`ServeTarget`: ``python -m smtplab serve --port 0`` in a subprocess,
+  as a classroom runs it; the port is read from its first status line, and
+  its stdout (one line per finished session) and stderr are kept.
+* :class:`InProcessTarget`: a :class:`~smtplab.server.LabServer` on its own
+  event loop in a background thread, as a notebook's ``Lab`` runs it.
+
+Both store mail in ``<tmp>/maildir``; :meth:`Target.ended` counts finished
+sessions (serve's log lines, the in-process ``on_session_end`` records), so
+a test can wait until the server has noticed a client leave. :meth:`Target.problems`
+lists what must never appear: a traceback or an error logged by the lab.
+
+:class:`Raw` is a client that sends bytes exactly as given, for what a
+polite client (smtplib) would never send; :func:`normal_session` is the
+EHLO/MAIL/RCPT/DATA session every hostile test ends with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from smtplab.mailbox import LabMailbox
+from smtplab.policy import Policy
+from smtplab.reply import Reply, parse_reply
+from smtplab.server import LabServer, Limits, SessionRecord
+
+TIMEOUT = 15.0  # seconds, for anything that waits on the server
+LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")
+KINDS = ("serve", "in-process")
+# A file the lab's mailbox writes: <seconds>.M<micro>P<pid>Q<counter>.smtplab
+MAILDIR_NAME = re.compile(r"\A\d+\.M\d+P\d+Q\d+\.smtplab\Z")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+class Target:
+    """A running lab server: where it listens, its Maildir, what it logged."""
+
+    kind: str
+    host: str
+    port: int
+    maildir: Path
+
+    def new(self) -> list[str]:
+        """File names in the Maildir's new/ (delivered messages)."""
+        return sorted(os.listdir(self.maildir / "new"))
+
+    def tmp(self) -> list[str]:
+        """File names in the Maildir's tmp/ (deliveries in progress; empty when idle)."""
+        return sorted(os.listdir(self.maildir / "tmp"))
+
+    def stored(self) -> int:
+        return len(self.new())
+
+    def messages(self) -> list[bytes]:
+        return [(self.maildir / "new" / name).read_bytes() for name in self.new()]
+
+    def raw(self, timeout: float = TIMEOUT) -> Raw:
+        return Raw(self.host, self.port, timeout)
+
+    def ended(self) -> int:
+        """How many sessions the server has finished (and logged)."""
+        raise NotImplementedError
+
+    def wait_ended(self, count: int) -> None:
+        wait_until(lambda: self.ended() >= count, f"{count} finished session(s) on the {self.kind} server")
+
+    def problems(self) -> list[str]:
+        """Tracebacks and errors the server reported; a healthy server has none."""
+        raise NotImplementedError
+
+    def stop(self) -> int:
+        """Stop the server; its exit status (0 for the in-process one)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release everything, whatever state the server is in."""
+        raise NotImplementedError
+
+
+class ServeTarget(Target):
+    """``python -m smtplab serve --port 0 --maildir <tmp>/maildir ...`` in a subprocess."""
+
+    kind = "serve"
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.maildir = tmp_path / "maildir"
+        argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(self.maildir), *args]
+        self.process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._lock = threading.Lock()
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
+        ]
+        for reader in self._readers:
+            reader.start()
+        try:
+            wait_until(lambda: self._listening() is not None or self.process.poll() is not None, "the listening line")
+            match = self._listening()
+            assert match is not None, f"smtplab serve did not start: {self.err!r}"
+        except BaseException:
+            self.close()
+            raise
+        self.host, self.port = match[1], int(match[2])
+
+    def _listening(self) -> re.Match[str] | None:
+        with self._lock:
+            return next((m for m in map(LISTENING.match, self.err) if m), None)
+
+    def _read(self, stream: Any, into: list[str]) -> None:
+        for line in stream:
+            with self._lock:
+                into.append(line.rstrip("\n"))
+
+    def ended(self) -> int:
+        with self._lock:
+            return len(self.out)
+
+    def problems(self) -> list[str]:
+        with self._lock:
+            return [line for line in self.err if not line.startswith("smtplab serve: ")]
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        status = self.process.wait(TIMEOUT)
+        for reader in self._readers:
+            reader.join(TIMEOUT)
+        return status
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(TIMEOUT)
+        for reader in self._readers:
+            reader.join(TIMEOUT)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+class _ErrorLog(logging.Handler):
+    """Keeps every warning or error the lab's own loggers emit."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += " [traceback: " + repr(record.exc_info[1]) + "]"
+        self.lines.append(f"{record.name} {record.levelname}: {text}")
+
+
+class InProcessTarget(Target):
+    """A LabServer on its own event loop in a background thread, as the Lab runs it."""
+
+    kind = "in-process"
+
+    def __init__(self, tmp_path: Path, policy: Policy | None = None, limits: Limits | None = None) -> None:
+        self.maildir = tmp_path / "maildir"
+        self.policy = policy or Policy()
+        self.mailbox = LabMailbox(self.maildir)
+        self.records: list[SessionRecord] = []
+        self.errors = _ErrorLog()
+        logging.getLogger("smtplab").addHandler(self.errors)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="smtplab-test-server", daemon=True)
+        self.thread.start()
+        self.server = LabServer(self.policy, self.mailbox, limits=limits, on_session_end=self.records.append)
+        self._stopped = False
+        try:
+            self.host, self.port = self.run(self.server.start())
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, coroutine: Any, timeout: float = TIMEOUT) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def ended(self) -> int:
+        return len(self.records)
+
+    def problems(self) -> list[str]:
+        return list(self.errors.lines)
+
+    def stop(self) -> int:
+        if not self._stopped:
+            self._stopped = True
+            self.run(self.server.stop(grace=2))
+        return 0
+
+    def close(self) -> None:
+        try:
+            if self.thread.is_alive():
+                try:
+                    self.stop()
+                finally:
+                    self.loop.call_soon_threadsafe(self.loop.stop)
+                    self.thread.join(TIMEOUT)
+        finally:
+            if not self.loop.is_running():
+                self.loop.close()
+            self.mailbox.close()
+            logging.getLogger("smtplab").removeHandler(self.errors)
+
+
+def start(
+    kind: str,
+    tmp_path: Path,
+    *,
+    max_connections: int = 20,
+    idle_timeout: float = 30.0,
+    max_size: int | None = None,
+) -> Target:
+    """A lab server of ``kind`` ("serve" or "in-process") with these limits and the default policy."""
+    if kind == "serve":
+        args = ["--max-connections", str(max_connections), "--idle-timeout", str(idle_timeout)]
+        if max_size is not None:
+            args += ["--max-size", str(max_size)]
+        return ServeTarget(tmp_path, *args)
+    limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout)
+    policy = Policy()
+    if max_size is not None:
+        limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout, data_size=max_size)
+        policy.max_size = max_size
+    return InProcessTarget(tmp_path, policy, limits)
+
+
+class Raw:
+    """A client that sends bytes exactly as given and reads replies line by line."""
+
+    def __init__(self, host: str, port: int, timeout: float = TIMEOUT) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def reply(self) -> Reply:
+        lines: list[bytes] = []
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise ConnectionError(f"the server closed the connection after {lines!r}")
+            lines.append(line)
+            if line[3:4] != b"-":
+                return parse_reply(b"".join(lines))
+
+    def replies(self, count: int) -> list[Reply]:
+        return [self.reply() for _ in range(count)]
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def command(self, line: bytes | str) -> Reply:
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        return self.reply()
+
+    def closed_by_server(self) -> bool:
+        """True once the server has closed the connection (reads until it does, or the timeout)."""
+        try:
+            return self.file.read() == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def reset(self) -> None:
+        """Vanish abruptly: close with a TCP RST instead of a FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.close()
+
+    def __enter__(self) -> Raw:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_transaction(client: Raw, recipients: tuple[str, ...] = ("alice@lab.example",), *, greeted: bool = False) -> None:
+    """Greeting (unless read already), EHLO, MAIL, RCPT, DATA on ``client``, each answered as a normal session is."""
+    if not greeted:
+        assert client.reply().code == 220
+    assert client.command("EHLO learner.example").code == 250
+    assert client.command("MAIL FROM:<learner@school.example>").code == 250
+    for recipient in recipients:
+        assert client.command(f"RCPT TO:<{recipient}>").code == 250
+    assert client.command("DATA").code == 354
+
+
+def normal_session(target: Target, subject: str = "a normal message after the storm") -> Reply:
+    """EHLO, MAIL, RCPT, DATA, QUIT on a fresh connection: 250 and one more message stored."""
+    before = target.stored()
+    with target.raw() as client:
+        start_transaction(client)
+        client.send(f"Subject: {subject}\r\n\r\nhello\r\n.\r\n")
+        stored = client.reply()
+        assert stored.code == 250 and str(stored.enhanced) == "2.0.0", stored
+        assert client.command("QUIT").code == 221
+    assert target.stored() == before + 1
+    assert any(f"Subject: {subject}\r\n".encode() in m for m in target.messages())
+    return stored
