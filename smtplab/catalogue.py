@@ -284,33 +284,15 @@ class Catalogue:
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        facts = _load("basic.toml")
-        prose = _load(f"{lang}/basic.toml")
+        self._facts: dict[str, Any] = _load("basic.toml")
+        self._prose: dict[str, Any] = _load(f"{lang}/basic.toml")
         self._ui: dict[str, Any] = _load(f"{lang}/ui.toml")
-        basic: dict[int, BasicCode] = {}
-        for key, fact in facts.items():
-            code = int(key)
-            if key not in prose:
-                raise CatalogueError(f"smtplab/data/{lang}/basic.toml has no entry for {code}")
-            text = _text_table(prose[key], BASIC_FIELDS, f"smtplab/data/{lang}/basic.toml [{code}]")
-            basic[code] = BasicCode(
-                code=code,
-                lang=lang,
-                rfc_text=fact.get("rfc_text", ""),
-                sources=tuple(fact.get("sources", ())),
-                references=tuple(fact.get("references", ())),
-                commands=tuple(fact.get("commands", ())),
-                other_commands=tuple(fact.get("other_commands", ())),
-                related=tuple(int(c) for c in fact.get("related", ())),
-                enhanced=tuple(fact.get("enhanced", ())),
-                real_world=tuple(RealWorldReply(**line) for line in fact.get("real_world", ())),
-                lab=_lab_recipe(fact["lab"], code) if "lab" in fact else None,
-                unconfirmed=bool(fact.get("unconfirmed", False)),
-                registry_only=bool(fact.get("registry_only", False)),
-                deprecated=bool(fact.get("deprecated", False)),
-                **text,
-            )
-        self._basic = dict(sorted(basic.items()))
+        for key in self._facts:
+            if key not in self._prose:
+                raise CatalogueError(f"smtplab/data/{lang}/basic.toml has no entry for {int(key)}")
+        # Entries are built on first use: a command-line look-up needs one of them, not all.
+        self._codes = sorted(int(key) for key in self._facts)
+        self._basic: dict[int, BasicCode] = {}
         self._enhanced: dict[str, EnhancedCode] | None = None
 
     @cached_property
@@ -325,17 +307,45 @@ class Catalogue:
 
     def basic_codes(self) -> tuple[BasicCode, ...]:
         """Every three-digit code, in numeric order."""
-        return tuple(self._basic.values())
+        return tuple(self._entry(code) for code in self._codes)
+
+    def _entry(self, code: int) -> BasicCode:
+        entry = self._basic.get(code)
+        if entry is None:
+            entry = self._basic[code] = self._build_basic(code)
+        return entry
+
+    def _build_basic(self, code: int) -> BasicCode:
+        key, lang = str(code), self.lang
+        fact = self._facts[key]
+        text = _text_table(self._prose[key], BASIC_FIELDS, f"smtplab/data/{lang}/basic.toml [{code}]")
+        return BasicCode(
+            code=code,
+            lang=lang,
+            rfc_text=fact.get("rfc_text", ""),
+            sources=tuple(fact.get("sources", ())),
+            references=tuple(fact.get("references", ())),
+            commands=tuple(fact.get("commands", ())),
+            other_commands=tuple(fact.get("other_commands", ())),
+            related=tuple(int(c) for c in fact.get("related", ())),
+            enhanced=tuple(fact.get("enhanced", ())),
+            real_world=tuple(RealWorldReply(**line) for line in fact.get("real_world", ())),
+            lab=_lab_recipe(fact["lab"], code) if "lab" in fact else None,
+            unconfirmed=bool(fact.get("unconfirmed", False)),
+            registry_only=bool(fact.get("registry_only", False)),
+            deprecated=bool(fact.get("deprecated", False)),
+            **text,
+        )
 
     def has_basic(self, code: int | str) -> bool:
         text = str(code).strip()
-        return bool(_THREE_DIGITS_RE.match(text)) and int(text) in self._basic
+        return bool(_THREE_DIGITS_RE.match(text)) and text in self._facts
 
     def basic(self, code: int | str) -> BasicCode:
         """The entry for a three-digit code; :class:`UnknownCode` with the nearest codes otherwise."""
         text = str(code).strip()
         if self.has_basic(text):
-            return self._basic[int(text)]
+            return self._entry(int(text))
         suggestions = self.nearest_basic(text)
         hint = f"; nearest known codes: {', '.join(suggestions)}" if suggestions else ""
         if _THREE_DIGITS_RE.match(text):
@@ -359,7 +369,7 @@ class Catalogue:
                 shared += 1
             return (-shared, abs(code - value))
 
-        return tuple(str(c) for c in sorted(self._basic, key=rank)[:n])
+        return tuple(str(c) for c in sorted(self._codes, key=rank)[:n])
 
     # -- enhanced codes ------------------------------------------------------
 

@@ -31,17 +31,50 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil (which costs more than the rest of ``--help``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
+
+
+class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The same, keeping the description's own line breaks."""
+
+
+def _terminal_width() -> int:
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"]) - 2
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2
+    except (AttributeError, ValueError, OSError):
+        return 78
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that subcommand (the others cost start-up and go unused)."""
     parser = argparse.ArgumentParser(
         prog="smtplab",
         description="Learn SMTP replies: explain and compare reply codes, list the catalogue, open the course.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"smtplab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    for name, add in _SUBCOMMANDS.items():
+        if only is None or only == name:
+            add(commands)
+    return parser
 
+
+def _add_explain(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
-        "explain",
+        "explain", formatter_class=_HelpFormatter,
         help="explain a reply code, an enhanced status code or a whole reply line",
         description="Explain 252, 5.1.1, '550 5.1.1' or a whole reply line such as '252 2.1.5 Cannot VRFY user'.",
     )
@@ -49,13 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(explain)
     _add_format(explain)
 
-    compare = commands.add_parser("compare", help="compare two reply codes side by side")
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser("compare", formatter_class=_HelpFormatter,
+                                  help="compare two reply codes side by side")
     compare.add_argument("a", help="first reply code, e.g. 250")
     compare.add_argument("b", help="second reply code, e.g. 252")
     _add_lang(compare)
     _add_format(compare)
 
-    listing = commands.add_parser("list", help="list every code in the catalogue")
+
+def _add_list(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser("list", formatter_class=_HelpFormatter, help="list every code in the catalogue")
     _add_lang(listing)
     listing.add_argument("--json", action="store_true", help="print a JSON array instead of text")
     listing.add_argument(
@@ -63,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="three-digit codes, enhanced status codes, or both (default: all)",
     )
 
+
+def _add_lab(commands: argparse._SubParsersAction) -> None:
     lab = commands.add_parser(
-        "lab",
+        "lab", formatter_class=_HelpFormatter,
         help="copy the notebook course into a folder and open it in JupyterLab",
         description="Copy the notebook course into DIR and open it in JupyterLab. Run it again after an upgrade: "
                     "notebooks you have not changed are updated, the ones you changed are kept.",
@@ -74,8 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
     lab.add_argument("--port", type=_port, metavar="N",
                      help="port for JupyterLab (default: JupyterLab's own; 0: any free one)")
-    _add_serve(commands)
-    return parser
 
 
 def _port(text: str) -> int:
@@ -137,7 +175,7 @@ def _lab(folder: str, browser: bool, port: int | None) -> int:
 def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser(
         "serve", help="run the lab server for a classroom, until Ctrl-C or SIGTERM", add_help=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawDescriptionHelpFormatter,
         description="Run the lab SMTP server on its own, for a class: one log line per session on stdout,\n"
                     "status on stderr, accepted mail in a kept Maildir. Loopback only unless --host says\n"
                     "otherwise. SIGINT or SIGTERM stops it cleanly (exit 0). See docs/serve.md.",
@@ -190,6 +228,10 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
                        help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)")
 
 
+_SUBCOMMANDS = {"explain": _add_explain, "compare": _add_compare, "list": _add_list, "lab": _add_lab,
+                "serve": _add_serve}
+
+
 def _serve(args: argparse.Namespace) -> int:
     from . import serve
 
@@ -207,7 +249,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(only=argv[0] if argv and argv[0] in _SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     try:
         if args.command == "explain":
