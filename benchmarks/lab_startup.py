@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import threading
 import time
+
+from paired import alternate, verdict
 
 TARGET_RATIO = 1.5
 
@@ -65,20 +66,10 @@ def main() -> int:
     args = parser.parse_args()
     from smtplab import Lab
 
-    for _ in range(3):  # warm up: imports, byte-code, the catalogue cache
-        timed(Lab)
-        timed(BareServer)
-    lab_times, bare_times = [], []
-    for _ in range(args.runs):
-        bare_times.append(timed(BareServer))
-        lab_times.append(timed(Lab))
-    bare = statistics.median(bare_times)
-    lab = statistics.median(lab_times)
-    ratio = lab / bare
+    bare, lab = alternate(lambda: timed(BareServer), lambda: timed(Lab), args.runs)
     print(f"bare aiosmtpd server in a thread: median {bare * 1000:7.2f} ms over {args.runs} runs")
     print(f"Lab() ready for lab.send:         median {lab * 1000:7.2f} ms over {args.runs} runs")
-    print(f"ratio: {ratio:.2f}x (target at most {TARGET_RATIO:.1f}x) -> {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
-    return 0 if ratio <= TARGET_RATIO else 1
+    return verdict(lab / bare, TARGET_RATIO)
 
 
 if __name__ == "__main__":

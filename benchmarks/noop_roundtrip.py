@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import smtplib
-import statistics
 import time
 
 from lab_startup import BareServer
+from paired import alternate, verdict
 
 TARGET_RATIO = 1.5
 
@@ -52,26 +52,19 @@ def main() -> int:
         assert client.noop()[0] == 250
 
     try:
-        for _ in range(3):  # warm up
-            mean_round_trip(smtplib_noop, 50)
-            mean_round_trip(lab_noop, 50)
-        bare_means, lab_means = [], []
-        for _ in range(args.rounds):
-            bare_means.append(mean_round_trip(smtplib_noop, args.per_round))
-            lab_means.append(mean_round_trip(lab_noop, args.per_round))
+        bare_rt, lab_rt = alternate(
+            lambda: mean_round_trip(smtplib_noop, args.per_round), lambda: mean_round_trip(lab_noop, args.per_round),
+            args.rounds,
+        )
     finally:
         client.quit()
         lab.close()
         bare.close()
-    bare_rt = statistics.median(bare_means)
-    lab_rt = statistics.median(lab_means)
-    ratio = lab_rt / bare_rt
     print(f"smtplib NOOP, bare aiosmtpd:  median {bare_rt * 1e6:8.1f} us per round trip "
           f"({args.rounds} rounds x {args.per_round})")
     print(f"lab.send('NOOP'):             median {lab_rt * 1e6:8.1f} us per round trip "
           f"({args.rounds} rounds x {args.per_round})")
-    print(f"ratio: {ratio:.2f}x (target at most {TARGET_RATIO:.1f}x) -> {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
-    return 0 if ratio <= TARGET_RATIO else 1
+    return verdict(lab_rt / bare_rt, TARGET_RATIO)
 
 
 if __name__ == "__main__":

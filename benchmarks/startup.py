@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from paired import alternate, verdict
 
 TARGET_RATIO = 3.0
 
@@ -36,20 +37,10 @@ def main() -> int:
     args = parser.parse_args()
     bare = [sys.executable, "-c", "pass"]
     smtplab = [sys.executable, "-m", "smtplab", "explain", "250"]
-    for _ in range(3):  # warm the file cache, the byte-code and the catalogue cache
-        time_command(smtplab)
-        time_command(bare)
-    bare_times, smtplab_times = [], []
-    for _ in range(args.runs):
-        bare_times.append(time_command(bare))
-        smtplab_times.append(time_command(smtplab))
-    bare_median = statistics.median(bare_times)
-    smtplab_median = statistics.median(smtplab_times)
-    ratio = smtplab_median / bare_median
+    bare_median, smtplab_median = alternate(lambda: time_command(bare), lambda: time_command(smtplab), args.runs)
     print(f"python -c pass:          median {bare_median * 1000:7.1f} ms over {args.runs} runs")
     print(f"smtplab explain 250:     median {smtplab_median * 1000:7.1f} ms over {args.runs} runs")
-    print(f"ratio: {ratio:.2f}x (target at most {TARGET_RATIO:.1f}x) -> {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}")
-    return 0 if ratio <= TARGET_RATIO else 1
+    return verdict(smtplab_median / bare_median, TARGET_RATIO)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,8 @@ class Transcript:
     def __init__(self, exchanges: tuple[Exchange, ...] | list[Exchange] = (), lang: str = "en") -> None:
         self.lang = lang
         self._lock = threading.Lock()
-        self._items: tuple[tuple[Exchange, str], ...] = ()
+        # Appended to (one thread at a time, under the lock); readers take a snapshot with _snapshot().
+        self._items: list[tuple[Exchange, str]] = []
         for exchange in exchanges:
             self.append(exchange)
 
@@ -208,32 +209,36 @@ class Transcript:
                 masked = MASK if kind == _SECRET else mask_auth(exchange.sent)
                 if masked != exchange.sent:
                     exchange = Exchange(masked, exchange.reply, exchange.note, exchange.at)
-            self._items = self._items + ((exchange, kind),)
+            self._items.append((exchange, kind))
         return exchange
 
     def copy(self) -> Transcript:
         """A separate transcript with the exchanges as they are now."""
-        return self._with(self._items)
+        return self._with(self._snapshot())
 
     def _with(self, items: tuple[tuple[Exchange, str], ...]) -> Transcript:
         new = Transcript(lang=self.lang)
-        new._items = items
+        new._items = list(items)
         return new
+
+    def _snapshot(self) -> tuple[tuple[Exchange, str], ...]:
+        """The exchanges as they are now, unaffected by any appended later (from the lab's thread)."""
+        return tuple(self._items)
 
     # -- reading -------------------------------------------------------------
 
     @property
     def exchanges(self) -> tuple[Exchange, ...]:
-        return tuple(exchange for exchange, _ in self._items)
+        return tuple(exchange for exchange, _ in self._snapshot())
 
     def replies(self) -> tuple[Reply, ...]:
         """Every reply, greeting included, in order."""
-        return tuple(e.reply for e, _ in self._items if e.reply is not None)
+        return tuple(e.reply for e, _ in self._snapshot() if e.reply is not None)
 
     @property
     def last_reply(self) -> Reply | None:
         """The most recent reply, or None if there is none yet."""
-        for exchange, _ in reversed(self._items):
+        for exchange, _ in reversed(self._snapshot()):
             if exchange.reply is not None:
                 return exchange.reply
         return None
@@ -245,7 +250,7 @@ class Transcript:
         return iter(self.exchanges)
 
     def __getitem__(self, index: int | slice) -> Exchange | Transcript:
-        items = self._items
+        items = self._snapshot()
         if isinstance(index, slice):
             return self._with(items[index])
         return items[index][0]
@@ -266,18 +271,18 @@ class Transcript:
         return f"<Transcript {count} exchange{'' if count == 1 else 's'}{tail}, lang={self.lang!r}>"
 
     def __str__(self) -> str:
-        lines = [line for exchange, kind in self._items for line in _text_lines(exchange, kind)]
+        lines = [line for exchange, kind in self._snapshot() for line in _text_lines(exchange, kind)]
         return "\n".join(lines) + "\n" if lines else ""
 
     def _repr_html_(self) -> str:
         cat = catalogue(self.lang)
-        items = self._items
+        items = self._snapshot()
         head = (
             "<thead><tr><th>&#8594;</th><th>&#8592;</th>"
             f"<th>{_esc(cat.ui('label.title'))}</th><th>{_esc(cat.ui('heading.description'))}</th></tr></thead>"
         )
         rows = "".join(_html_row(cat, exchange, kind) for exchange, kind in items)
-        diagram = self.diagram().svg if items else ""
+        diagram = self._diagram(items).svg if items else ""
         return (
             STYLE + _TABLE_STYLE
             + f'<div class="smtplab smtplab-transcript" lang="{_esc(self.lang)}">'
@@ -287,8 +292,11 @@ class Transcript:
 
     def diagram(self) -> SVGDiagram:
         """The session as a ladder (sequence) diagram: commands go right, replies come back left."""
+        return self._diagram(self._snapshot())
+
+    def _diagram(self, items: tuple[tuple[Exchange, str], ...]) -> SVGDiagram:
         cat = catalogue(self.lang)
-        return SVGDiagram(_ladder(self._items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(self))
+        return SVGDiagram(_ladder(items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(items))
 
 
 _TABLE_STYLE = (

@@ -29,9 +29,10 @@ import pytest
 
 from smtplab.errors import SMTPLabError
 from smtplab.policy import Policy
-from smtplab.reply import Reply, parse_reply
 from smtplab.scenarios import SCENARIOS, UnknownScenario, scenario
 from smtplab.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
+
+from targets import Raw
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
@@ -112,7 +113,7 @@ class Served:
         return smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT)
 
     def raw(self) -> Raw:
-        return Raw(self.port)
+        return Raw("127.0.0.1", self.port, TIMEOUT)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; the exit status, once the process has ended and its output is read."""
@@ -130,47 +131,6 @@ class Served:
         self.stop()
         self.process.stdout.close()
         self.process.stderr.close()
-
-
-class Raw:
-    """A client that sends bytes exactly as given and reads replies line by line."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.file = self.sock.makefile("rb")
-
-    def reply(self) -> Reply:
-        lines: list[bytes] = []
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise ConnectionError(f"the server closed the connection after {lines!r}")
-            lines.append(line)
-            if line[3:4] != b"-":
-                return parse_reply(b"".join(lines))
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def command(self, line: bytes | str) -> Reply:
-        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
-        return self.reply()
-
-    def closed_by_server(self) -> bool:
-        try:
-            return self.file.readline() == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-    def __enter__(self) -> Raw:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @pytest.fixture

@@ -24,8 +24,10 @@ from smtplab.errors import PolicyError
 from smtplab.mailbox import LabMailbox
 from smtplab.policy import Policy
 from smtplab.replies import identify
-from smtplab.reply import Reply, parse_reply
+from smtplab.reply import Reply
 from smtplab.server import LabServer, Limits, SessionRecord
+
+from targets import Raw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,8 +51,8 @@ class LabThread:
     def smtp(self) -> smtplib.SMTP:
         return smtplib.SMTP(self.host, self.port, timeout=5)
 
-    def raw(self) -> RawClient:
-        return RawClient(self.host, self.port)
+    def raw(self) -> Raw:
+        return Raw(self.host, self.port, 5)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 5) -> None:
         deadline = time.monotonic() + timeout
@@ -66,47 +68,6 @@ class LabThread:
             self.thread.join(5)
             self.loop.close()
             self.mailbox.close()
-
-
-class RawClient:
-    """A client that sends bytes exactly as given and reads replies line by line."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.sock = socket.create_connection((host, port), timeout=5)
-        self.file = self.sock.makefile("rb")
-
-    def reply(self) -> Reply:
-        lines = []
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise ConnectionError(f"server closed the connection after {lines!r}")
-            lines.append(line)
-            if line[3:4] != b"-":
-                return parse_reply(b"".join(lines))
-
-    def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
-
-    def command(self, line: bytes | str) -> Reply:
-        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
-        return self.reply()
-
-    def closed_by_server(self) -> bool:
-        try:
-            return self.file.readline() == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-    def __enter__(self) -> RawClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @pytest.fixture
@@ -250,7 +211,7 @@ def test_mail_may_be_longer_by_the_size_parameter_once_per_ehlo(lab):
         assert client.command("MAIL FROM:<" + "a" * 520 + "@x> SIZE=100").code == 500
 
 
-def _message_via_raw(client: RawClient, body: bytes, recipient: str = "bob@lab.example") -> Reply:
+def _message_via_raw(client: Raw, body: bytes, recipient: str = "bob@lab.example") -> Reply:
     client.reply()
     client.command("EHLO learner.example")
     assert client.command("MAIL FROM:<alice@lab.example>").code == 250
