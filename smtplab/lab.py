@@ -35,12 +35,12 @@ from typing import Any, Mapping, Sequence
 
 from .catalogue import check_language, catalogue
 from .client import RecordingClient
-from .errors import CatalogueError, NoRecipe
+from .errors import CatalogueError, NoRecipe, PolicyError
 from .mailbox import LabMailbox
 from .policy import Policy
 from .reply import Reply
 from .runtime import LabRuntime
-from .server import LabServer
+from .server import LabServer, Limits
 from .transcript import Exchange, ExplainedReply, Transcript
 
 __all__ = ["Lab"]
@@ -54,8 +54,10 @@ class Lab:
     ``lang`` is the language of explanations (``"en"`` or ``"vi"``);
     ``hostname`` the name the server announces; ``maildir`` where accepted
     mail is stored (a temporary folder, removed by :meth:`close`, unless
-    given or ``keep_maildir``); any other keyword is a policy setting
-    (``Lab(vrfy="confirm")``).
+    given or ``keep_maildir``); ``limits`` the server's
+    :class:`~smtplab.server.Limits` (sessions at once, line lengths, largest
+    message, idle timeout; the lab's own client counts as one session); any
+    other keyword is a policy setting (``Lab(vrfy="confirm")``).
     """
 
     def __init__(
@@ -65,9 +67,13 @@ class Lab:
         hostname: str = "lab.example",
         maildir: str | None = None,
         keep_maildir: bool = False,
+        limits: Limits | None = None,
         **policy: Any,
     ) -> None:
         self.lang = check_language(lang)
+        if limits is not None and not isinstance(limits, Limits):
+            raise PolicyError(f"limits must be a smtplab.server.Limits, not {type(limits).__name__}")
+        self._limits = limits
         self.hostname = hostname
         self.policy = Policy(**policy)
         self._transcript = Transcript(lang=self.lang)
@@ -93,7 +99,7 @@ class Lab:
     async def _start(self) -> None:
         runtime = self._runtime
         runtime.lock = asyncio.Lock()
-        runtime.server = LabServer(self.policy, runtime.mailbox, hostname=self.hostname)
+        runtime.server = LabServer(self.policy, runtime.mailbox, hostname=self.hostname, limits=self._limits)
         host, port = await runtime.server.start()
         runtime.client = self._client(host, port, self._transcript)
 

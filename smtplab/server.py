@@ -143,6 +143,7 @@ class LabServer:
         self._server: asyncio.base_events.Server | None = None
         self._address: tuple[str, int] | None = None
         self._sessions: set[LabSMTP] = set()
+        self._finished = 0
         self._stopping = False
         self._tls_lock = threading.Lock()
         self._ca: trustme.CA | None = None
@@ -177,6 +178,11 @@ class LabServer:
     def sessions(self) -> int:
         """How many clients are connected now."""
         return len(self._sessions)
+
+    @property
+    def finished(self) -> int:
+        """How many sessions have ended since the server started (refused ones included)."""
+        return self._finished
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop accepting, let commands in flight (a DATA transfer) finish, then close with 421.
@@ -218,6 +224,7 @@ class LabServer:
 
     def _unregister(self, session: LabSMTP) -> None:
         self._sessions.discard(session)
+        self._finished += 1
         if self.on_session_end is None:
             return
         peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"

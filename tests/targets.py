@@ -6,7 +6,9 @@ Two ways to run the same server, one interface (:class:`Target`):
   as a classroom runs it; the port is read from its first status line, and
   its stdout (one line per finished session) and stderr are kept.
 * :class:`InProcessTarget`: a :class:`~smtplab.server.LabServer` on its own
-  event loop in a background thread, as a notebook's ``Lab`` runs it.
+  event loop in a background thread, as a notebook's ``Lab`` runs it;
+* :class:`LabTarget`: a real :class:`~smtplab.lab.Lab`, whose own client
+  must still get its replies once the attack is over.
 
 Both store mail in ``<tmp>/maildir``; :meth:`Target.ended` counts finished
 sessions (serve's log lines, the in-process ``on_session_end`` records), so
@@ -34,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from smtplab.lab import Lab
 from smtplab.mailbox import LabMailbox
 from smtplab.policy import Policy
 from smtplab.reply import Reply, parse_reply
@@ -41,7 +44,10 @@ from smtplab.server import LabServer, Limits, SessionRecord
 
 TIMEOUT = 15.0  # seconds, for anything that waits on the server
 LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")
-KINDS = ("serve", "in-process")
+KINDS = ("serve", "in-process", "lab")
+#: Loggers whose reports count as problems: the lab's warnings and errors; aiosmtpd's and asyncio's
+#: errors (aiosmtpd warns of every unrecognised command, which hostile clients send on purpose).
+WATCHED_LOGGERS = ("smtplab", "mail.log", "asyncio")
 # A file the lab's mailbox writes: <seconds>.M<micro>P<pid>Q<counter>.smtplab
 MAILDIR_NAME = re.compile(r"\A\d+\.M\d+P\d+Q\d+\.smtplab\Z")
 
@@ -163,17 +169,28 @@ class ServeTarget(Target):
 
 
 class _ErrorLog(logging.Handler):
-    """Keeps every warning or error the lab's own loggers emit."""
+    """Keeps every problem the :data:`WATCHED_LOGGERS` report."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.ERROR and not record.name.startswith("smtplab"):
+            return
         text = record.getMessage()
         if record.exc_info:
             text += " [traceback: " + repr(record.exc_info[1]) + "]"
         self.lines.append(f"{record.name} {record.levelname}: {text}")
+
+    def watch(self) -> _ErrorLog:
+        for name in WATCHED_LOGGERS:
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def unwatch(self) -> None:
+        for name in WATCHED_LOGGERS:
+            logging.getLogger(name).removeHandler(self)
 
 
 class InProcessTarget(Target):
@@ -186,8 +203,7 @@ class InProcessTarget(Target):
         self.policy = policy or Policy()
         self.mailbox = LabMailbox(self.maildir)
         self.records: list[SessionRecord] = []
-        self.errors = _ErrorLog()
-        logging.getLogger("smtplab").addHandler(self.errors)
+        self.errors = _ErrorLog().watch()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="smtplab-test-server", daemon=True)
         self.thread.start()
@@ -226,7 +242,55 @@ class InProcessTarget(Target):
             if not self.loop.is_running():
                 self.loop.close()
             self.mailbox.close()
-            logging.getLogger("smtplab").removeHandler(self.errors)
+            self.errors.unwatch()
+
+
+class LabTarget(Target):
+    """A real Lab: raw clients attack its server; afterwards its own client must still be answered.
+
+    The lab's own session is ended (QUIT) as soon as it starts, so that the
+    server's connection slots are the test's; :meth:`stop` then sends NOOP
+    through the lab, which reconnects and must get its 250 before the lab closes.
+    """
+
+    kind = "lab"
+
+    def __init__(self, tmp_path: Path, limits: Limits | None = None, **policy: Any) -> None:
+        self.maildir = tmp_path / "maildir"
+        self.errors = _ErrorLog().watch()
+        self._stopped = False
+        try:
+            self.lab = Lab(maildir=str(self.maildir), keep_maildir=True, limits=limits, **policy)
+            assert self.lab.address is not None
+            self.host, self.port = self.lab.address
+            goodbye = self.lab.send("QUIT")
+            assert goodbye is not None and goodbye.code == 221, goodbye
+            self._server = self.lab._runtime.server  # to count finished sessions; a Lab has no public hook
+            wait_until(lambda: self._server.finished >= 1, "the lab's own session to end")
+        except BaseException:
+            self.close()
+            raise
+
+    def ended(self) -> int:
+        return self._server.finished - 1  # the lab's own first session is not the test's
+
+    def problems(self) -> list[str]:
+        return list(self.errors.lines)
+
+    def stop(self) -> int:
+        if not self._stopped:
+            self._stopped = True
+            reply = self.lab.send("NOOP")  # reconnects: the learner's lab still works after the attack
+            assert reply is not None and reply.code == 250, self.lab.transcript
+            self.lab.close()
+        return 0
+
+    def close(self) -> None:
+        try:
+            if hasattr(self, "lab"):
+                self.lab.close()
+        finally:
+            self.errors.unwatch()
 
 
 def start(
@@ -237,18 +301,18 @@ def start(
     idle_timeout: float = 30.0,
     max_size: int | None = None,
 ) -> Target:
-    """A lab server of ``kind`` ("serve" or "in-process") with these limits and the default policy."""
+    """A lab server of ``kind`` (one of :data:`KINDS`) with these limits and the default policy."""
     if kind == "serve":
         args = ["--max-connections", str(max_connections), "--idle-timeout", str(idle_timeout)]
         if max_size is not None:
             args += ["--max-size", str(max_size)]
         return ServeTarget(tmp_path, *args)
-    limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout)
-    policy = Policy()
-    if max_size is not None:
-        limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout, data_size=max_size)
-        policy.max_size = max_size
-    return InProcessTarget(tmp_path, policy, limits)
+    size = {} if max_size is None else {"data_size": max_size}
+    limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout, **size)
+    settings = {} if max_size is None else {"max_size": max_size}
+    if kind == "lab":
+        return LabTarget(tmp_path, limits, **settings)
+    return InProcessTarget(tmp_path, Policy(**settings), limits)
 
 
 class Raw:

@@ -1,4 +1,4 @@
-"""Hostile clients against the lab server, run both as `smtplab serve` and in-process.
+"""Hostile clients against the lab server: as `smtplab serve`, as a bare server in-process, and in a real Lab.
 
 Each test sends what a broken or malicious client sends (overlong lines, NUL
 and non-UTF-8 bytes, 20 MB of data, pipelined commands, silence, a vanishing
@@ -6,7 +6,8 @@ act, too many connections, a bungled STARTTLS) over raw sockets, then checks:
 the exact reply codes; that the server goes on to serve a normal session
 (EHLO, MAIL, RCPT, DATA -> 250, stored); the exact number of messages in the
 Maildir (and nothing left in its tmp/); and that the server reported no
-traceback or error and, as a subprocess, exits 0 on SIGTERM.
+traceback or error and, as a subprocess, exits 0 on SIGTERM; in a Lab, that
+the lab's own client is still answered once the attack is over.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from smtplab.client import note
 from smtplab.errors import CatalogueError, NoRecipe, PolicyError, UnknownCode, UnknownLanguage
 from smtplab.policy import Policy
 from smtplab.reply import Reply, parse_reply
+from smtplab.server import Limits
 
 ALL_CODES = [entry.code for entry in catalogue().basic_codes()]
 
@@ -83,7 +85,20 @@ def test_unknown_language_and_policy_fail_before_anything_starts():
         Lab("fr")
     with pytest.raises(PolicyError, match="did you mean 'confirm'"):
         Lab(vrfy="confrim")
+    with pytest.raises(PolicyError, match="limits must be a smtplab.server.Limits, not dict"):
+        Lab(limits={"max_connections": 2})
     assert lab_threads() == before
+
+
+def test_limits_bound_the_lab_server_and_the_labs_own_client_counts_as_one_session():
+    with Lab(limits=Limits(max_connections=2, command_line=64)) as lab:
+        too_long = lab.send("NOOP " + "x" * 60)
+        assert str(too_long) == "500 5.5.2 Error: command line too long (64 octets at most, CRLF included)"
+        with socket.create_connection(lab.address, timeout=10) as second, \
+                socket.create_connection(lab.address, timeout=10) as third:
+            assert second.makefile("rb").readline().startswith(b"220 ")
+            assert third.makefile("rb").readline().startswith(b"421 4.3.2 ")
+        assert lab.send("NOOP").code == 250
 
 
 def test_policy_keywords_and_live_policy():
