@@ -431,6 +431,13 @@ class LabSMTP(SMTP):
         await self.push(str(server_reply("auth-required")))
         return True
 
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:
+        """AUTH with the mechanism's name in any case (``auth plain``), as real servers take it;
+        SASL names are upper case (RFC 4422 3.1), and aiosmtpd would answer 504 to ``plain``."""
+        mechanism, space, rest = (arg or "").partition(" ")
+        await super().smtp_AUTH(mechanism.upper() + space + rest if arg else arg)
+
     @syntax("VRFY <address>", when="vrfy_enabled")
     async def smtp_VRFY(self, arg: str) -> None:
         await super().smtp_VRFY(arg)

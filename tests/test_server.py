@@ -427,6 +427,12 @@ def test_auth_plain_and_login_succeed_with_the_lab_credentials(lab):
         assert client.auth("LOGIN", client.auth_login, initial_response_ok=False)[0] == 235
 
 
+def test_auth_mechanism_names_are_taken_in_any_case(lab):
+    with lab.smtp() as client:
+        client.ehlo("learner.example")
+        assert client.docmd("auth plain AGFsaWNlAHdvbmRlcmxhbmQ=") == (235, b"2.7.0 Authentication successful")
+
+
 def test_auth_failures(lab):
     with lab.smtp() as client:
         client.ehlo("learner.example")
@@ -435,6 +441,7 @@ def test_auth_failures(lab):
         assert (caught.value.smtp_code, caught.value.smtp_error) == (535, b"5.7.8 Authentication credentials invalid")
         assert client.docmd("AUTH CRAM-MD5") == (504, b"5.5.4 Unrecognized authentication type")
         assert client.docmd("AUTH PLAIN !!!") == (501, b"5.5.2 Cannot decode base64")
+        assert client.docmd("auth plain !!!") == (501, b"5.5.2 Cannot decode base64")  # any case, as real servers
         assert client.docmd("AUTH LOGIN") == (334, b"VXNlciBOYW1lAA==")
         assert client.docmd("*") == (501, b"5.7.0 Authentication cancelled")
 
