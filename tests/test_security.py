@@ -417,7 +417,7 @@ def test_serve_never_logs_an_auth_secret(tmp_path):
     sessions = [
         [f"AUTH PLAIN {b64(chr(0) + 'alice' + chr(0) + SECRET)}"],
         [f"auth PLAIN {b64('alice' + chr(0) + 'alice' + chr(0) + SECRET)}"],
-        [f"AUTH plain {b64(chr(0) + 'alice' + chr(0) + SECRET)}"],  # 504: the mechanism is upper case
+        [f"AUTH plain {b64(chr(0) + 'alice' + chr(0) + SECRET)}"],  # the mechanism in any case
         ["AUTH PLAIN", b64("\0alice\0" + SECRET)],
         ["AUTH LOGIN", b64("alice"), b64(SECRET)],
         [f"AUTH LOGIN {b64('alice')}", b64(SECRET)],
@@ -438,7 +438,7 @@ def test_serve_never_logs_an_auth_secret(tmp_path):
         served.close()
     log = "\n".join(served.out + served.err)
     assert [secret for secret in SECRETS if secret in log] == []
-    assert sum(" user=alice " in line for line in served.out) == 5
+    assert sum(" user=alice " in line for line in served.out) == 6
     assert any("[EHLO AUTH QUIT]" in line for line in served.out)
 
 
