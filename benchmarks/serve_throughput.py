@@ -68,6 +68,7 @@ class Server:
     def __init__(self, name: str, argv: list[str], maildir: Path, log: Path) -> None:
         self.name = name
         self.maildir = maildir
+        self.cpu_per_message: list[float] = []  # seconds of the server's processor time, one figure per round
         self.log = open(log, "wb")
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
@@ -86,6 +87,11 @@ class Server:
     def stored(self) -> int:
         return len(os.listdir(self.maildir / "new"))
 
+    def cpu_seconds(self) -> float:
+        """User plus system time of the server process so far, all its threads included (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -99,7 +105,7 @@ class Server:
 
 def one_round(server: Server, sessions: int, messages: int) -> float:
     """Send `messages` with smtp-source; return messages per second, after checking every one was stored."""
-    before = server.stored()
+    before, cpu_before = server.stored(), server.cpu_seconds()
     argv = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-c",
             "-f", "sender@lab.example", "-t", "alice@lab.example", f"127.0.0.1:{server.port}"]
     start = time.perf_counter()
@@ -108,6 +114,7 @@ def one_round(server: Server, sessions: int, messages: int) -> float:
     stored = server.stored() - before
     if stored != messages:
         raise SystemExit(f"{server.name}: {stored} of {messages} messages reached the Maildir")
+    server.cpu_per_message.append((server.cpu_seconds() - cpu_before) / messages)
     return messages / seconds
 
 
@@ -142,6 +149,8 @@ def main() -> int:
             # A short warm-up round each (byte-code, first Maildir files), not counted.
             one_round(smtplab, args.sessions, args.sessions * 5)
             one_round(stock, args.sessions, args.sessions * 5)
+            smtplab.cpu_per_message.clear()
+            stock.cpu_per_message.clear()
             for number in range(args.rounds):
                 for server in (stock, smtplab) if number % 2 == 0 else (smtplab, stock):
                     rates[server.name].append(one_round(server, args.sessions, args.messages))
@@ -157,6 +166,9 @@ def main() -> int:
     print(f"smtp-source -s {args.sessions} -m {args.messages}, {args.rounds} rounds each; every message stored")
     print(f"stock aiosmtpd Mailbox (no fsync):      median {stock_rate:7.0f} msg/s  [{per_round('stock')}]")
     print(f"smtplab serve (fsync before each 250):  median {smtplab_rate:7.0f} msg/s  [{per_round('smtplab')}]")
+    print(f"processor time per message (server process, median): stock "
+          f"{statistics.median(stock.cpu_per_message) * 1000:.2f} ms, smtplab "
+          f"{statistics.median(smtplab.cpu_per_message) * 1000:.2f} ms")
     print(f"smtplab session log lines: {logged}")
     return verdict(ratio, TARGET_RATIO, at_most=False)
 

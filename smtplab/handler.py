@@ -7,24 +7,23 @@ delegated to :mod:`smtplab.answers` (pure) and every line comes from
 the greylist, and durable delivery to the :class:`~smtplab.mailbox.LabMailbox`
 before the 250 goes out.
 
-Delivery runs in a small thread pool so that ``fsync`` never stalls the
-event loop; :meth:`LabHandler.close` waits for deliveries in flight, so a
-server that stops never loses a message it was storing.
+Delivery runs in a writer thread (:mod:`smtplab.delivery`) so that ``fsync``
+never stalls the event loop; :meth:`LabHandler.close` waits for deliveries in
+flight, so a server that stops never loses a message it was storing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hmac
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from .answers import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
+from .delivery import DeliveryWriter
 from .mailbox import LabMailbox
 from .policy import Policy
 from .replies import join_replies, server_reply
@@ -36,9 +35,6 @@ __all__ = ["AUTH_MECHANISMS", "LabHandler"]
 
 #: The AUTH mechanisms the lab offers, in the order EHLO lists them.
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
-
-#: Deliveries (fsync included) that may run at once, each in a worker thread.
-DELIVERY_THREADS = 8
 
 NULL_SENDER = "<>"  # how aiosmtpd spells the null reverse-path of MAIL FROM:<>
 
@@ -74,9 +70,7 @@ class LabHandler:
         self.hostname = hostname
         self.greylist = greylist if greylist is not None else Greylist()
         self._clock = clock
-        # Several deliveries at once: their fsyncs overlap, and the mailbox shares one
-        # directory fsync between those that finish together.
-        self._executor = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="smtplab-deliver")
+        self._writer = DeliveryWriter(mailbox)
 
     def __dir__(self) -> list[str]:
         """The hooks (``handle_*``) and AUTH mechanisms (``auth_*``) only: aiosmtpd scans
@@ -164,12 +158,7 @@ class LabHandler:
 
     async def deliver(self, sender: str, recipients: list[str], data: bytes) -> int:
         """Store a message durably (off the event loop); return its number in the mailbox."""
-
-        def store() -> int:
-            self.mailbox.deliver(sender, recipients, data)
-            return self.mailbox.count()
-
-        return await asyncio.wrap_future(self._executor.submit(store))
+        return await self._writer.deliver(sender, recipients, data)
 
     # -- VRFY, EXPN and the rest ---------------------------------------------
 
@@ -208,5 +197,5 @@ class LabHandler:
     # -- shutting down -------------------------------------------------------
 
     def close(self) -> None:
-        """Wait for deliveries in flight, then stop the delivery threads."""
-        self._executor.shutdown(wait=True)
+        """Wait for deliveries in flight, then stop the delivery thread."""
+        self._writer.close()

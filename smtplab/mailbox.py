@@ -213,9 +213,33 @@ class LabMailbox:
 
     def deliver(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> str:
         """Store one message durably; return its key. Call it before answering 250."""
+        (result,) = self.deliver_many([(mail_from, rcpt_tos, data)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def deliver_many(self, messages: Sequence[tuple[str, Sequence[str], bytes]]) -> list[str | Exception]:
+        """Store several messages durably, sharing one flush of ``new/``; each gets its key, or the error that
+        stopped it (say, a full disk), in order. A key means the message is on disk."""
         self._check_open()
-        if isinstance(rcpt_tos, str):
-            rcpt_tos = [rcpt_tos]
+        results: list[str | Exception] = []
+        for mail_from, rcpt_tos, data in messages:
+            if isinstance(rcpt_tos, str):
+                rcpt_tos = [rcpt_tos]
+            try:
+                results.append(self._write_new(mail_from, rcpt_tos, data))
+            except Exception as exc:  # this message's failure; the others are still stored
+                results.append(exc)
+        stored = sum(isinstance(r, str) for r in results)
+        if stored:
+            self._new_sync.sync()
+            with self._count_lock:
+                if self._count is not None:
+                    self._count += stored
+        return results
+
+    def _write_new(self, mail_from: str, rcpt_tos: Sequence[str], data: bytes) -> str:
+        """Write to ``tmp/``, fsync, rename into ``new/``: the message is whole in ``new/`` or not there at all."""
         envelope = (
             f"{FROM_HEADER}: <{_envelope_address(mail_from)}>\r\n"
             f"{TO_HEADER}:{''.join(f' <{_envelope_address(r)}>' for r in rcpt_tos)}\r\n"
@@ -234,10 +258,6 @@ class LabMailbox:
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
-        self._new_sync.sync()
-        with self._count_lock:
-            if self._count is not None:
-                self._count += 1
         return name
 
     def count(self) -> int:

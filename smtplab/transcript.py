@@ -238,7 +238,7 @@ class Transcript:
     @property
     def last_reply(self) -> Reply | None:
         """The most recent reply, or None if there is none yet."""
-        for exchange, _ in reversed(self._snapshot()):
+        for exchange, _ in reversed(self._items):  # appends after this starts are not seen
             if exchange.reply is not None:
                 return exchange.reply
         return None
@@ -250,10 +250,9 @@ class Transcript:
         return iter(self.exchanges)
 
     def __getitem__(self, index: int | slice) -> Exchange | Transcript:
-        items = self._snapshot()
         if isinstance(index, slice):
-            return self._with(items[index])
-        return items[index][0]
+            return self._with(self._snapshot()[index])
+        return self._items[index][0]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Transcript):

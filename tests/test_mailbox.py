@@ -223,3 +223,24 @@ def test_concurrent_deliveries_share_directory_syncs_and_all_arrive(box, monkeyp
         thread.join(10)
     assert len(box) == 16 and box.count() == 16
     assert 1 <= len(syncs) < 16 and set(syncs) == {box.path / "new"}
+
+
+def test_deliver_many_stores_each_message_with_one_directory_sync_and_reports_each_failure(box, monkeypatch):
+    import smtplab.mailbox as module
+
+    real_sync, syncs = module._fsync_directory, []
+    monkeypatch.setattr(module, "_fsync_directory", lambda path: (syncs.append(path), real_sync(path)))
+    real_fsync = os.fsync
+    calls = iter(range(100))
+
+    def second_write_fails(fd: int) -> None:
+        if next(calls) == 1:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", second_write_fails)
+    results = box.deliver_many([("a@x", ["bob@lab.example"], b"Subject: %d\r\n\r\nhi\r\n" % n) for n in range(3)])
+    assert isinstance(results[1], OSError) and "No space" in str(results[1])
+    assert [r for r in results if isinstance(r, str)] == sorted(os.listdir(box.path / "new")) == [results[0], results[2]]
+    assert [m.subject for m in box] == ["0", "2"] and box.count() == 2
+    assert os.listdir(box.path / "tmp") == [] and syncs == [box.path / "new"]
