@@ -106,17 +106,22 @@ class Target:
 
 
 class ServeTarget(Target):
-    """``python -m smtplab serve --port 0 --maildir <tmp>/maildir ...`` in a subprocess."""
+    """``python -m smtplab serve --port 0 --maildir MAILDIR ...`` in a subprocess, run in ``cwd``.
+
+    Its stdout (the session log) and stderr (status lines) are read as they
+    come into :attr:`out` and :attr:`err`; :meth:`wait` waits for a condition
+    on them. ``maildir`` is relative to ``cwd``, as a user would give it.
+    """
 
     kind = "serve"
 
-    def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.maildir = tmp_path / "maildir"
-        argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(self.maildir), *args]
-        self.process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, cwd: Path, *args: str, maildir: Path = Path("maildir")) -> None:
+        self.maildir = cwd / maildir
+        argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(maildir), *args]
+        self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.err: list[str] = []
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._readers = [
             threading.Thread(target=self._read, args=(stream, into), daemon=True)
             for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
@@ -124,32 +129,48 @@ class ServeTarget(Target):
         for reader in self._readers:
             reader.start()
         try:
-            wait_until(lambda: self._listening() is not None or self.process.poll() is not None, "the listening line")
-            match = self._listening()
-            assert match is not None, f"smtplab serve did not start: {self.err!r}"
+            self.wait(lambda: self._listening() is not None, "the listening line")
         except BaseException:
             self.close()
             raise
+        match = self._listening()
+        assert match is not None
         self.host, self.port = match[1], int(match[2])
 
     def _listening(self) -> re.Match[str] | None:
-        with self._lock:
-            return next((m for m in map(LISTENING.match, self.err) if m), None)
+        return next((m for m in map(LISTENING.match, self.err) if m), None)
 
     def _read(self, stream: Any, into: list[str]) -> None:
         for line in stream:
-            with self._lock:
+            with self._changed:
                 into.append(line.rstrip("\n"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait(self, condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+        """Until ``condition()`` (checked as output arrives) holds; an AssertionError with the output if it never does."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None:
+                    self._changed.wait(0.2)  # let the readers catch up with a process that ended
+                    if condition():
+                        return
+                    raise AssertionError(f"timed out waiting for {what}; stdout={self.out!r} stderr={self.err!r}")
+                self._changed.wait(min(left, 0.2))
 
     def ended(self) -> int:
-        with self._lock:
+        with self._changed:
             return len(self.out)
 
     def problems(self) -> list[str]:
-        with self._lock:
+        with self._changed:
             return [line for line in self.err if not line.startswith("smtplab serve: ")]
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Send ``signum``; the exit status, once the process has ended and its output is read."""
         if self.process.poll() is None:
             self.process.send_signal(signum)
         status = self.process.wait(TIMEOUT)
@@ -158,11 +179,10 @@ class ServeTarget(Target):
         return status
 
     def close(self) -> None:
+        """Kill the process if it still runs, and release its pipes."""
         if self.process.poll() is None:
             self.process.kill()
-        self.process.wait(TIMEOUT)
-        for reader in self._readers:
-            reader.join(TIMEOUT)
+        self.stop()
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()

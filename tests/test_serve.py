@@ -18,7 +18,6 @@ import smtplib
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -32,7 +31,7 @@ from smtplab.policy import Policy
 from smtplab.scenarios import SCENARIOS, UnknownScenario, scenario
 from smtplab.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
 
-from targets import Raw
+from targets import ServeTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
@@ -45,45 +44,8 @@ LOG_LINE = re.compile(r"^127\.0\.0\.1:\d+ \[(?P<verbs>[^\]]*)\] -> \[(?P<codes>[
 TIMEOUT = 20  # seconds, for anything that waits on the server or a peer
 
 
-class Served:
-    """`python -m smtplab serve --port 0 ...` in a subprocess; its stdout and stderr read as they come."""
-
-    def __init__(self, cwd: Path, *args: str, maildir: Path = Path("maildir")) -> None:
-        self.maildir = cwd / maildir
-        argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(maildir), *args]
-        self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.out: list[str] = []
-        self.err: list[str] = []
-        self._changed = threading.Condition()
-        self._readers = [
-            threading.Thread(target=self._read, args=(stream, into), daemon=True)
-            for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.wait(lambda: any(LISTENING.match(line) for line in self.err), "the listening line")
-        self.host, port = next(LISTENING.match(line) for line in self.err if LISTENING.match(line)).groups()
-        self.port = int(port)
-
-    def _read(self, stream, into: list[str]) -> None:  # type: ignore[no-untyped-def]
-        for line in stream:
-            with self._changed:
-                into.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
-    def wait(self, condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not condition():
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.process.poll() is not None and not condition()):
-                    self._changed.wait(0.2)  # let the readers catch up with a process that ended
-                    if condition():
-                        return
-                    raise AssertionError(f"timed out waiting for {what}; stdout={self.out!r} stderr={self.err!r}")
-                self._changed.wait(min(left, 0.2))
+class Served(ServeTarget):
+    """`python -m smtplab serve` (see :class:`targets.ServeTarget`), with the waits these tests share."""
 
     def wait_log(self, count: int) -> list[str]:
         """The session log once it holds ``count`` lines."""
@@ -103,34 +65,8 @@ class Served:
         self.wait(lambda: any(text in line for line in self.err), f"{text!r} on stderr")
         return next(line for line in self.err if text in line)
 
-    def stored(self) -> int:
-        return len(os.listdir(self.maildir / "new"))
-
-    def messages(self) -> list[bytes]:
-        return [(self.maildir / "new" / name).read_bytes() for name in sorted(os.listdir(self.maildir / "new"))]
-
     def smtp(self) -> smtplib.SMTP:
         return smtplib.SMTP("127.0.0.1", self.port, timeout=TIMEOUT)
-
-    def raw(self) -> Raw:
-        return Raw("127.0.0.1", self.port, TIMEOUT)
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        """Send ``signum``; the exit status, once the process has ended and its output is read."""
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        status = self.process.wait(TIMEOUT)
-        for reader in self._readers:
-            reader.join(TIMEOUT)
-        return status
-
-    def close(self) -> None:
-        """Kill the process if it still runs, and release its pipes."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.stop()
-        self.process.stdout.close()
-        self.process.stderr.close()
 
 
 @pytest.fixture
