@@ -61,14 +61,14 @@ def test_concurrent_deliveries_are_stored_in_batches_and_numbered_in_order(tmp_p
 def test_a_message_that_cannot_be_stored_fails_alone(tmp_path, monkeypatch):
     box = LabMailbox(tmp_path / "maildir")
     writer = DeliveryWriter(box)
-    real = box._write_new
+    real = box._stage
 
     def full_for_mallory(sender, recipients, data):  # type: ignore[no-untyped-def]
         if sender == "mallory@x":
             raise OSError(28, "No space left on device")
         return real(sender, recipients, data)
 
-    monkeypatch.setattr(box, "_write_new", full_for_mallory)
+    monkeypatch.setattr(box, "_stage", full_for_mallory)
 
     async def main() -> list[object]:
         return await asyncio.gather(
