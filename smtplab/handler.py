@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import inspect
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -199,3 +200,8 @@ class LabHandler:
     def close(self) -> None:
         """Wait for deliveries in flight, then stop the delivery thread."""
         self._writer.close()
+
+
+# aiosmtpd reads the signature of handle_EHLO on every connection, to tell its old four-argument form
+# from the current one; computed once here, it is found ready (inspect.signature honours __signature__).
+LabHandler.handle_EHLO.__signature__ = inspect.signature(LabHandler.handle_EHLO)  # type: ignore[attr-defined]

@@ -179,7 +179,10 @@ def _fsync_all(fds: list[int]) -> list[OSError | None]:
         if _fsync_pool is None:
             _fsync_pool = ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="smtplab-fsync")
         pool = _fsync_pool
-    return list(pool.map(_fsync_or_error, fds))
+    try:
+        return list(pool.map(_fsync_or_error, fds))
+    except RuntimeError:  # the interpreter is shutting down and refuses new threads: one after the other
+        return [_fsync_or_error(fd) for fd in fds]
 
 
 class _Staged:

@@ -199,6 +199,7 @@ class Policy:
         object.__setattr__(self, "_lock", threading.RLock())
         object.__setattr__(self, "_values", {name: s.default for name, s in SETTINGS.items()})
         object.__setattr__(self, "_rules", [])
+        object.__setattr__(self, "_last_snapshot", (None, None))
         self.update(**settings)
 
     # -- settings ------------------------------------------------------------
@@ -250,7 +251,12 @@ class Policy:
 
     def snapshot(self) -> PolicySnapshot:
         """The settings as they are now, unaffected by later changes (the server takes one per command)."""
-        return PolicySnapshot(self._values)
+        values = self._values  # replaced, never changed in place: the same dict means the same settings
+        made_from, snapshot = self._last_snapshot
+        if made_from is not values:
+            snapshot = PolicySnapshot(values)
+            object.__setattr__(self, "_last_snapshot", (values, snapshot))
+        return snapshot
 
     def as_dict(self) -> dict[str, Any]:
         """Every setting as plain lists and dicts; ``Policy(**policy.as_dict())`` rebuilds it (rules aside)."""

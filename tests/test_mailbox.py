@@ -243,3 +243,17 @@ def test_deliver_many_stores_each_message_with_one_directory_sync_and_reports_ea
     assert [r for r in results if isinstance(r, str)] == sorted(os.listdir(box.path / "new")) == [results[0], results[2]]
     assert [m.subject for m in box] == ["0", "2"] and box.count() == 2
     assert os.listdir(box.path / "tmp") == [] and syncs == [box.path / "new"]
+
+
+def test_a_batch_is_still_stored_when_no_thread_can_be_started_for_its_fsyncs(box, monkeypatch):
+    """As at interpreter exit, when executors refuse new work: the fsyncs run one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import smtplab.mailbox as module
+
+    refusing = ThreadPoolExecutor(max_workers=1)
+    refusing.shutdown()
+    monkeypatch.setattr(module, "_fsync_pool", refusing)
+    results = box.deliver_many([("a@x", ["bob@lab.example"], MESSAGE)] * 3)
+    assert all(isinstance(r, str) for r in results) and len(box) == 3
+    assert os.listdir(box.path / "tmp") == []
