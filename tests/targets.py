@@ -1,6 +1,6 @@
 """The lab server as the hostile, soak, fuzz and security tests attack it.
 
-Two ways to run the same server, one interface (:class:`Target`):
+Three ways to run the same server, one interface (:class:`Target`):
 
 * :class:`ServeTarget`: ``python -m smtplab serve --port 0`` in a subprocess,
   as a classroom runs it; the port is read from its first status line, and
@@ -10,10 +10,11 @@ Two ways to run the same server, one interface (:class:`Target`):
 * :class:`LabTarget`: a real :class:`~smtplab.lab.Lab`, whose own client
   must still get its replies once the attack is over.
 
-Both store mail in ``<tmp>/maildir``; :meth:`Target.ended` counts finished
-sessions (serve's log lines, the in-process ``on_session_end`` records), so
-a test can wait until the server has noticed a client leave. :meth:`Target.problems`
-lists what must never appear: a traceback or an error logged by the lab.
+All store mail in ``<tmp>/maildir``; :meth:`Target.ended` counts finished
+sessions (serve's log lines, the in-process ``on_session_end`` records, the
+Lab server's count), so a test can wait until the server has noticed a
+client leave. :meth:`Target.problems` lists what must never appear: a
+traceback, or an error logged by the lab, aiosmtpd or asyncio.
 
 :class:`Raw` is a client that sends bytes exactly as given, for what a
 polite client (smtplib) would never send; :func:`normal_session` is the
