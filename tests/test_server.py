@@ -431,6 +431,12 @@ def test_auth_mechanism_names_are_taken_in_any_case(lab):
     with lab.smtp() as client:
         client.ehlo("learner.example")
         assert client.docmd("auth plain AGFsaWNlAHdvbmRlcmxhbmQ=") == (235, b"2.7.0 Authentication successful")
+    lab.policy.auth_plaintext = False
+    with lab.smtp() as client:
+        client.ehlo("learner.example")
+        assert client.docmd("auth plain AGFsaWNlAHdvbmRlcmxhbmQ=") == (
+            538, b"5.7.11 Encryption required for requested authentication mechanism"
+        )
 
 
 def test_auth_failures(lab):
