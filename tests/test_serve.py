@@ -31,7 +31,7 @@ from smtplab.policy import Policy
 from smtplab.scenarios import SCENARIOS, UnknownScenario, scenario
 from smtplab.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
 
-from targets import ServeTarget
+from targets import ServeTarget, start_transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
@@ -320,11 +320,7 @@ def test_commands_out_of_order_get_503_then_a_normal_session_works(shared, befor
 def test_a_client_vanishing_mid_data_stores_nothing_then_a_normal_session_works(shared):
     before = shared.stored()
     client = shared.raw()
-    assert client.reply().code == 220
-    client.command("EHLO learner.example")
-    client.command("MAIL FROM:<learner@school.example>")
-    client.command("RCPT TO:<alice@lab.example>")
-    assert client.command("DATA").code == 354
+    start_transaction(client)
     client.send(b"Subject: half a message\r\n\r\nthe first half of a mess")
     client.close()
     match = shared.wait_line("EHLO MAIL RCPT DATA")
@@ -344,10 +340,7 @@ def test_a_signal_lets_a_message_in_flight_finish_closes_idle_sessions_with_421_
     try:
         assert busy.reply().code == 220 and idle.reply().code == 220
         assert idle.command("EHLO learner.example").code == 250
-        busy.command("EHLO learner.example")
-        busy.command("MAIL FROM:<learner@school.example>")
-        busy.command("RCPT TO:<alice@lab.example>")
-        assert busy.command("DATA").code == 354
+        start_transaction(busy, greeted=True)
         busy.send(b"Subject: in flight\r\n\r\nthe first half,\r\n")
 
         served.process.send_signal(signum)
@@ -382,11 +375,7 @@ def test_a_signal_with_nobody_connected_exits_0_at_once(start):
 def test_after_the_grace_period_an_unfinished_message_is_cut_and_nothing_is_stored(start):
     served = start("--grace", "0.5")
     with served.raw() as client:
-        assert client.reply().code == 220
-        client.command("EHLO learner.example")
-        client.command("MAIL FROM:<learner@school.example>")
-        client.command("RCPT TO:<alice@lab.example>")
-        assert client.command("DATA").code == 354
+        start_transaction(client)
         client.send(b"Subject: never finished\r\n\r\n")
         served.process.send_signal(signal.SIGTERM)
         assert client.reply().code == 421
