@@ -8,6 +8,7 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -44,8 +45,6 @@ class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFo
 
 
 def _terminal_width() -> int:
-    import os
-
     try:
         return int(os.environ["COLUMNS"]) - 2
     except (KeyError, ValueError):
