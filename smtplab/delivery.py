@@ -78,7 +78,7 @@ class DeliveryWriter:
             jobs = [job for job in batch if job is not _STOP and not job[1].cancelled()]
             if jobs:
                 self._store(jobs)
-            if len(jobs) < len(batch):
+            if any(job is _STOP for job in batch):
                 return
 
     def _store(self, jobs: list[_Job]) -> None:

@@ -98,12 +98,14 @@ def test_a_session_that_goes_away_before_its_turn_has_its_message_left_unstored(
         assert await first == 1
         with pytest.raises(asyncio.CancelledError):
             await gone
+        # and the writer goes on: the next message is stored as usual
+        assert await writer.deliver("next@x", ["bob@lab.example"], MESSAGE) == 2
 
     try:
         asyncio.run(main())
     finally:
         writer.close()
-    assert [m.mail_from for m in box] == ["a@x"]
+    assert [m.mail_from for m in box] == ["a@x", "next@x"]
 
 
 def test_close_stores_what_was_handed_over_then_refuses_more(tmp_path):
