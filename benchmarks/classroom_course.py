@@ -51,7 +51,7 @@ PROBE = '''\
 # not part of the course: the classroom benchmark records the port of every lab server this kernel starts
 def _smtplab_classroom_probe():
     import time
-    from smtplab.server import LabServer
+    from smtplab.server.lab_server import LabServer
 
     records = []
     start, stop = LabServer.start, LabServer.stop

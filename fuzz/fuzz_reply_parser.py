@@ -5,7 +5,7 @@ Not part of the test suite; run on demand (see ``fuzz/README.md``)::
     python fuzz/fuzz_reply_parser.py -max_total_time=60 -dict=fuzz/reply.dict /tmp/smtplab-reply-corpus
 
 Each input is fed to the parser as bytes and, decoded, as text. The parser
-may only return a :class:`~smtplab.reply.Reply` or raise
+may only return a :class:`~smtplab.core.reply.Reply` or raise
 :class:`~smtplab.errors.ReplyParseError` (a ``ValueError``); whatever it
 returns must survive every face of a reply and the round trips
 ``parse_reply(str(reply)) == reply`` and ``parse_reply(reply.to_bytes()) == reply``.
@@ -21,7 +21,7 @@ import atheris
 
 with atheris.instrument_imports(include=["smtplab"]):
     from smtplab.errors import ReplyParseError
-    from smtplab.reply import Reply, ReplyCategory, ReplyClass, parse_reply
+    from smtplab.core.reply import Reply, ReplyCategory, ReplyClass, parse_reply
 
 
 def check(reply: Reply) -> None:

@@ -17,35 +17,35 @@ __version__ = "0.1.0"
 
 # The function shares its name with its module, so it is bound eagerly: a lazy
 # binding would be replaced by the module as soon as anything imports it.
-from .catalogue import LANGUAGES, catalogue  # noqa: E402
+from smtplab.core.catalogue import LANGUAGES, catalogue  # noqa: E402
 
 # Other names are imported on first use (PEP 562), so that `import smtplab`
 # and `smtplab explain 250` load only the modules they need.
 _EXPORTS = {
-    "Comparison": "comparison",
-    "compare": "comparison",
+    "Comparison": "core.comparison",
+    "compare": "core.comparison",
     "CatalogueError": "errors",
     "ReplyParseError": "errors",
     "SMTPLabError": "errors",
     "UnknownCode": "errors",
     "UnknownLanguage": "errors",
-    "Explanation": "explanation",
-    "explain": "explanation",
-    "Lab": "lab",
-    "EnhancedStatus": "reply",
-    "Reply": "reply",
-    "ReplyCategory": "reply",
-    "ReplyClass": "reply",
-    "parse_reply": "reply",
+    "Explanation": "core.explanation",
+    "explain": "core.explanation",
+    "Lab": "lab.lab",
+    "EnhancedStatus": "core.reply",
+    "Reply": "core.reply",
+    "ReplyCategory": "core.reply",
+    "ReplyClass": "core.reply",
+    "parse_reply": "core.reply",
 }
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from .comparison import Comparison, compare
-    from .errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
-    from .explanation import Explanation, explain
-    from .lab import Lab
-    from .reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
+    from smtplab.core.comparison import Comparison, compare
+    from smtplab.errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
+    from smtplab.core.explanation import Explanation, explain
+    from smtplab.lab.lab import Lab
+    from smtplab.core.reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
 
 
 def __getattr__(name: str) -> object:
@@ -64,14 +64,14 @@ def load_ipython_extension(ipython: object) -> None:
 
     The magics module (and IPython) is imported here, not by ``import smtplab``.
     """
-    from .magic import load_ipython_extension as load
+    from smtplab.notebook.magic import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: object) -> None:
     """``%unload_ext smtplab``: remove the magics."""
-    from .magic import unload_ipython_extension as unload
+    from smtplab.notebook.magic import unload_ipython_extension as unload
 
     unload(ipython)
 

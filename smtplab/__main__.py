@@ -1,5 +1,5 @@
 """``python -m smtplab`` runs the command-line interface."""
 
-from .cli import main
+from smtplab.cli import main
 
 raise SystemExit(main())

@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 
-from . import __version__
-from .errors import SMTPLabError
+from smtplab import __version__
+from smtplab.errors import SMTPLabError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 FORMATS = ("text", "markdown", "html")
 
 
-LANGUAGES = ("en", "vi")  # smtplab.catalogue.LANGUAGES; a test keeps the two equal
+LANGUAGES = ("en", "vi")  # smtplab.core.catalogue.LANGUAGES; a test keeps the two equal
 
 
 def _add_lang(parser: argparse.ArgumentParser) -> None:
@@ -126,7 +126,7 @@ def _port(text: str) -> int:
 
 
 def _list_records(lang: str, kind: str) -> list[dict]:
-    from .catalogue import catalogue
+    from smtplab.core.catalogue import catalogue
 
     cat = catalogue(lang)
     records: list[dict] = []
@@ -162,7 +162,7 @@ def _print_list(lang: str, kind: str, as_json: bool) -> None:
 
 
 def _lab(folder: str, browser: bool, port: int | None) -> int:
-    from . import course
+    from smtplab.notebook import course
 
     course.check_jupyterlab()
     report = course.copy_course(folder)
@@ -198,7 +198,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
-    from .scenarios import SCENARIOS
+    from smtplab.server.scenarios import SCENARIOS
 
     import textwrap
 
@@ -232,7 +232,7 @@ _SUBCOMMANDS = {"explain": _add_explain, "compare": _add_compare, "list": _add_l
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from . import serve
+    from smtplab.server import serve
 
     options = serve.ServeOptions(
         host=args.host, port=args.port, maildir=args.maildir, vrfy=args.vrfy, users=tuple(args.user),
@@ -254,11 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "explain":
-            from .explanation import explain
+            from smtplab.core.explanation import explain
 
             print(explain(" ".join(args.code), lang=args.lang).render(args.format), end="")
         elif args.command == "compare":
-            from .comparison import compare
+            from smtplab.core.comparison import compare
 
             print(compare(args.a, args.b, lang=args.lang).render(args.format), end="")
         elif args.command == "list":

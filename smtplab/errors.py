@@ -14,7 +14,7 @@ expect, so ``except ValueError`` keeps working::
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
     ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
     └── CourseError (OSError)            the course cannot be copied or JupyterLab started
-                                         (defined in smtplab.course, beside the code that raises it)
+                                         (defined in smtplab.notebook.course, beside the code that raises it)
 
 Messages name the bad value, say what was expected and, where it helps,
 suggest the nearest valid value.

@@ -5,9 +5,9 @@ Three ways to run the same server, one interface (:class:`Target`):
 * :class:`ServeTarget`: ``python -m smtplab serve --port 0`` in a subprocess,
   as a classroom runs it; the port is read from its first status line, and
   its stdout (one line per finished session) and stderr are kept.
-* :class:`InProcessTarget`: a :class:`~smtplab.server.LabServer` on its own
+* :class:`InProcessTarget`: a :class:`~smtplab.server.lab_server.LabServer` on its own
   event loop in a background thread, as a notebook's ``Lab`` runs it;
-* :class:`LabTarget`: a real :class:`~smtplab.lab.Lab`, whose own client
+* :class:`LabTarget`: a real :class:`~smtplab.lab.lab.Lab`, whose own client
   must still get its replies once the attack is over.
 
 All store mail in ``<tmp>/maildir``; :meth:`Target.ended` counts finished
@@ -37,11 +37,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from smtplab.lab import Lab
-from smtplab.mailbox import LabMailbox
-from smtplab.policy import Policy
-from smtplab.reply import Reply, parse_reply
-from smtplab.server import LabServer, Limits, SessionRecord
+from smtplab.lab.lab import Lab
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.core.reply import Reply, parse_reply
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 
 TIMEOUT = 15.0  # seconds, for anything that waits on the server
 LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")

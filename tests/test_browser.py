@@ -12,7 +12,7 @@ import time
 import pytest
 
 import browser
-from smtplab import course
+from smtplab.notebook import course
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import reference
 from smtplab import parse_reply
-from smtplab.catalogue import BASIC_FIELDS, ENHANCED_FIELDS, LANGUAGES, catalogue
+from smtplab.core.catalogue import BASIC_FIELDS, ENHANCED_FIELDS, LANGUAGES, catalogue
 from smtplab.errors import UnknownCode, UnknownLanguage
 
 REF = reference()
@@ -105,7 +105,7 @@ def test_real_world_lines_are_replies_with_the_entry_code_and_a_named_source():
 
 
 def test_every_code_has_a_lab_recipe_with_valid_policy_and_rules():
-    from smtplab.policy import RULE_STEPS, Policy
+    from smtplab.server.policy import RULE_STEPS, Policy
 
     for entry in catalogue("en").basic_codes():
         recipe = entry.lab
@@ -123,7 +123,7 @@ def test_every_code_has_a_lab_recipe_with_valid_policy_and_rules():
 
 
 def test_a_malformed_lab_recipe_is_a_catalogue_error():
-    from smtplab.catalogue import _lab_recipe
+    from smtplab.core.catalogue import _lab_recipe
     from smtplab.errors import CatalogueError
 
     assert _lab_recipe({"commands": []}, 220).rules == ()

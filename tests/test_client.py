@@ -18,11 +18,11 @@ import trustme
 from aiosmtpd.smtp import SMTP as AiosmtpdSMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from smtplab.client import RecordingClient, note
-from smtplab.mailbox import LabMailbox
-from smtplab.policy import Policy
-from smtplab.server import LabServer
-from smtplab.transcript import Transcript
+from smtplab.lab.client import RecordingClient, note
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.lab_server import LabServer
+from smtplab.core.transcript import Transcript
 
 NOTE_RECONNECTED, NOTE_CLIENT_HUNG_UP, NOTE_TLS = note("reconnected"), note("client_hung_up"), note("tls")
 NOTE_LOST = note("lost", reason="").removesuffix(" ()")

@@ -11,7 +11,7 @@ FORBIDDEN = ("asyncio", "socket", "aiosmtpd", "aiosmtplib", "IPython", "ipywidge
 SCRIPT = """
 import json, sys
 import smtplab
-from smtplab import reply, catalogue, explanation, comparison, document
+from smtplab.core import reply, catalogue, explanation, comparison, document
 smtplab.explain(252)
 smtplab.explain("550 5.1.1 User unknown", lang="vi")
 smtplab.compare(250, 252)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from smtplab import cli, course
-from smtplab.course import MANIFEST, CourseError, copy_course
+from smtplab import cli
+from smtplab.notebook import course
+from smtplab.notebook.course import MANIFEST, CourseError, copy_course
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -191,13 +192,13 @@ def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("smtplab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"smtplab/notebooks/{n}" for n in [*COURSE, "check.py"]} <= names
-    assert "smtplab/course.py" in names
+    assert "smtplab/notebook/course.py" in names
     assert not any("__pycache__" in n or ".ipynb_checkpoints" in n for n in names)
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     found = subprocess.run(
-        [sys.executable, "-c", "from smtplab.course import course_source; print(course_source())"],
+        [sys.executable, "-c", "from smtplab.notebook.course import course_source; print(course_source())"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(site)}, check=True,
     ).stdout.strip()
@@ -263,7 +264,8 @@ def test_lab_without_jupyterlab_is_one_line_and_exit_2(tmp_path, monkeypatch, ca
 _START = """
 import sys
 from pathlib import Path
-from smtplab import cli, course
+from smtplab import cli
+from smtplab.notebook import course
 course.course_source = lambda: Path(sys.argv[1])  # a small course of the test's own; the rest is the real path
 sys.exit(cli.main(["lab", *sys.argv[2:]]))
 """

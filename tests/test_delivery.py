@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from smtplab.delivery import DeliveryWriter
-from smtplab.mailbox import LabMailbox
+from smtplab.server.delivery import DeliveryWriter
+from smtplab.server.mailbox import LabMailbox
 
 MESSAGE = b"Subject: hello\r\n\r\nhi\r\n"
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from smtplab.document import (
+from smtplab.core.document import (
     Code,
     Displayable,
     Document,

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smtplab import Comparison, Explanation, SMTPLabError, compare, explain, parse_reply
-from smtplab.server import Limits
+from smtplab.server.lab_server import Limits
 from targets import InProcessTarget, normal_session
 
 pytestmark = pytest.mark.timeout(120)

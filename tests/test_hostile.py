@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from smtplab.mailbox import LabMailbox
+from smtplab.server.mailbox import LabMailbox
 from targets import KINDS, MAILDIR_NAME, Raw, Target, normal_session, start, start_transaction
 
 pytestmark = pytest.mark.timeout(90)

@@ -17,12 +17,12 @@ import pytest
 
 import smtplab
 from smtplab import Lab
-from smtplab.catalogue import catalogue
-from smtplab.client import note
+from smtplab.core.catalogue import catalogue
+from smtplab.lab.client import note
 from smtplab.errors import CatalogueError, NoRecipe, PolicyError, UnknownCode, UnknownLanguage
-from smtplab.policy import Policy
-from smtplab.reply import Reply, parse_reply
-from smtplab.server import Limits
+from smtplab.server.policy import Policy
+from smtplab.core.reply import Reply, parse_reply
+from smtplab.server.lab_server import Limits
 
 ALL_CODES = [entry.code for entry in catalogue().basic_codes()]
 
@@ -85,7 +85,7 @@ def test_unknown_language_and_policy_fail_before_anything_starts():
         Lab("fr")
     with pytest.raises(PolicyError, match="did you mean 'confirm'"):
         Lab(vrfy="confrim")
-    with pytest.raises(PolicyError, match="limits must be a smtplab.server.Limits, not dict"):
+    with pytest.raises(PolicyError, match="limits must be a smtplab.server.lab_server.Limits, not dict"):
         Lab(limits={"max_connections": 2})
     assert lab_threads() == before
 
@@ -317,7 +317,7 @@ def test_import_smtplab_stays_light_and_exports_lab_lazily():
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
-    assert not {"asyncio", "aiosmtpd", "aiosmtplib", "smtplab.lab"} & set(json.loads(out))
+    assert not {"asyncio", "aiosmtpd", "aiosmtplib", "smtplab.lab.lab"} & set(json.loads(out))
     assert smtplab.Lab is Lab
 
 

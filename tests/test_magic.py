@@ -11,8 +11,8 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
 from smtplab import Lab  # noqa: E402
-from smtplab.magic import SMTPMagics, Step, parse_cell  # noqa: E402
-from smtplab.transcript import Transcript  # noqa: E402
+from smtplab.notebook.magic import SMTPMagics, Step, parse_cell  # noqa: E402
+from smtplab.core.transcript import Transcript  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +276,7 @@ def test_import_smtplab_leaves_ipython_alone_until_the_extension_loads():
     script = (
         "import json, sys, smtplab\n"
         "print(json.dumps([callable(smtplab.load_ipython_extension), callable(smtplab.unload_ipython_extension),\n"
-        "                  'IPython' in sys.modules, 'smtplab.magic' in sys.modules]))\n"
+        "                  'IPython' in sys.modules, 'smtplab.notebook.magic' in sys.modules]))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert json.loads(out.stdout) == [True, True, False, False]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from smtplab.errors import MailboxError
-from smtplab.mailbox import LabMailbox, MessageSummary
+from smtplab.server.mailbox import LabMailbox, MessageSummary
 
 MESSAGE = b"From: Alice <alice@lab.example>\r\nSubject: Hello lab\r\n\r\nFirst message.\r\n"
 
@@ -205,7 +205,7 @@ def test_count_is_cheap_and_follows_deliveries_and_clear(box):
 
 
 def test_concurrent_deliveries_share_directory_syncs_and_all_arrive(box, monkeypatch):
-    import smtplab.mailbox as module
+    import smtplab.server.mailbox as module
 
     real, syncs = module._fsync_directory, []
 
@@ -226,7 +226,7 @@ def test_concurrent_deliveries_share_directory_syncs_and_all_arrive(box, monkeyp
 
 
 def test_deliver_many_stores_each_message_with_one_directory_sync_and_reports_each_failure(box, monkeypatch):
-    import smtplab.mailbox as module
+    import smtplab.server.mailbox as module
 
     real_sync, syncs = module._fsync_directory, []
     monkeypatch.setattr(module, "_fsync_directory", lambda path: (syncs.append(path), real_sync(path)))
@@ -249,7 +249,7 @@ def test_a_batch_is_still_stored_when_no_thread_can_be_started_for_its_fsyncs(bo
     """As at interpreter exit, when executors refuse new work: the fsyncs run one after the other."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import smtplab.mailbox as module
+    import smtplab.server.mailbox as module
 
     refusing = ThreadPoolExecutor(max_workers=1)
     refusing.shutdown()

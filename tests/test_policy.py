@@ -10,11 +10,11 @@ import threading
 
 import pytest
 
-from smtplab.answers import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
+from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
 from smtplab.errors import PolicyError, SMTPLabError
-from smtplab.policy import RULE_STEPS, Policy, Rule
-from smtplab.reply import parse_reply
-from smtplab.settings import SETTINGS
+from smtplab.server.policy import RULE_STEPS, Policy, Rule
+from smtplab.core.reply import parse_reply
+from smtplab.server.settings import SETTINGS
 
 # -- settings ------------------------------------------------------------------
 
@@ -34,10 +34,10 @@ def test_defaults_are_the_documented_ones():
 
 
 def test_every_setting_is_documented_in_the_module_docstring():
-    import smtplab.policy
+    import smtplab.server.policy
 
     for name in SETTINGS:
-        assert f"``{name}``" in smtplab.policy.__doc__
+        assert f"``{name}``" in smtplab.server.policy.__doc__
 
 
 VALID = [

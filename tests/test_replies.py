@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smtplab.errors import ServerReplyError
-from smtplab.replies import (
+from smtplab.server.reply_templates import (
     MAX_VALUE_LENGTH,
     identify,
     join_replies,
@@ -25,7 +25,7 @@ from smtplab.replies import (
     rewrite_aiosmtpd,
     server_reply,
 )
-from smtplab.reply import Reply, parse_reply
+from smtplab.core.reply import Reply, parse_reply
 
 REF = reference()
 REF_CODES = {b["code"] for b in REF["basic_codes"]} | {int(c) for c in REF["basic_codes_registry_only"]["codes"]}
@@ -230,9 +230,9 @@ def test_a_catalogue_line_is_never_rewritten_into_another(name):
 def test_replies_module_stays_pure():
     script = (
         "import json, sys\n"
-        "from smtplab import replies, policy, answers\n"
-        "replies.server_reply('greeting', hostname='lab.example')\n"
-        "answers.vrfy_reply(policy.Policy(vrfy='confirm').snapshot(), 'al')\n"
+        "from smtplab.server import reply_templates, policy, decisions\n"
+        "reply_templates.server_reply('greeting', hostname='lab.example')\n"
+        "decisions.vrfy_reply(policy.Policy(vrfy='confirm').snapshot(), 'al')\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)

@@ -34,9 +34,9 @@ from pathlib import Path
 import pytest
 
 from smtplab import Lab, explain
-from smtplab.mailbox import LabMailbox
-from smtplab.policy import Policy
-from smtplab.server import LabServer
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.lab_server import LabServer
 from targets import KINDS, MAILDIR_NAME, InProcessTarget, ServeTarget, normal_session, start
 
 pytestmark = pytest.mark.timeout(90)
@@ -206,8 +206,8 @@ def test_a_forwarded_users_mail_is_stored_locally_and_nothing_reaches_out(tmp_pa
                              b"X-Smtplab-Envelope-To: <dave@lab.example>\r\nSubject: for dave\r\n")
 
 
-SERVER_MODULES = ["smtplab.server", "smtplab.session", "smtplab.handler", "smtplab.mailbox", "smtplab.answers",
-                  "smtplab.policy", "smtplab.replies", "smtplab.serve"]
+SERVER_MODULES = ["smtplab.server.lab_server", "smtplab.server.protocol", "smtplab.server.handler", "smtplab.server.mailbox", "smtplab.server.decisions",
+                  "smtplab.server.policy", "smtplab.server.reply_templates", "smtplab.server.serve"]
 
 
 @pytest.mark.parametrize("module", SERVER_MODULES)
@@ -218,7 +218,7 @@ def test_the_server_side_has_no_way_to_send_mail_anywhere(module):
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not imported & {"smtplib", "aiosmtplib", "subprocess", "urllib", "http", "requests", "dns"}
-    if module != "smtplab.serve":  # serve resolves --host to check it is loopback, and connects nowhere
+    if module != "smtplab.server.serve":  # serve resolves --host to check it is loopback, and connects nowhere
         assert "socket" not in imported
     calls = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     assert not calls & {"create_connection", "open_connection", "sock_connect", "connect", "sendmail"}
@@ -331,7 +331,7 @@ def markdown_as_html(text: str) -> str:
 
 def test_every_html_face_escapes_server_and_user_text(tmp_path):
     pytest.importorskip("ipywidgets")
-    from smtplab.widgets import Playground, ReplyExplainer
+    from smtplab.notebook.widgets import Playground, ReplyExplainer
 
     with Lab(vrfy="confirm", reject_content=[PAYLOAD]) as lab:
         echoed = lab.ehlo(PAYLOAD)  # the server echoes the client's name

@@ -27,9 +27,9 @@ import aiosmtplib
 import pytest
 
 from smtplab.errors import SMTPLabError
-from smtplab.policy import Policy
-from smtplab.scenarios import SCENARIOS, UnknownScenario, scenario
-from smtplab.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
+from smtplab.server.policy import Policy
+from smtplab.server.scenarios import SCENARIOS, UnknownScenario, scenario
+from smtplab.server.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
 
 from targets import ServeTarget, start_transaction
 

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from smtplab.errors import PolicyError
-from smtplab.mailbox import LabMailbox
-from smtplab.policy import Policy
-from smtplab.replies import identify
-from smtplab.reply import Reply
-from smtplab.server import LabServer, Limits, SessionRecord
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.reply_templates import identify
+from smtplab.core.reply import Reply
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 
 from targets import Raw
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from smtplab.catalogue import catalogue
-from smtplab.reply import Reply
-from smtplab.session_state import (
+from smtplab.core.catalogue import catalogue
+from smtplab.core.reply import Reply
+from smtplab.core.session_state import (
     NEXT_COMMANDS,
     STEPS,
     TRANSITIONS,
@@ -22,7 +22,7 @@ from smtplab.session_state import (
     session_state,
     why_503,
 )
-from smtplab.transcript import Exchange, Transcript
+from smtplab.core.transcript import Exchange, Transcript
 
 # -- one exchange at a time -----------------------------------------------------
 
@@ -257,7 +257,7 @@ def test_while_sending_data_the_next_thing_is_the_message():
 def test_the_module_is_pure():
     script = (
         "import json, sys\n"
-        "from smtplab.session_state import session_state\n"
+        "from smtplab.core.session_state import session_state\n"
         "str(session_state(()))\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )

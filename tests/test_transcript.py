@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smtplab.reply import Reply, parse_reply
-from smtplab.transcript import Exchange, ExplainedReply, SVGDiagram, Transcript, first_sentence, mask_auth
+from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.transcript import Exchange, ExplainedReply, SVGDiagram, Transcript, first_sentence, mask_auth
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -349,8 +349,8 @@ def test_explained_reply_in_vietnamese():
 def test_transcript_stays_pure():
     script = (
         "import json, sys\n"
-        "from smtplab.transcript import Transcript, Exchange\n"
-        "from smtplab.reply import parse_reply\n"
+        "from smtplab.core.transcript import Transcript, Exchange\n"
+        "from smtplab.core.reply import parse_reply\n"
         "t = Transcript([Exchange('NOOP', parse_reply('250 OK'))])\n"
         "str(t); t._repr_html_(); str(t.diagram())\n"
         "print(json.dumps(sorted(sys.modules)))\n"

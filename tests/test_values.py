@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smtplab.values import value
+from smtplab.core.values import value
 
 
 @value

@@ -1,7 +1,7 @@
 """The notebook widgets, driven headless: set values, press buttons, read what they show.
 
 Playground and Quiz talk to a real lab server on loopback. The ready quizzes
-(smtplab.quizzes) are checked here too, against the same server.
+(smtplab.core.quizzes) are checked here too, against the same server.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import sys
 import pytest
 
 from smtplab import Lab, compare, explain
-from smtplab.catalogue import catalogue
+from smtplab.core.catalogue import catalogue
 from smtplab.errors import ReplyParseError, UnknownCode
-from smtplab.policy import Policy
-from smtplab.quizzes import QUIZZES, Grade, QuizStep, UnknownQuiz, as_quiz, grade, parse_guess, quiz, score
-from smtplab.settings import SETTINGS
-from smtplab.widgets import QUICK_COMMANDS, CodeComparer, Playground, Quiz, ReplyExplainer
-from smtplab.widgets._common import policy_choices, setting_choices
+from smtplab.server.policy import Policy
+from smtplab.core.quizzes import QUIZZES, Grade, QuizStep, UnknownQuiz, as_quiz, grade, parse_guess, quiz, score
+from smtplab.server.settings import SETTINGS
+from smtplab.notebook.widgets import QUICK_COMMANDS, CodeComparer, Playground, Quiz, ReplyExplainer
+from smtplab.notebook.widgets._common import policy_choices, setting_choices
 
 EN, VI = catalogue("en"), catalogue("vi")
 
@@ -44,14 +44,15 @@ def test_import_smtplab_does_not_import_ipywidgets():
     script = (
         "import json, sys\n"
         "import smtplab\n"
-        "from smtplab import quizzes, session_state, lab\n"
+        "from smtplab.core import quizzes, session_state\n"
+        "from smtplab.lab import lab\n"
         "smtplab.explain(252)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     modules = set(json.loads(out.stdout))
     assert "ipywidgets" not in modules
-    assert "smtplab.widgets" not in modules
+    assert "smtplab.notebook.widgets" not in modules
 
 
 # -- ReplyExplainer ---------------------------------------------------------------
@@ -517,7 +518,7 @@ def test_quiz_on_a_closed_lab_shows_the_error(lab):
     assert not widget.checked
 
 
-# -- the ready quizzes (smtplab.quizzes) -------------------------------------------------
+# -- the ready quizzes (smtplab.core.quizzes) -------------------------------------------------
 
 
 def test_the_three_ready_quizzes():

@@ -1,0 +1,266 @@
+"""``explain()``: what a reply code, an enhanced status code or a whole reply line means.
+
+Pure: builds a :class:`~smtplab.core.document.Document` from the catalogue; the
+same document is shown as terminal text, Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from smtplab.core.values import value
+from smtplab.core.catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
+from smtplab.core.document import (
+    Code,
+    Displayable,
+    Document,
+    Heading,
+    Items,
+    Paragraph,
+    Preformatted,
+    ReplyCode,
+    Strong,
+)
+from smtplab.errors import UnknownCode
+from smtplab.core.references import reference_span
+from smtplab.core.reply import Reply, parse_reply
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.core.document import Span
+
+__all__ = ["Explanation", "explain", "command_spans", "code_spans"]
+
+_BARE_CODE_RE = re.compile(r"[0-9]{3}\Z")
+_REPLY_LINE_RE = re.compile(r"[0-9]{3}([ -]|\Z)")
+
+Query = "int | str | Reply"
+
+
+def command_spans(cat: Catalogue, commands: tuple[str, ...]) -> tuple[Span, ...]:
+    """``VRFY, EXPN`` as code spans; pseudo-commands (the greeting…) in words."""
+    spans: list[Span] = []
+    for i, command in enumerate(commands):
+        if i:
+            spans.append(", ")
+        if command in ("CONNECTION", "DATA-end", "*"):
+            spans.append(cat.ui(f"command.{command}"))
+        else:
+            spans.append(Code(command))
+    return tuple(spans)
+
+
+def code_spans(codes: tuple[object, ...]) -> tuple[Span, ...]:
+    """``250, 252`` as coloured reply codes separated by commas."""
+    spans: list[Span] = []
+    for i, code in enumerate(codes):
+        if i:
+            spans.append(", ")
+        spans.append(ReplyCode(str(code)))
+    return tuple(spans)
+
+
+def digits_items(cat: Catalogue, code: int) -> Items:
+    """The two list items that say what a code's first and second digits mean."""
+    cls, category = code // 100, code // 10 % 10
+    class_text = cat.ui("label.digit_meaning", name=cat.reply_class_name(cls), meaning=cat.ui(f"class.{cls}.meaning"))
+    category_text = cat.ui(
+        "label.digit_meaning", name=cat.category_name(category), meaning=cat.ui(f"category.{category}.meaning")
+    )
+    return Items(((ReplyCode(f"{cls}xx"), " " + class_text), (Code(f"x{category}z"), " " + category_text)))
+
+
+@value
+class Explanation(Displayable):
+    """The explanation of one code, enhanced code, or reply, in one language."""
+
+    query: str
+    lang: str
+    reply: Reply | None = None
+    basic: BasicCode | None = None
+    enhanced_status: str | None = None
+    enhanced: EnhancedCode | None = None
+
+    def __repr__(self) -> str:
+        return f"Explanation({self.query!r}, lang={self.lang!r})"
+
+    @property
+    def code(self) -> int | None:
+        """The three-digit code explained, if any."""
+        if self.reply is not None:
+            return self.reply.code
+        return self.basic.code if self.basic else None
+
+    def document(self) -> Document:
+        cat = catalogue(self.lang)
+        blocks: list = []
+        if self.basic is not None:
+            blocks.append(Heading(cat.ui("title.explain", code=self.basic.code, title=self.basic.title), 1))
+        elif self.reply is not None:
+            blocks.append(Heading(cat.ui("title.unknown_reply", code=self.reply.code), 1))
+        elif self.enhanced is not None:
+            blocks.append(
+                Heading(cat.ui("title.enhanced", code=self.enhanced_status, title=self.enhanced.title), 1)
+            )
+        if self.reply is not None:
+            blocks.append(Heading(cat.ui("heading.server_said"), 2))
+            blocks.append(Preformatted(tuple(self.reply.wire_lines())))
+            if self.basic is None:
+                blocks.append(
+                    Paragraph(
+                        cat.ui("label.unknown_code", code=self.reply.code,
+                               class_name=cat.reply_class_name(self.reply.code // 100))
+                    )
+                )
+                blocks.append(Heading(cat.ui("heading.digits"), 2))
+                blocks.append(digits_items(cat, self.reply.code))
+            mismatch = _class_mismatch(self.reply)
+            if mismatch:
+                blocks.append(Paragraph(cat.ui("label.class_mismatch", enhanced=mismatch, digit=self.reply.code // 100)))
+        if self.basic is not None:
+            blocks.extend(_basic_blocks(cat, self.basic, with_enhanced_list=self.enhanced_status is None))
+        if self.enhanced_status is not None:
+            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced, top=self.basic is None and self.reply is None))
+        blocks.extend(_learn_more(cat, self.basic, self.enhanced))
+        return Document("explanation", tuple(blocks), self.lang)
+
+
+def _class_mismatch(reply: Reply) -> str | None:
+    match = re.match(r"([245])\.[0-9]{1,3}\.[0-9]{1,3}(?= |\Z)", reply.lines[0])
+    if match and reply.enhanced is None:
+        return match.group(0)
+    return None
+
+
+def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) -> list:
+    blocks: list = []
+    for flag, key in ((entry.unconfirmed, "unconfirmed"), (entry.registry_only, "registry_only"),
+                      (entry.deprecated, "deprecated")):
+        if flag:
+            blocks.append(Paragraph(Strong(cat.ui(f"label.{key}"))))
+    blocks.append(Heading(cat.ui("heading.digits"), 2))
+    blocks.append(digits_items(cat, entry.code))
+    for field in ("description", "when", "fix", "choose"):
+        blocks.append(Heading(cat.ui(f"heading.{field}"), 2))
+        blocks.append(Paragraph(getattr(entry, field)))
+    commands = entry.commands + tuple(c for c in entry.other_commands if c not in entry.commands)
+    if commands:
+        blocks.append(Heading(cat.ui("heading.commands"), 2))
+        blocks.append(Paragraph(*command_spans(cat, commands)))
+        if with_enhanced_list and entry.enhanced:
+            blocks.append(
+                Paragraph(cat.ui("label.enhanced_with") + ": ",
+                          *[s for i, e in enumerate(entry.enhanced) for s in ((", ",) if i else ()) + (Code(e),)])
+            )
+    if entry.related:
+        blocks.append(Heading(cat.ui("heading.related"), 2))
+        related = [cat.basic(c) for c in entry.related if cat.has_basic(c)]
+        blocks.append(Items(tuple((ReplyCode(str(r.code)), " " + r.title) for r in related)))
+    if entry.real_world:
+        blocks.append(Heading(cat.ui("heading.real_world"), 2))
+        blocks.append(
+            Items(
+                tuple(
+                    (f"{r.server} ({r.command}): ", Code(r.line), f" ({cat.ui('label.source')}: {r.source})")
+                    for r in entry.real_world
+                )
+            )
+        )
+    return blocks
+
+
+def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool) -> list:
+    blocks: list = []
+    if not top:
+        blocks.append(Heading(cat.ui("heading.enhanced", code=status), 2))
+    cls = status.split(".")[0]
+    items: list[tuple[Span, ...]] = []
+    if cls != "X":
+        part = cat.enhanced_class(int(cls))
+        items.append((Strong(f"{cat.ui('label.class')} {cls}: {part.title}."), " " + part.description))
+    subject = cat.enhanced_subject(int(status.split(".")[1]))
+    if subject is not None:
+        items.append((Strong(f"{cat.ui('label.subject')} {subject.number}: {subject.title}."), " " + subject.description))
+    if entry is not None:
+        items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + entry.description))
+    blocks.append(Items(tuple(items)))
+    if entry is not None:
+        if entry.deprecated:
+            blocks.append(Paragraph(Strong(cat.ui("label.deprecated_enhanced"))))
+        level = 2 if top else 3
+        blocks.append(Heading(cat.ui("heading.when"), level))
+        blocks.append(Paragraph(entry.when))
+        blocks.append(Heading(cat.ui("heading.fix"), level))
+        blocks.append(Paragraph(entry.fix))
+        basic = entry.basic
+        blocks.append(
+            Paragraph(
+                cat.ui("label.travels_with") + ": ",
+                *(code_spans(basic) if basic else (cat.ui("label.any_basic"),)),
+            )
+        )
+    return blocks
+
+
+def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode | None) -> list:
+    items: list[tuple[Span, ...]] = []
+    seen: set[str] = set()
+    if basic is not None and basic.rfc_text:
+        items.append((cat.ui("label.rfc_text") + ": ", Code(f"{basic.code} {basic.rfc_text}")))
+    if enhanced is not None and enhanced.registry_text:
+        items.append((cat.ui("label.registry_text") + ": ", Code(enhanced.registry_text)))
+    references = (basic.references + basic.sources if basic else ()) + (
+        enhanced.references + enhanced.sources if enhanced else ()
+    )
+    for ref in references:
+        if ref not in seen:
+            seen.add(ref)
+            items.append((reference_span(ref),))
+    if not items:
+        return []
+    return [Heading(cat.ui("heading.learn_more"), 2), Items(tuple(items))]
+
+
+def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
+    """Explain a reply code (``252``), an enhanced code (``"5.1.1"``) or a reply (``"550 5.1.1 No"``).
+
+    Raises :class:`~smtplab.errors.UnknownCode` (a ``LookupError``) with the
+    nearest known codes when the catalogue has no such code.
+    """
+    cat = catalogue(lang)
+    if isinstance(query, Reply):
+        return _explain_reply(cat, str(query).splitlines()[0], query)
+    if isinstance(query, bool) or not isinstance(query, (int, str)):
+        raise UnknownCode(
+            f"cannot explain {query!r}: expected a reply code such as 250, an enhanced code such as "
+            "5.1.1, or a reply line such as '550 5.1.1 User unknown'",
+            repr(query),
+        )
+    text = str(query).strip()
+    if _BARE_CODE_RE.match(text) or isinstance(query, int):
+        entry = cat.basic(text)
+        return Explanation(text, lang, basic=entry)
+    enhanced_key = normalise_enhanced(text)
+    if enhanced_key is not None:
+        return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(enhanced_key))
+    if _REPLY_LINE_RE.match(text):
+        return _explain_reply(cat, text, parse_reply(text))
+    suggestions = cat.nearest_basic(text)
+    raise UnknownCode(
+        f"cannot explain {text!r}: expected a reply code such as 250, an enhanced code such as 5.1.1, "
+        f"or a reply line such as '550 5.1.1 User unknown'; nearest known codes: {', '.join(suggestions)}",
+        text,
+        suggestions,
+    )
+
+
+def _explain_reply(cat: Catalogue, query: str, reply: Reply) -> Explanation:
+    basic = cat.basic(reply.code) if cat.has_basic(reply.code) else None
+    status = str(reply.enhanced) if reply.enhanced else None
+    entry = None
+    if status is not None:
+        try:
+            entry = cat.enhanced(status)
+        except UnknownCode:
+            entry = None
+    return Explanation(query, cat.lang, reply=reply, basic=basic, enhanced_status=status, enhanced=entry)

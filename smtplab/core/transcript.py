@@ -1,0 +1,418 @@
+"""What was said on one lab connection: commands, replies and notes, in order.
+
+Pure: a :class:`Transcript` holds :class:`Exchange` values and renders them
+three ways from the same data, with no sockets and no asyncio:
+
+* ``str()`` reads like swaks: ``-> VRFY alice`` for what the client sent,
+  ``<- 252 2.1.5 ...`` for each line of the reply, ``** ...`` for a note;
+* ``_repr_html_`` is a table, each reply with its code coloured by class and
+  the catalogue's title and one-sentence meaning in the transcript's language;
+* :meth:`Transcript.diagram` is an SVG ladder diagram between the client and
+  server lifelines, labelled in the transcript's language.
+
+A transcript never holds an AUTH secret: ``AUTH PLAIN <secret>`` is stored as
+``AUTH PLAIN ****``, and every line answering a 334 challenge as ``****``.
+What follows a 354 is the message; it is shown line by line as it went over
+the wire (dot-stuffed) and ends with the lone ``.``.
+
+A transcript is append-only (the lab's client appends as it talks, from its
+own thread), so the object a learner holds always shows the current state;
+reading it is safe from any thread.
+
+:class:`ExplainedReply` is a reply that remembers a language, so that a
+notebook shows it with its explanation; it equals the plain reply.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from smtplab.core.catalogue import Catalogue, catalogue
+from smtplab.core.document import STYLE
+from smtplab.core.document import _esc as _escape_html
+from smtplab.core.reply import Reply
+from smtplab.core.values import value
+
+TYPE_CHECKING = False  # typing is not imported at run time (see smtplab.core.values)
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Iterator
+
+    from smtplab.core.explanation import Explanation
+
+__all__ = ["Exchange", "ExplainedReply", "SVGDiagram", "Transcript", "mask_auth"]
+
+MASK = "****"
+_AUTH_SECRET = re.compile(r"(?i)\A(\s*AUTH\s+\S+)\s+\S.*\Z", re.DOTALL)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SENTENCE_END = re.compile(r"[.!?]\s+[\"'“(]?(\S)")
+
+# Kinds of exchange, decided by the reply before it (see Transcript.append).
+_COMMAND, _DATA, _SECRET = "command", "data", "secret"
+
+
+def _esc(text: str) -> str:
+    """Escape for HTML and SVG; a control character XML cannot hold becomes U+FFFD."""
+    return _escape_html(_XML_ILLEGAL.sub("\ufffd", text))
+
+
+def mask_auth(line: str) -> str:
+    """``AUTH PLAIN dGVzdA==`` → ``AUTH PLAIN ****``; any other line unchanged."""
+    match = _AUTH_SECRET.match(line)
+    return f"{match[1].strip()} {MASK}" if match else line
+
+
+@value
+class Exchange:
+    """One step of a session: what the client sent and what the server answered.
+
+    ``sent`` is None for the greeting the server sends as the connection
+    opens (and for a note on its own); ``reply`` is None when no reply came
+    (the note says why). ``at`` is seconds since the client started; it is
+    kept for programs and shown nowhere, so renderings stay the same from
+    run to run.
+    """
+
+    sent: str | None
+    reply: Reply | None
+    note: str | None = None
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.sent is not None and not isinstance(self.sent, str):
+            raise TypeError(f"Exchange.sent is the text the client sent, or None; not {type(self.sent).__name__}")
+        if self.reply is not None and not isinstance(self.reply, Reply):
+            raise TypeError(f"Exchange.reply is a smtplab Reply, or None; not {type(self.reply).__name__}")
+        if self.note is not None and not isinstance(self.note, str):
+            raise TypeError(f"Exchange.note is text, or None; not {type(self.note).__name__}")
+
+    def __eq__(self, other: object) -> bool:
+        # ``at`` is when, not what: two sessions that said the same things are equal.
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.sent, self.reply, self.note) == (other.sent, other.reply, other.note)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.sent, self.reply, self.note))
+
+    def __repr__(self) -> str:
+        parts = [repr(mask_auth(self.sent)) if self.sent is not None else "None", repr(self.reply)]
+        if self.note is not None:
+            parts.append(f"note={self.note!r}")
+        return f"Exchange({', '.join(parts)})"
+
+    def __str__(self) -> str:
+        return "\n".join(_text_lines(self, _COMMAND))
+
+
+class ExplainedReply(Reply):
+    """A :class:`~smtplab.core.reply.Reply` that a notebook shows with its explanation in ``lang``.
+
+    It equals, hashes and prints like the plain Reply with the same code and lines.
+    """
+
+    lang: str
+
+    def __init__(self, code: int, lines: tuple[str, ...] | str = ("",), lang: str = "en") -> None:
+        super().__init__(code, lines)
+        object.__setattr__(self, "lang", lang)
+
+    @classmethod
+    def of(cls, reply: Reply, lang: str) -> ExplainedReply:
+        return cls(reply.code, reply.lines, lang)
+
+    def plain(self) -> Reply:
+        """The same reply as a plain :class:`~smtplab.core.reply.Reply`."""
+        return Reply(self.code, self.lines)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reply):
+            return NotImplemented
+        return (self.code, self.lines) == (other.code, other.lines)
+
+    def __hash__(self) -> int:
+        return hash(self.plain())
+
+    def explain(self, lang: str | None = None) -> Explanation:
+        """Explain this reply from the catalogue, in ``lang`` (the lab's language unless told)."""
+        from smtplab.core.explanation import explain
+
+        return explain(self.plain(), lang=lang or self.lang)
+
+    def _repr_html_(self) -> str:
+        return self.explain()._repr_html_()
+
+    def _repr_markdown_(self) -> str:
+        return self.explain()._repr_markdown_()
+
+
+def _stuffed(message: str) -> list[str]:
+    """The message's lines as they travel after DATA: dot-stuffed, then the lone dot (RFC 5321 4.5.2)."""
+    lines = message.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return ["." + line if line.startswith(".") else line for line in lines] + ["."]
+
+
+def _sent_lines(exchange: Exchange, kind: str) -> list[str]:
+    if exchange.sent is None:
+        return []
+    if kind == _DATA:
+        return _stuffed(exchange.sent)
+    if kind == _SECRET:
+        return [MASK]
+    return [mask_auth(exchange.sent)]
+
+
+def _text_lines(exchange: Exchange, kind: str) -> list[str]:
+    out = [f"-> {line}" if line else "->" for line in _sent_lines(exchange, kind)]
+    if exchange.reply is not None:
+        out.extend(f"<- {line}" for line in exchange.reply.wire_lines())
+    if exchange.note is not None:
+        out.append(f"** {exchange.note}")
+    return out
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a paragraph (up to ., ! or ? followed by a capital or digit)."""
+    for match in _SENTENCE_END.finditer(text):
+        if match[1].isupper() or match[1].isdigit():
+            return text[: match.start() + 1]
+    return text
+
+
+class Transcript:
+    """The exchanges of a lab session, in order; see the module docstring."""
+
+    def __init__(self, exchanges: tuple[Exchange, ...] | list[Exchange] = (), lang: str = "en") -> None:
+        self.lang = lang
+        self._lock = threading.Lock()
+        # Appended to (one thread at a time, under the lock); readers take a snapshot with _snapshot().
+        self._items: list[tuple[Exchange, str]] = []
+        for exchange in exchanges:
+            self.append(exchange)
+
+    # -- growing -------------------------------------------------------------
+
+    def append(self, exchange: Exchange) -> Exchange:
+        """Add one exchange and return it as stored (AUTH secrets masked)."""
+        if not isinstance(exchange, Exchange):
+            raise TypeError(f"a transcript holds Exchange values, not {type(exchange).__name__}")
+        with self._lock:
+            kind = _COMMAND
+            if exchange.sent is not None and self._items:
+                previous = self._items[-1][0]
+                if previous.sent is not None or previous.reply is not None:
+                    code = previous.reply.code if previous.reply is not None else None
+                    kind = _DATA if code == 354 else _SECRET if code == 334 else _COMMAND
+            if exchange.sent is not None and kind != _DATA:
+                masked = MASK if kind == _SECRET else mask_auth(exchange.sent)
+                if masked != exchange.sent:
+                    exchange = Exchange(masked, exchange.reply, exchange.note, exchange.at)
+            self._items.append((exchange, kind))
+        return exchange
+
+    def copy(self) -> Transcript:
+        """A separate transcript with the exchanges as they are now."""
+        return self._with(self._snapshot())
+
+    def _with(self, items: tuple[tuple[Exchange, str], ...]) -> Transcript:
+        new = Transcript(lang=self.lang)
+        new._items = list(items)
+        return new
+
+    def _snapshot(self) -> tuple[tuple[Exchange, str], ...]:
+        """The exchanges as they are now, unaffected by any appended later (from the lab's thread)."""
+        return tuple(self._items)
+
+    # -- reading -------------------------------------------------------------
+
+    @property
+    def exchanges(self) -> tuple[Exchange, ...]:
+        return tuple(exchange for exchange, _ in self._snapshot())
+
+    def replies(self) -> tuple[Reply, ...]:
+        """Every reply, greeting included, in order."""
+        return tuple(e.reply for e, _ in self._snapshot() if e.reply is not None)
+
+    @property
+    def last_reply(self) -> Reply | None:
+        """The most recent reply, or None if there is none yet."""
+        for exchange, _ in reversed(self._items):  # appends after this starts are not seen
+            if exchange.reply is not None:
+                return exchange.reply
+        return None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self.exchanges)
+
+    def __getitem__(self, index: int | slice) -> Exchange | Transcript:
+        if isinstance(index, slice):
+            return self._with(self._snapshot()[index])
+        return self._items[index][0]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Transcript):
+            return NotImplemented
+        return self.lang == other.lang and self.exchanges == other.exchanges
+
+    __hash__ = None  # type: ignore[assignment]  # it grows
+
+    # -- faces ---------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        last = self.last_reply
+        tail = f", last reply {last.code}" if last is not None else ""
+        count = len(self)
+        return f"<Transcript {count} exchange{'' if count == 1 else 's'}{tail}, lang={self.lang!r}>"
+
+    def __str__(self) -> str:
+        lines = [line for exchange, kind in self._snapshot() for line in _text_lines(exchange, kind)]
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def _repr_html_(self) -> str:
+        cat = catalogue(self.lang)
+        items = self._snapshot()
+        head = (
+            "<thead><tr><th>&#8594;</th><th>&#8592;</th>"
+            f"<th>{_esc(cat.ui('label.title'))}</th><th>{_esc(cat.ui('heading.description'))}</th></tr></thead>"
+        )
+        rows = "".join(_html_row(cat, exchange, kind) for exchange, kind in items)
+        diagram = self._diagram(items).svg if items else ""
+        return (
+            STYLE + _TABLE_STYLE
+            + f'<div class="smtplab smtplab-transcript" lang="{_esc(self.lang)}">'
+            + diagram
+            + f'<table class="smtplab-transcript-table">{head}<tbody>{rows}</tbody></table></div>'
+        )
+
+    def diagram(self) -> SVGDiagram:
+        """The session as a ladder (sequence) diagram: commands go right, replies come back left."""
+        return self._diagram(self._snapshot())
+
+    def _diagram(self, items: tuple[tuple[Exchange, str], ...]) -> SVGDiagram:
+        cat = catalogue(self.lang)
+        return SVGDiagram(_ladder(items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(items))
+
+
+_TABLE_STYLE = (
+    "<style>"
+    ".smtplab-transcript-table{border-collapse:collapse;margin-top:.5em}"
+    ".smtplab-transcript-table th,.smtplab-transcript-table td{border-bottom:1px solid #d0d7de;"
+    "padding:.25em .5em;text-align:left;vertical-align:top}"
+    ".smtplab-transcript-table pre{margin:0;padding:.1em .3em;background:none;white-space:pre-wrap}"
+    ".smtplab-transcript-table .smtplab-note td{color:#57606a;font-style:italic}"
+    "</style>"
+)
+
+
+def _html_row(cat: Catalogue, exchange: Exchange, kind: str) -> str:
+    rows = []
+    if exchange.sent is not None or exchange.reply is not None:
+        if exchange.sent is None:
+            sent = f'<em class="smtplab-connect">{_esc(cat.ui("command.CONNECTION"))}</em>'
+        else:
+            css = {"data": "smtplab-data", "secret": "smtplab-secret"}.get(kind, "smtplab-command")
+            sent = f'<pre class="{css}">' + _esc("\n".join(_sent_lines(exchange, kind))) + "</pre>"
+        reply, title, meaning = "", "", ""
+        if exchange.reply is not None:
+            r = exchange.reply
+            digit = r.code // 100
+            reply = '<pre class="smtplab-reply">' + "\n".join(
+                f'<span class="smtplab-code smtplab-class-{digit}">{r.code}</span>{_esc(line[3:])}'
+                for line in r.wire_lines()
+            ) + "</pre>"
+            if cat.has_basic(r.code):
+                entry = cat.basic(r.code)
+                title, meaning = entry.title, first_sentence(entry.description)
+            else:
+                title, meaning = cat.reply_class_name(digit), cat.ui(f"class.{digit}.meaning")
+        rows.append(
+            f'<tr class="smtplab-exchange"><td>{sent}</td><td>{reply}</td>'
+            f"<td>{_esc(title)}</td><td>{_esc(meaning)}</td></tr>"
+        )
+    if exchange.note is not None:
+        rows.append(f'<tr class="smtplab-note"><td colspan="4">** {_esc(exchange.note)}</td></tr>')
+    return "".join(rows)
+
+
+# -- the ladder diagram ---------------------------------------------------------
+
+_WIDTH, _CLIENT_X, _SERVER_X = 640, 90, 550
+_TOP, _STEP, _LABEL_MAX = 56, 34, 62
+_COLOURS = {2: "#116329", 3: "#0a3069", 4: "#7d4e00", 5: "#82071e"}
+_GREY = "#57606a"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
+
+
+def _arrow(y: int, right: bool, label: str, colour: str, css: str) -> str:
+    x1, x2 = (_CLIENT_X, _SERVER_X) if right else (_SERVER_X, _CLIENT_X)
+    tip = x2 - 9 if right else x2 + 9
+    mid = (_CLIENT_X + _SERVER_X) // 2
+    return (
+        f'<g class="{css}">'
+        f'<line x1="{x1}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" stroke-width="1.5"/>'
+        f'<polygon points="{x2},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>'
+        f'<text x="{mid}" y="{y - 6}" text-anchor="middle" fill="{colour}">{_esc(_clip(label))}</text>'
+        "</g>"
+    )
+
+
+def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> str:
+    """The SVG ladder; ``names`` label the client's and the server's lifelines."""
+    body: list[str] = []
+    y = _TOP
+    for exchange, kind in items:
+        sent = _sent_lines(exchange, kind)
+        if sent:
+            label = sent[0] if len(sent) == 1 else f"{sent[0]} … (+{len(sent) - 1})"
+            y += _STEP
+            body.append(_arrow(y, True, label, "#24292f", f"smtplab-sent smtplab-{kind}"))
+        if exchange.reply is not None:
+            lines = exchange.reply.wire_lines()
+            label = lines[0] if len(lines) == 1 else f"{lines[0]} … (+{len(lines) - 1})"
+            digit = exchange.reply.code // 100
+            y += _STEP
+            body.append(_arrow(y, False, label, _COLOURS[digit], f"smtplab-reply smtplab-class-{digit}"))
+        if exchange.note is not None:
+            y += _STEP
+            body.append(
+                f'<g class="smtplab-note"><rect x="{_CLIENT_X - 40}" y="{y - 16}" width="{_SERVER_X - _CLIENT_X + 80}" '
+                f'height="22" rx="3" fill="#eaeef2" stroke="{_GREY}"/>'
+                f'<text x="{(_CLIENT_X + _SERVER_X) // 2}" y="{y}" text-anchor="middle" fill="{_GREY}">'
+                f"{_esc(_clip('** ' + exchange.note))}</text></g>"
+            )
+    height = y + _STEP
+    lifelines = "".join(
+        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{_esc(name)}</text>'
+        f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 8}" stroke="#8c959f" stroke-dasharray="4 3"/>'
+        for x, name in zip((_CLIENT_X, _SERVER_X), names)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="smtplab-ladder" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" font-family="monospace" font-size="12" role="img">'
+        f"{lifelines}{''.join(body)}</svg>"
+    )
+
+
+@value
+class SVGDiagram:
+    """An SVG image: shown by notebooks through ``_repr_svg_``; ``str()`` is the SVG text."""
+
+    svg: str
+    exchanges: int = 0
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __str__(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return f"<SVGDiagram {self.exchanges} exchange{'' if self.exchanges == 1 else 's'}>"

@@ -1,0 +1,28 @@
+"""Notebook widgets for smtplab (ipywidgets 8): stock controls over the lab and the catalogue.
+
+``import smtplab`` does not import this package (nor ipywidgets); import it
+when a notebook wants widgets::
+
+    from smtplab import Lab
+    from smtplab.notebook.widgets import CodeComparer, Playground, Quiz, ReplyExplainer
+
+    ReplyExplainer("252")            # explain a code, an enhanced code or a reply line
+    CodeComparer(250, 252)           # two codes side by side
+    lab = Lab()
+    Playground(lab)                  # command box, quick buttons, policy switches, live session
+    Quiz(lab, "vrfy")                # predict each reply, then the live lab answers
+
+The widgets hold no protocol logic: each action goes through the
+:class:`~smtplab.Lab`, the catalogue, :func:`~smtplab.explain`,
+:func:`~smtplab.compare` or :func:`~smtplab.core.session_state.session_state`.
+Every widget has stable CSS classes (``smtplab-playground``, ``smtplab-send``,
+``smtplab-quick-vrfy``, ``smtplab-transcript`` …) for browser tests.
+"""
+
+from __future__ import annotations
+
+from smtplab.notebook.widgets.explainer import CodeComparer, ReplyExplainer
+from smtplab.notebook.widgets.playground import QUICK_COMMANDS, QUICK_DEFAULTS, Playground
+from smtplab.notebook.widgets.quiz import Quiz
+
+__all__ = ["QUICK_COMMANDS", "QUICK_DEFAULTS", "CodeComparer", "Playground", "Quiz", "ReplyExplainer"]

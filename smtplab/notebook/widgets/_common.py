@@ -1,0 +1,132 @@
+"""Pieces every smtplab widget shares: CSS classes, the language toggle, error boxes, policy choices.
+
+Nothing here decides anything about SMTP: texts come from the catalogue's
+interface data, choices from the policy's own settings.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import ipywidgets as widgets
+
+from smtplab.core.catalogue import LANGUAGES, catalogue
+from smtplab.errors import SMTPLabError
+from smtplab.server.settings import SETTINGS, Setting
+
+W = TypeVar("W", bound=widgets.DOMWidget)
+
+#: The exceptions a widget shows as a message instead of a traceback: smtplab's own
+#: errors, and what a lab raises for misuse (a closed lab, a line break in a command).
+SHOWN_ERRORS: tuple[type[BaseException], ...] = (SMTPLabError, ValueError, LookupError, RuntimeError, OSError)
+
+
+def styled(widget: W, *classes: str) -> W:
+    """Give ``widget`` stable CSS classes (``smtplab-…``) so a browser test can find it; return it."""
+    for css in classes:
+        widget.add_class(css)
+    return widget
+
+
+def ui(lang: str, key: str, **values: Any) -> str:
+    """An interface string from the catalogue (``[widget]``, ``[quiz]``, ``[state]`` … in ``ui.toml``)."""
+    return catalogue(lang).ui(key, **values)
+
+
+def language_toggle(lang: str) -> widgets.ToggleButtons:
+    """ToggleButtons with one button per catalogue language, each named in its own language."""
+    toggle = widgets.ToggleButtons(
+        options=[(catalogue(code).ui("widget.language_name"), code) for code in LANGUAGES],
+        value=lang,
+        description=ui(lang, "widget.language"),
+        style={"button_width": "auto"},
+    )
+    return styled(toggle, "smtplab-lang")
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def error_html(message: str) -> str:
+    """An error message in a box a learner can read (line breaks kept, no traceback)."""
+    return (
+        '<div class="smtplab smtplab-error" role="alert" style="color:#82071e;background:#ffebe9;'
+        'border-left:4px solid #cf222e;padding:.4em .8em;white-space:pre-wrap">'
+        f"{esc(message)}</div>"
+    )
+
+
+def note_html(text: str, css: str = "smtplab-note") -> str:
+    """A short line of guidance (a prompt, "no reply yet")."""
+    return f'<div class="smtplab {esc(css)}" style="color:#57606a;font-style:italic">{esc(text)}</div>'
+
+
+def heading_html(text: str) -> str:
+    return f'<h4 class="smtplab-section" style="margin:.8em 0 .3em">{esc(text)}</h4>'
+
+
+def attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:
+    """Run ``action``; return (its result, None), or (None, the error message) for an error a learner can fix."""
+    try:
+        return action(), None
+    except SHOWN_ERRORS as exc:
+        return None, str(exc) or type(exc).__name__
+
+
+def submit_handler(text: widgets.Text, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when Enter is pressed in ``text``.
+
+    The front end sends a ``{"event": "submit"}`` message on Enter; ipywidgets 8
+    deprecates ``on_submit`` (and a deprecation is an error in our tests), so the
+    message is handled directly. The value typed so far arrives before it.
+    """
+
+    def handle(_widget: widgets.Widget, content: dict[str, Any], _buffers: list[Any]) -> None:
+        if content.get("event") == "submit":
+            callback()
+
+    text.on_msg(handle)
+
+
+def setting_choices(setting: Setting) -> tuple[Any, ...] | None:
+    """The values an enumerated policy setting can take, default first; None for open-ended ones.
+
+    Read from the setting itself: its ``choices`` if it has them, True/False for a
+    flag, else the alternatives its documentation lists (``"cannot-verify | confirm
+    | disabled"``), each checked by the setting's own converter.
+    """
+    choices = getattr(setting, "choices", None)
+    if choices is not None:
+        return tuple(choices)
+    if isinstance(setting.default, bool):
+        return (setting.default, not setting.default)
+    parts = [part.strip().split(" ")[0] for part in setting.describe.split("|")]
+    if len(parts) < 2:
+        return None
+    values: list[Any] = []
+    for part in parts:
+        for candidate in ((part, int(part)) if part.isdigit() else (part,)):
+            try:
+                values.append(setting.convert(candidate))
+                break
+            except (SMTPLabError, ValueError, TypeError):
+                continue
+        else:
+            return None
+    if setting.default in values:
+        values.remove(setting.default)
+        values.insert(0, setting.default)
+    return tuple(values)
+
+
+def policy_choices() -> dict[str, tuple[Any, ...]]:
+    """Every enumerated setting of the lab policy and its values, in the policy's own order."""
+    out = {}
+    for name, setting in SETTINGS.items():
+        choices = setting_choices(setting)
+        if choices:
+            out[name] = choices
+    return out

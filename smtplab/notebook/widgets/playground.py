@@ -1,0 +1,215 @@
+"""The playground: a command box, quick buttons, policy switches and the live session of a :class:`~smtplab.Lab`.
+
+Every button calls the lab (``lab.send``, ``lab.vrfy`` …) or sets a policy
+setting; what is shown comes from the lab and the core: the transcript's
+HTML, :func:`~smtplab.core.session_state.session_state` (the step, what comes
+next, why a 503 came), the explanation of the last reply, and the mailbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from smtplab.core.catalogue import check_language
+from smtplab.core.explanation import explain
+from smtplab.core.session_state import session_state
+from smtplab.notebook.widgets._common import attempt, error_html, heading_html, note_html, policy_choices, styled, submit_handler, ui
+
+if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.lab.lab import Lab
+    from smtplab.core.reply import Reply
+
+__all__ = ["QUICK_DEFAULTS", "QUICK_COMMANDS", "Playground"]
+
+#: What the quick buttons send: the learner's own name and address, a local user, list and recipient.
+QUICK_DEFAULTS: Mapping[str, str] = MappingProxyType({
+    "client": "learner.example",
+    "sender": "learner@lab.example",
+    "recipient": "bob@lab.example",
+    "user": "alice",
+    "list": "staff",
+    "message": "Subject: Hello from the playground\n\nHi Bob, this message was sent from the smtplab playground.\n",
+})
+
+#: The quick buttons: (CSS suffix, label, the line shown and kept in the history, the lab call).
+QUICK_COMMANDS: tuple[tuple[str, str, Callable[[Mapping[str, str]], str], Callable[[Lab, Mapping[str, str]], Any]], ...] = (
+    ("ehlo", "EHLO", lambda d: f"EHLO {d['client']}", lambda lab, d: lab.ehlo(d["client"])),
+    ("mail", "MAIL FROM", lambda d: f"MAIL FROM:<{d['sender']}>", lambda lab, d: lab.mail_from(d["sender"])),
+    ("rcpt", "RCPT TO", lambda d: f"RCPT TO:<{d['recipient']}>", lambda lab, d: lab.rcpt_to(d["recipient"])),
+    ("data", "DATA", lambda d: "DATA", lambda lab, d: lab.data(d["message"])),
+    ("vrfy", "VRFY", lambda d: f"VRFY {d['user']}", lambda lab, d: lab.vrfy(d["user"])),
+    ("expn", "EXPN", lambda d: f"EXPN {d['list']}", lambda lab, d: lab.expn(d["list"])),
+    ("rset", "RSET", lambda d: "RSET", lambda lab, d: lab.rset()),
+    ("noop", "NOOP", lambda d: "NOOP", lambda lab, d: lab.noop()),
+    ("quit", "QUIT", lambda d: "QUIT", lambda lab, d: lab.quit()),
+)
+
+
+def _css(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Playground(widgets.VBox):
+    """Talk to a live lab: type commands or press quick buttons, flip policy switches, watch the session.
+
+    ``history`` is how many recent command lines the history list keeps;
+    ``defaults`` overrides :data:`QUICK_DEFAULTS`; ``lang`` is the language of
+    the widget's text (default: the lab's).
+    """
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        history: int = 10,
+        defaults: Mapping[str, str] | None = None,
+        lang: str | None = None,
+    ) -> None:
+        self.lab = lab
+        self.lang = check_language(lang or lab.lang)
+        self.defaults: Mapping[str, str] = MappingProxyType({**QUICK_DEFAULTS, **(defaults or {})})
+        if history < 1:
+            raise ValueError(f"history keeps at least 1 command line, not {history!r}")
+        self.history_size = history
+        self.error: str | None = None
+        self._busy = False
+        lang = self.lang
+
+        self.command = styled(
+            widgets.Text(placeholder=ui(lang, "widget.command_placeholder"), description=ui(lang, "widget.command"),
+                         layout=widgets.Layout(width="36em")),
+            "smtplab-command",
+        )
+        self.send_button = styled(widgets.Button(description=ui(lang, "widget.send"), button_style="primary",
+                                                 icon="paper-plane"), "smtplab-send")
+        self.quick: dict[str, widgets.Button] = {}
+        for key, label, line, _call in QUICK_COMMANDS:
+            button = styled(widgets.Button(description=label, tooltip=line(self.defaults),
+                                           layout=widgets.Layout(width="auto")), "smtplab-quick", f"smtplab-quick-{key}")
+            button.on_click(lambda _b, key=key: self._on_quick(key))
+            self.quick[key] = button
+        self.history = styled(widgets.Select(options=[], value=None, rows=min(history, 6),
+                                             layout=widgets.Layout(width="24em")), "smtplab-history")
+        self.policy: dict[str, widgets.Dropdown] = {}
+        for name, choices in policy_choices().items():
+            dropdown = styled(widgets.Dropdown(options=[(str(v), v) for v in choices], value=getattr(lab.policy, name),
+                                               description=name, style={"description_width": "9em"}),
+                              "smtplab-policy", f"smtplab-policy-{_css(name)}")
+            dropdown.observe(lambda change, name=name: self._on_policy(name, change["new"]), "value")
+            self.policy[name] = dropdown
+        self.error_view = styled(widgets.HTML(), "smtplab-error-view")
+        self.state_view = styled(widgets.HTML(), "smtplab-state")
+        self.transcript_view = styled(widgets.HTML(), "smtplab-transcript")
+        self.last_reply_view = styled(widgets.HTML(), "smtplab-last-reply")
+        self.mailbox_view = styled(widgets.HTML(), "smtplab-mailbox")
+
+        submit_handler(self.command, self._on_submit)
+        self.send_button.on_click(self._on_submit)
+        self.history.observe(self._on_history, "value")
+
+        super().__init__(children=[
+            widgets.HBox([self.command, self.send_button]),
+            widgets.HTML(heading_html(ui(lang, "widget.quick"))),
+            widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
+            self.error_view,
+            widgets.HBox([
+                widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.history"))),
+                              widgets.HTML(note_html(ui(lang, "widget.history_help"))), self.history]),
+                widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.policy"))), *self.policy.values()]),
+            ]),
+            self.state_view,
+            widgets.HTML(heading_html(ui(lang, "widget.transcript"))),
+            self.transcript_view,
+            # Collapsible, as an explanation is long: open at first.
+            widgets.Accordion([self.last_reply_view], titles=(ui(lang, "widget.last_reply"),), selected_index=0),
+            widgets.Accordion([self.mailbox_view], titles=(ui(lang, "widget.mailbox"),), selected_index=0),
+        ])
+        styled(self, "smtplab-widget", "smtplab-playground")
+        self.refresh()
+
+    # -- actions -------------------------------------------------------------
+
+    def send_line(self, line: str) -> Reply | None:
+        """Send ``line`` to the lab as if typed, keep it in the history, and refresh the views."""
+        if not line.strip():
+            return None
+        self._remember(line)
+        return self._run(lambda: self.lab.send(line))
+
+    def _on_submit(self, _source: object = None) -> None:
+        """Enter in the command box, or the Send button."""
+        line = self.command.value
+        if line.strip():
+            self.command.value = ""
+            self.send_line(line)
+
+    def _on_quick(self, key: str) -> None:
+        for name, _label, line, call in QUICK_COMMANDS:
+            if name == key:
+                self._remember(line(self.defaults))
+                self._run(lambda: call(self.lab, self.defaults))
+                return
+        raise KeyError(key)
+
+    def _on_history(self, change: Mapping[str, Any]) -> None:
+        """Choosing a line of the history sends it again."""
+        line = change["new"]
+        if self._busy or not line:
+            return
+        self.send_line(line)
+
+    def _on_policy(self, name: str, new: Any) -> None:
+        if self._busy:
+            return
+        _result, error = attempt(lambda: setattr(self.lab.policy, name, new))
+        self._show_error(error)
+        self.refresh(keep_error=True)
+
+    def _run(self, action: Callable[[], Any]) -> Any:
+        result, error = attempt(action)
+        self._show_error(error)
+        self.refresh(keep_error=True)
+        return result
+
+    def _remember(self, line: str) -> None:
+        """Put ``line`` at the top of the history (once), keeping the last ``history_size`` lines."""
+        lines = [line] + [old for old in self.history.options if old != line]
+        self._busy = True
+        try:
+            self.history.options = lines[: self.history_size]
+            self.history.value = None
+        finally:
+            self._busy = False
+
+    def _show_error(self, error: str | None) -> None:
+        self.error = error
+        self.error_view.value = error_html(error) if error else ""
+
+    # -- what is shown -------------------------------------------------------
+
+    def refresh(self, keep_error: bool = False) -> None:
+        """Redraw everything from the lab: policy switches, state, transcript, last reply, mailbox."""
+        if not keep_error:
+            self._show_error(None)
+        lang, lab = self.lang, self.lab
+        self._busy = True
+        try:
+            for name, dropdown in self.policy.items():
+                current = getattr(lab.policy, name)
+                if current in [v for _label, v in dropdown.options]:
+                    dropdown.value = current
+        finally:
+            self._busy = False
+        transcript = lab.transcript
+        self.state_view.value = session_state(transcript, lang)._repr_html_()
+        self.transcript_view.value = transcript._repr_html_()
+        last = transcript.last_reply
+        self.last_reply_view.value = (
+            explain(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))
+        )
+        mailbox, error = attempt(lambda: lab.mailbox._repr_html_())
+        self.mailbox_view.value = mailbox if error is None else error_html(error)

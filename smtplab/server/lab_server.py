@@ -1,0 +1,300 @@
+"""The lab server: a real SMTP server on loopback that answers as its policy says.
+
+::
+
+    policy, mailbox = Policy(), LabMailbox()
+    server = LabServer(policy, mailbox)
+    host, port = await server.start()          # 127.0.0.1, an ephemeral port
+    ...                                        # talk SMTP to (host, port)
+    policy.vrfy = "confirm"                    # from any thread; counts from the next command
+    await server.stop()
+
+It runs aiosmtpd's protocol (:class:`~smtplab.server.protocol.LabSMTP`) with the
+lab's handler (:class:`~smtplab.server.handler.LabHandler`) on the caller's event
+loop. The listening socket is made with ``loop.create_server``: aiosmtpd's
+``Controller`` cannot bind port 0 (its readiness check connects to port 0).
+
+The host name the server announces is the lab's own (``lab.example`` unless
+told otherwise), never the machine's, so transcripts read the same on every
+computer. :class:`Limits` protect a shared classroom server: connections,
+line lengths, message size and idle time. When a session ends, the
+``on_session_end`` callback gets a :class:`SessionRecord` (for a log line);
+it never holds AUTH secrets.
+
+STARTTLS uses a certificate made at run time by a throw-away certificate
+authority (``trustme``), kept in memory; :meth:`LabServer.client_tls_context`
+gives clients a context that trusts it. The authority is made at the first
+STARTTLS, in a worker thread (:meth:`LabServer.atls_context`), so the event
+loop never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from smtplab.server.decisions import Greylist
+from smtplab.errors import PolicyError
+from smtplab.server.handler import LabHandler
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.protocol import LabSMTP
+
+if TYPE_CHECKING:  # pragma: no cover
+    import trustme
+
+__all__ = ["LabServer", "Limits", "SessionRecord"]
+
+log = logging.getLogger("smtplab.server.lab_server")
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*\Z")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one lab server allows, whatever its policy says.
+
+    * ``max_connections``: sessions at once; one more is greeted with
+      ``421 4.3.2`` and closed.
+    * ``command_line``: octets in a command line, CRLF included (RFC 5321
+      4.5.3.1.4 sets 512); longer gets ``500 5.5.2``.
+    * ``text_line``: octets in a line of a message, CRLF included (RFC 5321
+      4.5.3.1.6 sets 1000); longer gets ``500 5.5.2`` after the final dot.
+    * ``data_size``: octets in a message, a ceiling on ``policy.max_size``.
+    * ``idle_timeout``: seconds without a command before ``421 4.4.2`` and a
+      close (RFC 5321 4.5.3.2.7 suggests 5 minutes); while a message is
+      coming in, each chunk of it counts as activity.
+    """
+
+    max_connections: int = 20
+    command_line: int = 512
+    text_line: int = 1000
+    data_size: int = 33_554_432
+    idle_timeout: float = 300.0
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("max_connections", 1), ("command_line", 16), ("text_line", 16), ("data_size", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise PolicyError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")
+        timeout = self.idle_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise PolicyError(f"Limits.idle_timeout cannot be {timeout!r}: expected a number of seconds above 0")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What happened in one session, for a log line: who, which commands, which reply codes.
+
+    ``commands`` are as sent, except that AUTH keeps only its mechanism
+    (``AUTH PLAIN ****``) and the answers to AUTH challenges are never seen.
+    ``codes`` are the code of every reply, greeting first.
+    """
+
+    peer: str
+    commands: tuple[str, ...]
+    codes: tuple[int, ...]
+    stored: int
+    tls: bool
+    user: str | None
+    seconds: float
+
+    def __str__(self) -> str:
+        verbs = " ".join(c.split(" ", 1)[0] for c in self.commands) or "-"
+        codes = " ".join(map(str, self.codes)) or "-"
+        extra = (" TLS" if self.tls else "") + (f" user={self.user}" if self.user else "")
+        return f"{self.peer} [{verbs}] -> [{codes}] stored={self.stored}{extra} {self.seconds:.1f}s"
+
+
+class LabServer:
+    """The lab's SMTP server; see the module docstring."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        mailbox: LabMailbox,
+        *,
+        hostname: str = "lab.example",
+        limits: Limits | None = None,
+        on_session_end: Callable[[SessionRecord], Any] | None = None,
+    ) -> None:
+        if not isinstance(policy, Policy):
+            raise PolicyError(f"LabServer needs a smtplab Policy, not {type(policy).__name__}")
+        if not isinstance(hostname, str) or not _HOSTNAME.match(hostname):
+            raise PolicyError(
+                f"the lab server's hostname cannot be {hostname!r}: expected a name such as 'lab.example'"
+            )
+        self.policy = policy
+        self.mailbox = mailbox
+        self.hostname = hostname
+        self.limits = limits if limits is not None else Limits()
+        self.on_session_end = on_session_end
+        #: Greylisting memory (client, sender, recipient); ``greylist.clear()`` forgets it.
+        self.greylist = Greylist()
+        self.handler = LabHandler(policy, mailbox, hostname, greylist=self.greylist)
+        self._server: asyncio.base_events.Server | None = None
+        self._address: tuple[str, int] | None = None
+        self._sessions: set[LabSMTP] = set()
+        self._finished = 0
+        self._stopping = False
+        self._tls_lock = threading.Lock()
+        self._ca: trustme.CA | None = None
+        self._tls_context: ssl.SSLContext | None = None
+
+    # -- running -------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Listen on ``host`` (loopback unless told otherwise) and ``port`` (0: any free one)."""
+        if self._server is not None:
+            raise RuntimeError(f"the lab server is already listening on {self._address}")
+        loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._server = await loop.create_server(
+            lambda: LabSMTP(self.handler, self, loop=loop), host=host, port=port
+        )
+        sockname = self._server.sockets[0].getsockname()
+        self._address = (str(sockname[0]), int(sockname[1]))
+        log.info("lab server listening on %s:%s", *self._address)
+        return self._address
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) while listening, else None."""
+        return self._address if self._server is not None else None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def sessions(self) -> int:
+        """How many clients are connected now."""
+        return len(self._sessions)
+
+    @property
+    def finished(self) -> int:
+        """How many sessions have ended since the server started (refused ones included)."""
+        return self._finished
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting, let commands in flight (a DATA transfer) finish, then close with 421.
+
+        Idle sessions get ``421 4.3.2`` at once; a session in the middle of a
+        command gets it when the command ends, or when ``grace`` seconds are
+        up. Deliveries in progress always finish: a message that got 250 is
+        on disk, and a message being stored is never cut short.
+        """
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping = True
+        server.close()
+        for session in list(self._sessions):
+            session.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, grace)
+        while self._sessions and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for session in list(self._sessions):
+            session.abort()
+        deadline = loop.time() + 1.0
+        while self._sessions and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for session in list(self._sessions):
+            session.abort(hard=True)
+        await server.wait_closed()
+        await asyncio.to_thread(self.handler.close)
+        self.handler = LabHandler(self.policy, self.mailbox, self.hostname, greylist=self.greylist)
+        log.info("lab server on %s:%s stopped", *(self._address or ("?", "?")))
+
+    # -- sessions ------------------------------------------------------------
+
+    def _register(self, session: LabSMTP) -> bool:
+        """Count a new connection; False if it is one too many."""
+        self._sessions.add(session)
+        return len(self._sessions) <= self.limits.max_connections
+
+    def _unregister(self, session: LabSMTP) -> None:
+        self._sessions.discard(session)
+        self._finished += 1
+        if self.on_session_end is None:
+            return
+        peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"
+        record = SessionRecord(
+            peer=peer,
+            commands=tuple(session.commands),
+            codes=tuple(session.codes),
+            stored=session.stored,
+            tls=session.tls_active,
+            user=session.user,
+            seconds=time.monotonic() - session.started,
+        )
+        try:
+            self.on_session_end(record)
+        except Exception:
+            log.exception("on_session_end failed for %s", peer)
+
+    # -- TLS -----------------------------------------------------------------
+
+    def _authority(self) -> trustme.CA:
+        with self._tls_lock:
+            if self._ca is None:
+                import trustme
+
+                self._ca = trustme.CA(organization_name="smtplab throw-away lab CA")
+            return self._ca
+
+    @property
+    def ready_tls_context(self) -> ssl.SSLContext | None:
+        """The server side of STARTTLS if it has been made already, else None; never blocks."""
+        return self._tls_context
+
+    async def atls_context(self) -> ssl.SSLContext:
+        """:meth:`tls_context` for the event loop: the first call does its work in a worker thread.
+
+        Importing ``trustme`` and ``cryptography`` and making the keys take a
+        noticeable moment; done on the loop, they would stall every session
+        of the server meanwhile.
+        """
+        context = self._tls_context
+        if context is not None:
+            return context
+        return await asyncio.get_running_loop().run_in_executor(None, self.tls_context)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The server side of STARTTLS: a certificate for the lab, made on first use, kept in memory.
+
+        The first call blocks while the throw-away CA is made: from the event
+        loop, ``await`` :meth:`atls_context` instead.
+        """
+        authority = self._authority()
+        with self._tls_lock:
+            if self._tls_context is None:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                certificate = authority.issue_cert(self.hostname, "localhost", "127.0.0.1", "::1")
+                certificate.configure_cert(context)
+                self._tls_context = context
+            return self._tls_context
+
+    def client_tls_context(self) -> ssl.SSLContext:
+        """A client context that trusts the lab's throw-away CA (and checks the host name)."""
+        context = ssl.create_default_context()
+        self._authority().configure_trust(context)
+        return context
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The throw-away CA certificate, PEM encoded, for clients that want it as a file."""
+        return self._authority().cert_pem.bytes()
+
+    def __repr__(self) -> str:
+        where = f"{self._address[0]}:{self._address[1]}" if self.address else "not listening"
+        return f"<LabServer {self.hostname} {where}, {self.sessions} session(s)>"

@@ -1,0 +1,308 @@
+"""``smtplab serve``: the lab server on its own, for a classroom.
+
+::
+
+    options = ServeOptions(port=0, scenario="strict", maildir="class-mail")
+    exit_status = serve(options)        # blocks until SIGINT or SIGTERM
+
+It runs the same :class:`~smtplab.server.lab_server.LabServer` a notebook's ``Lab``
+runs, with a policy made from a classroom scenario
+(:mod:`smtplab.server.scenarios`) plus the options, and a kept Maildir.
+
+What it prints:
+
+* on stderr, status lines: ``smtplab serve: listening on 127.0.0.1:2525``
+  (with the port it got when asked for port 0), the scenario in the chosen
+  language, a warning when the address is not loopback, and the shutdown;
+* on stdout, one line per finished session (the
+  :class:`~smtplab.server.lab_server.SessionRecord` line: peer, commands, reply codes,
+  messages stored), flushed at once so that ``| tee`` and log files keep up.
+
+SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
+progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
+every delivery already started is completed, and the exit status is 0. A
+message that got ``250`` is on disk (the mailbox fsyncs before the 250).
+
+A bad option (a port in use, an unknown scenario or VRFY mode, a Maildir
+that cannot be written) raises :class:`ServeError`, whose message is the one
+line the command line prints before exiting with status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import math
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from smtplab.errors import PolicyError, SMTPLabError
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.scenarios import scenario
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
+
+__all__ = [
+    "DEFAULT_MAILDIR",
+    "ServeError",
+    "ServeOptions",
+    "SessionLog",
+    "build_limits",
+    "build_policy",
+    "is_loopback",
+    "open_maildir",
+    "run",
+    "serve",
+]
+
+#: Where mail goes unless ``--maildir`` says otherwise (relative to the working directory; kept).
+DEFAULT_MAILDIR = "smtplab-maildir"
+_LANGUAGES = ("en", "vi")
+_PREFIX = "smtplab serve"
+
+
+class ServeError(SMTPLabError, RuntimeError):
+    """An option ``smtplab serve`` cannot work with; the message is one line naming the option."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Everything ``smtplab serve`` is told; each field is one command-line option.
+
+    ``users`` are addresses or bare user names; when given, they are the
+    lab's local users (instead of alice, bob, carol and alan), and the
+    domain of an address becomes one of its local domains.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 2525
+    maildir: str | os.PathLike[str] = DEFAULT_MAILDIR
+    vrfy: str | None = None
+    users: tuple[str, ...] = ()
+    scenario: str = "default"
+    lang: str = "en"
+    max_connections: int = 20
+    max_size: int | None = None
+    idle_timeout: float = 300.0
+    grace: float = 10.0
+
+
+# -- building the server's parts ----------------------------------------------
+
+
+def build_policy(options: ServeOptions) -> Policy:
+    """The scenario's policy with ``--vrfy``, ``--user`` and ``--max-size`` applied on top."""
+    preset = scenario(options.scenario)
+    policy = Policy(**preset.settings)
+    if options.vrfy is not None:
+        try:
+            policy.vrfy = options.vrfy
+        except PolicyError as exc:
+            raise ServeError(str(exc).replace("policy.vrfy", "--vrfy", 1)) from None
+    if options.users:
+        users: list[str] = []
+        domains = list(policy.domains)
+        for given in options.users:
+            local, at, domain = given.strip().strip("<>").rpartition("@")
+            if not at:
+                local, domain = domain, ""
+            try:
+                users.extend(Policy(users=[local]).users)
+                if domain:
+                    domains.extend(Policy(domains=[domain]).domains)
+            except PolicyError:
+                raise ServeError(
+                    f"--user cannot be {given!r}: expected an address such as 'alice@lab.example' "
+                    "or a user name such as 'alice'"
+                ) from None
+        policy.update(users=users, domains=domains)
+    if options.max_size is not None:
+        policy.max_size = _whole("--max-size", options.max_size, 1)
+    return policy
+
+
+def _whole(option: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ServeError(f"{option} cannot be {value!r}: expected a whole number of at least {minimum}")
+    return value
+
+
+def _seconds(option: str, value: object, *, zero: bool = False) -> float:
+    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not valid or value < 0 or (value == 0 and not zero):  # type: ignore[operator]
+        raise ServeError(f"{option} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def build_limits(options: ServeOptions) -> Limits:
+    """The server's limits from ``--max-connections``, ``--max-size`` and ``--idle-timeout``."""
+    size = {} if options.max_size is None else {"data_size": _whole("--max-size", options.max_size, 1)}
+    return Limits(
+        max_connections=_whole("--max-connections", options.max_connections, 1),
+        idle_timeout=_seconds("--idle-timeout", options.idle_timeout),
+        **size,
+    )
+
+
+def open_maildir(path: str | os.PathLike[str]) -> LabMailbox:
+    """The Maildir at ``path`` (made if missing, never deleted), checked writable by writing to it."""
+    folder = Path(path)
+    try:
+        mailbox = LabMailbox(folder)
+        probe = folder / "tmp" / f".smtplab-serve-probe-{os.getpid()}"
+        with open(probe, "xb") as handle:
+            handle.write(b"probe\r\n")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ServeError(
+            f"--maildir {str(folder)!r} cannot be used: {reason}; give a folder you can write to"
+        ) from None
+    return mailbox
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) means this machine only."""
+    if not host:
+        return False  # asyncio binds every interface for ""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0]).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ServeError(f"--host {host!r} is not an address of this machine: {reason}") from None
+    return all(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]).is_loopback for info in infos)
+
+
+def _where(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class SessionLog:
+    """The ``on_session_end`` callback: one flushed line per session on ``out``, and a count of messages."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out: TextIO | None = out
+        self.sessions = 0
+        self.stored = 0
+
+    def __call__(self, record: SessionRecord) -> None:
+        self.sessions += 1
+        self.stored += record.stored
+        if self.out is None:
+            return
+        try:
+            self.out.write(f"{record}\n")
+            self.out.flush()
+        except (OSError, ValueError):  # the reader went away: keep serving, stop logging
+            self.out = None
+
+
+# -- running ------------------------------------------------------------------
+
+
+def _say(err: TextIO, text: str) -> None:
+    try:
+        err.write(f"{_PREFIX}: {text}\n")
+        err.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _bind_error(options: ServeOptions, exc: OSError) -> ServeError:
+    where = _where(options.host, options.port)
+    # asyncio words it "error while attempting to bind on address ...: <reason>"; the reason is enough.
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    hint = ""
+    if exc.errno in (errno.EADDRINUSE, 10048):  # 10048: WSAEADDRINUSE on Windows
+        hint = "; choose another --port, or --port 0 for any free one"
+    elif exc.errno == errno.EACCES:
+        hint = "; ports below 1024 need privileges: choose a --port above 1023"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        hint = "; --host must be an address of this machine"
+    return ServeError(f"cannot listen on {where}: {reason}{hint}")
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, got: list[str]) -> list[int]:
+    installed = []
+
+    def on_signal(signum: int) -> None:
+        if not got:
+            got.append(signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except NotImplementedError:  # pragma: no cover - Windows: no add_signal_handler
+            signal.signal(signum, lambda s, _f: loop.call_soon_threadsafe(on_signal, s))
+        except (RuntimeError, ValueError):  # pragma: no cover - not in the main thread
+            pass
+    return installed
+
+
+async def run(
+    options: ServeOptions,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve until SIGINT, SIGTERM or ``stop`` is set; return the exit status (0).
+
+    Raises :class:`ServeError` before serving when an option cannot be used.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    if options.lang not in _LANGUAGES:
+        raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(_LANGUAGES)}")
+    if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
+        raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
+    grace = _seconds("--grace", options.grace, zero=True)
+    policy = build_policy(options)
+    limits = build_limits(options)
+    loopback = is_loopback(options.host)
+    mailbox = open_maildir(options.maildir)
+    log = SessionLog(out)
+    server = LabServer(policy, mailbox, limits=limits, on_session_end=log)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event() if stop is None else stop
+    got: list[str] = []
+    installed = _install_signals(loop, stop, got)
+    try:
+        try:
+            host, port = await server.start(options.host, options.port)
+        except OSError as exc:
+            raise _bind_error(options, exc) from None
+        if not loopback:
+            _say(err, f"warning: {options.host or 'every interface'} is not loopback: anyone who can reach "
+                      "this machine can talk to the lab server (it stores mail and relays nothing)")
+        _say(err, f"listening on {_where(host, port)}")
+        _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
+        kept = mailbox.path.resolve()
+        _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
+        await stop.wait()
+        _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")
+        await server.stop(grace)
+        _say(err, f"stopped after {log.sessions} session(s); {log.stored} message(s) stored in {kept}")
+        return 0
+    finally:
+        await server.stop(0)  # a no-op once stopped; on an error, still closes every session
+        mailbox.close()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def serve(options: ServeOptions, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run ``smtplab serve`` in this thread until SIGINT or SIGTERM; return the exit status."""
+    return asyncio.run(run(options, out=out, err=err))
