@@ -225,6 +225,8 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
                        help="seconds without a command before 421 (default: 300)")
     serve.add_argument("--grace", type=float, default=10.0, metavar="S",
                        help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)")
+    serve.add_argument("--events", metavar="FILE", help="append one JSON line per reply to FILE (learner, "
+                       "command, reply code; AUTH credentials never), for the instructor's dashboard")
 
 
 _SUBCOMMANDS = {"explain": _add_explain, "compare": _add_compare, "list": _add_list, "lab": _add_lab,
@@ -237,7 +239,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = serve.ServeOptions(
         host=args.host, port=args.port, maildir=args.maildir, vrfy=args.vrfy, users=tuple(args.user),
         scenario=args.scenario, lang=args.lang, max_connections=args.max_connections, max_size=args.max_size,
-        idle_timeout=args.idle_timeout, grace=args.grace,
+        idle_timeout=args.idle_timeout, grace=args.grace, events=args.events,
     )
     try:
         return serve.serve(options)

@@ -47,6 +47,7 @@ from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
 from smtplab.server.lab_server import LabServer, Limits, SessionRecord
+from smtplab.server.classroom import Classroom
 
 __all__ = [
     "DEFAULT_MAILDIR",
@@ -91,6 +92,7 @@ class ServeOptions:
     max_size: int | None = None
     idle_timeout: float = 300.0
     grace: float = 10.0
+    events: str | os.PathLike[str] | None = None
 
 
 # -- building the server's parts ----------------------------------------------
@@ -274,7 +276,12 @@ async def run(
     loopback = is_loopback(options.host)
     mailbox = open_maildir(options.maildir)
     log = SessionLog(out)
-    server = LabServer(policy, mailbox, limits=limits, on_session_end=log)
+    try:
+        classroom = Classroom.open(options, policy)  # --events (smtplab.server.classroom)
+    except SMTPLabError:
+        mailbox.close()
+        raise
+    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
@@ -291,6 +298,8 @@ async def run(
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
+        for line in classroom.start(options.scenario):
+            _say(err, line)
         await stop.wait()
         _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")
         await server.stop(grace)
@@ -299,6 +308,7 @@ async def run(
     finally:
         await server.stop(0)  # a no-op once stopped; on an error, still closes every session
         mailbox.close()
+        classroom.close()
         for signum in installed:
             loop.remove_signal_handler(signum)
 

@@ -1,0 +1,189 @@
+"""`smtplab serve --events FILE`: the events file, with real clients.
+
+A real `python -m smtplab serve` subprocess; peers are stdlib smtplib, swaks and curl, each naming its
+learner in EHLO (`NAME.learner.lab`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from smtplab.server.events import EventsReader
+
+from targets import InProcessTarget, ServeTarget, normal_session, wait_until
+
+SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
+CURL = shutil.which("curl") or "/usr/bin/curl"
+TIMEOUT = 20
+DASHBOARD = re.compile(r"^smtplab serve: dashboard on http://(\S+):(\d+)/ ")
+PASSWORD = "wonderland"
+PLAIN = "AGFsaWNlAHdvbmRlcmxhbmQ="  # base64 of \0alice\0wonderland
+
+
+def run_peer(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+class Classroom(ServeTarget):
+    """`smtplab serve --events events.jsonl` (plus any options), and the waits these tests share."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        self.events = cwd / "events.jsonl"
+        super().__init__(cwd, "--events", "events.jsonl", *args)
+
+    def wait_sessions(self, count: int) -> None:
+        """Until ``count`` sessions have ended (their log lines are written after their last event)."""
+        self.wait(lambda: len(self.out) >= count, f"{count} session log line(s)")
+
+    def dashboard(self) -> str:
+        self.wait(lambda: any(DASHBOARD.match(line) for line in self.err), "the dashboard line")
+        match = next(m for m in map(DASHBOARD.match, self.err) if m)
+        return f"http://{match[1]}:{match[2]}"
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    started: list[Classroom] = []
+
+    def start(*args: str) -> Classroom:
+        served = Classroom(tmp_path, *args)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.close()
+
+
+def learners_session(served: Classroom) -> None:
+    """Three learners: an (smtplib, a message and a 550), bi (swaks with AUTH PLAIN), cu (curl: VRFY, 252)."""
+    with smtplib.SMTP("127.0.0.1", served.port, local_hostname="an.learner.lab", timeout=TIMEOUT) as client:
+        client.sendmail("an@school.example", ["alice@lab.example"], "Subject: hi\r\n\r\nhello\r\n")
+        assert client.rcpt("<eve@elsewhere.example>")[0] == 503  # no MAIL since the message: out of turn
+    swaks = run_peer([SWAKS, "--server", f"127.0.0.1:{served.port}", "--ehlo", "bi.learner.lab", "--to",
+                      "bob@lab.example", "--from", "bi@school.example", "--auth", "PLAIN", "--auth-user", "alice",
+                      "--auth-password", PASSWORD, "--timeout", "15"])
+    assert swaks.returncode == 0, swaks.stdout + swaks.stderr
+    curl = run_peer([CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/cu.learner.lab",
+                     "--mail-rcpt", "alice"])
+    assert curl.returncode == 0, curl.stderr
+    served.wait_sessions(3)
+
+
+def test_every_reply_is_a_json_line_naming_the_learner_and_never_a_password(classroom):
+    served = classroom()
+    learners_session(served)
+    events = read_events(served.events)
+    assert events[0]["event"] == "start" and events[0]["scenario"] == "default" and events[0]["default_policy"]
+    replies = events[1:]
+    for event in replies:
+        assert set(event) == {"time", "session", "peer", "learner", "command", "code", "enhanced", "reply"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"])
+        assert event["peer"].startswith("127.0.0.1:")
+    by_session: dict[str, list[dict]] = {}
+    for event in replies:
+        by_session.setdefault(event["session"], []).append(event)
+    assert len(by_session) == 3
+    # Each session's codes are exactly the ones its log line lists, in order.
+    logged = [re.search(r"-> \[([^\]]*)\]", line)[1] for line in served.out]
+    assert sorted(" ".join(str(e["code"]) for e in session) for session in by_session.values()) == sorted(logged)
+    an, bi, cu = (next(s for s in by_session.values() if s[-1]["learner"] == name) for name in ("an", "bi", "cu"))
+    assert an[0]["code"] == 220 and an[0]["learner"] is None and an[0]["command"] is None  # before EHLO
+    assert [(e["command"], e["code"]) for e in an[1:3]] == [("EHLO an.learner.lab", 250),
+                                                           ("MAIL FROM:<an@school.example> size=22", 250)]
+    assert ("RCPT TO:<eve@elsewhere.example>", 503, "5.5.1") in [(e["command"], e["code"], e["enhanced"]) for e in an]
+    data = [e for e in an if e["command"] == "DATA"]
+    assert data[0]["code"] == 354
+    stored = an[an.index(data[0]) + 1]
+    assert stored["command"] is None and stored["code"] == 250 and stored["reply"].startswith("250 2.0.0 OK")
+    assert ("AUTH PLAIN ****", 235) in [(e["command"], e["code"]) for e in bi]
+    assert ("VRFY alice", 252, "2.1.5") in [(e["command"], e["code"], e["enhanced"]) for e in cu]
+    text = served.events.read_text(encoding="utf-8")
+    assert PASSWORD not in text and PLAIN not in text
+
+
+def test_auth_login_answers_never_reach_the_file(classroom):
+    served = classroom()
+    with smtplib.SMTP("127.0.0.1", served.port, local_hostname="di.learner.lab", timeout=TIMEOUT) as client:
+        client.ehlo()
+        client.user, client.password = "alice", PASSWORD
+        assert client.auth("LOGIN", client.auth_login)[0] == 235
+    served.wait_sessions(1)
+    text = served.events.read_text(encoding="utf-8")
+    assert PASSWORD not in text and "d29uZGVybGFuZA" not in text  # base64 of the password
+    commands = [(e["command"], e["code"]) for e in read_events(served.events)[1:]]
+    assert ("AUTH LOGIN ****", 334) in commands or ("AUTH LOGIN", 334) in commands
+    assert (None, 235) in commands
+
+
+def test_a_killed_server_has_lost_no_line_it_wrote(classroom):
+    served = classroom()
+    for name in ("an", "bi", "cu", "di"):
+        with smtplib.SMTP("127.0.0.1", served.port, local_hostname=f"{name}.learner.lab", timeout=TIMEOUT) as client:
+            client.ehlo()
+            client.verify("alice")
+    served.wait_sessions(4)
+    served.stop(signal.SIGKILL)
+    events = read_events(served.events)  # every line whole: json.loads would fail on a cut one
+    assert [e["code"] for e in events[1:]] == [220, 250, 252, 221] * 4
+    progress = EventsReader(served.events).refresh()
+    assert [p.name for p in progress.learners()] == ["an", "bi", "cu", "di"] and progress.problems == []
+
+
+def test_a_file_left_with_a_cut_line_is_continued_and_the_cut_line_skipped(classroom, tmp_path):
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"event": "start", "scenario": "default"}\n{"time": "t", "session": "old-1", "pe',
+                      encoding="utf-8")
+    served = classroom()
+    with smtplib.SMTP("127.0.0.1", served.port, local_hostname="an.learner.lab", timeout=TIMEOUT) as client:
+        client.ehlo()
+        client.noop()
+    served.wait_sessions(1)
+    progress = EventsReader(events).refresh()
+    assert progress.learner("an").reached() == [220, 221, 250]
+    assert progress.skipped == 1 and "not JSON" in progress.problems[0]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--events", "no/such/folder/events.jsonl"], "--events 'no/such/folder/events.jsonl' cannot be written: "),
+])
+def test_bad_classroom_options_are_one_line_and_status_2(tmp_path, args, says):
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", "m", *args],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_failing_on_reply_hook_is_logged_and_never_stops_a_session(tmp_path):
+    target = InProcessTarget(tmp_path)
+    codes: list[int] = []
+
+    def broken(session, reply):
+        codes.append(reply.code)
+        raise RuntimeError("the events disk is gone")
+
+    try:
+        target.server.on_reply = broken
+        normal_session(target)
+        wait_until(lambda: len(codes) == 7, "the reply to QUIT")
+        assert codes == [220, 250, 250, 250, 354, 250, 221]
+        assert any("on_reply failed" in line for line in target.problems())
+    finally:
+        target.close()
