@@ -1,7 +1,7 @@
-"""`smtplab serve --events FILE`: the events file, with real clients.
+"""`smtplab serve --events FILE --dashboard PORT`: the events file and the dashboard page, with real clients.
 
 A real `python -m smtplab serve` subprocess; peers are stdlib smtplib, swaks and curl, each naming its
-learner in EHLO (`NAME.learner.lab`).
+learner in EHLO (`NAME.learner.lab`); the page is fetched with urllib and curl.
 """
 
 from __future__ import annotations
@@ -160,6 +160,10 @@ def test_a_file_left_with_a_cut_line_is_continued_and_the_cut_line_skipped(class
 
 @pytest.mark.parametrize(("args", "says"), [
     (["--events", "no/such/folder/events.jsonl"], "--events 'no/such/folder/events.jsonl' cannot be written: "),
+    (["--dashboard", "0"], "--dashboard needs --events FILE"),
+    (["--events", "e.jsonl", "--dashboard", "0", "--dashboard-host", "0.0.0.0"],
+     "--dashboard-host '0.0.0.0' is not loopback"),
+    (["--dashboard", "70000"], "invalid port '70000'"),
 ])
 def test_bad_classroom_options_are_one_line_and_status_2(tmp_path, args, says):
     import sys
@@ -169,6 +173,63 @@ def test_bad_classroom_options_are_one_line_and_status_2(tmp_path, args, says):
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_dashboard_page_shows_each_learner_and_no_password(classroom):
+    served = classroom("--dashboard", "0")
+    url = served.dashboard()
+    assert url.startswith("http://127.0.0.1:")
+    learners_session(served)
+    with smtplib.SMTP("127.0.0.1", served.port, local_hostname="ed.learner.lab", timeout=TIMEOUT) as client:
+        client.ehlo()
+        client.docmd("VRFY", "<script>alert(1)</script>")
+    served.wait_sessions(4)
+    with urllib.request.urlopen(url + "/", timeout=TIMEOUT) as response:
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        page = response.read().decode("utf-8")
+    rows = re.findall(r'<tr class="smtplab-learner" data-learner="([^"]*)">(.*?)</tr>', page, re.S)
+    assert [name for name, _ in rows] == ["an", "bi", "cu", "ed"]
+    cells = dict(rows)
+    assert re.findall(r'smtplab-class-\d">(\d{3})<', cells["cu"]) == ["220", "221", "250", "252"]
+    assert '<span class="smtplab-code smtplab-class-5">503</span>' in cells["an"]
+    assert '<span class="smtplab-code smtplab-class-2">235</span>' in cells["bi"]  # AUTH PLAIN: logged in
+    assert PASSWORD not in page and PLAIN not in page
+    assert "<script>" not in page and "VRFY &lt;script&gt;alert(1)&lt;/script&gt;" in cells["ed"]
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert 'data-code="503" data-learners="1"' in page and 'data-code="250" data-learners="4"' in page
+    # The same from curl, in Vietnamese, and as JSON.
+    curl = run_peer([CURL, "-sS", "--max-time", "15", url + "/?lang=vi"])
+    assert curl.returncode == 0 and "Bảng theo dõi lớp học" in curl.stdout and 'data-learner="cu"' in curl.stdout
+    with urllib.request.urlopen(url + "/progress.json", timeout=TIMEOUT) as response:
+        data = json.load(response)
+    assert [(p["name"], p["codes"]) for p in data["learners"]][2] == ("cu", [220, 221, 250, 252])
+    assert data["learners_per_code"]["503"] == 1
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(url + "/events.jsonl", timeout=TIMEOUT)
+    assert missing.value.code == 404
+    missing.value.close()
+    post = urllib.request.Request(url + "/", data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post, timeout=TIMEOUT)
+    assert refused.value.code == 405
+    refused.value.close()
+    assert served.stop() == 0
+    assert any("dashboard" in line for line in served.err)
+
+
+def test_the_page_follows_the_file_as_the_class_works(classroom):
+    served = classroom("--dashboard", "0")
+    url = served.dashboard()
+    with urllib.request.urlopen(url + "/progress.json", timeout=TIMEOUT) as response:
+        assert json.load(response)["learners"] == []
+    for number, name in enumerate(("an", "bi"), start=1):
+        with smtplib.SMTP("127.0.0.1", served.port, local_hostname=f"{name}.learner.lab", timeout=TIMEOUT) as client:
+            client.ehlo()
+            client.docmd("DATA")  # 503: challenge 5 on the default scenario
+        served.wait_sessions(number)
+        with urllib.request.urlopen(url + "/progress.json", timeout=TIMEOUT) as response:
+            data = json.load(response)
+        assert [(p["name"], p["challenges"]) for p in data["learners"]] == [(n, [5]) for n in ("an", "bi")[:number]]
 
 
 def test_a_failing_on_reply_hook_is_logged_and_never_stops_a_session(tmp_path):

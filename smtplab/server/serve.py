@@ -93,6 +93,9 @@ class ServeOptions:
     idle_timeout: float = 300.0
     grace: float = 10.0
     events: str | os.PathLike[str] | None = None
+    dashboard: int | None = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_public: bool = False
 
 
 # -- building the server's parts ----------------------------------------------
@@ -277,7 +280,7 @@ async def run(
     mailbox = open_maildir(options.maildir)
     log = SessionLog(out)
     try:
-        classroom = Classroom.open(options, policy)  # --events (smtplab.server.classroom)
+        classroom = Classroom.open(options, policy)  # --events and --dashboard (smtplab.server.classroom)
     except SMTPLabError:
         mailbox.close()
         raise
