@@ -248,3 +248,45 @@ def test_a_failing_on_reply_hook_is_logged_and_never_stops_a_session(tmp_path):
         assert any("on_reply failed" in line for line in target.problems())
     finally:
         target.close()
+
+
+def test_thirty_learners_at_once_are_all_on_the_dashboard_with_every_code_they_reached(classroom, tmp_path):
+    """10 learners with smtplib, 10 with swaks, 10 with curl, all at once; the page's data misses nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    served = classroom("--dashboard", "0", "--max-connections", "40")
+    url = served.dashboard()
+    message = tmp_path / "message.txt"
+    message.write_bytes(b"Subject: from curl\r\n\r\nhello\r\n")
+
+    def with_smtplib(name: str) -> set[int]:
+        with smtplib.SMTP("127.0.0.1", served.port, local_hostname=f"{name}.learner.lab", timeout=TIMEOUT) as client:
+            client.ehlo()
+            client.verify("alice")
+            client.docmd("DATA")
+        return {220, 250, 252, 503, 221}
+
+    def with_swaks(name: str) -> set[int]:
+        result = run_peer([SWAKS, "--server", f"127.0.0.1:{served.port}", "--ehlo", f"{name}.learner.lab",
+                           "--to", "eve@elsewhere.example", "--timeout", "15"])
+        assert "550 5.7.1" in result.stdout, result.stdout
+        return {220, 250, 550, 221}
+
+    def with_curl(name: str) -> set[int]:
+        result = run_peer([CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/{name}.learner.lab",
+                           "--mail-from", f"{name}@school.example", "--mail-rcpt", "bob@lab.example",
+                           "--upload-file", str(message)])
+        assert result.returncode == 0, result.stderr
+        return {220, 250, 354, 221}
+
+    peers = [with_smtplib, with_swaks, with_curl]
+    names = [f"learner-{n:02d}" for n in range(30)]
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        expected = dict(zip(names, pool.map(lambda n: peers[int(n[-2:]) % 3](n), names)))
+    served.wait_sessions(30)
+    with urllib.request.urlopen(url + "/progress.json", timeout=TIMEOUT) as response:
+        data = json.load(response)
+    assert {p["name"]: set(p["codes"]) for p in data["learners"]} == expected
+    assert data["sessions"] == 30 and data["skipped"] == 0
+    assert data["learners_per_code"] == {"220": 30, "221": 30, "250": 30, "252": 10, "354": 10, "503": 10, "550": 10}
+    assert all(p["challenges"] == ([5] if int(p["name"][-2:]) % 3 == 0 else []) for p in data["learners"])
