@@ -19,13 +19,14 @@ from smtplab.core.challenges import CHALLENGES
 from smtplab.core.document import STYLE, _esc
 from smtplab.core.progress import ClassProgress, LearnerProgress
 
-__all__ = ["LANGUAGES", "dashboard_html", "label", "page_html"]
+__all__ = ["DASHBOARD_STYLE", "LANGUAGES", "chart_svg", "dashboard_html", "label", "page_html", "table_html"]
 
 LANGUAGES = ("en", "vi")
 #: Codes the chart always shows, reached or not: the ones the course is about.
 CHART_CODES = (250, 252, 550, 502, 503, 452)
 
-_CSS = (
+#: The dashboard's own style sheet, after the document renderer's STYLE.
+DASHBOARD_STYLE = (
     "<style>"
     ".smtplab.smtplab-dashboard{max-width:none}"
     ".smtplab-dashboard table{border-collapse:collapse;width:100%}"
@@ -129,7 +130,7 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
 def dashboard_html(progress: ClassProgress, lang: str = "en") -> str:
     """The whole dashboard as an HTML fragment: title, chart, then the learners' table."""
     return (
-        STYLE + _CSS
+        STYLE + DASHBOARD_STYLE
         + f'<div class="smtplab smtplab-dashboard" lang="{_esc(lang)}">'
         + f"<h2>{_esc(label(lang, 'title'))}</h2>"
         + f"<h3>{_esc(label(lang, 'chart'))}</h3>"

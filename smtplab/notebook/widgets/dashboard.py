@@ -28,7 +28,7 @@ import threading
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
-from smtplab.core.class_view import chart_svg, label, table_html
+from smtplab.core.class_view import DASHBOARD_STYLE, chart_svg, label, table_html
 from smtplab.core.document import STYLE
 from smtplab.core.progress import ClassProgress
 from smtplab.notebook.widgets._common import heading_html, language_toggle, styled
@@ -97,7 +97,7 @@ class ClassDashboard(widgets.VBox):
             updates = (
                 (self.title, heading_html(label(lang, "title"))),
                 (self.chart, heading_html(label(lang, "chart")) + chart_svg(progress, lang)),
-                (self.table, STYLE + f'<div class="smtplab smtplab-dashboard" lang="{lang}">'
+                (self.table, STYLE + DASHBOARD_STYLE + f'<div class="smtplab smtplab-dashboard" lang="{lang}">'
                  + table_html(progress, lang) + "</div>"),
             )
             for widget, html in updates:
