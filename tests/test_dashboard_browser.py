@@ -89,3 +89,54 @@ def test_the_dashboard_page_shows_the_class_and_follows_it(served, tmp_path):
             page.screenshot(path=str(shot), full_page=True)
             print(f"screenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.timeout(300)  # JupyterLab and Chromium slow down a lot on a busy machine
+def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_path):
+    import nbformat
+
+    why = browser.missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {why}")
+        pytest.skip(why)
+    root = tmp_path / "instructor"
+    root.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from smtplab.notebook.widgets import ClassDashboard\n\n"
+        'dashboard = ClassDashboard(events="class-events.jsonl", interval=0.5)\n'
+        "dashboard")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "instructor.ipynb")
+    served = ServeTarget(root, "--events", "class-events.jsonl")
+    shot = tmp_path / "dashboard-widget.png"
+    try:
+        smtplib_learner(served.port, "an", "VRFY alice", "DATA")
+        smtplib_learner(served.port, "bi", "RCPT TO:<bob@lab.example>")
+        served.wait(lambda: len(served.out) >= 2, "two sessions")
+        with browser.JupyterLab(root, tmp_path / "jupyter") as lab, browser.chromium(tmp_path / "home") as page:
+            try:
+                panel = browser.open_notebook(page, lab, "instructor.ipynb")
+                browser.run_all_cells(page, panel)
+                widget = panel.locator(".smtplab-class-dashboard").first
+                widget.locator('tr[data-learner="bi"]').wait_for(timeout=30_000)
+                rows = widget.locator("tr.smtplab-learner")
+                assert [rows.nth(i).get_attribute("data-learner") for i in range(rows.count())] == ["an", "bi"]
+                codes = widget.locator('tr[data-learner="an"] .smtplab-learner-codes .smtplab-code').all_inner_texts()
+                assert codes == ["220", "221", "250", "252", "503"]
+                assert widget.locator('g.smtplab-bar[data-code="503"]').get_attribute("data-learners") == "2"
+                # A learner arrives while the teacher only watches: the widget shows them by itself.
+                smtplib_learner(served.port, "cu", "VRFY carol")
+                widget.locator('tr[data-learner="cu"]').wait_for(timeout=30_000)
+                widget.locator(".smtplab-lang button", has_text="Tiếng Việt").click()
+                widget.locator("text=Bảng theo dõi lớp học").wait_for(timeout=15_000)
+                widget.evaluate("element => element.scrollIntoView({block: 'start'})")
+            except BaseException:
+                print(lab.log()[-5000:])
+                raise
+            finally:
+                page.screenshot(path=str(shot))
+                print(f"screenshot: {shot}")
+    finally:
+        served.close()
+    assert shot.stat().st_size > 10_000
