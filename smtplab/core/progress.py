@@ -135,12 +135,12 @@ def parse_event(line: str) -> Event | dict[str, Any]:
         learner=_text(data, "learner"),
         command=redact(_text(data, "command")),
         enhanced=_text(data, "enhanced"),
-        reply=redact_reply(_text(data, "reply") or str(code)),
+        reply=_reply_line(_text(data, "reply") or str(code)),
     )
 
 
-def redact_reply(line: str) -> str:
-    """A reply line as shown: one line, at most 120 characters."""
+def _reply_line(line: str) -> str:
+    """A reply as the transcript shows it: its first line, at most 120 characters."""
     line = line.splitlines()[0] if line else ""
     return line if len(line) <= 120 else line[:119] + "…"
 
@@ -157,10 +157,6 @@ class LearnerProgress:
         self.replies = 0
         self.last_time = ""
         self.transcript: deque[str] = deque(maxlen=_TRANSCRIPT_LINES)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.name, "") if self.name is not None else ("", self.host)
 
     def reached(self) -> list[int]:
         """The reply codes this learner has been sent, in numeric order."""
