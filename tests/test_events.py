@@ -187,7 +187,7 @@ def test_the_dashboard_page_shows_each_learner_and_no_password(classroom):
     with urllib.request.urlopen(url + "/", timeout=TIMEOUT) as response:
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"
         page = response.read().decode("utf-8")
-    rows = re.findall(r'<tr class="smtplab-learner" data-learner="([^"]*)">(.*?)</tr>', page, re.S)
+    rows = re.findall(r'<tr class="smtplab-learner" data-learner="([^"]*)">(.*?)</tr>', page, re.DOTALL)
     assert [name for name, _ in rows] == ["an", "bi", "cu", "ed"]
     cells = dict(rows)
     assert re.findall(r'smtplab-class-\d">(\d{3})<', cells["cu"]) == ["220", "221", "250", "252"]

@@ -104,12 +104,12 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
     bar, gap, height, top, bottom = 34, 10, 160, 24, 22
     width = len(codes) * (bar + gap) + gap
     title = label(lang, "chart")
-    parts = [
+    parts = [(
         f'<svg class="smtplab-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
         f'height="{height + top + bottom}" viewBox="0 0 {width} {height + top + bottom}" '
         'style="font-family:system-ui,sans-serif;font-size:12px">'
         f"<title>{_esc(title)}</title>"
-    ]
+    )]
     for index, code in enumerate(codes):
         count = counts[code]
         tall = round(height * count / most)

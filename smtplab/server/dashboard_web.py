@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "smtplab-dashboard"
     sys_version = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:  # the name http.server calls
         url = urlsplit(self.path)
         lang = parse_qs(url.query).get("lang", ["en"])[0]
         lang = lang if lang in LANGUAGES else "en"
@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain; charset=utf-8", "not found: the dashboard is at /\n")
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._send(405, "text/plain; charset=utf-8", "")
 
     do_POST = do_PUT = do_DELETE = do_HEAD

@@ -64,7 +64,7 @@ def _now() -> str:
 
 
 class _SessionNotes:
-    __slots__ = ("number", "commands", "learner")
+    __slots__ = ("commands", "learner", "number")
 
     def __init__(self, number: int) -> None:
         self.number = number
