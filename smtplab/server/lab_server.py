@@ -19,7 +19,8 @@ told otherwise), never the machine's, so transcripts read the same on every
 computer. :class:`Limits` protect a shared classroom server: connections,
 line lengths, message size and idle time. When a session ends, the
 ``on_session_end`` callback gets a :class:`SessionRecord` (for a log line);
-it never holds AUTH secrets.
+it never holds AUTH secrets. ``on_reply`` is called with (session, reply) as
+each reply goes out (the events file of ``smtplab serve --events``).
 
 STARTTLS uses a certificate made at run time by a throw-away certificate
 authority (``trustme``), kept in memory; :meth:`LabServer.client_tls_context`

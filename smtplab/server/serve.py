@@ -17,6 +17,9 @@ What it prints:
 * on stdout, one line per finished session (the
   :class:`~smtplab.server.lab_server.SessionRecord` line: peer, commands, reply codes,
   messages stored), flushed at once so that ``| tee`` and log files keep up.
+* with ``--events FILE``, one JSON line per reply in FILE, and with
+  ``--dashboard PORT`` the class's progress as a web page on loopback
+  (:mod:`smtplab.server.classroom`).
 
 SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
 progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
