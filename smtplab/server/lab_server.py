@@ -19,7 +19,8 @@ told otherwise), never the machine's, so transcripts read the same on every
 computer. :class:`Limits` protect a shared classroom server: connections,
 line lengths, message size and idle time. When a session ends, the
 ``on_session_end`` callback gets a :class:`SessionRecord` (for a log line);
-it never holds AUTH secrets.
+it never holds AUTH secrets. ``on_reply`` is called with (session, reply) as
+each reply goes out (the events file of ``smtplab serve --events``).
 
 STARTTLS uses a certificate made at run time by a throw-away certificate
 authority (``trustme``), kept in memory; :meth:`LabServer.client_tls_context`
@@ -49,6 +50,8 @@ from smtplab.server.protocol import LabSMTP
 
 if TYPE_CHECKING:  # pragma: no cover
     import trustme
+
+    from smtplab.core.reply import Reply
 
 __all__ = ["LabServer", "Limits", "SessionRecord"]
 
@@ -125,6 +128,7 @@ class LabServer:
         hostname: str = "lab.example",
         limits: Limits | None = None,
         on_session_end: Callable[[SessionRecord], Any] | None = None,
+        on_reply: Callable[[LabSMTP, Reply], Any] | None = None,
     ) -> None:
         if not isinstance(policy, Policy):
             raise PolicyError(f"LabServer needs a smtplab Policy, not {type(policy).__name__}")
@@ -137,6 +141,8 @@ class LabServer:
         self.hostname = hostname
         self.limits = limits if limits is not None else Limits()
         self.on_session_end = on_session_end
+        #: Called with (session, reply) for every reply sent (``smtplab serve --events``); never with AUTH secrets.
+        self.on_reply = on_reply
         #: Greylisting memory (client, sender, recipient); ``greylist.clear()`` forgets it.
         self.greylist = Greylist()
         self.handler = LabHandler(policy, mailbox, hostname, greylist=self.greylist)
@@ -221,6 +227,15 @@ class LabServer:
         """Count a new connection; False if it is one too many."""
         self._sessions.add(session)
         return len(self._sessions) <= self.limits.max_connections
+
+    def _replied(self, session: LabSMTP, reply: Reply) -> None:
+        """A reply went out on ``session``: tell ``on_reply``, if set (a failure there never stops the session)."""
+        if self.on_reply is None:
+            return
+        try:
+            self.on_reply(session, reply)
+        except Exception:
+            log.exception("on_reply failed for %s", session.peer)
 
     def _unregister(self, session: LabSMTP) -> None:
         self._sessions.discard(session)

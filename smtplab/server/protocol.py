@@ -255,6 +255,7 @@ class LabSMTP(SMTP):
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
+        self.lab._replied(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             self.transport.close()
 

@@ -17,6 +17,9 @@ What it prints:
 * on stdout, one line per finished session (the
   :class:`~smtplab.server.lab_server.SessionRecord` line: peer, commands, reply codes,
   messages stored), flushed at once so that ``| tee`` and log files keep up.
+* with ``--events FILE``, one JSON line per reply in FILE, and with
+  ``--dashboard PORT`` the class's progress as a web page on loopback
+  (:mod:`smtplab.server.classroom`).
 
 SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
 progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
@@ -47,6 +50,7 @@ from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
 from smtplab.server.lab_server import LabServer, Limits, SessionRecord
+from smtplab.server.classroom import Classroom
 
 __all__ = [
     "DEFAULT_MAILDIR",
@@ -91,6 +95,10 @@ class ServeOptions:
     max_size: int | None = None
     idle_timeout: float = 300.0
     grace: float = 10.0
+    events: str | os.PathLike[str] | None = None
+    dashboard: int | None = None
+    dashboard_host: str = "127.0.0.1"
+    dashboard_public: bool = False
 
 
 # -- building the server's parts ----------------------------------------------
@@ -274,7 +282,12 @@ async def run(
     loopback = is_loopback(options.host)
     mailbox = open_maildir(options.maildir)
     log = SessionLog(out)
-    server = LabServer(policy, mailbox, limits=limits, on_session_end=log)
+    try:
+        classroom = Classroom.open(options, policy)  # --events and --dashboard (smtplab.server.classroom)
+    except SMTPLabError:
+        mailbox.close()
+        raise
+    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
@@ -291,6 +304,8 @@ async def run(
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
+        for line in classroom.start(options.scenario):
+            _say(err, line)
         await stop.wait()
         _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")
         await server.stop(grace)
@@ -299,6 +314,7 @@ async def run(
     finally:
         await server.stop(0)  # a no-op once stopped; on an error, still closes every session
         mailbox.close()
+        classroom.close()
         for signum in installed:
             loop.remove_signal_handler(signum)
 

@@ -11,6 +11,7 @@ when a notebook wants widgets::
     lab = Lab()
     Playground(lab)                  # command box, quick buttons, policy switches, live session
     Quiz(lab, "vrfy")                # predict each reply, then the live lab answers
+    ClassDashboard(events="class-events.jsonl")   # the instructor's view of `smtplab serve --events`
 
 The widgets hold no protocol logic: each action goes through the
 :class:`~smtplab.Lab`, the catalogue, :func:`~smtplab.explain`,
@@ -21,8 +22,9 @@ Every widget has stable CSS classes (``smtplab-playground``, ``smtplab-send``,
 
 from __future__ import annotations
 
+from smtplab.notebook.widgets.dashboard import ClassDashboard
 from smtplab.notebook.widgets.explainer import CodeComparer, ReplyExplainer
 from smtplab.notebook.widgets.playground import QUICK_COMMANDS, QUICK_DEFAULTS, Playground
 from smtplab.notebook.widgets.quiz import Quiz
 
-__all__ = ["QUICK_COMMANDS", "QUICK_DEFAULTS", "CodeComparer", "Playground", "Quiz", "ReplyExplainer"]
+__all__ = ["QUICK_COMMANDS", "QUICK_DEFAULTS", "ClassDashboard", "CodeComparer", "Playground", "Quiz", "ReplyExplainer"]

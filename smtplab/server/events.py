@@ -1,0 +1,184 @@
+"""The events file of a class server: one JSON line per reply, written as it goes out, and read back live.
+
+::
+
+    events = EventLog("class-events.jsonl")      # opened for appending (made if missing)
+    events.start(scenario="default", default_policy=True)
+    server = LabServer(policy, mailbox, on_reply=events)   # one line per reply the server sends
+    ...
+    events.close()
+
+    reader = EventsReader("class-events.jsonl")
+    progress = reader.refresh()                   # a ClassProgress with every line written so far
+
+Each line is written with a single ``os.write`` on a descriptor opened with
+``O_APPEND``, so a line is whole once written and a crash of the server
+loses nothing that was written; several servers may append to one file.
+The format is described in :mod:`smtplab.core.progress`, which folds it.
+What a line holds: the time, the session (unique across runs), the peer,
+the learner the session named (``EHLO an.learner.lab``), the command the
+reply answers (AUTH with its mechanism only, never a credential), the reply
+code, its enhanced code and its first line.
+
+:class:`EventsReader` tails the file: each :meth:`~EventsReader.refresh`
+reads only what was added since the last one and folds the complete lines;
+an incomplete last line waits for the rest (a writer that crashed in the
+middle of one leaves it incomplete for good: it is reported, then skipped
+when the next line arrives). A file that shrank (it was replaced) is read
+again from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import weakref
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smtplab.core.progress import ClassProgress, learner_name, redact
+from smtplab.errors import SMTPLabError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.core.reply import Reply
+    from smtplab.server.protocol import LabSMTP
+
+__all__ = ["EventLog", "EventsError", "EventsReader"]
+
+log = logging.getLogger("smtplab.server.events")
+
+
+class EventsError(SMTPLabError, OSError):
+    """The events file cannot be opened for writing."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _SessionNotes:
+    __slots__ = ("commands", "learner", "number")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.commands = 0
+        self.learner: str | None = None
+
+
+class EventLog:
+    """Writes the events file; call it with (session, reply) for each reply the server sends."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise EventsError(f"--events {str(self.path)!r} cannot be written: {reason}; "
+                              "give a file in a folder you can write to") from None
+        self._end_cut_line()
+        self._run = secrets.token_hex(3)  # sessions of two runs appending to one file never share an id
+        self._count = 0
+        self._notes: weakref.WeakKeyDictionary[Any, _SessionNotes] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.lines = 0
+
+    def _end_cut_line(self) -> None:
+        """A file whose last line was cut off (a crash mid-write) gets its newline, so our first line stands alone."""
+        assert self._fd is not None
+        try:
+            size = os.fstat(self._fd).st_size
+            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                os.write(self._fd, b"\n")
+        except (OSError, AttributeError):  # pread: not on Windows, and a write-only descriptor may refuse it
+            pass
+
+    def start(self, *, scenario: str, default_policy: bool) -> None:
+        """The first line of a run: which scenario the server plays (challenge 5 needs the default policy)."""
+        self._write({"event": "start", "time": _now(), "scenario": scenario, "default_policy": default_policy})
+
+    def __call__(self, session: LabSMTP, reply: Reply) -> None:
+        notes = self._notes.get(session)
+        if notes is None:
+            with self._lock:
+                self._count += 1
+                notes = self._notes[session] = _SessionNotes(self._count)
+        command = None
+        if len(session.commands) > notes.commands:
+            notes.commands = len(session.commands)
+            command = redact(session.commands[-1])
+        if notes.learner is None and session.session is not None:
+            notes.learner = learner_name(session.session.host_name)
+        peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"
+        enhanced = reply.enhanced
+        self._write({
+            "time": _now(),
+            "session": f"{self._run}-{notes.number}",
+            "peer": peer,
+            "learner": notes.learner,
+            "command": command,
+            "code": reply.code,
+            "enhanced": None if enhanced is None else str(enhanced),
+            "reply": f"{reply.code} {reply.lines[0]}".rstrip(),
+        })
+
+    def _write(self, record: dict[str, Any]) -> None:
+        fd = self._fd
+        if fd is None:
+            return
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            os.write(fd, data)  # one write of a whole line on an O_APPEND descriptor: never interleaved
+            self.lines += 1
+        except OSError as exc:  # a full disk: keep serving, stop writing events
+            log.error("cannot write to the events file %s (%s): no more events are written", self.path, exc)
+            self.close()
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class EventsReader:
+    """Reads an events file as it grows and folds it into a :class:`~smtplab.core.progress.ClassProgress`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.progress = ClassProgress()
+        self._offset = 0
+        self._partial = b""
+        self._lock = threading.Lock()
+
+    @property
+    def incomplete(self) -> int:
+        """Bytes at the end of the file that do not end a line yet (a line being written, or cut off)."""
+        return len(self._partial)
+
+    def refresh(self) -> ClassProgress:
+        """Fold in whatever was added to the file since the last call; never raises for bad content."""
+        with self._lock:
+            try:
+                with open(self.path, "rb") as handle:
+                    size = os.fstat(handle.fileno()).st_size
+                    if size < self._offset:  # replaced or truncated: start again
+                        self.progress, self._offset, self._partial = ClassProgress(), 0, b""
+                    handle.seek(self._offset)
+                    data = handle.read()
+            except FileNotFoundError:
+                return self.progress
+            except OSError as exc:
+                self.progress.problem(f"{self.path}: {exc.strerror or exc}")
+                return self.progress
+            self._offset += len(data)
+            data = self._partial + data
+            *lines, self._partial = data.split(b"\n")
+            self.progress.feed(line.decode("utf-8", errors="replace") for line in lines)
+            return self.progress
