@@ -1,8 +1,10 @@
 """The notebook course on a learner's disk: copy it without losing their work, then open it in JupyterLab.
 
 The course ships inside the package (``smtplab/notebooks/`` in a wheel; the
-repository's ``notebooks/`` in a checkout or an editable install).
-:func:`copy_course` copies it into a folder the learner owns and writes a manifest,
+repository's ``notebooks/`` in a checkout or an editable install), with every
+exercise solved. :func:`copy_course` copies the learner's version of it (see
+:mod:`smtplab.notebook.learner_copy`: exercises unsolved, self-checks unrun, no
+test files) into a folder the learner owns and writes a manifest,
 ``.smtplab-course.json``, holding the SHA-256 of every file as it was copied.
 On a later run (say, after ``pip install -U smtplab``) the manifest tells the
 learner's edits from the course's files::
@@ -32,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from smtplab.errors import SMTPLabError
+from smtplab.notebook.learner_copy import TEST_ONLY, learner_notebook
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +105,7 @@ def course_source() -> Traversable:
 def _files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
     """Every course file under *folder* as (relative POSIX path, file), sorted, skipping caches and dot files."""
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name in _SKIPPED or entry.name.startswith("."):
+        if entry.name in _SKIPPED or entry.name.startswith(".") or entry.name in TEST_ONLY:
             continue
         if entry.is_dir():
             yield from _files(entry, f"{prefix}{entry.name}/")
@@ -171,6 +174,8 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
         manifest = dict(recorded)  # files no longer in the course keep their entries: they are the learner's now
         for name, entry in _files(source):
             data = entry.read_bytes()
+            if name.endswith(".ipynb"):
+                data = _learners(data)
             new = _sha256(data)
             target = folder.joinpath(*name.split("/"))
             if not target.is_file():
@@ -196,6 +201,14 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
         where = f" {exc.filename}" if exc.filename else ""
         raise CourseError(f"cannot copy the course into {folder}:{where} {exc.strerror or exc}") from exc
     return report
+
+
+def _learners(data: bytes) -> bytes:
+    """The learner's copy of a notebook; a file that is not a notebook's JSON is copied as it is."""
+    try:
+        return learner_notebook(data)
+    except (ValueError, AttributeError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return data
 
 
 def _jupyterlab_installed() -> bool:
