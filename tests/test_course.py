@@ -478,3 +478,35 @@ def test_an_smtplab_error_shows_in_ipython_as_its_message_alone():
     (error,) = demo["outputs"]
     assert error["ename"] == "UnknownCode" and len(error["traceback"]) == 1
     assert "unknown reply code 299" in error["traceback"][0]
+
+
+def test_the_answer_key_in_docs_is_the_one_the_course_makes():
+    from smtplab.notebook.answer_key import answer_key
+
+    key = answer_key(NOTEBOOKS)
+    assert (ROOT / "docs" / "answer-key.md").read_text(encoding="utf-8") == key, (
+        "docs/answer-key.md is out of date: python -m smtplab.notebook.answer_key > docs/answer-key.md")
+    for name in COURSE_NOTEBOOKS:
+        solutions = sum("solution" in tags(c) for c in cells(NOTEBOOKS / name))
+        assert key.count(f"`{name}`") == 1 and solutions
+    assert key.count("A solution:") == sum("solution" in tags(c) for n in COURSE_NOTEBOOKS
+                                           for c in cells(NOTEBOOKS / n))
+    assert "| 2 | `VRFY alice` |  | **252** |" in key  # the quizzes' answers too
+
+
+def test_the_workshop_plan_fills_two_hours_with_notebooks_that_exist():
+    plan = (ROOT / "docs" / "workshop-plan.md").read_text(encoding="utf-8")
+    agenda = plan.split("## Agenda", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in agenda.splitlines() if re.match(r"\| \d:\d\d \|", line)]
+    minutes = [int(row[1]) for row in rows]
+    assert sum(minutes) == 120
+    clock = 0
+    for row, length in zip(rows, minutes):  # each row starts when the one before ends
+        hours, mins = map(int, row[0].split(":"))
+        assert hours * 60 + mins == clock, row
+        clock += length
+    for number in {row[3].strip() for row in rows if row[3].strip()}:
+        assert list(NOTEBOOKS.glob(f"{number}-*.ipynb")), number
+    for section in ("## When time is short", "## Where learners get stuck", "## Discussion questions"):
+        assert section in plan
+    assert "(answer-key.md)" in plan and "(workshop-plan.md)" in (ROOT / "docs" / "workshop.md").read_text()
