@@ -208,11 +208,12 @@ def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
 def test_lab_command_runs_jupyterlab_with_this_interpreter(tmp_path, monkeypatch):
     monkeypatch.setattr(course.os, "geteuid", lambda: 1000)
     command = course.lab_command(tmp_path, browser=False, port=0)
-    assert command == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}", "--no-browser",
-                       "--ServerApp.port=0"]
+    quiet = ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]  # the address stands out
+    assert command == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}", *quiet,
+                       "--no-browser", "--ServerApp.port=0"]
     (tmp_path / course.START_PAGE).write_text(notebook("start"), encoding="utf-8")
     assert course.lab_command(tmp_path) == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}",
-                                            "--LabApp.default_url=/lab/tree/00-start-here.ipynb"]
+                                            *quiet, "--LabApp.default_url=/lab/tree/00-start-here.ipynb"]
 
 
 def test_lab_command_lets_root_run_jupyterlab(tmp_path, monkeypatch):
@@ -306,6 +307,8 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
         port, path, token = address.groups()
         assert path == "lab/tree/00-start-here.ipynb"  # the URL it prints opens the start page
         assert f"course in {target}: 3 added\n" in output
+        assert "starting JupyterLab (a few seconds); the address to open is printed below. Ctrl+C stops it.\n" in output
+        assert not any("[I " in line for line in output), "".join(output)  # no info lines around the address
 
         def api(resource: str) -> dict:
             url = f"http://127.0.0.1:{port}/{resource}?token={token}"

@@ -229,7 +229,10 @@ def check_jupyterlab() -> None:
 def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) -> list[str]:
     """The command that starts JupyterLab on *folder* with this interpreter, opening the start page if present."""
     folder = Path(folder).absolute()
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
+    # JupyterLab's log cut to warnings: what is left is the few lines with the address to open, which a
+    # learner then finds at once instead of among a screenful of start-up messages.
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
+               "--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
     if not browser:
         command.append("--no-browser")
     if port is not None:
@@ -247,6 +250,8 @@ def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) 
 def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) -> int:
     """Run JupyterLab on *folder*; on POSIX the process becomes JupyterLab (so signals reach it directly)."""
     command = lab_command(folder, browser=browser, port=port)
+    print("starting JupyterLab (a few seconds); " + ("it opens in your browser, and " if browser else "")
+          + "the address to open is printed below. Ctrl+C stops it.")
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "posix":
