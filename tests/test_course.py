@@ -513,3 +513,24 @@ def test_the_workshop_plan_fills_two_hours_with_notebooks_that_exist():
     for section in ("## When time is short", "## Where learners get stuck", "## Discussion questions"):
         assert section in plan
     assert "(answer-key.md)" in plan and "(workshop-plan.md)" in (ROOT / "docs" / "workshop.md").read_text()
+
+
+def test_an_update_removes_the_test_file_an_older_release_copied(tmp_path):
+    mine = tmp_path / "mine"
+    source = make_source(tmp_path / "v1", 1)
+    (source / "sanitize.cfg").write_text("[ports]\n", encoding="utf-8")
+    assert copy_course(mine, source).added == COURSE  # not copied today
+    assert not (mine / "sanitize.cfg").exists()
+    # A folder that an older release filled, sanitize.cfg included: untouched, it goes; changed, it stays.
+    for edited, expected in ((False, False), (True, True)):
+        (mine / "sanitize.cfg").write_bytes(b"[ports]\n")
+        manifest = json.loads((mine / MANIFEST).read_text(encoding="utf-8"))
+        manifest["files"]["sanitize.cfg"] = sha256(mine / "sanitize.cfg")
+        (mine / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        if edited:
+            (mine / "sanitize.cfg").write_text("[mine]\n", encoding="utf-8")
+        report = copy_course(mine, source)
+        assert (mine / "sanitize.cfg").exists() is expected
+        assert report.removed == ([] if edited else ["sanitize.cfg"])
+        assert ("sanitize.cfg" in json.loads((mine / MANIFEST).read_text())["files"]) is expected
+    assert copy_course(mine, source).lines()[-1] == f"course in {mine}: 3 already current"

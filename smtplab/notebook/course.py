@@ -15,6 +15,8 @@ learner's edits from the course's files::
     same as the course's         nothing
     as copied, course changed    replaced by the course's new version
     changed by the learner       kept, and the report says so
+    a test file (sanitize.cfg)   never copied; removed if an older release copied it
+                                 and the learner has not changed it
 
 This module imports nothing from Jupyter: :func:`lab_command` only builds the
 command line that starts JupyterLab (``python -m jupyterlab`` with the same
@@ -77,13 +79,14 @@ class CopyReport:
     updated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """One line per kept file, then a summary line: what the CLI prints."""
         out = [f"kept your changes to {name} (the course's new version was not copied)" for name in self.kept]
         counts = ", ".join(f"{len(names)} {what}" for what, names in
                            (("added", self.added), ("updated", self.updated), ("kept", self.kept),
-                            ("already current", self.current)) if names)
+                            ("already current", self.current), ("removed", self.removed)) if names)
         out.append(f"course in {self.folder}: {counts or 'no files'}")
         return out
 
@@ -193,6 +196,13 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
                 manifest[name] = new
             else:
                 report.kept.append(name)
+        for name in sorted(recorded):  # a test file an older release copied, and nobody changed since
+            target = folder.joinpath(*name.split("/"))
+            if name.rsplit("/", 1)[-1] in TEST_ONLY and target.is_file() \
+                    and _sha256(target.read_bytes()) == recorded[name]:
+                target.unlink()
+                manifest.pop(name)
+                report.removed.append(name)
         body = {"smtplab-course": 1, "files": dict(sorted(manifest.items()))}
         _write_atomically(manifest_path, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
     except OSError as exc:
