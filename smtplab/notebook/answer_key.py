@@ -67,9 +67,9 @@ def _exercises(name: str, cells: list[dict]) -> list[str]:
 
 def _quizzes() -> list[str]:
     out = ["## The quizzes", "",
-           "What each step of the ready quizzes makes the lab answer, with its default settings. A learner "
-           "scores a point for the exact code, half a point for the right first digit typed alone (2, 2xx), "
-           "nothing for another code.", ""]
+           ("What each step of the ready quizzes makes the lab answer, with its default settings. A learner "
+            "scores a point for the exact code, half a point for the right first digit typed alone (2, 2xx), "
+            "nothing for another code."), ""]
     for data in QUIZZES.values():
         out += [f"### `Quiz(\"{data.name}\")`: {data.title_in('en')}", "",
                 "| step | the lab sends | settings changed first | answer |", "|---|---|---|---|"]
@@ -85,10 +85,10 @@ def answer_key(source: Traversable | None = None) -> str:
     """The answer key as Markdown, from the full course in *source* (default: the installed course)."""
     source = course_source() if source is None else source
     out = ["# smtplab course: answer key", "",
-           "For teachers; not part of the learners' copy. Generated from the course's full notebooks (whose "
-           "solutions the test suite runs) by `python -m smtplab.notebook.answer_key`: do not edit by hand. "
-           "Each exercise has other good answers; the self-checks accept any that does what is asked. "
-           "See [the workshop plan](workshop-plan.md) for when each comes up.", ""]
+           ("For teachers; not part of the learners' copy. Generated from the course's full notebooks (whose "
+            "solutions the test suite runs) by `python -m smtplab.notebook.answer_key`: do not edit by hand. "
+            "Each exercise has other good answers; the self-checks accept any that does what is asked. "
+            "See [the workshop plan](workshop-plan.md) for when each comes up."), ""]
     for name, entry in _notebooks(source):
         cells = json.loads(entry.read_text(encoding="utf-8"))["cells"]
         out += _exercises(name, cells)

@@ -17,8 +17,12 @@ skipping past it.
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from smtplab.errors import SMTPLabError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Self
 
 __all__ = ["NotYet", "self_check"]
 
@@ -36,7 +40,7 @@ class NotYet(SMTPLabError, AssertionError):
         return [f"\x1b[0;31mNot yet:\x1b[0m {text}"]
 
 
-class self_check:  # noqa: N801 - used as a statement in the notebooks: `with self_check(answer):`
+class self_check:  # lower case: it reads as a statement in the notebooks, `with self_check(answer):`
     """A block of ``assert`` statements checking an exercise; see the module docstring.
 
     ``answers`` are the values the exercise asks for; any that is still ``...``
@@ -46,7 +50,7 @@ class self_check:  # noqa: N801 - used as a statement in the notebooks: `with se
     def __init__(self, *answers: object) -> None:
         self.answers = answers
 
-    def __enter__(self) -> self_check:
+    def __enter__(self) -> Self:
         if any(answer is UNANSWERED for answer in self.answers):
             raise NotYet(
                 "this exercise is waiting for your answer. Replace the `...` in the cell above with your "

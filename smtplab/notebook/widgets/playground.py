@@ -196,7 +196,7 @@ class Playground(widgets.VBox):
         for name, _label, line, call in QUICK_COMMANDS:
             if name == key:
                 self._remember(line(self.defaults))
-                self._run(lambda: call(self.lab, self.defaults))
+                self._run(lambda call=call: call(self.lab, self.defaults))
                 return
         raise KeyError(key)
 

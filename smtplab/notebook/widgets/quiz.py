@@ -50,16 +50,19 @@ class Quiz(widgets.VBox):
     """
 
     def __init__(self, lab: Lab | Steps, steps: Steps | None = None, lang: str = "en") -> None:
-        if not isinstance(lab, Lab):
-            if steps is not None:
-                raise TypeError(f"Quiz takes a lab and steps, or steps alone: {lab!r} is not a Lab")
-            lab, steps = None, lab
-        elif steps is None:
-            raise TypeError("Quiz(lab, steps) needs steps too, such as Quiz(lab, 'vrfy')")
+        given: Lab | None
+        if isinstance(lab, Lab):
+            if steps is None:
+                raise TypeError("Quiz(lab, steps) needs steps too, such as Quiz(lab, 'vrfy')")
+            given = lab
+        elif steps is not None:
+            raise TypeError(f"Quiz takes a lab and steps, or steps alone: {lab!r} is not a Lab")
+        else:
+            given, steps = None, lab
         self.lang = check_language(lang)
         self.quiz = as_quiz(steps)
         self.steps: tuple[QuizStep, ...] = self.quiz.steps
-        self._given_lab = lab
+        self._given_lab = given
         self._own_lab: Lab | None = None
         self.grades: list[Grade] = []
         self.index = 0
