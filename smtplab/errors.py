@@ -17,7 +17,10 @@ expect, so ``except ValueError`` keeps working::
                                          (defined in smtplab.notebook.course, beside the code that raises it)
 
 Messages name the bad value, say what was expected and, where it helps,
-suggest the nearest valid value.
+suggest the nearest valid value. In IPython and Jupyter such an error shows as
+that message alone (``UnknownCode: unknown reply code 299 ...``), without a
+traceback: the message is what a learner needs, and a wall of library frames
+around it hides it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from __future__ import annotations
 
 class SMTPLabError(Exception):
     """Base class of every error smtplab raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the error's name and message, in red."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
 class ReplyParseError(SMTPLabError, ValueError):

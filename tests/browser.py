@@ -243,8 +243,13 @@ def wait_for_kernel(page, lab: JupyterLab, panel, name: str, timeout: float = 60
     raise AssertionError(f"no idle kernel for {name} within {timeout:.0f} s (kernel: {state})")
 
 
-def run_all_cells(page, panel, timeout: float = 90.0) -> None:
-    """Clear every output, run every cell from the Run menu, and wait until each code cell has an execution count."""
+def run_all_cells(page, panel, timeout: float = 90.0, *, expect_stop: bool = False) -> int | None:
+    """Clear every output, run every cell from the Run menu, and wait until the run is over.
+
+    Returns None when every code cell ran, else the index (among the code cells) of the cell that stopped
+    the run: the last one that ran, which raised. A stop is an AssertionError unless *expect_stop*: a
+    learner's copy stops at its first unsolved exercise on purpose.
+    """
     menu(page, "Edit", "editmenu:clear-all")
     menu(page, "Run", "runmenu:run-all")
     prompts = panel.locator(".jp-CodeCell .jp-InputArea-prompt")
@@ -258,9 +263,11 @@ def run_all_cells(page, panel, timeout: float = 90.0) -> None:
         busy = any("*" in t for t in texts) or kernel_status(panel) != "idle"
         started = started or busy or any(ran)
         if texts and all(ran) and not busy:
-            return
+            return None
         if started and not busy and any(ran):
             if stalled:  # twice in a row, half a second apart: the run has stopped for good
+                if expect_stop:
+                    return ran.index(False) - 1
                 raise AssertionError(
                     f"Run All Cells stopped before the last cell (prompts: {texts}): a cell raised. "
                     "A cell that raises on purpose needs the `raises-exception` tag (nbval honours it too)")
@@ -269,6 +276,40 @@ def run_all_cells(page, panel, timeout: float = 90.0) -> None:
             stalled = False
         page.wait_for_timeout(500)
     raise AssertionError(f"the cells did not all run within {timeout:.0f} s (prompts: {texts})")
+
+
+def code_cell(panel, page, source_text: str):
+    """The code cell whose source holds *source_text*."""
+    return panel.locator(".jp-CodeCell", has=page.locator(".jp-InputArea-editor", has_text=source_text)).first
+
+
+def run_all_below(page, panel, cell, timeout: float = 60.0) -> None:
+    """Select *cell*, then Run → Run Selected Cell and All Below, and wait until *cell* has run and all is idle."""
+    cell.locator(".jp-InputPrompt").first.click()
+    menu(page, "Run", "notebook:run-all-below")
+    prompt = cell.locator(".jp-InputArea-prompt").first
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        dismiss_dialogs(page)
+        done = bool(re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip())) and kernel_status(panel) == "idle"
+        quiet = quiet + 1 if done else 0
+        if quiet >= 2:
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the cells from {prompt.inner_text()!r} on did not run within {timeout:.0f} s")
+
+
+def wait_for_text(locator, expected: str, page, timeout: float = 20.0) -> str:
+    """Wait until *locator*'s text holds *expected*; returns the text (AssertionError with it otherwise)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = locator.inner_text() if locator.count() else ""
+        if expected in text:
+            return text
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{expected!r} did not appear; the text is:\n{text}")
 
 
 def screenshot(page, name: str) -> Path:

@@ -208,11 +208,12 @@ def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
 def test_lab_command_runs_jupyterlab_with_this_interpreter(tmp_path, monkeypatch):
     monkeypatch.setattr(course.os, "geteuid", lambda: 1000)
     command = course.lab_command(tmp_path, browser=False, port=0)
-    assert command == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}", "--no-browser",
-                       "--ServerApp.port=0"]
+    quiet = ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]  # the address stands out
+    assert command == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}", *quiet,
+                       "--no-browser", "--ServerApp.port=0"]
     (tmp_path / course.START_PAGE).write_text(notebook("start"), encoding="utf-8")
     assert course.lab_command(tmp_path) == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}",
-                                            "--LabApp.default_url=/lab/tree/00-start-here.ipynb"]
+                                            *quiet, "--LabApp.default_url=/lab/tree/00-start-here.ipynb"]
 
 
 def test_lab_command_lets_root_run_jupyterlab(tmp_path, monkeypatch):
@@ -306,6 +307,8 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
         port, path, token = address.groups()
         assert path == "lab/tree/00-start-here.ipynb"  # the URL it prints opens the start page
         assert f"course in {target}: 3 added\n" in output
+        assert "starting JupyterLab (a few seconds); the address to open is printed below. Ctrl+C stops it.\n" in output
+        assert not any("[I " in line for line in output), "".join(output)  # no info lines around the address
 
         def api(resource: str) -> dict:
             url = f"http://127.0.0.1:{port}/{resource}?token={token}"
@@ -333,3 +336,201 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
         finally:
             reader.join(timeout=10)  # the pipe is at its end once the server has gone
             process.stdout.close()
+
+
+# -- the learner's copy of the real course -----------------------------------------------------------------------
+
+NOTEBOOKS = ROOT / "notebooks"
+COURSE_NOTEBOOKS = sorted(str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb")
+                          if ".ipynb_checkpoints" not in p.parts)
+#: What only a solved exercise prints: it must not be waiting in a learner's copy.
+EARNED = ("Well done", "Làm tốt", "Solved 6 of 6", "solved. The last reply", "Correct:",
+          "The greylist scenario works")
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def output_text(cell: dict) -> str:
+    return json.dumps(cell.get("outputs", []), ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def learner_course(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("learner") / "smtplab-course"
+    copy_course(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", COURSE_NOTEBOOKS)
+def test_every_exercise_of_the_course_has_a_starter_and_a_self_check(name):
+    full = cells(NOTEBOOKS / name)
+    solutions = [i for i, cell in enumerate(full) if "solution" in tags(cell)]
+    assert solutions, f"{name} has no exercise"
+    for i in solutions:
+        starter = full[i]["metadata"]["smtplab"]["starter"]
+        assert starter.startswith("#") and starter.endswith("\n")
+        check = next(cell for cell in full[i + 1:] if cell["cell_type"] == "code")
+        assert "self-check" in tags(check), (name, full[i]["id"])
+        assert "with self_check(" in "".join(check["source"])
+    assert not any("NBVAL" in "".join(cell["source"]) for cell in full)  # tags, not comments
+
+
+@pytest.mark.parametrize("name", COURSE_NOTEBOOKS)
+def test_the_learners_copy_opens_unsolved(learner_course, name):
+    full, mine = cells(NOTEBOOKS / name), cells(learner_course / name)
+    assert [c["id"] for c in mine] == [c["id"] for c in full]
+    for before, after in zip(full, mine):
+        text = output_text(after)
+        assert not any(earned in text for earned in EARNED), (name, after["id"])
+        if "solution" in tags(before):
+            assert "".join(after["source"]) == before["metadata"]["smtplab"]["starter"].rstrip("\n")
+            assert after["outputs"] == [] and after["execution_count"] is None
+            assert "exercise" in tags(after) and "solution" not in tags(after)
+            assert "jupyter" not in after["metadata"]  # nothing folded away: the answer is not there at all
+        elif {"self-check", "uses-solution"} & set(tags(before)):
+            assert after["outputs"] == [] and after["source"] == before["source"]
+        else:  # everything else, markdown and demos alike, as it is, less the test suite's own tags
+            assert {k: v for k, v in after.items() if k != "metadata"} == {k: v for k, v in before.items()
+                                                                          if k != "metadata"}
+            assert tags(after) == [t for t in tags(before) if not t.startswith("nbval")]
+    assert "nbval" not in (learner_course / name).read_text(encoding="utf-8").lower()
+
+
+def test_the_learners_folder_holds_no_test_files(learner_course):
+    assert not list(learner_course.rglob("sanitize.cfg"))
+    assert (NOTEBOOKS / "sanitize.cfg").is_file()  # the tests still have theirs
+    names = {str(p.relative_to(learner_course)) for p in learner_course.rglob("*") if p.is_file()}
+    assert names == {MANIFEST, *COURSE_NOTEBOOKS}
+
+
+def test_the_learner_copy_keeps_a_notebook_without_exercises_byte_for_byte(tmp_path):
+    source = make_source(tmp_path / "v1", 1)
+    copy_course(tmp_path / "mine", source)
+    assert (tmp_path / "mine" / "00-start-here.ipynb").read_bytes() == (source / "00-start-here.ipynb").read_bytes()
+
+
+def run_all(path: Path, extra: str | None = None) -> tuple[list[dict], str | None]:
+    """Run every cell of a notebook in a real kernel, as Run All does: stop at the first error not tagged
+    raises-exception. Returns the cells and the id of the cell that stopped the run (None: all ran)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:  # Clear Outputs of All Cells first, so what ran is what shows
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    if extra is not None:
+        notebook.cells.append(nbformat.v4.new_code_cell(extra, id="test-extra"))
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    stopped = None
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError:
+        stopped = next(c.id for c in notebook.cells
+                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+                       and "raises-exception" not in c.metadata.get("tags", []))
+    return [dict(c) for c in notebook.cells], stopped
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(("name", "first_check"), [("00-start-here.ipynb", "start-16"),
+                                                   ("07-workshop-challenges.ipynb", "nb07-06")])
+def test_run_all_on_the_learners_copy_stops_at_the_first_exercise_with_one_friendly_line(
+        learner_course, name, first_check):
+    ran, stopped = run_all(learner_course / name)
+    assert stopped == first_check
+    (error,) = [o for o in next(c for c in ran if c["id"] == stopped)["outputs"] if o["output_type"] == "error"]
+    assert error["ename"] == "NotYet"
+    (line,) = error["traceback"]  # one line, not a traceback
+    assert "Not yet:" in line
+    index = [c["id"] for c in ran].index(stopped)
+    assert all(c.get("execution_count") is None for c in ran[index + 1:] if c["cell_type"] == "code")
+    assert not any(earned in output_text(c) for c in ran for earned in EARNED)
+
+
+@pytest.mark.timeout(300)
+def test_the_04_quiz_works_after_run_all_of_the_full_notebook():
+    """Run All runs 04 to its last cell, which closes `lab`; the quiz above it must still answer."""
+    play = (
+        "from smtplab.notebook.widgets import Quiz\n"
+        "quiz = next(v for v in Out.values() if isinstance(v, Quiz))\n"
+        "assert lab.closed\n"
+        "for step in quiz.steps:\n"
+        "    quiz.guess.value = str(step.expect)\n"
+        "    quiz.check.click()\n"
+        "    assert quiz.error is None, quiz.error\n"
+        "    quiz.next.click()\n"
+        "print(quiz.score.shown, 'of', len(quiz.steps))\n"
+    )
+    for name in ("04-250-vs-252.ipynb", "vi/04-250-va-252.ipynb"):
+        ran, stopped = run_all(NOTEBOOKS / name, extra=play)
+        assert stopped is None, name
+        assert ran[-1]["outputs"][0]["text"] == "6 of 6\n", name
+
+
+def test_an_smtplab_error_shows_in_ipython_as_its_message_alone():
+    ran = cells(NOTEBOOKS / "01-anatomy-of-a-reply.ipynb")
+    demo = next(c for c in ran if "".join(c["source"]).strip() == "explain(299)")
+    assert "raises-exception" in tags(demo)
+    (error,) = demo["outputs"]
+    assert error["ename"] == "UnknownCode" and len(error["traceback"]) == 1
+    assert "unknown reply code 299" in error["traceback"][0]
+
+
+def test_the_answer_key_in_docs_is_the_one_the_course_makes():
+    from smtplab.notebook.answer_key import answer_key
+
+    key = answer_key(NOTEBOOKS)
+    assert (ROOT / "docs" / "answer-key.md").read_text(encoding="utf-8") == key, (
+        "docs/answer-key.md is out of date: python -m smtplab.notebook.answer_key > docs/answer-key.md")
+    for name in COURSE_NOTEBOOKS:
+        solutions = sum("solution" in tags(c) for c in cells(NOTEBOOKS / name))
+        assert key.count(f"`{name}`") == 1 and solutions
+    assert key.count("A solution:") == sum("solution" in tags(c) for n in COURSE_NOTEBOOKS
+                                           for c in cells(NOTEBOOKS / n))
+    assert "| 2 | `VRFY alice` |  | **252** |" in key  # the quizzes' answers too
+
+
+def test_the_workshop_plan_fills_two_hours_with_notebooks_that_exist():
+    plan = (ROOT / "docs" / "workshop-plan.md").read_text(encoding="utf-8")
+    agenda = plan.split("## Agenda", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in agenda.splitlines() if re.match(r"\| \d:\d\d \|", line)]
+    minutes = [int(row[1]) for row in rows]
+    assert sum(minutes) == 120
+    clock = 0
+    for row, length in zip(rows, minutes):  # each row starts when the one before ends
+        hours, mins = map(int, row[0].split(":"))
+        assert hours * 60 + mins == clock, row
+        clock += length
+    for number in {row[3].strip() for row in rows if row[3].strip()}:
+        assert list(NOTEBOOKS.glob(f"{number}-*.ipynb")), number
+    for section in ("## When time is short", "## Where learners get stuck", "## Discussion questions"):
+        assert section in plan
+    assert "(answer-key.md)" in plan and "(workshop-plan.md)" in (ROOT / "docs" / "workshop.md").read_text()
+
+
+def test_an_update_removes_the_test_file_an_older_release_copied(tmp_path):
+    mine = tmp_path / "mine"
+    source = make_source(tmp_path / "v1", 1)
+    (source / "sanitize.cfg").write_text("[ports]\n", encoding="utf-8")
+    assert copy_course(mine, source).added == COURSE  # not copied today
+    assert not (mine / "sanitize.cfg").exists()
+    # A folder that an older release filled, sanitize.cfg included: untouched, it goes; changed, it stays.
+    for edited, expected in ((False, False), (True, True)):
+        (mine / "sanitize.cfg").write_bytes(b"[ports]\n")
+        manifest = json.loads((mine / MANIFEST).read_text(encoding="utf-8"))
+        manifest["files"]["sanitize.cfg"] = sha256(mine / "sanitize.cfg")
+        (mine / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        if edited:
+            (mine / "sanitize.cfg").write_text("[mine]\n", encoding="utf-8")
+        report = copy_course(mine, source)
+        assert (mine / "sanitize.cfg").exists() is expected
+        assert report.removed == ([] if edited else ["sanitize.cfg"])
+        assert ("sanitize.cfg" in json.loads((mine / MANIFEST).read_text())["files"]) is expected
+    assert copy_course(mine, source).lines()[-1] == f"course in {mine}: 3 already current"

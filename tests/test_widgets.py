@@ -292,15 +292,40 @@ def test_typed_commands_are_sent_on_enter_and_on_send(lab):
     assert len(lab.transcript) == before  # nothing to send
 
 
-def test_sending_data_state_then_a_typed_message(lab):
+def test_a_message_typed_over_several_lines_after_354_is_stored_whole(lab):
     widget = Playground(lab)
     for line in ("EHLO x", "MAIL FROM:<a@lab.example>", "RCPT TO:<bob@lab.example>", "DATA"):
         widget.send_line(line)
     assert "<strong>Sending data</strong>" in widget.state_view.value
     assert "The message itself" in widget.state_view.value
-    widget.send_line("Subject: typed")
+    assert "now reads your message, line by line" in widget.message_view.value
+    assert all(button.disabled for button in widget.quick.values())  # a command now would be a message line
+    sent_before = len(lab.transcript)
+    for line in ("Subject: typed", "", "First line of the body.", "QUIT is only text here."):
+        widget.command.value = line
+        submit(widget.command)  # Enter, even on an empty line: it separates the header from the body
+    assert len(lab.transcript) == sent_before  # nothing goes to the server before the lone dot
+    assert "Your message so far (4 lines)" in widget.message_view.value
+    assert "First line of the body." in widget.message_view.value
+    widget.command.value = "."
+    submit(widget.command)
     assert lab.transcript.last_reply.code == 250
-    assert len(lab.mailbox) == 1
+    assert "its 4 lines went to the server as one message" in widget.message_view.value
+    assert widget.message_lines is None and not any(button.disabled for button in widget.quick.values())
+    (stored,) = list(lab.mailbox)
+    assert stored.subject == "typed"
+    body = lab.mailbox[lab.mailbox.keys()[0]].get_content()
+    assert body == "First line of the body.\nQUIT is only text here.\n"
+    widget.send_line("NOOP")  # back to commands
+    assert lab.transcript.last_reply.code == 250 and widget.message_view.value == ""
+
+
+def test_quick_data_sends_the_whole_default_message(lab):
+    widget = Playground(lab)
+    for key in ("ehlo", "mail", "rcpt", "data"):
+        widget.quick[key].click()
+    assert lab.transcript.last_reply.code == 250 and widget.message_lines is None
+    assert [m.subject for m in lab.mailbox] == ["Hello from the playground"]
 
 
 def test_a_503_is_explained(lab):
@@ -419,34 +444,60 @@ def test_each_ready_quiz_produces_its_codes_on_the_live_lab(lab, name):
     widget = Quiz(lab, name)
     for number, step in enumerate(widget.steps, start=1):
         assert f"Step {number} of {len(widget.steps)}" in widget.step_view.value
-        assert html.escape(step.hint_in("en")) in widget.step_view.value
+        assert html.escape(step.hint_in("en")) not in widget.step_view.value  # a hint first gives it away
         answer(widget, step.expect)
-        assert widget.grades[-1] == Grade("right", 1.0, step.expect, step.expect), (name, step.command)
+        assert widget.grades[-1] == Grade("right", 1.0, step.expect, step.expect, str(step.expect)), (name, step.command)
         assert f"Right! The server answered {step.expect}." in widget.feedback.value
         assert f"SMTP {step.expect} {EN.basic(step.expect).title}" in widget.feedback.value
+        assert "smtplab-quiz-hint" not in widget.feedback.value  # a right guess needs no hint
         widget.next.click()
     assert widget.finished
     final = widget.score_view.value
     assert f"Your score: {len(widget.steps)} of {len(widget.steps)}." in final
-    assert f"{len(widget.steps)} right, 0 partly right, 0 wrong." in final
-    assert "back as it was" in widget.feedback.value
+    assert f"{len(widget.steps)} right, 0 half right, 0 wrong." in final
+    changes = any(step.policy for step in widget.steps)
+    assert ("put back the settings it had changed" if changes else "back as it was") in widget.feedback.value
     assert lab.policy.changed() == {"max_size": 2048}
 
 
-def test_quiz_grades_partly_and_wrong_guesses(lab):
+def test_quiz_follows_the_lesson_250_is_not_252_and_hints_come_after_a_wrong_guess(lab):
     widget = Quiz(lab, "vrfy")
     answer(widget, 250)  # EHLO: right
     widget.next.click()
-    answer(widget, "250")  # VRFY alice under cannot-verify: 252, right class
-    assert widget.grades[-1].verdict == "partly"
-    assert "Partly right: you guessed 250 and the server answered 252. The class (2xx) is right" in widget.feedback.value
+    step = widget.steps[1]
+    assert html.escape(step.hint_in("en")) not in widget.step_view.value
+    answer(widget, "250")  # VRFY alice under cannot-verify: 252
+    assert widget.grades[-1].verdict == "wrong" and widget.grades[-1].points == 0
+    assert ("Not this time: you guessed 250, and the server answered 252. Both start with 2, but they do not "
+            "promise the same thing") in widget.feedback.value
+    assert html.escape(step.hint_in("en")) in widget.feedback.value  # the hint, now that it teaches
     assert "Cannot Verify User" in widget.feedback.value
-    assert "Your score: 1.5 of 6." in widget.score_view.value
+    assert "Your score: 1 of 6." in widget.score_view.value
     widget.next.click()
-    answer(widget, 550)  # VRFY alice under confirm: 250
+    answer(widget, "2xx")  # VRFY alice under confirm: 250; the class alone is half a point
+    assert widget.grades[-1] == Grade("partly", 0.5, 2, 250, "2xx")
+    assert "Half a point: the server answered 250, and its class is 2xx as you said." in widget.feedback.value
+    widget.next.click()
+    answer(widget, "5")  # VRFY nobody: 550
+    assert widget.grades[-1].verdict == "partly"
+    widget.next.click()
+    answer(widget, 550)  # VRFY alice, disabled: 502
     assert widget.grades[-1].verdict == "wrong"
-    assert "Not this time: you guessed 550, and the server answered 250." in widget.feedback.value
-    assert widget.score.shown == "1.5"
+    assert widget.score.shown == "2"
+
+
+def test_quiz_never_undoes_the_learners_own_policy_changes(lab):
+    widget = Quiz(lab, ["NOOP", {"command": "VRFY alice", "policy": {"vrfy": "confirm", "max_recipients": 5}}])
+    answer(widget, 250)
+    lab.policy.max_size = 4096  # the learner changes something while the quiz runs
+    widget.next.click()
+    answer(widget, 250)
+    lab.policy.max_recipients = 7  # ... and one of the quiz's own settings
+    widget.next.click()
+    assert widget.finished
+    assert lab.policy.vrfy == "cannot-verify"  # the quiz's change, put back
+    assert lab.policy.max_recipients == 7 and lab.policy.max_size == 4096  # the learner's, kept
+    assert "put back the settings it had changed (vrfy); your own changes are kept" in widget.feedback.value
 
 
 def test_quiz_bad_guess_is_a_message_and_sends_nothing(lab):
@@ -460,6 +511,8 @@ def test_quiz_bad_guess_is_a_message_and_sends_nothing(lab):
     assert widget.index == 0
     answer(widget, "299")
     assert "unknown reply code 299" in widget.feedback.value
+    answer(widget, "7xx")
+    assert widget.error is not None and not widget.checked
     widget.guess.value = "252"
     submit(widget.guess)  # Enter checks too
     assert widget.checked and widget.grades[-1].verdict == "right"
@@ -472,7 +525,7 @@ def test_quiz_in_vietnamese(lab):
     widget = Quiz(lab, "session", lang="vi")
     step = widget.steps[0]
     assert "Bước 1 / 6" in widget.step_view.value
-    assert html.escape(step.hint["vi"]) in widget.step_view.value
+    assert html.escape(step.hint["vi"]) not in widget.step_view.value
     assert "Một phiên gửi thư thành công" in widget.step_view.value
     assert widget.check.description == "Kiểm tra"
     answer(widget, 250)
@@ -486,7 +539,7 @@ def test_quiz_with_custom_steps_and_restart(lab):
     assert "<h3>" not in widget.step_view.value  # a custom quiz has no title
     answer(widget, 250)
     widget.next.click()
-    assert "vrfy = &#x27;disabled&#x27;" in widget.step_view.value and "Off." in widget.step_view.value
+    assert "vrfy = &#x27;disabled&#x27;" in widget.step_view.value and "Off." not in widget.step_view.value
     answer(widget, 502)
     assert lab.policy.vrfy == "disabled"
     widget.restart.click()  # restarting mid-quiz puts the policy back first
@@ -494,9 +547,10 @@ def test_quiz_with_custom_steps_and_restart(lab):
     assert widget.index == 0 and widget.grades == [] and not widget.finished
     answer(widget, 250)
     widget.next.click()
-    answer(widget, 502)
+    answer(widget, 500)
+    assert "Off." in widget.feedback.value
     widget.next.click()
-    assert widget.finished and "Your score: 2 of 2." in widget.score_view.value
+    assert widget.finished and "Your score: 1 of 2." in widget.score_view.value
     assert lab.policy.vrfy == "cannot-verify"
 
 
@@ -510,12 +564,47 @@ def test_quiz_css_classes(lab):
         assert css in classes(part)
 
 
-def test_quiz_on_a_closed_lab_shows_the_error(lab):
-    widget = Quiz(lab, ["NOOP"])
-    lab.close()
-    answer(widget, 250)
-    assert "this lab is closed" in widget.feedback.value
-    assert not widget.checked
+def test_a_quiz_of_its_own_lives_as_long_as_the_widget():
+    widget = Quiz("vrfy", lang="vi")
+    try:
+        for step in widget.steps:
+            answer(widget, step.expect)
+            assert widget.grades[-1].verdict == "right", step.command
+            widget.next.click()
+        assert widget.finished and "Điểm của bạn: 6 / 6." in widget.score_view.value
+        assert "câu đố chạy trên một phòng thí nghiệm riêng" in widget.feedback.value.lower()
+        own = widget.lab
+    finally:
+        widget.close()
+    assert own.closed
+
+
+def test_quiz_goes_on_after_the_notebooks_lab_is_closed():
+    """Run All ends with lab.close(): the quiz then carries on with a lab of its own, where it was."""
+    lab = Lab()
+    widget = Quiz(lab, "vrfy")
+    try:
+        for step in widget.steps[:3]:  # EHLO, VRFY (252), VRFY under confirm (250)
+            answer(widget, step.expect)
+            widget.next.click()
+        lab.close()
+        answer(widget, 550)  # VRFY nobody, still under confirm on the new lab
+        assert widget.error is None and widget.checked
+        assert widget.grades[-1].verdict == "right"
+        assert "Your notebook&#x27;s lab is closed" in widget.feedback.value
+        assert widget.lab is not lab and not widget.lab.closed
+        widget.next.click()
+        answer(widget, 553)  # VRFY al: ambiguous, still under confirm
+        assert widget.grades[-1].verdict == "right"
+    finally:
+        widget.close()
+
+
+def test_quiz_needs_steps(lab):
+    with pytest.raises(TypeError, match="needs steps too"):
+        Quiz(lab)
+    with pytest.raises(TypeError, match="is not a Lab"):
+        Quiz("vrfy", "session")
 
 
 # -- the ready quizzes (smtplab.core.quizzes) -------------------------------------------------
@@ -550,8 +639,9 @@ def test_unknown_quiz_suggests_the_nearest():
 
 @pytest.mark.parametrize(
     ("guess", "code", "verdict", "points"),
-    [(250, 250, "right", 1.0), (250, 252, "partly", 0.5), (550, 554, "partly", 0.5), (450, 550, "wrong", 0.0),
-     (250, 354, "wrong", 0.0), (250, None, "no-reply", 0.0)],
+    [(250, 250, "right", 1.0), (250, 252, "wrong", 0.0), (550, 554, "wrong", 0.0), (450, 550, "wrong", 0.0),
+     ("2", 252, "partly", 0.5), ("2xx", 252, "partly", 0.5), ("5XX", 554, "partly", 0.5), ("4xx", 550, "wrong", 0.0),
+     (250, 354, "wrong", 0.0), (250, None, "no-reply", 0.0), ("2xx", None, "no-reply", 0.0)],
 )
 def test_grade(guess, code, verdict, points):
     result = grade(guess, code)
@@ -559,10 +649,13 @@ def test_grade(guess, code, verdict, points):
 
 
 def test_score_and_guesses():
-    total = score([grade(250, 250), grade(250, 252), grade(450, 550)], total=4)
+    total = score([grade(250, 250), grade("2xx", 252), grade(450, 550)], total=4)
     assert (total.points, total.total, total.right, total.partly, total.wrong, total.shown) == (1.5, 4, 1, 1, 1, "1.5")
     assert score([grade(250, 250)] * 2).shown == "2"
-    assert parse_guess(" 252 ") == 252
+    assert parse_guess(" 252 ").code == 252
+    assert parse_guess("2xx") == parse_guess("2") == parse_guess("2XX")
+    assert parse_guess("2").shown == "2xx" and parse_guess("2").code is None
+    assert grade(250, 252).same_class and not grade(550, 252).same_class and not grade("5", 252).same_class
     with pytest.raises(UnknownCode, match="'2x2' is not a reply code"):
         parse_guess("2x2")
 

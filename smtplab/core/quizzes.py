@@ -4,8 +4,18 @@ A quiz is a list of steps. Each step is one line the lab sends (a command,
 or the message after a 354), optionally preceded by policy changes, with a
 short hint in English and Vietnamese. The learner predicts the reply code
 before the step is sent to the live lab; :func:`grade` then compares the
-guess with the real reply: the exact code is right (1 point), the right
-first digit (class) is partly right (half a point), anything else is wrong.
+guess with the real reply, following the course's lesson that two codes of
+the same class can mean very different things (250 is not 252):
+
+    guess                     the server sent   verdict   points
+    ------------------------  ----------------  --------  ------
+    the exact code (252)      252               right     1
+    the class only (2, 2xx)   a 2xx code        partly    0.5
+    another code (250)        252               wrong     0
+    anything                  no reply          no-reply  0
+
+A learner who is sure of the class but not of the code can say so ("2xx")
+for half a point; a wrong code is wrong even when its first digit is right.
 
 ``expect`` is the code the step is written to produce on a lab with default
 settings; it documents the quiz and lets the tests check it against a real
@@ -14,12 +24,15 @@ server. Grading always uses the reply the server actually sent.
 >>> quiz("vrfy").steps[1].command
 'VRFY alice'
 >>> grade(250, 252).verdict
+'wrong'
+>>> grade(parse_guess("2xx"), 252).verdict
 'partly'
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +44,7 @@ from smtplab.core.values import value
 __all__ = [
     "QUIZZES",
     "Grade",
+    "Guess",
     "QuizData",
     "QuizStep",
     "Score",
@@ -81,13 +95,36 @@ class QuizData:
 
 
 @value
+class Guess:
+    """What the learner predicted: a whole code (``code`` set) or only its class (``code`` None, ``"2xx"``)."""
+
+    digit: int
+    code: int | None = None
+
+    @property
+    def shown(self) -> str:
+        """``"252"`` or ``"2xx"``: the guess as the learner reads it back."""
+        return str(self.code) if self.code is not None else f"{self.digit}xx"
+
+
+@value
 class Grade:
-    """How a guess compares with the real reply: ``right``, ``partly``, ``wrong`` or ``no-reply``."""
+    """How a guess compares with the real reply: ``right``, ``partly``, ``wrong`` or ``no-reply``.
+
+    ``guess`` is the guessed code, or the class digit of a class-only guess (see ``shown``).
+    """
 
     verdict: str
     points: float
     guess: int
     code: int | None
+    shown: str = ""
+
+    @property
+    def same_class(self) -> bool:
+        """True when a wrong code has the right first digit: the 250-for-252 mistake the course warns of."""
+        return self.verdict == "wrong" and self.code is not None and self.guess >= 100 \
+            and self.guess // 100 == self.code // 100
 
 
 @value
@@ -242,20 +279,41 @@ def as_quiz(steps: str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]]
     return QuizData("custom", MappingProxyType({}), parsed)
 
 
-def parse_guess(text: str | int, lang: str = "en") -> int:
-    """The learner's guess as a code the catalogue knows; :class:`~smtplab.errors.UnknownCode` otherwise."""
-    return catalogue(lang).basic(str(text).strip()).code
+_CLASS_GUESS = re.compile(r"([2-5])(?:xx)?", re.IGNORECASE)
 
 
-def grade(guess: int, code: int | None) -> Grade:
-    """Compare a guess with the code the server sent (None: no reply came)."""
+def parse_guess(text: str | int, lang: str = "en") -> Guess:
+    """The learner's guess: a code the catalogue knows (``"252"``), or a class alone (``"2"``, ``"2xx"``).
+
+    :class:`~smtplab.errors.UnknownCode` for anything else; its message names the nearest codes.
+    """
+    raw = str(text).strip()
+    whole = _CLASS_GUESS.fullmatch(raw)
+    if whole:
+        return Guess(int(whole[1]))
+    code = catalogue(lang).basic(raw).code
+    return Guess(code // 100, code)
+
+
+def _as_guess(guess: Guess | int | str) -> Guess:
+    if isinstance(guess, Guess):
+        return guess
+    if isinstance(guess, int):
+        return Guess(guess // 100, guess)
+    return parse_guess(guess)
+
+
+def grade(guess: Guess | int | str, code: int | None) -> Grade:
+    """Compare a guess with the code the server sent (None: no reply came); see the module's table."""
+    guess = _as_guess(guess)
+    value_ = guess.code if guess.code is not None else guess.digit
     if code is None:
-        return Grade("no-reply", 0.0, guess, None)
-    if guess == code:
-        return Grade("right", 1.0, guess, code)
-    if guess // 100 == code // 100:
-        return Grade("partly", 0.5, guess, code)
-    return Grade("wrong", 0.0, guess, code)
+        return Grade("no-reply", 0.0, value_, None, guess.shown)
+    if guess.code == code:
+        return Grade("right", 1.0, value_, code, guess.shown)
+    if guess.code is None and guess.digit == code // 100:
+        return Grade("partly", 0.5, value_, code, guess.shown)
+    return Grade("wrong", 0.0, value_, code, guess.shown)
 
 
 def score(grades: Iterable[Grade], total: int | None = None) -> Score:

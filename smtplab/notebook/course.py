@@ -1,8 +1,10 @@
 """The notebook course on a learner's disk: copy it without losing their work, then open it in JupyterLab.
 
 The course ships inside the package (``smtplab/notebooks/`` in a wheel; the
-repository's ``notebooks/`` in a checkout or an editable install).
-:func:`copy_course` copies it into a folder the learner owns and writes a manifest,
+repository's ``notebooks/`` in a checkout or an editable install), with every
+exercise solved. :func:`copy_course` copies the learner's version of it (see
+:mod:`smtplab.notebook.learner_copy`: exercises unsolved, self-checks unrun, no
+test files) into a folder the learner owns and writes a manifest,
 ``.smtplab-course.json``, holding the SHA-256 of every file as it was copied.
 On a later run (say, after ``pip install -U smtplab``) the manifest tells the
 learner's edits from the course's files::
@@ -13,6 +15,8 @@ learner's edits from the course's files::
     same as the course's         nothing
     as copied, course changed    replaced by the course's new version
     changed by the learner       kept, and the report says so
+    a test file (sanitize.cfg)   never copied; removed if an older release copied it
+                                 and the learner has not changed it
 
 This module imports nothing from Jupyter: :func:`lab_command` only builds the
 command line that starts JupyterLab (``python -m jupyterlab`` with the same
@@ -32,6 +36,7 @@ from importlib import resources
 from pathlib import Path
 
 from smtplab.errors import SMTPLabError
+from smtplab.notebook.learner_copy import TEST_ONLY, learner_notebook
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,13 +79,14 @@ class CopyReport:
     updated: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """One line per kept file, then a summary line: what the CLI prints."""
         out = [f"kept your changes to {name} (the course's new version was not copied)" for name in self.kept]
         counts = ", ".join(f"{len(names)} {what}" for what, names in
                            (("added", self.added), ("updated", self.updated), ("kept", self.kept),
-                            ("already current", self.current)) if names)
+                            ("already current", self.current), ("removed", self.removed)) if names)
         out.append(f"course in {self.folder}: {counts or 'no files'}")
         return out
 
@@ -102,7 +108,7 @@ def course_source() -> Traversable:
 def _files(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
     """Every course file under *folder* as (relative POSIX path, file), sorted, skipping caches and dot files."""
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name in _SKIPPED or entry.name.startswith("."):
+        if entry.name in _SKIPPED or entry.name.startswith(".") or entry.name in TEST_ONLY:
             continue
         if entry.is_dir():
             yield from _files(entry, f"{prefix}{entry.name}/")
@@ -171,6 +177,8 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
         manifest = dict(recorded)  # files no longer in the course keep their entries: they are the learner's now
         for name, entry in _files(source):
             data = entry.read_bytes()
+            if name.endswith(".ipynb"):
+                data = _learners(data)
             new = _sha256(data)
             target = folder.joinpath(*name.split("/"))
             if not target.is_file():
@@ -188,6 +196,13 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
                 manifest[name] = new
             else:
                 report.kept.append(name)
+        for name in sorted(recorded):  # a test file an older release copied, and nobody changed since
+            target = folder.joinpath(*name.split("/"))
+            if name.rsplit("/", 1)[-1] in TEST_ONLY and target.is_file() \
+                    and _sha256(target.read_bytes()) == recorded[name]:
+                target.unlink()
+                manifest.pop(name)
+                report.removed.append(name)
         body = {"smtplab-course": 1, "files": dict(sorted(manifest.items()))}
         _write_atomically(manifest_path, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
     except OSError as exc:
@@ -196,6 +211,14 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
         where = f" {exc.filename}" if exc.filename else ""
         raise CourseError(f"cannot copy the course into {folder}:{where} {exc.strerror or exc}") from exc
     return report
+
+
+def _learners(data: bytes) -> bytes:
+    """The learner's copy of a notebook; a file that is not a notebook's JSON is copied as it is."""
+    try:
+        return learner_notebook(data)
+    except (ValueError, AttributeError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return data
 
 
 def _jupyterlab_installed() -> bool:
@@ -216,7 +239,10 @@ def check_jupyterlab() -> None:
 def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) -> list[str]:
     """The command that starts JupyterLab on *folder* with this interpreter, opening the start page if present."""
     folder = Path(folder).absolute()
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
+    # JupyterLab's log cut to warnings: what is left is the few lines with the address to open, which a
+    # learner then finds at once instead of among a screenful of start-up messages.
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
+               "--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
     if not browser:
         command.append("--no-browser")
     if port is not None:
@@ -234,6 +260,8 @@ def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) 
 def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) -> int:
     """Run JupyterLab on *folder*; on POSIX the process becomes JupyterLab (so signals reach it directly)."""
     command = lab_command(folder, browser=browser, port=port)
+    print("starting JupyterLab (a few seconds); " + ("it opens in your browser, and " if browser else "")
+          + "the address to open is printed below. Ctrl+C stops it.")
     sys.stdout.flush()
     sys.stderr.flush()
     if os.name == "posix":

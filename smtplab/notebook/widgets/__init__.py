@@ -10,7 +10,8 @@ when a notebook wants widgets::
     CodeComparer(250, 252)           # two codes side by side
     lab = Lab()
     Playground(lab)                  # command box, quick buttons, policy switches, live session
-    Quiz(lab, "vrfy")                # predict each reply, then the live lab answers
+    Quiz("vrfy")                     # predict each reply; the quiz runs a lab of its own
+    Quiz(lab, "vrfy")                # ... or on your lab, putting back only what it changed
     ClassDashboard(events="class-events.jsonl")   # the instructor's view of `smtplab serve --events`
 
 The widgets hold no protocol logic: each action goes through the

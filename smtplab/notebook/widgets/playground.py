@@ -4,6 +4,12 @@ Every button calls the lab (``lab.send``, ``lab.vrfy`` …) or sets a policy
 setting; what is shown comes from the lab and the core: the transcript's
 HTML, :func:`~smtplab.core.session_state.session_state` (the step, what comes
 next, why a 503 came), the explanation of the last reply, and the mailbox.
+
+After a 354 the command box reads the message as a real session does: each
+line typed joins the message (shown as it grows), and a line holding a
+single dot ends it; only then does the whole message go to the lab as one,
+which answers it (250 when it is stored). The quick DATA button sends the
+whole default message at once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import ipywidgets as widgets
 from smtplab.core.catalogue import check_language
 from smtplab.core.explanation import explain
 from smtplab.core.session_state import session_state
-from smtplab.notebook.widgets._common import attempt, error_html, heading_html, note_html, policy_choices, styled, submit_handler, ui
+from smtplab.notebook.widgets._common import attempt, error_html, esc, heading_html, note_html, policy_choices, styled, submit_handler, ui
 
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.lab.lab import Lab
@@ -77,6 +83,8 @@ class Playground(widgets.VBox):
         self.history_size = history
         self.error: str | None = None
         self._busy = False
+        #: The lines of the message being typed after a 354; None when the box takes commands.
+        self.message_lines: list[str] | None = None
         lang = self.lang
 
         self.command = styled(
@@ -102,6 +110,7 @@ class Playground(widgets.VBox):
             dropdown.observe(lambda change, name=name: self._on_policy(name, change["new"]), "value")
             self.policy[name] = dropdown
         self.error_view = styled(widgets.HTML(), "smtplab-error-view")
+        self.message_view = styled(widgets.HTML(), "smtplab-message-view")
         self.state_view = styled(widgets.HTML(), "smtplab-state")
         self.transcript_view = styled(widgets.HTML(), "smtplab-transcript")
         self.last_reply_view = styled(widgets.HTML(), "smtplab-last-reply")
@@ -115,6 +124,7 @@ class Playground(widgets.VBox):
             widgets.HBox([self.command, self.send_button]),
             widgets.HTML(heading_html(ui(lang, "widget.quick"))),
             widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
+            self.message_view,
             self.error_view,
             widgets.HBox([
                 widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.history"))),
@@ -134,24 +144,59 @@ class Playground(widgets.VBox):
     # -- actions -------------------------------------------------------------
 
     def send_line(self, line: str) -> Reply | None:
-        """Send ``line`` to the lab as if typed, keep it in the history, and refresh the views."""
+        """Send ``line`` to the lab as if typed, keep it in the history, and refresh the views.
+
+        After a 354 the line joins the message instead, and a lone ``.`` sends the whole message
+        (the reply to it is returned); a line of the message returns None.
+        """
+        if self.message_lines is not None:
+            return self._message_line(line)
         if not line.strip():
             return None
+        self.message_view.value = ""
         self._remember(line)
         return self._run(lambda: self.lab.send(line))
 
+    def _message_line(self, line: str) -> Reply | None:
+        lines = self.message_lines
+        assert lines is not None
+        if line.rstrip("\r\n") != ".":
+            lines.append(line.rstrip("\r\n"))
+            self._show_message()
+            return None
+        self.message_lines = None
+        message = "".join(f"{text}\n" for text in lines)
+        reply = self._run(lambda: self.lab.send(message))
+        if reply is not None:
+            self.message_view.value = note_html(ui(self.lang, "widget.message_sent", lines=len(lines)),
+                                                "smtplab-message-sent")
+        return reply
+
+    def _show_message(self) -> None:
+        lang, lines = self.lang, self.message_lines or []
+        body = esc("\n".join(lines)) if lines else ""
+        self.message_view.value = (
+            note_html(ui(lang, "widget.message_mode"), "smtplab-message-mode")
+            + (f'<div class="smtplab smtplab-message-draft">{esc(ui(lang, "widget.message_so_far", lines=len(lines)))}'
+               f'<pre style="margin:.2em 0;white-space:pre-wrap">{body}</pre></div>' if lines else "")
+        )
+        self.command.placeholder = ui(lang, "widget.message_placeholder")
+
     def _on_submit(self, _source: object = None) -> None:
-        """Enter in the command box, or the Send button."""
+        """Enter in the command box, or the Send button (an empty line counts inside a message)."""
         line = self.command.value
-        if line.strip():
+        if line.strip() or self.message_lines is not None:
             self.command.value = ""
             self.send_line(line)
 
     def _on_quick(self, key: str) -> None:
+        if self.message_lines is not None:  # the buttons are disabled meanwhile; a click that slips through waits too
+            return
+        self.message_view.value = ""
         for name, _label, line, call in QUICK_COMMANDS:
             if name == key:
                 self._remember(line(self.defaults))
-                self._run(lambda: call(self.lab, self.defaults))
+                self._run(lambda call=call: call(self.lab, self.defaults))
                 return
         raise KeyError(key)
 
@@ -173,6 +218,13 @@ class Playground(widgets.VBox):
         result, error = attempt(action)
         self._show_error(error)
         self.refresh(keep_error=True)
+        if getattr(result, "code", None) == 354 and self.message_lines is None:
+            self.message_lines = []  # the server waits for the message: the box now takes its lines
+            self._show_message()
+        elif self.message_lines is None:
+            self.command.placeholder = ui(self.lang, "widget.command_placeholder")
+        for button in self.quick.values():  # a command now would only become a line of the message
+            button.disabled = self.message_lines is not None
         return result
 
     def _remember(self, line: str) -> None:

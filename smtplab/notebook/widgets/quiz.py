@@ -2,8 +2,18 @@
 
 The steps and the grading rules live in :mod:`smtplab.core.quizzes`; the lab
 sends each step; the feedback is the catalogue's explanation of the real
-reply. The quiz changes the lab's policy only for its own steps and puts it
-back as it was when it ends.
+reply, and, after a guess that was not right, the step's hint (never before
+the guess: a hint shown first gives the answer away).
+
+Which lab: ``Quiz("vrfy")`` starts a lab of its own, which lives as long as
+the widget (``quiz.close()`` stops it), so the quiz works whatever the
+notebook's other cells do. ``Quiz(lab, "vrfy")`` uses the learner's lab; if
+that lab is closed later (the last cell of a notebook closes it), the quiz
+goes on with a lab of its own, replaying the steps already done, and says so.
+
+Policy: the quiz changes only the settings its steps name, and when it ends
+it puts back those it changed, unless the learner has changed one of them
+since (that change is the learner's, and is kept).
 """
 
 from __future__ import annotations
@@ -16,38 +26,52 @@ import ipywidgets as widgets
 from smtplab.core.catalogue import check_language
 from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
+from smtplab.lab.lab import Lab
 from smtplab.notebook.widgets._common import attempt, error_html, esc, note_html, styled, submit_handler, ui
 
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.lab.lab import Lab
     from smtplab.core.quizzes import Score
 
 __all__ = ["Quiz"]
 
 _VERDICT_STYLE = {"right": "#116329", "partly": "#7d4e00", "wrong": "#82071e", "no-reply": "#82071e"}
 
+Steps = str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]]
+
 
 class Quiz(widgets.VBox):
     """Predict each reply before the lab sends the step; see the score at the end.
 
-    ``steps`` is a ready quiz's name (``"vrfy"``, ``"session"``, ``"failures"``),
+    ``Quiz("vrfy")`` runs on a lab of its own; ``Quiz(lab, "vrfy")`` on ``lab``.
+    The steps are a ready quiz's name (``"vrfy"``, ``"session"``, ``"failures"``),
     a :class:`~smtplab.core.quizzes.QuizData`, or a list of command lines, dicts
     (``{"command": "VRFY alice", "policy": {"vrfy": "confirm"}, "hint": "…"}``)
     or :class:`~smtplab.core.quizzes.QuizStep` values.
     """
 
-    def __init__(self, lab: Lab, steps: str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]],
-                 lang: str = "en") -> None:
-        self.lab = lab
+    def __init__(self, lab: Lab | Steps, steps: Steps | None = None, lang: str = "en") -> None:
+        given: Lab | None
+        if isinstance(lab, Lab):
+            if steps is None:
+                raise TypeError("Quiz(lab, steps) needs steps too, such as Quiz(lab, 'vrfy')")
+            given = lab
+        elif steps is not None:
+            raise TypeError(f"Quiz takes a lab and steps, or steps alone: {lab!r} is not a Lab")
+        else:
+            given, steps = None, lab
         self.lang = check_language(lang)
         self.quiz = as_quiz(steps)
         self.steps: tuple[QuizStep, ...] = self.quiz.steps
+        self._given_lab = given
+        self._own_lab: Lab | None = None
         self.grades: list[Grade] = []
         self.index = 0
         self.checked = False
         self.finished = False
         self.error: str | None = None
-        self._saved_policy: dict[str, Any] = lab.policy.as_dict()
+        self.note: str | None = None
+        # name -> (the value before the quiz first changed it, the value the quiz last set)
+        self._changed: dict[str, tuple[Any, Any]] = {}
 
         self.step_view = styled(widgets.HTML(), "smtplab-quiz-step")
         self.guess = styled(widgets.Text(description=ui(lang, "quiz.guess"), placeholder=ui(lang, "quiz.guess_placeholder"),
@@ -72,10 +96,34 @@ class Quiz(widgets.VBox):
         styled(self, "smtplab-widget", "smtplab-quiz")
         self._show_step()
 
+    # -- the lab ---------------------------------------------------------------
+
     @property
-    def score(self) -> Score:
-        """Points so far, out of the number of steps."""
-        return score(self.grades, total=len(self.steps))
+    def lab(self) -> Lab:
+        """The lab the steps go to: the one given while it is open, else the quiz's own (started when needed)."""
+        given = self._given_lab
+        if given is not None and not given.closed:
+            return given
+        if self._own_lab is None or self._own_lab.closed:
+            self._own_lab = Lab(self.lang)
+            if given is not None:
+                self.note = ui(self.lang, "quiz.switched")
+                self._replay(self._own_lab)
+        return self._own_lab
+
+    def _replay(self, lab: Lab) -> None:
+        """Bring a fresh lab to where the quiz is: the policy and commands of the steps already done."""
+        self._changed = {}
+        for step in self.steps[: self.index]:
+            self._apply_policy(lab, step)
+            lab.send(step.command)
+
+    def close(self) -> None:
+        """Close the widget, and the lab the quiz started for itself (never the learner's)."""
+        own = getattr(self, "_own_lab", None)  # also called for a widget whose __init__ refused its arguments
+        if own is not None:
+            own.close()
+        super().close()
 
     # -- the step shown ------------------------------------------------------
 
@@ -92,9 +140,6 @@ class Quiz(widgets.VBox):
             parts.append(f"<p>{esc(ui(lang, 'quiz.policy_change'))}: <code>{esc(settings)}</code></p>")
         parts.append(f"<p>{esc(ui(lang, 'quiz.will_send'))}:</p>"
                      f'<pre class="smtplab-quiz-command">{esc(step.command.rstrip())}</pre>')
-        hint = step.hint_in(lang)
-        if hint:
-            parts.append(f'<p class="smtplab-quiz-hint"><em>{esc(ui(lang, "quiz.hint"))}:</em> {esc(hint)}</p>')
         parts.append(f"<p>{esc(ui(lang, 'quiz.predict'))}</p>")
         self.step_view.value = '<div class="smtplab smtplab-quiz-card">' + "".join(parts) + "</div>"
         self.guess.value = ""
@@ -107,7 +152,7 @@ class Quiz(widgets.VBox):
     # -- handlers ------------------------------------------------------------
 
     def _on_check(self, _source: object = None) -> None:
-        """Grade the guess: check it names a code, send the step to the lab, explain the real reply."""
+        """Grade the guess: check it names a code or a class, send the step to the lab, explain the real reply."""
         if self.checked or self.finished:
             return
         lang, step = self.lang, self.steps[self.index]
@@ -123,27 +168,54 @@ class Quiz(widgets.VBox):
         self.checked = True
         self.guess.disabled = self.check.disabled = True
         self.next.disabled = False
-        self.feedback.value = self._feedback(result, reply)
+        self.feedback.value = self._feedback(result, reply, step)
         self.score_view.value = self._score_html(final=False)
 
     def _send_step(self, step: QuizStep) -> Any:
-        if step.policy:
-            self.lab.policy.update(**step.policy)
-        return self.lab.send(step.command)
+        lab = self.lab
+        self._apply_policy(lab, step)
+        return lab.send(step.command)
 
-    def _feedback(self, result: Grade, reply: Any) -> str:
+    def _apply_policy(self, lab: Lab, step: QuizStep) -> None:
+        """Set the step's settings, remembering each one's value before the quiz first changed it."""
+        if not step.policy:
+            return
+        before = {name: getattr(lab.policy, name) for name in step.policy}
+        lab.policy.update(**step.policy)
+        for name in step.policy:
+            first = self._changed[name][0] if name in self._changed else before[name]
+            self._changed[name] = (first, getattr(lab.policy, name))
+
+    def _put_back(self) -> list[str]:
+        """Undo the quiz's own settings, leaving any the learner changed since; the names put back."""
+        lab = self._given_lab if self._given_lab is not None and not self._given_lab.closed else self._own_lab
+        changed, self._changed = self._changed, {}
+        if lab is None or lab.closed:
+            return []
+        back = {name: first for name, (first, last) in changed.items()
+                if getattr(lab.policy, name) == last and first != last}
+        if back:
+            lab.policy.update(**back)
+        return sorted(back)
+
+    def _feedback(self, result: Grade, reply: Any, step: QuizStep) -> str:
         lang = self.lang
         if result.verdict == "no-reply":
             notes = [e.note for e in self.lab.transcript.exchanges if e.note]
             text = ui(lang, "quiz.no_reply", note=notes[-1] if notes else "")
             explanation = ""
         else:
-            text = ui(lang, f"quiz.{result.verdict}", guess=result.guess, code=result.code,
-                      digit=(result.code or 0) // 100)
+            key = "same_class" if result.same_class else result.verdict
+            text = ui(lang, f"quiz.{key}", guess=result.shown, code=result.code, digit=(result.code or 0) // 100)
             explanation = explain(reply, lang)._repr_html_()
         colour = _VERDICT_STYLE[result.verdict]
-        return (f'<div class="smtplab smtplab-verdict smtplab-verdict-{result.verdict}" '
-                f'style="color:{colour};font-weight:bold;margin:.5em 0">{esc(text)}</div>{explanation}')
+        hint = step.hint_in(lang) if result.verdict != "right" else ""
+        hint_html = (f'<p class="smtplab-quiz-hint"><em>{esc(ui(lang, "quiz.hint"))}:</em> {esc(hint)}</p>'
+                     if hint else "")
+        note = note_html(self.note, "smtplab-quiz-note") if self.note else ""
+        self.note = None
+        return (f'{note}<div class="smtplab smtplab-verdict smtplab-verdict-{result.verdict}" '
+                f'style="color:{colour};font-weight:bold;margin:.5em 0">{esc(text)}</div>{hint_html}{explanation}')
 
     def _on_next(self, _source: object = None) -> None:
         if not self.checked or self.finished:
@@ -156,20 +228,29 @@ class Quiz(widgets.VBox):
 
     def _finish(self) -> None:
         self.finished = True
-        _result, error = attempt(lambda: self.lab.policy.update(**self._saved_policy))
+        names, error = attempt(self._put_back)
         self.error = error
         self.next.disabled = self.check.disabled = self.guess.disabled = True
         self.step_view.value = ""
-        self.feedback.value = error_html(error) if error else note_html(ui(self.lang, "quiz.restored"))
+        if error:
+            self.feedback.value = error_html(error)
+        elif names and self._given_lab is not None and self._own_lab is None:
+            self.feedback.value = note_html(ui(self.lang, "quiz.restored_some", names=", ".join(names)))
+        else:
+            self.feedback.value = note_html(ui(self.lang, "quiz.restored" if self._own_lab is None
+                                               else "quiz.own_lab"))
         self.score_view.value = self._score_html(final=True)
 
     def _on_restart(self, _source: object = None) -> None:
-        if not self.finished:
-            attempt(lambda: self.lab.policy.update(**self._saved_policy))
-        self._saved_policy = self.lab.policy.as_dict()
+        attempt(self._put_back)
         self.grades, self.index, self.finished, self.error = [], 0, False, None
         self.score_view.value = ""
         self._show_step()
+
+    @property
+    def score(self) -> Score:
+        """Points so far, out of the number of steps."""
+        return score(self.grades, total=len(self.steps))
 
     def _score_html(self, final: bool) -> str:
         lang, total = self.lang, self.score
