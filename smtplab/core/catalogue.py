@@ -99,6 +99,7 @@ class BasicCode:
     references: tuple[str, ...]
     commands: tuple[str, ...]
     other_commands: tuple[str, ...]
+    except_commands: tuple[str, ...]
     related: tuple[int, ...]
     enhanced: tuple[str, ...]
     real_world: tuple[RealWorldReply, ...]
@@ -164,6 +165,7 @@ class PairNotes:
     codes: tuple[int, int]
     differences: tuple[str, ...]
     when_to_use: tuple[str, ...]
+    references: tuple[str, ...] = ()
 
 
 _DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -327,6 +329,7 @@ class Catalogue:
             references=tuple(fact.get("references", ())),
             commands=tuple(fact.get("commands", ())),
             other_commands=tuple(fact.get("other_commands", ())),
+            except_commands=tuple(fact.get("except_commands", ())),
             related=tuple(int(c) for c in fact.get("related", ())),
             enhanced=tuple(fact.get("enhanced", ())),
             real_world=tuple(RealWorldReply(**line) for line in fact.get("real_world", ())),
@@ -438,6 +441,11 @@ class Catalogue:
             raise UnknownCode(f"enhanced status class {digit} does not exist; expected 2, 4 or 5", str(digit))
         return EnhancedPart(digit, **_text_table(table, ("title", "description"), f"class {digit}"))
 
+    def pairing_note(self, code: int) -> str | None:
+        """How to read any enhanced code that comes on ``code``, when the basic code's meaning wins; None otherwise."""
+        table = self._enhanced_prose.get("pairing", {}).get(str(code))
+        return str(table["note"]).strip() if table else None
+
     def enhanced_subject(self, digit: int) -> EnhancedPart | None:
         table = self._enhanced_prose.get("subject", {}).get(str(digit))
         if table is None:
@@ -452,7 +460,8 @@ class Catalogue:
         table = self._pairs_raw.get(f"{low}-{high}")
         if table is None:
             return None
-        return PairNotes((low, high), tuple(table["differences"]), tuple(table["when_to_use"]))
+        return PairNotes((low, high), tuple(table["differences"]), tuple(table["when_to_use"]),
+                         tuple(table.get("references", ())))
 
     def curated_pairs(self) -> tuple[tuple[int, int], ...]:
         return tuple(tuple(int(c) for c in key.split("-")) for key in self._pairs_raw)  # type: ignore[misc]

@@ -120,7 +120,9 @@ class Explanation(Displayable):
         if self.basic is not None:
             blocks.extend(_basic_blocks(cat, self.basic, with_enhanced_list=self.enhanced_status is None))
         if self.enhanced_status is not None:
-            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced, top=self.basic is None and self.reply is None))
+            pairing = cat.pairing_note(self.basic.code) if self.basic is not None else None
+            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced,
+                                           top=self.basic is None and self.reply is None, pairing=pairing))
         blocks.extend(_learn_more(cat, self.basic, self.enhanced))
         return Document("explanation", tuple(blocks), self.lang)
 
@@ -146,7 +148,9 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     commands = entry.commands + tuple(c for c in entry.other_commands if c not in entry.commands)
     if commands:
         blocks.append(Heading(cat.ui("heading.commands"), 2))
-        blocks.append(Paragraph(*command_spans(cat, commands)))
+        exempt = (" (" + cat.ui("label.except_commands", commands=", ".join(entry.except_commands)) + ")",) \
+            if entry.except_commands else ()
+        blocks.append(Paragraph(*command_spans(cat, commands), *exempt))
         if with_enhanced_list and entry.enhanced:
             blocks.append(
                 Paragraph(cat.ui("label.enhanced_with") + ": ",
@@ -169,7 +173,13 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     return blocks
 
 
-def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool) -> list:
+def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool,
+                     pairing: str | None = None) -> list:
+    """The enhanced code's class, subject and detail; with a ``pairing`` note, the note replaces the detail's text.
+
+    A detail's own text can contradict the basic code it came with (2.1.5
+    "address valid" on a 252 that confirmed nothing); the note says how to read it there.
+    """
     blocks: list = []
     if not top:
         blocks.append(Heading(cat.ui("heading.enhanced", code=status), 2))
@@ -182,9 +192,12 @@ def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, to
     if subject is not None:
         items.append((Strong(f"{cat.ui('label.subject')} {subject.number}: {subject.title}."), " " + subject.description))
     if entry is not None:
-        items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + entry.description))
+        detail_text = pairing if pairing is not None else entry.description
+        items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + detail_text))
+    elif pairing is not None:
+        items.append((pairing,))
     blocks.append(Items(tuple(items)))
-    if entry is not None:
+    if entry is not None and pairing is None:
         if entry.deprecated:
             blocks.append(Paragraph(Strong(cat.ui("label.deprecated_enhanced"))))
         level = 2 if top else 3
