@@ -176,7 +176,8 @@ def _learn_more_items(cat: Catalogue, a: BasicCode, b: BasicCode) -> tuple[tuple
     for ref in chosen or a.references + a.sources + b.references + b.sources:
         if ref not in seen:
             seen.append(ref)
-    items: list[tuple[Span, ...]] = [(reference_span(ref),) for ref in seen]
+    registry = cat.ui("label.iana_registry")
+    items: list[tuple[Span, ...]] = [(reference_span(ref, registry),) for ref in seen]
     items.extend((cat.ui("label.explain_more", code=e.code),) for e in ((a, b) if a.code != b.code else (a,)))
     return tuple(items)
 

@@ -228,7 +228,7 @@ def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode 
     for ref in references:
         if ref not in seen:
             seen.add(ref)
-            items.append((reference_span(ref),))
+            items.append((reference_span(ref, cat.ui("label.iana_registry")),))
     if not items:
         return []
     return [Heading(cat.ui("heading.learn_more"), 2), Items(tuple(items))]
