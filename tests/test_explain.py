@@ -146,3 +146,22 @@ def test_530_lists_its_exemptions_among_the_commands():
 def test_the_iana_registry_is_named_in_the_readers_language():
     assert "Sổ đăng ký mã trạng thái mở rộng SMTP của IANA" in str(explain("5.1.1", lang="vi"))
     assert "IANA SMTP Enhanced Status Codes registry" in str(explain("5.1.1"))
+
+
+def test_errors_are_worded_in_the_language_asked_for():
+    with pytest.raises(UnknownCode, match="không có mã phản hồi 599 trong danh mục; các mã gần nhất: 556, 555, 554"):
+        explain(599, lang="vi")
+    with pytest.raises(SMTPLabError, match=r"dòng 1 là dòng tiếp nối \(550-\)") as caught:
+        explain("550-5.1.1 first line", lang="vi")
+    assert caught.value.line_number == 1 and caught.value.reason == "continuation_last"
+    with pytest.raises(SMTPLabError, match=r"line 1 is a continuation line \(550-\)"):
+        explain("550-5.1.1 first line")
+
+
+def test_an_enhanced_code_with_a_class_that_does_not_exist_suggests_the_real_ones():
+    with pytest.raises(UnknownCode) as caught:
+        explain("6.1.1")
+    assert caught.value.suggestions == ("5.1.1", "4.1.1")
+    with pytest.raises(UnknownCode) as caught:
+        explain("0252")
+    assert caught.value.suggestions[0] == "252"

@@ -46,6 +46,22 @@ ENHANCED_FIELDS = ("title", "description", "when", "fix")
 
 _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+_WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+
+
+def _one_slip(code: str, typed: str) -> bool:
+    """True when ``typed`` is ``code`` with one character added, dropped, changed, or two swapped."""
+    if typed == code:
+        return False
+    if len(typed) == len(code) + 1:
+        return any(typed[:i] + typed[i + 1:] == code for i in range(len(typed)))
+    if len(typed) + 1 == len(code):
+        return any(code[:i] + code[i + 1:] == typed for i in range(len(code)))
+    if len(typed) == len(code):
+        diffs = [i for i in range(len(code)) if code[i] != typed[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and code[diffs[0]] == typed[diffs[1]] and code[diffs[1]] == typed[diffs[0]])
+    return False
 
 
 @value
@@ -350,27 +366,31 @@ class Catalogue:
         if self.has_basic(text):
             return self._entry(int(text))
         suggestions = self.nearest_basic(text)
-        hint = f"; nearest known codes: {', '.join(suggestions)}" if suggestions else ""
+        hint = self.ui("error.nearest_hint", codes=", ".join(suggestions)) if suggestions else ""
         if _THREE_DIGITS_RE.match(text):
-            raise UnknownCode(f"unknown reply code {text}: the catalogue has no {text}{hint}", text, suggestions)
-        raise UnknownCode(
-            f"{text!r} is not a reply code: expected three digits such as 250 or 550{hint}", text, suggestions
-        )
+            raise UnknownCode(self.ui("error.unknown_code", code=text, hint=hint), text, suggestions)
+        raise UnknownCode(self.ui("error.not_a_code", text=text, hint=hint), text, suggestions)
 
     def nearest_basic(self, text: str, n: int = 3) -> tuple[str, ...]:
-        """Known codes closest to ``text``: sharing the most leading digits, then nearest in value."""
-        digits = "".join(ch for ch in text if ch in "0123456789")[:3]
+        """Known codes closest to ``text``: those one typing slip away first, then by leading digits and value.
+
+        A slip is one character too many, one missing, one wrong, or two
+        swapped: ``0252`` → 252, ``25`` → 250…, ``525`` → 252 (among others).
+        """
+        digits = "".join(ch for ch in text if ch in "0123456789")
         if not digits:
             return ("250", "252", "550")[:n]
-        value = int(digits.ljust(3, "0"))
+        slips = [c for c in self._codes if _one_slip(str(c), digits)] if len(digits) <= 4 else []
+        head = digits[:3]
+        value = slips[0] if slips and len(digits) != 3 else int(head.ljust(3, "0"))
 
-        def rank(code: int) -> tuple[int, int]:
+        def rank(code: int) -> tuple[int, int, int]:
             shared = 0
-            for a, b in zip(str(code), digits):
+            for a, b in zip(str(code), head):
                 if a != b:
                     break
                 shared += 1
-            return (-shared, abs(code - value))
+            return (code not in slips, -shared, abs(code - value))
 
         return tuple(str(c) for c in sorted(self._codes, key=rank)[:n])
 
@@ -409,12 +429,14 @@ class Catalogue:
         """The registry entry for ``5.1.1`` or ``X.1.1``; :class:`UnknownCode` otherwise."""
         key = normalise_enhanced(str(code))
         if key is None:
-            raise UnknownCode(
-                f"{code!r} is not an enhanced status code: expected class.subject.detail "
-                "such as 5.1.1 (class 2, 4 or 5)",
-                str(code),
-                ("2.0.0", "5.1.1", "4.7.1"),
-            )
+            suggestions = self.nearest_enhanced_shape(str(code))
+            if suggestions:
+                raise UnknownCode(
+                    self.ui("error.bad_enhanced_class", text=str(code).strip(), digit=str(code).strip()[0],
+                            codes=", ".join(suggestions)),
+                    str(code), suggestions,
+                )
+            raise UnknownCode(self.ui("error.not_enhanced", text=str(code)), str(code), ("2.0.0", "5.1.1", "4.7.1"))
         generic = "X." + key.split(".", 1)[1]
         entries = self._enhanced_entries()
         if generic in entries:
@@ -424,11 +446,20 @@ class Catalogue:
             (e.code if cls == "X" else f"{cls}{e.code[1:]}") for e in self._nearest_enhanced(generic)
         )
         raise UnknownCode(
-            f"unknown enhanced status code {key}: the IANA registry has no {generic}; "
-            f"nearest known: {', '.join(suggestions)}",
+            self.ui("error.unknown_enhanced", code=key, generic=generic, codes=", ".join(suggestions)),
             key,
             suggestions,
         )
+
+    def nearest_enhanced_shape(self, text: str) -> tuple[str, ...]:
+        """For ``6.1.1`` (an enhanced code with a class that does not exist): ``5.1.1``, ``4.1.1``; else ()."""
+        match = _WRONG_CLASS_RE.match(text.strip())
+        if not match:
+            return ()
+        generic = f"X.{int(match[1])}.{int(match[2])}"
+        if generic not in self._enhanced_entries():
+            return tuple(f"5{e.code[1:]}" for e in self._nearest_enhanced(generic))
+        return (f"5{generic[1:]}", f"4{generic[1:]}")
 
     def _nearest_enhanced(self, generic: str, n: int = 3) -> list[EnhancedCode]:
         _, subject, detail = generic.split(".")
@@ -438,7 +469,7 @@ class Catalogue:
     def enhanced_class(self, digit: int) -> EnhancedPart:
         table = self._enhanced_prose.get("class", {}).get(str(digit))
         if table is None:
-            raise UnknownCode(f"enhanced status class {digit} does not exist; expected 2, 4 or 5", str(digit))
+            raise UnknownCode(self.ui("error.no_class", digit=digit), str(digit))
         return EnhancedPart(digit, **_text_table(table, ("title", "description"), f"class {digit}"))
 
     def pairing_note(self, code: int) -> str | None:

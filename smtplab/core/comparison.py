@@ -192,7 +192,7 @@ def compare(a: int | str, b: int | str, lang: str = "en") -> Comparison:
     entries = []
     for code in (a, b):
         if isinstance(code, bool) or not isinstance(code, (int, str)):
-            raise UnknownCode(f"cannot compare {code!r}: expected a reply code such as 250", repr(code))
+            raise UnknownCode(cat.ui("error.cannot_compare", value=repr(code)), repr(code))
         entries.append(cat.basic(str(code).strip()))
     first, second = entries
     return Comparison(first, second, lang, cat.pair(first.code, second.code) if first.code != second.code else None)

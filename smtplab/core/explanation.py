@@ -21,7 +21,7 @@ from smtplab.core.document import (
     ReplyCode,
     Strong,
 )
-from smtplab.errors import UnknownCode
+from smtplab.errors import ReplyParseError, UnknownCode
 from smtplab.core.references import reference_span
 from smtplab.core.reply import Reply, parse_reply
 
@@ -244,27 +244,31 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
     if isinstance(query, Reply):
         return _explain_reply(cat, str(query).splitlines()[0], query)
     if isinstance(query, bool) or not isinstance(query, (int, str)):
-        raise UnknownCode(
-            f"cannot explain {query!r}: expected a reply code such as 250, an enhanced code such as "
-            "5.1.1, or a reply line such as '550 5.1.1 User unknown'",
-            repr(query),
-        )
+        raise UnknownCode(cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query),
+                          ("250", "252", "550"))
     text = str(query).strip()
     if _BARE_CODE_RE.match(text) or isinstance(query, int):
         entry = cat.basic(text)
         return Explanation(text, lang, basic=entry)
     enhanced_key = normalise_enhanced(text)
-    if enhanced_key is not None:
-        return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(enhanced_key))
+    if enhanced_key is not None or cat.nearest_enhanced_shape(text):
+        return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(text))
     if _REPLY_LINE_RE.match(text):
-        return _explain_reply(cat, text, parse_reply(text))
+        try:
+            reply = parse_reply(text)
+        except ReplyParseError as exc:
+            raise localised(cat, exc) from None
+        return _explain_reply(cat, text, reply)
     suggestions = cat.nearest_basic(text)
-    raise UnknownCode(
-        f"cannot explain {text!r}: expected a reply code such as 250, an enhanced code such as 5.1.1, "
-        f"or a reply line such as '550 5.1.1 User unknown'; nearest known codes: {', '.join(suggestions)}",
-        text,
-        suggestions,
-    )
+    raise UnknownCode(cat.ui("error.cannot_explain", text=text, codes=", ".join(suggestions)), text, suggestions)
+
+
+def localised(cat: Catalogue, error: ReplyParseError) -> ReplyParseError:
+    """The same parse error, worded in the catalogue's language (unchanged when it names no reason)."""
+    if error.reason is None:
+        return error
+    return ReplyParseError(cat.ui(f"error.reply.{error.reason}", **error.values), error.line, error.line_number,
+                           error.reason, error.values)
 
 
 def _explain_reply(cat: Catalogue, query: str, reply: Reply) -> Explanation:
