@@ -117,6 +117,10 @@ def _outcome(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
         key = "compare.diff_intermediate" if answers_commands(other) else "compare.diff_intermediate_plain"
         return cat.ui(key, intermediate=intermediate.code, other=other.code, example=example)
     positive, negative = (a, b) if a.class_digit < b.class_digit else (b, a)
+    if positive.class_digit == 3:
+        return cat.ui("compare.diff_prompt_refused", intermediate=positive.code, negative=negative.code,
+                      example=cat.ui(f"compare.example.{positive.commands[0]}"),
+                      class_negative=cat.reply_class_name(negative.class_digit))
     both_answer = answers_commands(positive) and answers_commands(negative)
     return cat.ui(
         "compare.diff_outcome" if both_answer else "compare.diff_outcome_plain",
@@ -138,6 +142,8 @@ def _commands(cat: Catalogue, a: BasicCode, b: BasicCode) -> list[str]:
     same_list = bool(commands_a) and _effective(a) == _effective(b)
     if same_list and same_role and not (a.except_commands or b.except_commands):
         return [cat.ui("compare.diff_same_commands", a=a.code, b=b.code, commands=commands_phrase(cat, a.commands))]
+    if role(a) == role(b) == "registry":
+        return [cat.ui("compare.diff_both_registry", a=a.code, b=b.code)]
     out = [cat.ui("compare.diff_roles", role_a=role_sentence(cat, a), role_b=role_sentence(cat, b))]
     if same_list or "*" in a.commands or "*" in b.commands:
         return out

@@ -81,7 +81,7 @@ def _join(cat: Catalogue, words: list[str]) -> str:
 
 
 def _word(cat: Catalogue, command: str) -> str:
-    return cat.ui(f"command.{command}") if command in PSEUDO_COMMANDS else command
+    return cat.ui(f"compare.command.{command}") if command in PSEUDO_COMMANDS else command
 
 
 def commands_phrase(cat: Catalogue, commands: tuple[str, ...], others: tuple[str, ...] = ()) -> str:
@@ -106,11 +106,10 @@ def role_sentence(cat: Catalogue, entry: BasicCode) -> str:
     if kind == "registry":
         return cat.ui("compare.role.registry", code=code)
     if kind == "greeting":
-        rest = tuple(c for c in entry.commands if c != "CONNECTION")
-        if not rest and not entry.other_commands:
+        rest = tuple(c for c in all_commands(entry) if c != "CONNECTION")
+        if not rest:
             return cat.ui("compare.role.greeting", code=code)
-        return cat.ui("compare.role.greeting_also", code=code,
-                      commands=commands_phrase(cat, rest or entry.other_commands, entry.other_commands))
+        return cat.ui("compare.role.greeting_also", code=code, commands=commands_phrase(cat, rest))
     if kind == "closing":
         if "*" in entry.commands:
             return cat.ui("compare.role.closing_any", code=code)
@@ -140,4 +139,5 @@ def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
         return cat.ui("compare.enhanced.greeting", code=entry.code)
     if not entry.enhanced:
         return None
-    return cat.ui("compare.enhanced.usual", code=entry.code, first=entry.enhanced[0])
+    key = "compare.enhanced.registry" if role(entry) == "registry" else "compare.enhanced.usual"
+    return cat.ui(key, code=entry.code, first=entry.enhanced[0])
