@@ -209,3 +209,17 @@ def test_enhanced_lookup_accepts_concrete_and_generic_forms():
     cat = catalogue("en")
     assert cat.enhanced("5.1.1") is cat.enhanced("X.1.1") is cat.enhanced("x.1.1")
     assert cat.enhanced("4.7.30").code == "X.7.30"
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("0252", "252"), ("2520", "252"), ("25", "250"), ("5550", "555"), ("215", "214")],
+)
+def test_a_code_one_slip_away_is_suggested_first(typed, first):
+    assert catalogue("en").nearest_basic(typed)[0] == first
+
+
+def test_an_enhanced_code_with_an_impossible_class_suggests_classes_5_and_4():
+    cat = catalogue("en")
+    assert cat.nearest_enhanced_shape("6.1.1") == ("5.1.1", "4.1.1")
+    assert cat.nearest_enhanced_shape("5.1.1") == ()

@@ -19,6 +19,7 @@ import sys
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 
+from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
 from smtplab.errors import CatalogueError, UnknownCode, UnknownLanguage
 
@@ -48,20 +49,6 @@ _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 
-
-def _one_slip(code: str, typed: str) -> bool:
-    """True when ``typed`` is ``code`` with one character added, dropped, changed, or two swapped."""
-    if typed == code:
-        return False
-    if len(typed) == len(code) + 1:
-        return any(typed[:i] + typed[i + 1:] == code for i in range(len(typed)))
-    if len(typed) + 1 == len(code):
-        return any(code[:i] + code[i + 1:] == typed for i in range(len(code)))
-    if len(typed) == len(code):
-        diffs = [i for i in range(len(code)) if code[i] != typed[i]]
-        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                   and code[diffs[0]] == typed[diffs[1]] and code[diffs[1]] == typed[diffs[0]])
-    return False
 
 
 @value
@@ -372,27 +359,8 @@ class Catalogue:
         raise UnknownCode(self.ui("error.not_a_code", text=text, hint=hint), text, suggestions)
 
     def nearest_basic(self, text: str, n: int = 3) -> tuple[str, ...]:
-        """Known codes closest to ``text``: those one typing slip away first, then by leading digits and value.
-
-        A slip is one character too many, one missing, one wrong, or two
-        swapped: ``0252`` → 252, ``25`` → 250…, ``525`` → 252 (among others).
-        """
-        digits = "".join(ch for ch in text if ch in "0123456789")
-        if not digits:
-            return ("250", "252", "550")[:n]
-        slips = [c for c in self._codes if _one_slip(str(c), digits)] if len(digits) <= 4 else []
-        head = digits[:3]
-        value = slips[0] if slips and len(digits) != 3 else int(head.ljust(3, "0"))
-
-        def rank(code: int) -> tuple[int, int, int]:
-            shared = 0
-            for a, b in zip(str(code), head):
-                if a != b:
-                    break
-                shared += 1
-            return (code not in slips, -shared, abs(code - value))
-
-        return tuple(str(c) for c in sorted(self._codes, key=rank)[:n])
+        """Known codes closest to ``text`` (see :func:`smtplab.core.suggestions.nearest_codes`)."""
+        return nearest_codes(self._codes, text, n)
 
     # -- enhanced codes ------------------------------------------------------
 
