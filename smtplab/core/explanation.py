@@ -257,13 +257,13 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
         try:
             reply = parse_reply(text)
         except ReplyParseError as exc:
-            raise localised(cat, exc) from None
+            raise _localised(cat, exc) from None
         return _explain_reply(cat, text, reply)
     suggestions = cat.nearest_basic(text)
     raise UnknownCode(cat.ui("error.cannot_explain", text=text, codes=", ".join(suggestions)), text, suggestions)
 
 
-def localised(cat: Catalogue, error: ReplyParseError) -> ReplyParseError:
+def _localised(cat: Catalogue, error: ReplyParseError) -> ReplyParseError:
     """The same parse error, worded in the catalogue's language (unchanged when it names no reason)."""
     if error.reason is None:
         return error

@@ -87,7 +87,7 @@ def _word(cat: Catalogue, command: str) -> str:
 def commands_phrase(cat: Catalogue, commands: tuple[str, ...], others: tuple[str, ...] = ()) -> str:
     """``"MAIL, RCPT and DATA (also AUTH)"``; a list holding ``*`` reads "any command"."""
     if "*" in commands:
-        return cat.ui("command.*")
+        return cat.ui("compare.command.*")
     main = _join(cat, [_word(cat, c) for c in commands])
     extra = [c for c in others if c not in commands]
     if not extra:
