@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from smtplab import __version__
@@ -16,7 +17,7 @@ from smtplab.errors import SMTPLabError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Sequence
+    from typing import NoReturn, Sequence
 
 FORMATS = ("text", "markdown", "html")
 
@@ -25,7 +26,53 @@ LANGUAGES = ("en", "vi")  # smtplab.core.catalogue.LANGUAGES; a test keeps the t
 
 
 def _add_lang(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the text (default: en)")
+    parser.add_argument("--lang", type=str.lower, choices=LANGUAGES, default="en",
+                        help="language of the text, in any case (default: en)")
+
+
+def requested_language(argv: Sequence[str]) -> str:
+    """The ``--lang`` given on the command line (any case), read before parsing so that usage errors use it too.
+
+    English when there is none, or when it names a language the catalogue lacks.
+    """
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        else:
+            continue
+        return value.lower() if value.lower() in LANGUAGES else "en"
+    return "en"
+
+
+# argparse's own messages, and the ui.toml [error] key that says each one in the reader's language.
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"the following arguments are required: (?P<names>.+)\Z"), "error.required"),
+    (re.compile(r"argument (?P<option>\S+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.+)\)\Z"),
+     "error.invalid_choice"),
+    (re.compile(r"unrecognized arguments: (?P<names>.+)\Z"), "error.unrecognized"),
+    (re.compile(r"argument (?P<option>\S+): expected one argument\Z"), "error.expected_one"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors speak the language given with ``--lang``."""
+
+    lang = "en"
+
+    def error(self, message: str) -> NoReturn:
+        if self.lang != "en":
+            from smtplab.core.catalogue import catalogue
+
+            for pattern, key in _ARGPARSE_MESSAGES:
+                match = pattern.match(message)
+                if match:
+                    message = catalogue(self.lang).ui(key, **match.groupdict())
+                    break
+            self.print_usage(sys.stderr)
+            self.exit(2, catalogue(self.lang).ui("error.line", prog=self.prog, message=message) + "\n")
+        super().error(message)
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -55,9 +102,12 @@ def _terminal_width() -> int:
         return 78
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line; with ``only``, just that subcommand (the others cost start-up and go unused)."""
-    parser = argparse.ArgumentParser(
+def build_parser(only: str | None = None, lang: str = "en") -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, just that subcommand (the others cost start-up and go unused).
+
+    ``lang`` is the language of its usage errors.
+    """
+    parser = _Parser(
         prog="smtplab",
         description="Learn SMTP replies: explain and compare reply codes, list the catalogue, open the course.",
         formatter_class=_HelpFormatter,
@@ -68,6 +118,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, add in _SUBCOMMANDS.items():
         if only is None or only == name:
             add(commands)
+    for sub in (parser, *commands.choices.values()):
+        sub.lang = lang  # type: ignore[attr-defined]
     return parser
 
 
@@ -255,11 +307,21 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
 
 
+def _error_line(lang: str, error: SMTPLabError) -> str:
+    """``smtplab: error: …`` in the reader's language (the message itself already is)."""
+    if lang == "en":
+        return f"smtplab: error: {error}"
+    from smtplab.core.catalogue import catalogue
+
+    return catalogue(lang).ui("error.line", prog="smtplab", message=error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     if argv is None:
         argv = sys.argv[1:]
-    parser = build_parser(only=argv[0] if argv and argv[0] in _SUBCOMMANDS else None)
+    lang = requested_language(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in _SUBCOMMANDS else None, lang=lang)
     args = parser.parse_args(argv)
     try:
         if args.command == "explain":
@@ -277,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             return _serve(args)
     except SMTPLabError as exc:
-        print(f"smtplab: error: {exc}", file=sys.stderr)
+        print(_error_line(lang, exc), file=sys.stderr)
         return 2
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`); nothing left to say

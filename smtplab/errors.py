@@ -37,10 +37,15 @@ class SMTPLabError(Exception):
 class ReplyParseError(SMTPLabError, ValueError):
     """The text given is not a well-formed SMTP reply (RFC 5321 §4.2)."""
 
-    def __init__(self, message: str, line: str | None = None, line_number: int | None = None):
+    def __init__(self, message: str, line: str | None = None, line_number: int | None = None,
+                 reason: str | None = None, values: dict[str, object] | None = None):
         super().__init__(message)
         self.line = line
         self.line_number = line_number
+        #: What went wrong, as a key of the ``[error.reply]`` table of ``ui.toml``, with the values its
+        #: message is filled with: lets a front end say the same thing in the reader's language.
+        self.reason = reason
+        self.values = dict(values or {})
 
 
 class UnknownCode(SMTPLabError, LookupError):

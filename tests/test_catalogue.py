@@ -209,3 +209,35 @@ def test_enhanced_lookup_accepts_concrete_and_generic_forms():
     cat = catalogue("en")
     assert cat.enhanced("5.1.1") is cat.enhanced("X.1.1") is cat.enhanced("x.1.1")
     assert cat.enhanced("4.7.30").code == "X.7.30"
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("0252", "252"), ("2520", "252"), ("25", "250"), ("5550", "555"), ("215", "214")],
+)
+def test_a_code_one_slip_away_is_suggested_first(typed, first):
+    assert catalogue("en").nearest_basic(typed)[0] == first
+
+
+def test_an_enhanced_code_with_an_impossible_class_suggests_classes_5_and_4():
+    cat = catalogue("en")
+    assert cat.nearest_enhanced_shape("6.1.1") == ("5.1.1", "4.1.1")
+    assert cat.nearest_enhanced_shape("5.1.1") == ()
+
+
+def test_every_interface_string_has_the_same_placeholders_in_both_languages():
+    import string
+
+    def strings(node, prefix=""):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                yield from strings(v, f"{prefix}{k}.")
+            else:
+                yield prefix + k, v
+
+    def fields(text):
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    vi = dict(strings(catalogue("vi")._ui))
+    for key, text in strings(catalogue("en")._ui):
+        assert fields(text) == fields(vi[key]), key

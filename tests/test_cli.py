@@ -105,3 +105,40 @@ def test_cli_offers_every_catalogue_language():
     from smtplab import LANGUAGES, cli
 
     assert cli.LANGUAGES == LANGUAGES
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("explain", "599", "--lang", "vi"), "smtplab: lỗi: không có mã phản hồi 599 trong danh mục; "
+                                             "các mã gần nhất: 556, 555, 554"),
+        (("explain", "550-5.1.1 first line", "--lang", "vi"), "smtplab: lỗi: dòng 1 là dòng tiếp nối (550-)"),
+        (("compare", "250", "999", "--lang=vi"), "smtplab: lỗi: không có mã phản hồi 999"),
+        (("explain", "6.1.1", "--lang", "vi"), "smtplab: lỗi: '6.1.1' không phải là mã trạng thái mở rộng"),
+        (("compare", "250", "--lang", "vi"), "smtplab compare: lỗi: còn thiếu các đối số sau: b"),
+        (("list", "--kind", "x", "--lang", "vi"), "smtplab list: lỗi: đối số --kind: giá trị 'x' không hợp lệ"),
+    ],
+)
+def test_errors_follow_the_language_asked_for(args, expected):
+    result = smtplab(*args)
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(expected)
+
+
+@pytest.mark.parametrize("lang", ["VI", "Vi", "vi"])
+def test_the_language_is_accepted_in_any_case(lang):
+    result = smtplab("explain", "252", "--lang", lang)
+    assert result.returncode == 0 and "Khi bạn thấy mã này" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "also"),
+    [("6.1.1", "5.1.1", "4.1.1"), ("0252", "252", None), ("2520", "252", None)],
+)
+def test_suggestions_follow_the_shape_of_what_was_typed(query, first, also):
+    result = smtplab("explain", query)
+    assert result.returncode == 2
+    suggestions = result.stderr.strip().rsplit(": ", 1)[1].split(", ")
+    assert suggestions[0] == first
+    if also:
+        assert also in suggestions

@@ -120,3 +120,48 @@ def test_any_text_is_explained_or_refused_with_a_smtplab_error(text):
         explain(text)
     except SMTPLabError:
         pass
+
+
+def test_an_enhanced_code_on_252_is_not_read_as_a_verification():
+    for line in ("252 2.1.5 Cannot VRFY user", "252 2.5.2 Cannot VRFY user", "252 2.0.0 root"):
+        text = " ".join(str(explain(line)).split())
+        assert "Good news" not in text and "confirms that the server will take mail" not in text
+        assert "not a verification result" in text
+        vi = " ".join(str(explain(line, lang="vi")).split())
+        assert "Tin tốt" not in vi and "không phải là kết quả xác minh" in vi
+    assert "Good news" in str(explain("250 2.1.5 Ok"))
+
+
+def test_the_greeting_is_not_said_to_carry_enhanced_codes():
+    text = " ".join(str(explain(220)).split())
+    assert "A greeting never carries an enhanced status code (RFC 2034)" in text
+    assert "2.5.0" not in text and "2.7.0" not in text
+
+
+def test_530_lists_its_exemptions_among_the_commands():
+    text = " ".join(str(explain(530)).split())
+    assert "any command (except AUTH, EHLO, HELO, NOOP, RSET, QUIT)" in text
+
+
+def test_the_iana_registry_is_named_in_the_readers_language():
+    assert "Sổ đăng ký mã trạng thái mở rộng SMTP của IANA" in str(explain("5.1.1", lang="vi"))
+    assert "IANA SMTP Enhanced Status Codes registry" in str(explain("5.1.1"))
+
+
+def test_errors_are_worded_in_the_language_asked_for():
+    with pytest.raises(UnknownCode, match="không có mã phản hồi 599 trong danh mục; các mã gần nhất: 556, 555, 554"):
+        explain(599, lang="vi")
+    with pytest.raises(SMTPLabError, match=r"dòng 1 là dòng tiếp nối \(550-\)") as caught:
+        explain("550-5.1.1 first line", lang="vi")
+    assert caught.value.line_number == 1 and caught.value.reason == "continuation_last"
+    with pytest.raises(SMTPLabError, match=r"line 1 is a continuation line \(550-\)"):
+        explain("550-5.1.1 first line")
+
+
+def test_an_enhanced_code_with_a_class_that_does_not_exist_suggests_the_real_ones():
+    with pytest.raises(UnknownCode) as caught:
+        explain("6.1.1")
+    assert caught.value.suggestions == ("5.1.1", "4.1.1")
+    with pytest.raises(UnknownCode) as caught:
+        explain("0252")
+    assert caught.value.suggestions[0] == "252"

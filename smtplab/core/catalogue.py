@@ -19,6 +19,7 @@ import sys
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 
+from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
 from smtplab.errors import CatalogueError, UnknownCode, UnknownLanguage
 
@@ -46,6 +47,8 @@ ENHANCED_FIELDS = ("title", "description", "when", "fix")
 
 _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+_WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+
 
 
 @value
@@ -99,6 +102,7 @@ class BasicCode:
     references: tuple[str, ...]
     commands: tuple[str, ...]
     other_commands: tuple[str, ...]
+    except_commands: tuple[str, ...]
     related: tuple[int, ...]
     enhanced: tuple[str, ...]
     real_world: tuple[RealWorldReply, ...]
@@ -164,6 +168,7 @@ class PairNotes:
     codes: tuple[int, int]
     differences: tuple[str, ...]
     when_to_use: tuple[str, ...]
+    references: tuple[str, ...] = ()
 
 
 _DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -327,6 +332,7 @@ class Catalogue:
             references=tuple(fact.get("references", ())),
             commands=tuple(fact.get("commands", ())),
             other_commands=tuple(fact.get("other_commands", ())),
+            except_commands=tuple(fact.get("except_commands", ())),
             related=tuple(int(c) for c in fact.get("related", ())),
             enhanced=tuple(fact.get("enhanced", ())),
             real_world=tuple(RealWorldReply(**line) for line in fact.get("real_world", ())),
@@ -347,29 +353,14 @@ class Catalogue:
         if self.has_basic(text):
             return self._entry(int(text))
         suggestions = self.nearest_basic(text)
-        hint = f"; nearest known codes: {', '.join(suggestions)}" if suggestions else ""
+        hint = self.ui("error.nearest_hint", codes=", ".join(suggestions)) if suggestions else ""
         if _THREE_DIGITS_RE.match(text):
-            raise UnknownCode(f"unknown reply code {text}: the catalogue has no {text}{hint}", text, suggestions)
-        raise UnknownCode(
-            f"{text!r} is not a reply code: expected three digits such as 250 or 550{hint}", text, suggestions
-        )
+            raise UnknownCode(self.ui("error.unknown_code", code=text, hint=hint), text, suggestions)
+        raise UnknownCode(self.ui("error.not_a_code", text=text, hint=hint), text, suggestions)
 
     def nearest_basic(self, text: str, n: int = 3) -> tuple[str, ...]:
-        """Known codes closest to ``text``: sharing the most leading digits, then nearest in value."""
-        digits = "".join(ch for ch in text if ch in "0123456789")[:3]
-        if not digits:
-            return ("250", "252", "550")[:n]
-        value = int(digits.ljust(3, "0"))
-
-        def rank(code: int) -> tuple[int, int]:
-            shared = 0
-            for a, b in zip(str(code), digits):
-                if a != b:
-                    break
-                shared += 1
-            return (-shared, abs(code - value))
-
-        return tuple(str(c) for c in sorted(self._codes, key=rank)[:n])
+        """Known codes closest to ``text`` (see :func:`smtplab.core.suggestions.nearest_codes`)."""
+        return nearest_codes(self._codes, text, n)
 
     # -- enhanced codes ------------------------------------------------------
 
@@ -406,12 +397,14 @@ class Catalogue:
         """The registry entry for ``5.1.1`` or ``X.1.1``; :class:`UnknownCode` otherwise."""
         key = normalise_enhanced(str(code))
         if key is None:
-            raise UnknownCode(
-                f"{code!r} is not an enhanced status code: expected class.subject.detail "
-                "such as 5.1.1 (class 2, 4 or 5)",
-                str(code),
-                ("2.0.0", "5.1.1", "4.7.1"),
-            )
+            suggestions = self.nearest_enhanced_shape(str(code))
+            if suggestions:
+                raise UnknownCode(
+                    self.ui("error.bad_enhanced_class", text=str(code).strip(), digit=str(code).strip()[0],
+                            codes=", ".join(suggestions)),
+                    str(code), suggestions,
+                )
+            raise UnknownCode(self.ui("error.not_enhanced", text=str(code)), str(code), ("2.0.0", "5.1.1", "4.7.1"))
         generic = "X." + key.split(".", 1)[1]
         entries = self._enhanced_entries()
         if generic in entries:
@@ -421,11 +414,20 @@ class Catalogue:
             (e.code if cls == "X" else f"{cls}{e.code[1:]}") for e in self._nearest_enhanced(generic)
         )
         raise UnknownCode(
-            f"unknown enhanced status code {key}: the IANA registry has no {generic}; "
-            f"nearest known: {', '.join(suggestions)}",
+            self.ui("error.unknown_enhanced", code=key, generic=generic, codes=", ".join(suggestions)),
             key,
             suggestions,
         )
+
+    def nearest_enhanced_shape(self, text: str) -> tuple[str, ...]:
+        """For ``6.1.1`` (an enhanced code with a class that does not exist): ``5.1.1``, ``4.1.1``; else ()."""
+        match = _WRONG_CLASS_RE.match(text.strip())
+        if not match:
+            return ()
+        generic = f"X.{int(match[1])}.{int(match[2])}"
+        if generic not in self._enhanced_entries():
+            return tuple(f"5{e.code[1:]}" for e in self._nearest_enhanced(generic))
+        return (f"5{generic[1:]}", f"4{generic[1:]}")
 
     def _nearest_enhanced(self, generic: str, n: int = 3) -> list[EnhancedCode]:
         _, subject, detail = generic.split(".")
@@ -435,8 +437,13 @@ class Catalogue:
     def enhanced_class(self, digit: int) -> EnhancedPart:
         table = self._enhanced_prose.get("class", {}).get(str(digit))
         if table is None:
-            raise UnknownCode(f"enhanced status class {digit} does not exist; expected 2, 4 or 5", str(digit))
+            raise UnknownCode(self.ui("error.no_class", digit=digit), str(digit))
         return EnhancedPart(digit, **_text_table(table, ("title", "description"), f"class {digit}"))
+
+    def pairing_note(self, code: int) -> str | None:
+        """How to read any enhanced code that comes on ``code``, when the basic code's meaning wins; None otherwise."""
+        table = self._enhanced_prose.get("pairing", {}).get(str(code))
+        return str(table["note"]).strip() if table else None
 
     def enhanced_subject(self, digit: int) -> EnhancedPart | None:
         table = self._enhanced_prose.get("subject", {}).get(str(digit))
@@ -452,7 +459,8 @@ class Catalogue:
         table = self._pairs_raw.get(f"{low}-{high}")
         if table is None:
             return None
-        return PairNotes((low, high), tuple(table["differences"]), tuple(table["when_to_use"]))
+        return PairNotes((low, high), tuple(table["differences"]), tuple(table["when_to_use"]),
+                         tuple(table.get("references", ())))
 
     def curated_pairs(self) -> tuple[tuple[int, int], ...]:
         return tuple(tuple(int(c) for c in key.split("-")) for key in self._pairs_raw)  # type: ignore[misc]

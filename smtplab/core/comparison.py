@@ -15,6 +15,7 @@ from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
 from smtplab.core.document import Displayable, Document, Heading, Items, Paragraph
 from smtplab.errors import UnknownCode
 from smtplab.core.references import reference_span
+from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,54 +104,86 @@ def introduction(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
     return f"{text} {second}"
 
 
-def _commands_in_words(cat: Catalogue, entry: BasicCode) -> str:
-    words = [cat.ui(f"command.{c}") if c in ("CONNECTION", "DATA-end", "*") else c for c in entry.commands]
-    return ", ".join(words) if words else cat.ui("compare.none")
+def _outcome(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
+    """What the two first digits mean for the client, said in a way that fits both codes' roles."""
+    classes = {a.class_digit: a, b.class_digit: b}
+    if a.class_digit == b.class_digit:
+        return cat.ui("compare.diff_same_class", a=a.code, b=b.code, class_name=cat.reply_class_name(a.class_digit))
+    if {4, 5} == set(classes):
+        return cat.ui("compare.diff_retry", transient=classes[4].code, permanent=classes[5].code)
+    if {2, 3} == set(classes):
+        intermediate, other = classes[3], classes[2]
+        example = cat.ui(f"compare.example.{intermediate.commands[0]}")
+        key = "compare.diff_intermediate" if answers_commands(other) else "compare.diff_intermediate_plain"
+        return cat.ui(key, intermediate=intermediate.code, other=other.code, example=example)
+    positive, negative = (a, b) if a.class_digit < b.class_digit else (b, a)
+    if positive.class_digit == 3:
+        return cat.ui("compare.diff_prompt_refused", intermediate=positive.code, negative=negative.code,
+                      example=cat.ui(f"compare.example.{positive.commands[0]}"),
+                      class_negative=cat.reply_class_name(negative.class_digit))
+    both_answer = answers_commands(positive) and answers_commands(negative)
+    return cat.ui(
+        "compare.diff_outcome" if both_answer else "compare.diff_outcome_plain",
+        positive=positive.code, negative=negative.code,
+        class_positive=cat.reply_class_name(positive.class_digit),
+        class_negative=cat.reply_class_name(negative.class_digit),
+    )
+
+
+def _effective(entry: BasicCode) -> frozenset[str]:
+    """The commands a code answers, with a list holding ``*`` read as "any command"."""
+    return frozenset("*") if "*" in entry.commands else frozenset(all_commands(entry))
+
+
+def _commands(cat: Catalogue, a: BasicCode, b: BasicCode) -> list[str]:
+    """What each code answers; one shared sentence when they answer the same commands."""
+    commands_a, commands_b = all_commands(a), all_commands(b)
+    same_role = role(a) == role(b) and role(a) in ("command", "any")
+    same_list = bool(commands_a) and _effective(a) == _effective(b)
+    if same_list and same_role and not (a.except_commands or b.except_commands):
+        return [cat.ui("compare.diff_same_commands", a=a.code, b=b.code, commands=commands_phrase(cat, a.commands))]
+    if role(a) == role(b) == "registry":
+        return [cat.ui("compare.diff_both_registry", a=a.code, b=b.code)]
+    out = [cat.ui("compare.diff_roles", role_a=role_sentence(cat, a), role_b=role_sentence(cat, b))]
+    if same_list or "*" in a.commands or "*" in b.commands:
+        return out
+    shared = [c for c in commands_a if c in commands_b and c not in ("*", "CONNECTION")]
+    if shared:
+        out.append(cat.ui("compare.diff_shared_commands", shared=commands_phrase(cat, tuple(shared))))
+    return out
 
 
 def generated_differences(cat: Catalogue, a: BasicCode, b: BasicCode) -> tuple[str, ...]:
-    """Key differences assembled from two entries, for pairs with no curated text."""
-    out = [cat.ui("compare.summary", a=a.code, title_a=a.title, b=b.code, title_b=b.title)]
-    classes = {a.class_digit: a, b.class_digit: b}
-    if a.class_digit == b.class_digit:
-        out.append(cat.ui("compare.diff_same_class", class_name=cat.reply_class_name(a.class_digit)))
-    elif {4, 5} == set(classes):
-        out.append(cat.ui("compare.diff_retry", transient=classes[4].code, permanent=classes[5].code))
-    elif {2, 3} == set(classes):
-        out.append(cat.ui("compare.diff_intermediate", intermediate=classes[3].code, other=classes[2].code))
-    else:
-        positive, negative = (a, b) if a.class_digit < b.class_digit else (b, a)
-        out.append(
-            cat.ui(
-                "compare.diff_outcome", positive=positive.code, negative=negative.code,
-                class_positive=cat.reply_class_name(positive.class_digit),
-                class_negative=cat.reply_class_name(negative.class_digit),
-            )
-        )
-    out.append(
-        cat.ui("compare.diff_commands", a=a.code, b=b.code,
-               commands_a=_commands_in_words(cat, a), commands_b=_commands_in_words(cat, b))
-    )
-    shared = [c for c in a.commands if c in b.commands and c != "*"]
-    if shared:
-        out.append(cat.ui("compare.diff_shared_commands", shared=", ".join(shared)))
-    if a.enhanced or b.enhanced:
-        out.append(
-            cat.ui(
-                "compare.diff_enhanced", a=a.code, b=b.code,
-                enhanced_a=", ".join(a.enhanced[:3]) or cat.ui("compare.none"),
-                enhanced_b=", ".join(b.enhanced[:3]) or cat.ui("compare.none"),
-            )
-        )
-    return tuple(out)
+    """Key differences assembled from two entries, for pairs with no curated text.
+
+    Each code's role (greeting, closing, prompt, reply to commands…) decides
+    what may be said of it; no sentence is said twice.
+    """
+    out = [_outcome(cat, a, b)]
+    out.extend(_commands(cat, a, b))
+    enhanced_a, enhanced_b = enhanced_phrase(cat, a), enhanced_phrase(cat, b)
+    if enhanced_a or enhanced_b:
+        out.append(cat.ui("compare.diff_enhanced",
+                          enhanced_a=enhanced_a or cat.ui("compare.enhanced.none", code=a.code),
+                          enhanced_b=enhanced_b or cat.ui("compare.enhanced.none", code=b.code)))
+    if len(out) < 2:
+        out.insert(0, cat.ui("compare.summary", a=a.code, title_a=a.title, b=b.code, title_b=b.title))
+    unique: list[str] = []
+    for sentence in out:
+        if sentence not in unique:
+            unique.append(sentence)
+    return tuple(unique)
 
 
 def _learn_more_items(cat: Catalogue, a: BasicCode, b: BasicCode) -> tuple[tuple[Span, ...], ...]:
     seen: list[str] = []
-    for ref in a.references + a.sources + b.references + b.sources:
+    pair = cat.pair(a.code, b.code) if a.code != b.code else None
+    chosen = pair.references if pair is not None and pair.references else ()
+    for ref in chosen or a.references + a.sources + b.references + b.sources:
         if ref not in seen:
             seen.append(ref)
-    items: list[tuple[Span, ...]] = [(reference_span(ref),) for ref in seen]
+    registry = cat.ui("label.iana_registry")
+    items: list[tuple[Span, ...]] = [(reference_span(ref, registry),) for ref in seen]
     items.extend((cat.ui("label.explain_more", code=e.code),) for e in ((a, b) if a.code != b.code else (a,)))
     return tuple(items)
 
@@ -165,7 +198,7 @@ def compare(a: int | str, b: int | str, lang: str = "en") -> Comparison:
     entries = []
     for code in (a, b):
         if isinstance(code, bool) or not isinstance(code, (int, str)):
-            raise UnknownCode(f"cannot compare {code!r}: expected a reply code such as 250", repr(code))
+            raise UnknownCode(cat.ui("error.cannot_compare", value=repr(code)), repr(code))
         entries.append(cat.basic(str(code).strip()))
     first, second = entries
     return Comparison(first, second, lang, cat.pair(first.code, second.code) if first.code != second.code else None)

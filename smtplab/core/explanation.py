@@ -21,7 +21,7 @@ from smtplab.core.document import (
     ReplyCode,
     Strong,
 )
-from smtplab.errors import UnknownCode
+from smtplab.errors import ReplyParseError, UnknownCode
 from smtplab.core.references import reference_span
 from smtplab.core.reply import Reply, parse_reply
 
@@ -120,7 +120,9 @@ class Explanation(Displayable):
         if self.basic is not None:
             blocks.extend(_basic_blocks(cat, self.basic, with_enhanced_list=self.enhanced_status is None))
         if self.enhanced_status is not None:
-            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced, top=self.basic is None and self.reply is None))
+            pairing = cat.pairing_note(self.basic.code) if self.basic is not None else None
+            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced,
+                                           top=self.basic is None and self.reply is None, pairing=pairing))
         blocks.extend(_learn_more(cat, self.basic, self.enhanced))
         return Document("explanation", tuple(blocks), self.lang)
 
@@ -146,7 +148,9 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     commands = entry.commands + tuple(c for c in entry.other_commands if c not in entry.commands)
     if commands:
         blocks.append(Heading(cat.ui("heading.commands"), 2))
-        blocks.append(Paragraph(*command_spans(cat, commands)))
+        exempt = (" (" + cat.ui("label.except_commands", commands=", ".join(entry.except_commands)) + ")",) \
+            if entry.except_commands else ()
+        blocks.append(Paragraph(*command_spans(cat, commands), *exempt))
         if with_enhanced_list and entry.enhanced:
             blocks.append(
                 Paragraph(cat.ui("label.enhanced_with") + ": ",
@@ -169,7 +173,13 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     return blocks
 
 
-def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool) -> list:
+def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool,
+                     pairing: str | None = None) -> list:
+    """The enhanced code's class, subject and detail; with a ``pairing`` note, the note replaces the detail's text.
+
+    A detail's own text can contradict the basic code it came with (2.1.5
+    "address valid" on a 252 that confirmed nothing); the note says how to read it there.
+    """
     blocks: list = []
     if not top:
         blocks.append(Heading(cat.ui("heading.enhanced", code=status), 2))
@@ -182,9 +192,12 @@ def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, to
     if subject is not None:
         items.append((Strong(f"{cat.ui('label.subject')} {subject.number}: {subject.title}."), " " + subject.description))
     if entry is not None:
-        items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + entry.description))
+        detail_text = pairing if pairing is not None else entry.description
+        items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + detail_text))
+    elif pairing is not None:
+        items.append((pairing,))
     blocks.append(Items(tuple(items)))
-    if entry is not None:
+    if entry is not None and pairing is None:
         if entry.deprecated:
             blocks.append(Paragraph(Strong(cat.ui("label.deprecated_enhanced"))))
         level = 2 if top else 3
@@ -215,7 +228,7 @@ def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode 
     for ref in references:
         if ref not in seen:
             seen.add(ref)
-            items.append((reference_span(ref),))
+            items.append((reference_span(ref, cat.ui("label.iana_registry")),))
     if not items:
         return []
     return [Heading(cat.ui("heading.learn_more"), 2), Items(tuple(items))]
@@ -231,27 +244,31 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
     if isinstance(query, Reply):
         return _explain_reply(cat, str(query).splitlines()[0], query)
     if isinstance(query, bool) or not isinstance(query, (int, str)):
-        raise UnknownCode(
-            f"cannot explain {query!r}: expected a reply code such as 250, an enhanced code such as "
-            "5.1.1, or a reply line such as '550 5.1.1 User unknown'",
-            repr(query),
-        )
+        raise UnknownCode(cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query),
+                          ("250", "252", "550"))
     text = str(query).strip()
     if _BARE_CODE_RE.match(text) or isinstance(query, int):
         entry = cat.basic(text)
         return Explanation(text, lang, basic=entry)
     enhanced_key = normalise_enhanced(text)
-    if enhanced_key is not None:
-        return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(enhanced_key))
+    if enhanced_key is not None or cat.nearest_enhanced_shape(text):
+        return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(text))
     if _REPLY_LINE_RE.match(text):
-        return _explain_reply(cat, text, parse_reply(text))
+        try:
+            reply = parse_reply(text)
+        except ReplyParseError as exc:
+            raise _localised(cat, exc) from None
+        return _explain_reply(cat, text, reply)
     suggestions = cat.nearest_basic(text)
-    raise UnknownCode(
-        f"cannot explain {text!r}: expected a reply code such as 250, an enhanced code such as 5.1.1, "
-        f"or a reply line such as '550 5.1.1 User unknown'; nearest known codes: {', '.join(suggestions)}",
-        text,
-        suggestions,
-    )
+    raise UnknownCode(cat.ui("error.cannot_explain", text=text, codes=", ".join(suggestions)), text, suggestions)
+
+
+def _localised(cat: Catalogue, error: ReplyParseError) -> ReplyParseError:
+    """The same parse error, worded in the catalogue's language (unchanged when it names no reason)."""
+    if error.reason is None:
+        return error
+    return ReplyParseError(cat.ui(f"error.reply.{error.reason}", **error.values), error.line, error.line_number,
+                           error.reason, error.values)
 
 
 def _explain_reply(cat: Catalogue, query: str, reply: Reply) -> Explanation:

@@ -158,7 +158,7 @@ _VRFY = QuizData("vrfy", MappingProxyType({"en": "VRFY under three policies", "v
     _step("VRFY alice", 252,
           "The lab's default VRFY policy is cannot-verify: the server will not say whether a user exists, "
           "yet it does not refuse the command either.",
-          "Chính sách VRFY mặc định của phòng thí nghiệm là cannot-verify: máy chủ không cho biết người dùng "
+          "Chính sách VRFY mặc định của môi trường thực hành là cannot-verify: máy chủ không cho biết người dùng "
           "có tồn tại hay không, nhưng cũng không từ chối lệnh."),
     _step("VRFY alice", 250,
           "Now the server confirms local users, and alice is one of them.",
@@ -192,7 +192,7 @@ _SESSION = QuizData("session", MappingProxyType({"en": "A successful session", "
           "Máy chủ chưa nhận thư ngay: nó yêu cầu máy khách gửi nội dung thư. Lớp mã nào có nghĩa là “cứ tiếp tục”?"),
     _step("Subject: Quiz\n\nHello Bob, this message comes from the quiz.\n", 250,
           "The final dot ends the message, and the lab stores it in its mailbox.",
-          "Dấu chấm cuối cùng kết thúc thư, và phòng thí nghiệm lưu thư vào hộp thư của nó."),
+          "Dấu chấm cuối cùng kết thúc thư, và môi trường thực hành lưu thư vào hộp thư của nó."),
     _step("QUIT", 221,
           "Saying goodbye: the server answers, then closes the connection.",
           "Chào tạm biệt: máy chủ trả lời rồi đóng kết nối."),

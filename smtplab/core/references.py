@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.document import Span
 
 IANA_REGISTRY_URL = "https://www.iana.org/assignments/smtp-enhanced-status-codes/"
+IANA_REGISTRY_NAME = "IANA SMTP Enhanced Status Codes registry"
 _RFC_RE = re.compile(r"RFC\s*(?P<number>\d+)(?:\s*§\s*(?P<section>[0-9]+(?:\.[0-9]+)*))?")
 
 
@@ -25,7 +26,12 @@ def reference_url(reference: str) -> str | None:
     return None
 
 
-def reference_span(reference: str) -> Span:
-    """A link where the reference has an address, plain text otherwise."""
+def reference_span(reference: str, registry_name: str | None = None) -> Span:
+    """A link where the reference has an address, plain text otherwise.
+
+    ``registry_name`` is the IANA registry's name in the reader's language; it
+    replaces the English name the data cites (the link stays the same).
+    """
     url = reference_url(reference)
-    return Link(reference, url) if url else reference
+    text = reference.replace(IANA_REGISTRY_NAME, registry_name) if registry_name else reference
+    return Link(text, url) if url else text

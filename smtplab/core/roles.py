@@ -1,0 +1,143 @@
+"""The role a reply code plays in a session, read from its catalogue facts. Pure.
+
+A generated comparison must not say "220 answers the greeting" (220 *is* the
+greeting) or "221 means the command was accepted" (221 closes the session).
+What a code can truthfully be said to do depends on its role, and the role
+follows from the data: the commands RFC 5321 §4.3.2 lists for it, its class
+and its RFC text.
+
+Roles:
+
+- ``greeting``: sent as the connection opens (``CONNECTION`` among its commands);
+- ``closing``: the server closes the channel after it ("closing transmission
+  channel" in its RFC text: 221, 421);
+- ``any``: it may answer any command (``*`` among its commands);
+- ``prompt``: a 3xx reply inside an exchange (354 after DATA, 334 in AUTH);
+- ``registry``: no command at all (a code seen only in the IANA registry);
+- ``command``: an ordinary reply to the commands listed.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.core.catalogue import BasicCode, Catalogue
+
+__all__ = [
+    "ROLES",
+    "role",
+    "is_greeting",
+    "is_closing",
+    "answers_commands",
+    "all_commands",
+    "commands_phrase",
+    "role_sentence",
+    "enhanced_phrase",
+]
+
+ROLES = ("greeting", "closing", "any", "prompt", "registry", "command")
+PSEUDO_COMMANDS = ("CONNECTION", "DATA-end", "*")
+
+
+def is_greeting(entry: BasicCode) -> bool:
+    """True when the code is (or can be) the server's greeting."""
+    return "CONNECTION" in entry.commands
+
+
+def is_closing(entry: BasicCode) -> bool:
+    """True when the server closes the connection after this code."""
+    return "closing transmission channel" in entry.rfc_text
+
+
+def role(entry: BasicCode) -> str:
+    """The main role of a code (one of :data:`ROLES`)."""
+    if not entry.commands and not entry.other_commands:
+        return "registry"
+    if is_greeting(entry):
+        return "greeting"
+    if is_closing(entry):
+        return "closing"
+    if entry.class_digit == 3:
+        return "prompt"
+    if "*" in entry.commands:
+        return "any"
+    return "command"
+
+
+def answers_commands(entry: BasicCode) -> bool:
+    """True when "the command was accepted / refused" is a true thing to say of this code."""
+    return role(entry) in ("any", "prompt", "command")
+
+
+def all_commands(entry: BasicCode) -> tuple[str, ...]:
+    """The commands listed for the code, then the ones other sources add, without repeats."""
+    return entry.commands + tuple(c for c in entry.other_commands if c not in entry.commands)
+
+
+def _join(cat: Catalogue, words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + cat.ui("label.command_list_and") + words[-1]
+
+
+def _word(cat: Catalogue, command: str) -> str:
+    return cat.ui(f"compare.command.{command}") if command in PSEUDO_COMMANDS else command
+
+
+def commands_phrase(cat: Catalogue, commands: tuple[str, ...], others: tuple[str, ...] = ()) -> str:
+    """``"MAIL, RCPT and DATA (also AUTH)"``; a list holding ``*`` reads "any command"."""
+    if "*" in commands:
+        return cat.ui("compare.command.*")
+    main = _join(cat, [_word(cat, c) for c in commands])
+    extra = [c for c in others if c not in commands]
+    if not extra:
+        return main
+    if "*" in extra:
+        words = [_word(cat, c) for c in extra if c != "*"] + [cat.ui("compare.any_other_command")]
+    else:
+        words = [_word(cat, c) for c in extra]
+    return cat.ui("compare.also", main=main, others=_join(cat, words))
+
+
+def role_sentence(cat: Catalogue, entry: BasicCode) -> str:
+    """What the code answers, or what it is, as a clause: "220 is the server's greeting …"."""
+    kind = role(entry)
+    code = entry.code
+    if kind == "registry":
+        return cat.ui("compare.role.registry", code=code)
+    if kind == "greeting":
+        rest = tuple(c for c in all_commands(entry) if c != "CONNECTION")
+        if not rest:
+            return cat.ui("compare.role.greeting", code=code)
+        return cat.ui("compare.role.greeting_also", code=code, commands=commands_phrase(cat, rest))
+    if kind == "closing":
+        if "*" in entry.commands:
+            return cat.ui("compare.role.closing_any", code=code)
+        return cat.ui("compare.role.closing", code=code, commands=commands_phrase(cat, entry.commands))
+    if entry.except_commands:
+        return cat.ui("compare.role.any_except", code=code, commands=_join(cat, list(entry.except_commands)))
+    if kind == "prompt":
+        key = f"compare.role.prompt_{entry.commands[0]}"
+        return cat.ui(key, code=code)
+    if kind == "any":
+        return cat.ui("compare.role.any", code=code)
+    return cat.ui("compare.role.command", code=code, commands=commands_phrase(cat, entry.commands, entry.other_commands))
+
+
+def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
+    """Which enhanced status code the code is most often seen with, as a clause; None when it has none.
+
+    Only the first entry of ``enhanced`` counts (the list is ordered by real
+    use). A greeting never carries one: enhanced status codes are switched on
+    by EHLO, which comes after it (RFC 2034).
+    """
+    if is_greeting(entry):
+        others = tuple(c for c in all_commands(entry) if c != "CONNECTION")
+        if entry.enhanced and others:
+            return cat.ui("compare.enhanced.greeting_also", code=entry.code, first=entry.enhanced[0],
+                          commands=commands_phrase(cat, others))
+        return cat.ui("compare.enhanced.greeting", code=entry.code)
+    if not entry.enhanced:
+        return None
+    key = "compare.enhanced.registry" if role(entry) == "registry" else "compare.enhanced.usual"
+    return cat.ui(key, code=entry.code, first=entry.enhanced[0])
