@@ -572,7 +572,7 @@ def test_a_quiz_of_its_own_lives_as_long_as_the_widget():
             assert widget.grades[-1].verdict == "right", step.command
             widget.next.click()
         assert widget.finished and "Điểm của bạn: 6 / 6." in widget.score_view.value
-        assert "câu đố chạy trên một phòng thí nghiệm riêng" in widget.feedback.value.lower()
+        assert "câu đố chạy trên một môi trường thực hành riêng" in widget.feedback.value.lower()
         own = widget.lab
     finally:
         widget.close()
