@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from smtplab.errors import SMTPLabError
+from smtplab.errors import CourseError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,13 +56,6 @@ MANIFEST = ".smtplab-course.json"
 START_PAGE = "00-start-here.ipynb"
 DEFAULT_DIR = "smtplab-course"
 _SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
-
-
-class CourseError(SMTPLabError, OSError):
-    """The course cannot be copied or opened: the folder is unusable, the course or JupyterLab is missing."""
-
-    def __str__(self) -> str:  # OSError would otherwise format its arguments
-        return str(self.args[0])
 
 
 @dataclass

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import difflib
 import inspect
 import shlex
 from collections.abc import Mapping
@@ -59,7 +58,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from smtplab.core.catalogue import LANGUAGES, check_language
-from smtplab.errors import SMTPLabError
+from smtplab.errors import SMTPLabError, suggest
 from smtplab.server.policy import Policy
 from smtplab.server.settings import SETTINGS, Setting
 from smtplab.core.transcript import Exchange, Transcript
@@ -178,8 +177,7 @@ def _unknown(parser: _Parser, token: str) -> str:
             return (f"%%smtp takes only flags on its line, not {token!r}: "
                     "write the SMTP commands in the cell, one per line, below the %%smtp line")
         return f"{parser.prog}: unexpected {token!r} ({parser.prog}? lists what it takes)"
-    close = difflib.get_close_matches(token.split("=")[0], flags, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else ""
+    hint = suggest(token.split("=")[0], flags, cutoff=0.6, quote=False)
     return f"{parser.prog} has no flag {token}{hint} (flags: {', '.join(flags)})"
 
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from smtplab.errors import PolicyError, SMTPLabError
+from smtplab.errors import PolicyError, ServeError, SMTPLabError
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
@@ -65,10 +65,6 @@ __all__ = [
 DEFAULT_MAILDIR = "smtplab-maildir"
 _LANGUAGES = ("en", "vi")
 _PREFIX = "smtplab serve"
-
-
-class ServeError(SMTPLabError, RuntimeError):
-    """An option ``smtplab serve`` cannot work with; the message is one line naming the option."""
 
 
 @dataclass(frozen=True)
