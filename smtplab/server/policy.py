@@ -99,17 +99,29 @@ Pure: a lock and plain data; no sockets, no asyncio.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smtplab.errors import PolicyError
 from smtplab.core.reply import Reply, parse_reply
-from smtplab.server.settings import SETTINGS, Setting
+from smtplab.errors import PolicyError, suggest
+from smtplab.server.settings import (
+    SETTINGS,
+    AuthMode,
+    ExpnMode,
+    ForwardingMode,
+    GreylistCode,
+    PolicySettings,
+    ServerState,
+    Setting,
+    VrfyMode,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
 
 __all__ = ["RULE_STEPS", "Policy", "PolicySnapshot", "Rule"]
 
@@ -177,11 +189,6 @@ class PolicySnapshot(Mapping[str, Any]):
         return f"PolicySnapshot({dict(self._values)!r})"
 
 
-def _suggest(name: str, choices: Iterator[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 class Policy:
     """What the lab server answers; see the module docstring for every setting.
 
@@ -195,7 +202,29 @@ class Policy:
 'disabled'; did you mean 'confirm'?
     """
 
-    def __init__(self, **settings: Any) -> None:
+    # The settings, as type checkers and editors see them (at run time they live in ``_values``,
+    # checked by each setting's converter). Lists come back as tuples, dicts as read-only mappings.
+    vrfy: VrfyMode
+    expn: ExpnMode
+    users: Sequence[str]
+    domains: Sequence[str]
+    lists: Mapping[str, Sequence[str]]
+    forwards: Mapping[str, str]
+    forwarding: ForwardingMode
+    max_size: int
+    storage_full: bool
+    max_recipients: int
+    greylist_seconds: float
+    greylist_code: GreylistCode
+    auth: AuthMode
+    credentials: Mapping[str, str]
+    auth_plaintext: bool
+    starttls: bool
+    state: ServerState
+    reject_content: Sequence[str]
+    null_mx: Sequence[str]
+
+    def __init__(self, **settings: Unpack[PolicySettings]) -> None:
         object.__setattr__(self, "_lock", threading.RLock())
         object.__setattr__(self, "_values", {name: s.default for name, s in SETTINGS.items()})
         object.__setattr__(self, "_rules", [])
@@ -209,7 +238,7 @@ class Policy:
         if name in SETTINGS:
             return SETTINGS[name]
         raise PolicyError(
-            f"Policy has no setting {name!r}{_suggest(name, tuple(SETTINGS))} "
+            f"Policy has no setting {name!r}{suggest(name, SETTINGS)} "
             f"(settings: {', '.join(SETTINGS)})"
         )
 
@@ -237,7 +266,7 @@ class Policy:
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(SETTINGS))
 
-    def update(self, **settings: Any) -> None:
+    def update(self, **settings: Unpack[PolicySettings]) -> None:
         """Change several settings at once: all of them, or none if one is invalid."""
         converted = {name: self._setting(name).convert(value) for name, value in settings.items()}
         with self._lock:
@@ -342,7 +371,7 @@ def _rule_command(command: object) -> str:
     if key not in canonical:
         raise PolicyError(
             f"a rule cannot answer {command!r}: expected one of {', '.join(RULE_STEPS)}"
-            f"{_suggest(key, tuple(canonical))}"
+            f"{suggest(key, canonical)}"
         )
     return canonical[key]
 

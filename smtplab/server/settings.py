@@ -11,16 +11,62 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
 
-from smtplab.errors import PolicyError
+from smtplab.errors import PolicyError, suggest
 
-__all__ = ["SETTINGS", "Setting"]
+__all__ = [
+    "SETTINGS",
+    "AuthMode",
+    "ExpnMode",
+    "ForwardingMode",
+    "GreylistCode",
+    "PolicySettings",
+    "ServerState",
+    "Setting",
+    "VrfyMode",
+]
+
+#: The values of each enumerated setting: type checkers and editors read these, and so does
+#: :data:`SETTINGS` (``Setting.choices``), so the two cannot disagree.
+VrfyMode = Literal["cannot-verify", "confirm", "disabled"]
+ExpnMode = Literal["lists", "refuse", "disabled"]
+ForwardingMode = Literal["forward", "refuse"]
+GreylistCode = Literal[450, 451]
+AuthMode = Literal["off", "required"]
+ServerState = Literal["open", "busy", "shutting-down", "refuse", "no-mail"]
+
+
+class PolicySettings(TypedDict, total=False):
+    """The keyword arguments of ``Policy(...)`` and ``Policy.update(...)``: every setting, each optional.
+
+    Lists and dicts may be given as any iterable or mapping; the policy keeps them as tuples and
+    read-only mappings.
+    """
+
+    vrfy: VrfyMode
+    expn: ExpnMode
+    users: Iterable[str]
+    domains: Iterable[str]
+    lists: Mapping[str, Iterable[str]]
+    forwards: Mapping[str, str]
+    forwarding: ForwardingMode
+    max_size: int
+    storage_full: bool
+    max_recipients: int
+    greylist_seconds: float
+    greylist_code: GreylistCode
+    auth: AuthMode
+    credentials: Mapping[str, str]
+    auth_plaintext: bool
+    starttls: bool
+    state: ServerState
+    reject_content: Iterable[str]
+    null_mx: Iterable[str]
 
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\Z")
@@ -28,12 +74,18 @@ _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a
 
 @dataclass(frozen=True)
 class Setting:
-    """One policy setting: its default, how to check a value, and how to show one."""
+    """One policy setting: its default, how to check a value, and how to show one.
+
+    ``choices`` holds every value an enumerated setting (or a flag) can take, in the
+    order the documentation gives them; it is empty for an open-ended setting (a
+    number, a list of users…).
+    """
 
     name: str
     default: Any
     convert: Callable[[Any], Any]
     describe: str
+    choices: tuple[Any, ...] = ()
 
     def plain(self, value: Any) -> Any:
         """The value as plain lists and dicts (for ``as_dict``)."""
@@ -63,10 +115,7 @@ def _fail(name: str, value: object, expected: str, suggestion: str = "") -> Poli
 def _choice(name: str, options: tuple[Any, ...]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, bool) or value not in options:
-            by_text = {str(o): o for o in options}
-            close = difflib.get_close_matches(str(value), list(by_text), n=1, cutoff=0.5)
-            hint = f"; did you mean {by_text[close[0]]!r}?" if close else ""
-            raise _fail(name, value, "one of " + ", ".join(repr(o) for o in options), hint)
+            raise _fail(name, value, "one of " + ", ".join(repr(o) for o in options), suggest(value, options))
         return value
 
     return convert
@@ -193,31 +242,35 @@ def _credentials(value: Any) -> Mapping[str, str]:
 
 
 def _setting(name: str, default: Any, convert: Callable[[Any], Any], describe: str) -> Setting:
-    return Setting(name, convert(default), convert, describe)
+    return Setting(name, convert(default), convert, describe, (True, False) if isinstance(default, bool) else ())
+
+
+def _enumerated(name: str, default: Any, values: Any, describe: str | None = None) -> Setting:
+    """A setting whose values are those of the ``Literal`` type ``values``; described as ``a | b | c`` unless told."""
+    options = get_args(values)
+    return Setting(name, default, _choice(name, options), describe or " | ".join(map(str, options)), options)
 
 
 SETTINGS: Mapping[str, Setting] = MappingProxyType({
     s.name: s
     for s in (
-        _setting("vrfy", "cannot-verify", _choice("vrfy", ("cannot-verify", "confirm", "disabled")),
-                 "cannot-verify | confirm | disabled"),
-        _setting("expn", "lists", _choice("expn", ("lists", "refuse", "disabled")), "lists | refuse | disabled"),
+        _enumerated("vrfy", "cannot-verify", VrfyMode),
+        _enumerated("expn", "lists", ExpnMode),
         _setting("users", ("alice", "bob", "carol", "alan"), _users, "local user names"),
         _setting("domains", ("lab.example",), _domains, "local domains"),
         _setting("lists", {"staff": ("alice", "bob")}, _lists, "mailing lists: name -> members"),
         _setting("forwards", {"dave": "dave@elsewhere.example"}, _forwards, "moved users: name -> new address"),
-        _setting("forwarding", "forward", _choice("forwarding", ("forward", "refuse")), "forward (251) | refuse (551)"),
+        _enumerated("forwarding", "forward", ForwardingMode, "forward (251) | refuse (551)"),
         _setting("max_size", 10_485_760, _whole("max_size", 1), "octets, advertised as SIZE"),
         _setting("storage_full", False, _flag("storage_full"), "True: 452 to MAIL and RCPT"),
         _setting("max_recipients", 100, _whole("max_recipients", 1), "recipients per message"),
         _setting("greylist_seconds", 0, _seconds("greylist_seconds"), "0 = off"),
-        _setting("greylist_code", 450, _choice("greylist_code", (450, 451)), "450 | 451"),
-        _setting("auth", "off", _choice("auth", ("off", "required")), "off | required"),
+        _enumerated("greylist_code", 450, GreylistCode),
+        _enumerated("auth", "off", AuthMode),
         _setting("credentials", {"alice": "wonderland"}, _credentials, "AUTH user -> password"),
         _setting("auth_plaintext", True, _flag("auth_plaintext"), "False: AUTH only under TLS (else 538)"),
         _setting("starttls", True, _flag("starttls"), "False: STARTTLS gets 454"),
-        _setting("state", "open", _choice("state", ("open", "busy", "shutting-down", "refuse", "no-mail")),
-                 "open | busy | shutting-down | refuse | no-mail"),
+        _enumerated("state", "open", ServerState),
         _setting("reject_content", (), _words, "words refused after DATA (554)"),
         _setting("null_mx", (), _null_mx, "domains with a null MX (556)"),
     )
