@@ -50,7 +50,7 @@ def _terminal_width() -> int:
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2  # type: ignore[union-attr]  # None: below
     except (AttributeError, ValueError, OSError):
         return 78
 
@@ -181,7 +181,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     )
     parse = serve.parse_known_args
 
-    def parse_known_args(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def parse_known_args(*args, **kwargs):  # type: ignore[no-untyped-def,unused-ignore]
         # The options are added when `serve` is the command, so other commands do not pay for them at start-up.
         if not serve._actions:
             _serve_options(serve)
@@ -193,8 +193,8 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     def one_line_error(message: str) -> None:  # a usage mistake: one line, exit 2
         serve.exit(2, f"{serve.prog}: error: {message}\n")
 
-    serve.parse_known_args = parse_known_args  # type: ignore[method-assign]
-    serve.error = one_line_error  # type: ignore[method-assign]
+    serve.parse_known_args = parse_known_args  # type: ignore[method-assign,unused-ignore]
+    serve.error = one_line_error  # type: ignore[method-assign,unused-ignore]
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:

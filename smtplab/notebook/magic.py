@@ -283,6 +283,7 @@ class SMTPMagics(Magics):
                 _run(lab, steps)
                 transcript = lab.transcript.copy()
         if out:
+            assert self.shell is not None  # a magic runs in a shell
             self.shell.user_ns[out] = transcript
         return transcript
 
@@ -290,6 +291,7 @@ class SMTPMagics(Magics):
         from smtplab.lab.lab import Lab
 
         name = _identifier(args.lab, "--lab")
+        assert self.shell is not None  # a magic runs in a shell
         lab = self.shell.user_ns.get(name)
         if not isinstance(lab, Lab):
             found = "nothing" if lab is None else f"a value of type {type(lab).__name__}"
@@ -345,7 +347,7 @@ class SMTPMagics(Magics):
             )
         lang = _language(args.lang, "%smtp_compare")
         try:
-            return compare(*args.codes, lang=lang)
+            return compare(args.codes[0], args.codes[1], lang=lang)
         except SMTPLabError as exc:
             raise UsageError(f"%smtp_compare: {exc}") from None
 

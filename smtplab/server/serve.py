@@ -98,7 +98,7 @@ def build_policy(options: ServeOptions) -> Policy:
     policy = Policy(**preset.settings)
     if options.vrfy is not None:
         try:
-            policy.vrfy = options.vrfy
+            policy.vrfy = options.vrfy  # type: ignore[assignment]  # a command-line string, checked right here
         except PolicyError as exc:
             raise ServeError(str(exc).replace("policy.vrfy", "--vrfy", 1)) from None
     if options.users:
@@ -229,7 +229,7 @@ def _bind_error(options: ServeOptions, exc: OSError) -> ServeError:
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, got: list[str]) -> list[int]:
-    installed = []
+    installed: list[int] = []
 
     def on_signal(signum: int) -> None:
         if not got:
