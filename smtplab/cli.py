@@ -162,10 +162,14 @@ def _print_list(lang: str, kind: str, as_json: bool) -> None:
 
 
 def _lab(folder: str, browser: bool, port: int | None) -> int:
+    """Copy the course, install the notebook libraries if this interpreter lacks them, and run JupyterLab."""
     from smtplab.notebook import course
 
-    course.check_jupyterlab()
-    report = course.copy_course(folder)
+    target = course.check_folder(folder)  # a folder that cannot be used fails before anything is installed
+    missing = course.missing_notebook_modules()
+    if missing:
+        course.install_notebook_extra(missing, say=print)
+    report = course.copy_course(target)
     for line in report.lines():
         print(line)
     return course.start_lab(report.folder, browser=browser, port=port)
