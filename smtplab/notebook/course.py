@@ -212,6 +212,11 @@ def missing_notebook_modules() -> list[str]:
     return [name for module, name in _NOTEBOOK_MODULES.items() if find_spec(module) is None]
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def install_notebook_extra(missing: list[str], say: Callable[[str], None]) -> None:
     """Install :data:`NOTEBOOK_REQUIREMENTS` with this interpreter's pip, its progress shown as it goes.
 
@@ -222,7 +227,7 @@ def install_notebook_extra(missing: list[str], say: Callable[[str], None]) -> No
 
     command = [sys.executable, "-m", "pip", "install", *NOTEBOOK_REQUIREMENTS]
     by_hand = f"{sys.executable} -m pip install 'smtplab[notebook]'"
-    say(f"smtplab lab: the course runs in JupyterLab, and {' and '.join(missing)} "
+    say(f"smtplab lab: the course runs in JupyterLab, and {_listed(missing)} "
         f"{'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}.")
     say(f"smtplab lab: installing smtplab's notebook libraries now ({', '.join(NOTEBOOK_REQUIREMENTS)}); "
         "this takes a minute or two, once:")
@@ -244,7 +249,7 @@ def check_jupyterlab() -> None:
     missing = missing_notebook_modules()
     if missing:
         raise CourseError(
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}; "
+            f"{_listed(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}; "
             f"install them with: {sys.executable} -m pip install 'smtplab[notebook]'"
         )
 
