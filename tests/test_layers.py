@@ -18,9 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` on ``project`` (its pyproject.toml and its smtplab/), as .ci/run runs it."""
     return subprocess.run(
-        [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()",
-         "--no-cache"],
-        cwd=project, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "from importlinter.cli import lint_imports_command; lint_imports_command()",
+            "--no-cache",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONPATH": str(project)},
     )
 

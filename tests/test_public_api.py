@@ -19,8 +19,21 @@ from smtplab.errors import LabArgumentError, LabClosed, PolicyError, SMTPLabErro
 
 
 def test_everything_a_user_touches_is_exported_from_the_top_package():
-    for name in ("Lab", "Policy", "Limits", "Transcript", "Exchange", "Reply", "parse_reply", "explain", "compare",
-                 "ReplyExplainer", "CodeComparer", "Playground", "Quiz"):
+    for name in (
+        "Lab",
+        "Policy",
+        "Limits",
+        "Transcript",
+        "Exchange",
+        "Reply",
+        "parse_reply",
+        "explain",
+        "compare",
+        "ReplyExplainer",
+        "CodeComparer",
+        "Playground",
+        "Quiz",
+    ):
         assert name in smtplab.__all__
     for name in smtplab.__all__:
         assert getattr(smtplab, name) is not None, name
@@ -37,8 +50,9 @@ def test_the_exports_are_the_objects_of_their_layers():
 
 
 def test_every_exception_is_exported_from_errors_and_from_the_top_package():
-    classes = {name: obj for name, obj in vars(errors).items()
-               if inspect.isclass(obj) and issubclass(obj, SMTPLabError)}
+    classes = {
+        name: obj for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, SMTPLabError)
+    }
     assert len(classes) == 15
     for name, cls in classes.items():
         assert name in errors.__all__ and name in smtplab.__all__
@@ -52,14 +66,24 @@ def test_every_exception_is_in_the_docstring_tree_with_its_builtin():
         cls = getattr(errors, name)
         if not inspect.isclass(cls) or cls is SMTPLabError:
             continue
-        builtin = next(b for b in cls.__mro__ if b.__module__ == "builtins" and b not in (Exception, BaseException,
-                                                                                          object))
+        builtin = next(
+            b for b in cls.__mro__ if b.__module__ == "builtins" and b not in (Exception, BaseException, object)
+        )
         assert re.search(rf"── {name} \({builtin.__name__}\)", tree), name
         assert issubclass(cls, SMTPLabError) and issubclass(cls, builtin)
 
 
-@pytest.mark.parametrize("cls", [errors.UnknownCode, errors.UnknownLanguage, errors.UnknownQuiz,
-                                 errors.UnknownScenario, errors.ServerReplyError, errors.CourseError])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        errors.UnknownCode,
+        errors.UnknownLanguage,
+        errors.UnknownQuiz,
+        errors.UnknownScenario,
+        errors.ServerReplyError,
+        errors.CourseError,
+    ],
+)
 def test_messages_read_as_written_whatever_the_builtin(cls):
     args = ("the message", "x") if cls is errors.UnknownCode else ("the message",)
     assert str(cls(*args)) == "the message"  # not "'the message'" (LookupError) nor "[Errno …]" (OSError)
@@ -85,8 +109,9 @@ def test_suggest_names_the_nearest_choice_or_nothing():
 
 def test_import_smtplab_stays_light():
     script = "import json, sys, smtplab; smtplab.Policy; print(json.dumps(sorted(sys.modules)))"
-    loaded = set(json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                                           text=True).stdout))
+    loaded = set(
+        json.loads(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
+    )
     assert not {"asyncio", "aiosmtpd", "aiosmtplib", "IPython", "ipywidgets", "socket"} & loaded
     assert "smtplab.server.policy" in loaded and "smtplab.lab.lab" not in loaded
 
@@ -94,8 +119,12 @@ def test_import_smtplab_stays_light():
 def test_a_widget_without_ipywidgets_says_what_to_install(tmp_path):
     blocker = tmp_path / "ipywidgets.py"
     blocker.write_text("raise ModuleNotFoundError(\"No module named 'ipywidgets'\", name='ipywidgets')\n")
-    result = subprocess.run([sys.executable, "-c", "import smtplab; smtplab.Playground"], capture_output=True,
-                            text=True, env={"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import smtplab; smtplab.Playground"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{tmp_path}:{':'.join(sys.path)}"},
+    )
     assert result.returncode == 1
     assert "smtplab.Playground needs ipywidgets: pip install 'smtplab[notebook]'" in result.stderr
 

@@ -15,7 +15,7 @@ pytest.importorskip("mypy", reason="mypy is in the dev extra: pip install -e '.[
 ROOT = Path(__file__).resolve().parent.parent
 
 # What a user writes, with the start of what mypy must say about each marked line (nothing about the others).
-USER_CODE = '''
+USER_CODE = """
 from smtplab import EnhancedStatus, Exchange, Lab, Limits, Policy, Reply, Transcript, parse_reply
 
 reply = Reply(250, ("OK",))
@@ -33,14 +33,16 @@ Reply(250, "OK", "extra")  # E: Too many arguments for "Reply"
 lab = Lab("vi", limits=Limits(max_connections=5), policy=policy)
 Lab(hostname="school.example", vrfy="confirm")
 Lab(hostnam="school.example")  # E: Unexpected keyword argument "hostnam" for "Lab"
-'''
+"""
 
 
 def mypy(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "--no-error-summary", "--hide-error-context",
-         *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "--no-error-summary", "--hide-error-context", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "PYTHONPATH": str(ROOT), "MYPYPATH": str(ROOT)},
     )
 
@@ -59,8 +61,11 @@ def test_users_code_type_checks_as_documented(tmp_path):
         match = re.match(r"user\.py:(\d+): (?:error|note): (.*)", line)
         assert match, line
         said.setdefault(int(match[1]), []).append(match[2])
-    expected = {number: text.split("  # E: ")[1] for number, text in enumerate(USER_CODE.splitlines(), start=1)
-                if "  # E: " in text}
+    expected = {
+        number: text.split("  # E: ")[1]
+        for number, text in enumerate(USER_CODE.splitlines(), start=1)
+        if "  # E: " in text
+    }
     assert set(said) == set(expected), result.stdout
     for number, text in expected.items():
         assert any(message.startswith(text) for message in said[number]), (number, said[number])
