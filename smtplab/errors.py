@@ -30,7 +30,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "CatalogueError",
@@ -118,7 +118,19 @@ class PolicyError(SMTPLabError, ValueError):
     """A lab policy setting that does not exist, or a value it cannot take.
 
     The message lists the valid names or values and suggests the nearest one.
+    ``render(lang)``, when given, words the same message in another catalogue
+    language: a lab's policy speaks the lab's language (:meth:`in_language`).
     """
+
+    def __init__(self, message: str, render: Callable[[str], str] | None = None) -> None:
+        super().__init__(message)
+        self.render = render
+
+    def in_language(self, lang: str) -> PolicyError:
+        """The same error worded in ``lang``; itself when it has no other wording."""
+        if self.render is None:
+            return self
+        return type(self)(self.render(lang), self.render)
 
 
 class LabArgumentError(SMTPLabError, TypeError):

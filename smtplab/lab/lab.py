@@ -68,7 +68,8 @@ class Lab:
     given or ``keep_maildir``); ``limits`` the server's :class:`~smtplab.Limits`
     (sessions at once, line lengths, largest message, idle timeout; the lab's
     own client counts as one session); ``policy`` what the server answers, a
-    :class:`~smtplab.Policy` that the lab uses live (``lab.policy``).
+    :class:`~smtplab.Policy` that the lab uses live (``lab.policy``) and
+    whose error messages then speak the lab's language.
 
     As a short-hand, policy settings may be given as keywords instead:
     ``Lab(vrfy="confirm")`` is ``Lab(policy=Policy(vrfy="confirm"))``. A
@@ -111,7 +112,9 @@ class Lab:
         self.lang = check_language(lang)
         self._limits = limits
         self.hostname = hostname
-        self.policy = policy if policy is not None else Policy(**settings)
+        if policy is not None:
+            policy.lang = self.lang  # its error messages speak the lab's language
+        self.policy = policy if policy is not None else Policy(lang=self.lang, **settings)
         self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
         runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))

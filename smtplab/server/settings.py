@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypedDict, get_args
 
+from smtplab.core.catalogue import catalogue
 from smtplab.errors import PolicyError, suggest
 
 __all__ = [
     "SETTINGS",
+    "policy_error",
     "AuthMode",
     "ExpnMode",
     "ForwardingMode",
@@ -108,14 +110,40 @@ class Setting:
         return f"{shown:<30} {self.describe}"
 
 
-def _fail(name: str, value: object, expected: str, suggestion: str = "") -> PolicyError:
-    return PolicyError(f"policy.{name} cannot be {value!r}: expected {expected}{suggestion}")
+#: A piece of a message: text, or text in a given language.
+Piece = str | Callable[[str], str]
+
+
+def _text(key: str, **values: Piece) -> Callable[[str], str]:
+    """The ``[policy_error]`` string ``key`` of ui.toml, filled with ``values``, in the language asked for."""
+
+    def render(lang: str) -> str:
+        filled = {name: piece(lang) if callable(piece) else piece for name, piece in values.items()}
+        return catalogue(lang).ui(f"policy_error.{key}", **filled)
+
+    return render
+
+
+def policy_error(key: str, **values: Piece) -> PolicyError:
+    """A :class:`PolicyError` whose message is ``[policy_error] key`` (English, and any language on request)."""
+    render = _text(key, **values)
+    return PolicyError(render("en"), render)
+
+
+def hint(name: object, choices: Iterable[object]) -> Callable[[str], str]:
+    """"; did you mean 'confirm'?" (or nothing), in the language asked for."""
+    return lambda lang: suggest(name, choices, phrase=catalogue(lang).ui("policy_error.did_you_mean"))
+
+
+def _fail(name: str, value: object, expected: Piece, suggestion: Piece = "") -> PolicyError:
+    return policy_error("cannot_be", name=name, value=repr(value), expected=expected, hint=suggestion)
 
 
 def _choice(name: str, options: tuple[Any, ...]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, bool) or value not in options:
-            raise _fail(name, value, "one of " + ", ".join(repr(o) for o in options), suggest(value, options))
+            choices = ", ".join(repr(o) for o in options)
+            raise _fail(name, value, _text("one_of", choices=choices), hint(value, options))
         return value
 
     return convert
@@ -124,7 +152,7 @@ def _choice(name: str, options: tuple[Any, ...]) -> Callable[[Any], Any]:
 def _flag(name: str) -> Callable[[Any], bool]:
     def convert(value: Any) -> bool:
         if not isinstance(value, bool):
-            raise _fail(name, value, "True or False")
+            raise _fail(name, value, _text("flag"))
         return value
 
     return convert
@@ -133,7 +161,7 @@ def _flag(name: str) -> Callable[[Any], bool]:
 def _whole(name: str, minimum: int) -> Callable[[Any], int]:
     def convert(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise _fail(name, value, f"a whole number of at least {minimum}")
+            raise _fail(name, value, _text("whole", minimum=str(minimum)))
         return value
 
     return convert
@@ -142,7 +170,7 @@ def _whole(name: str, minimum: int) -> Callable[[Any], int]:
 def _seconds(name: str) -> Callable[[Any], float | int]:
     def convert(value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 86400 * 365:
-            raise _fail(name, value, "a number of seconds, 0 or more (0 turns it off)")
+            raise _fail(name, value, _text("seconds"))
         return value
 
     return convert
@@ -150,45 +178,43 @@ def _seconds(name: str) -> Callable[[Any], float | int]:
 
 def _strings(name: str, value: Any, what: str, example: str) -> list[str]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or isinstance(value, Mapping):
-        raise _fail(name, value, f"a list of {what}, such as [{example!r}]")
+        raise _fail(name, value, _text("list_of", what=_text(what), example=repr(example)))
     items = list(value)
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise _fail(name, value, f"a list of {what}; {item!r} is not one")
+            raise _fail(name, value, _text("list_item", what=_text(what), item=repr(item)))
     return [item.strip() for item in items]
 
 
 def _local_part(name: str, value: str, whole: object) -> str:
     if not _LOCAL_PART.match(value):
-        raise _fail(
-            name, whole, f"user names made of letters, digits and . _ + - (such as 'alice'); {value!r} is not one"
-        )
+        raise _fail(name, whole, _text("local_part", item=repr(value)))
     return value.lower()
 
 
 def _domain(name: str, value: str, whole: object) -> str:
     lowered = value.lower().rstrip(".")
     if not _DOMAIN.match(lowered):
-        raise _fail(name, whole, f"domain names such as 'lab.example'; {value!r} is not one")
+        raise _fail(name, whole, _text("domain", item=repr(value)))
     return lowered
 
 
 def _address(name: str, value: object, whole: object) -> str:
     if not isinstance(value, str) or value.count("@") != 1:
-        raise _fail(name, whole, f"addresses such as 'dave@elsewhere.example'; {value!r} is not one")
+        raise _fail(name, whole, _text("address", item=repr(value)))
     local, domain = value.strip().strip("<>").split("@")
     return f"{_local_part(name, local, whole)}@{_domain(name, domain, whole)}"
 
 
 def _users(value: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_local_part("users", v, value) for v in _strings("users", value, "user names", "alice")))
+    return tuple(dict.fromkeys(_local_part("users", v, value) for v in _strings("users", value, "user_names", "alice")))
 
 
 def _domains(value: Any) -> tuple[str, ...]:
     names = _strings("domains", value, "domains", "lab.example")
     domains = tuple(dict.fromkeys(_domain("domains", v, value) for v in names))
     if not domains:
-        raise _fail("domains", value, "at least one local domain, such as ['lab.example']")
+        raise _fail("domains", value, _text("one_domain"))
     return domains
 
 
@@ -203,7 +229,7 @@ def _words(value: Any) -> tuple[str, ...]:
 
 def _mapping(name: str, value: Any, example: str) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
-        raise _fail(name, value, f"a dict such as {example}")
+        raise _fail(name, value, _text("dict_such_as", example=example))
     return value
 
 
@@ -212,7 +238,7 @@ def _lists(value: Any) -> Mapping[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for list_name, members in _mapping("lists", value, example).items():
         if not isinstance(list_name, str):
-            raise _fail("lists", value, f"a dict such as {example}; {list_name!r} is not a list name")
+            raise _fail("lists", value, _text("list_name", example=example, item=repr(list_name)))
         key = _local_part("lists", list_name, value)
         checked = []
         for member in _strings("lists", members, "members", "alice"):
@@ -226,7 +252,7 @@ def _forwards(value: Any) -> Mapping[str, str]:
     out = {}
     for user, target in _mapping("forwards", value, example).items():
         if not isinstance(user, str):
-            raise _fail("forwards", value, f"a dict such as {example}")
+            raise _fail("forwards", value, _text("dict_such_as", example=example))
         out[_local_part("forwards", user, value)] = _address("forwards", target, value)
     return MappingProxyType(out)
 
@@ -236,7 +262,7 @@ def _credentials(value: Any) -> Mapping[str, str]:
     out = {}
     for user, password in _mapping("credentials", value, example).items():
         if not isinstance(user, str) or not isinstance(password, str) or not user:
-            raise _fail("credentials", value, f"a dict of user name to password such as {example}")
+            raise _fail("credentials", value, _text("credentials", example=example))
         out[user] = password
     return MappingProxyType(out)
 
