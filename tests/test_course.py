@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from smtplab import cli
 from smtplab.notebook import course
 from smtplab.notebook.course import MANIFEST, CourseError, copy_course
 

@@ -19,7 +19,15 @@ import smtplab
 from smtplab import Lab
 from smtplab.core.catalogue import catalogue
 from smtplab.lab.client import note
-from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, PolicyError, UnknownCode, UnknownLanguage
+from smtplab.errors import (
+    CatalogueError,
+    LabArgumentError,
+    LabClosed,
+    NoRecipe,
+    PolicyError,
+    UnknownCode,
+    UnknownLanguage,
+)
 from smtplab.server.policy import Policy
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.server.lab_server import Limits

@@ -199,7 +199,8 @@ def quiz(name: str) -> QuizData:
     """The ready quiz called ``name`` (``"vrfy"``, ``"session"``, ``"failures"``); :class:`UnknownQuiz` otherwise."""
     if name in QUIZZES:
         return QUIZZES[name]
-    raise UnknownQuiz(f"there is no quiz called {name!r}: expected one of {', '.join(QUIZZES)}{suggest(name, QUIZZES)}")
+    hint = suggest(name, QUIZZES)
+    raise UnknownQuiz(f"there is no quiz called {name!r}: expected one of {', '.join(QUIZZES)}{hint}")
 
 
 def _as_step(item: QuizStep | str | Mapping[str, Any], number: int) -> QuizStep:

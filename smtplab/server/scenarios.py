@@ -124,4 +124,5 @@ def scenario(name: str) -> Scenario:
     found = SCENARIOS.get(name) if isinstance(name, str) else None
     if found is not None:
         return found
-    raise UnknownScenario(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}{suggest(name, SCENARIOS)}")
+    hint = suggest(name, SCENARIOS)
+    raise UnknownScenario(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}{hint}")
