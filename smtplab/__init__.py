@@ -22,30 +22,68 @@ from smtplab.core.catalogue import LANGUAGES, catalogue  # noqa: E402
 # Other names are imported on first use (PEP 562), so that `import smtplab`
 # and `smtplab explain 250` load only the modules they need.
 _EXPORTS = {
-    "Comparison": "core.comparison",
-    "compare": "core.comparison",
-    "CatalogueError": "errors",
-    "ReplyParseError": "errors",
-    "SMTPLabError": "errors",
-    "UnknownCode": "errors",
-    "UnknownLanguage": "errors",
-    "Explanation": "core.explanation",
-    "explain": "core.explanation",
-    "Lab": "lab.lab",
+    # the core: replies, look-ups, transcripts
     "EnhancedStatus": "core.reply",
     "Reply": "core.reply",
     "ReplyCategory": "core.reply",
     "ReplyClass": "core.reply",
     "parse_reply": "core.reply",
+    "Explanation": "core.explanation",
+    "explain": "core.explanation",
+    "Comparison": "core.comparison",
+    "compare": "core.comparison",
+    "Exchange": "core.transcript",
+    "Transcript": "core.transcript",
+    # the lab: its server's policy and limits, and the learner's object
+    "Policy": "server.policy",
+    "Limits": "server.lab_server",
+    "Lab": "lab.lab",
+    # the notebook front ends (the `notebook` extra: ipywidgets)
+    "CodeComparer": "notebook.widgets",
+    "Playground": "notebook.widgets",
+    "Quiz": "notebook.widgets",
+    "ReplyExplainer": "notebook.widgets",
+    # every exception, and the helper behind their "did you mean" hints
+    **dict.fromkeys(
+        (
+            "CatalogueError", "CourseError", "LabArgumentError", "LabClosed", "MailboxError", "NoRecipe",
+            "PolicyError", "ReplyParseError", "SMTPLabError", "ServeError", "ServerReplyError", "UnknownCode",
+            "UnknownLanguage", "UnknownQuiz", "UnknownScenario",
+        ),
+        "errors",
+    ),
 }
+
+#: The names that need the `notebook` extra, and what to install when it is missing.
+_NOTEBOOK_HINT = "pip install 'smtplab[notebook]' (or run `smtplab lab`, which installs it)"
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.comparison import Comparison, compare
-    from smtplab.errors import CatalogueError, ReplyParseError, SMTPLabError, UnknownCode, UnknownLanguage
     from smtplab.core.explanation import Explanation, explain
-    from smtplab.lab.lab import Lab
     from smtplab.core.reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
+    from smtplab.core.transcript import Exchange, Transcript
+    from smtplab.errors import (
+        CatalogueError,
+        CourseError,
+        LabArgumentError,
+        LabClosed,
+        MailboxError,
+        NoRecipe,
+        PolicyError,
+        ReplyParseError,
+        ServeError,
+        ServerReplyError,
+        SMTPLabError,
+        UnknownCode,
+        UnknownLanguage,
+        UnknownQuiz,
+        UnknownScenario,
+    )
+    from smtplab.lab.lab import Lab
+    from smtplab.notebook.widgets import CodeComparer, Playground, Quiz, ReplyExplainer
+    from smtplab.server.lab_server import Limits
+    from smtplab.server.policy import Policy
 
 
 def __getattr__(name: str) -> object:
@@ -54,9 +92,14 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module 'smtplab' has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(f"smtplab.{module}"), name)
-    globals()[name] = value
-    return value
+    try:
+        found = getattr(import_module(f"smtplab.{module}"), name)
+    except ModuleNotFoundError as exc:
+        if module.startswith("notebook.") and exc.name in ("ipywidgets", "IPython"):
+            raise ModuleNotFoundError(f"smtplab.{name} needs {exc.name}: {_NOTEBOOK_HINT}", name=exc.name) from exc
+        raise
+    globals()[name] = found
+    return found
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -81,19 +124,37 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "LANGUAGES",
     "CatalogueError",
+    "CodeComparer",
     "Comparison",
+    "CourseError",
     "EnhancedStatus",
+    "Exchange",
     "Explanation",
+    "LANGUAGES",
     "Lab",
+    "LabArgumentError",
+    "LabClosed",
+    "Limits",
+    "MailboxError",
+    "NoRecipe",
+    "Playground",
+    "Policy",
+    "PolicyError",
+    "Quiz",
     "Reply",
     "ReplyCategory",
     "ReplyClass",
+    "ReplyExplainer",
     "ReplyParseError",
     "SMTPLabError",
+    "ServeError",
+    "ServerReplyError",
+    "Transcript",
     "UnknownCode",
     "UnknownLanguage",
+    "UnknownQuiz",
+    "UnknownScenario",
     "__version__",
     "catalogue",
     "compare",

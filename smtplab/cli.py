@@ -97,7 +97,7 @@ def _terminal_width() -> int:
     except (KeyError, ValueError):
         pass
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2  # type: ignore[union-attr]  # None: below
     except (AttributeError, ValueError, OSError):
         return 78
 
@@ -214,10 +214,14 @@ def _print_list(lang: str, kind: str, as_json: bool) -> None:
 
 
 def _lab(folder: str, browser: bool, port: int | None) -> int:
+    """Copy the course, install the notebook libraries if this interpreter lacks them, and run JupyterLab."""
     from smtplab.notebook import course
 
-    course.check_jupyterlab()
-    report = course.copy_course(folder)
+    target = course.check_folder(folder)  # a folder that cannot be used fails before anything is installed
+    missing = course.missing_notebook_modules()
+    if missing:
+        course.install_notebook_extra(missing, say=print)
+    report = course.copy_course(target)
     for line in report.lines():
         print(line)
     return course.start_lab(report.folder, browser=browser, port=port)
@@ -233,7 +237,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     )
     parse = serve.parse_known_args
 
-    def parse_known_args(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def parse_known_args(*args, **kwargs):  # type: ignore[no-untyped-def,unused-ignore]
         # The options are added when `serve` is the command, so other commands do not pay for them at start-up.
         if not serve._actions:
             _serve_options(serve)
@@ -245,8 +249,8 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     def one_line_error(message: str) -> None:  # a usage mistake: one line, exit 2
         serve.exit(2, f"{serve.prog}: error: {message}\n")
 
-    serve.parse_known_args = parse_known_args  # type: ignore[method-assign]
-    serve.error = one_line_error  # type: ignore[method-assign]
+    serve.parse_known_args = parse_known_args  # type: ignore[method-assign,unused-ignore]
+    serve.error = one_line_error  # type: ignore[method-assign,unused-ignore]
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:

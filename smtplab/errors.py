@@ -9,21 +9,51 @@ expect, so ``except ValueError`` keeps working::
     ├── UnknownCode (LookupError)        a code the catalogue does not hold
     ├── UnknownLanguage (LookupError)    a language the catalogue is not written in
     ├── NoRecipe (LookupError)           a code whose catalogue entry has no lab recipe
-    ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
+    ├── UnknownQuiz (LookupError)        a quiz name that smtplab.core.quizzes does not hold
+    ├── UnknownScenario (LookupError)    a classroom scenario name that smtplab.server.scenarios does not hold
     ├── ServerReplyError (LookupError)   a lab server reply name or value that replies.toml lacks
+    ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
+    ├── LabArgumentError (TypeError)     Lab(...) or one of its methods called with an argument it does not take
+    ├── LabClosed (RuntimeError)         a lab used after lab.close()
     ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
-    └── CourseError (OSError)            the course cannot be copied or JupyterLab started
-                                         (defined in smtplab.notebook.course, beside the code that raises it)
+    ├── ServeError (RuntimeError)        an option ``smtplab serve`` cannot work with
+    └── CourseError (OSError)            the course cannot be copied or JupyterLab installed or started
 
 Messages name the bad value, say what was expected and, where it helps,
-suggest the nearest valid value. In IPython and Jupyter such an error shows as
+suggest the nearest valid value (:func:`suggest`). In IPython and Jupyter such an error shows as
 that message alone (``UnknownCode: unknown reply code 299 ...``), without a
 traceback: the message is what a learner needs, and a wall of library frames
 around it hides it.
+
+Pure: imports nothing from smtplab, so every layer can raise these.
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Iterable
+
+__all__ = [
+    "CatalogueError",
+    "CourseError",
+    "LabArgumentError",
+    "LabClosed",
+    "MailboxError",
+    "NoRecipe",
+    "PolicyError",
+    "ReplyParseError",
+    "SMTPLabError",
+    "ServeError",
+    "ServerReplyError",
+    "UnknownCode",
+    "UnknownLanguage",
+    "UnknownQuiz",
+    "UnknownScenario",
+    "nearest",
+    "suggest",
+]
 
 
 class SMTPLabError(Exception):
@@ -34,11 +64,22 @@ class SMTPLabError(Exception):
         return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
 
 
+class _PlainMessage(BaseException):
+    """``str(error)`` is the message as written.
+
+    ``LookupError`` quotes a lone argument (``KeyError`` style) and ``OSError``
+    formats its arguments; smtplab's messages are sentences meant to be read.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class ReplyParseError(SMTPLabError, ValueError):
     """The text given is not a well-formed SMTP reply (RFC 5321 §4.2)."""
 
     def __init__(self, message: str, line: str | None = None, line_number: int | None = None,
-                 reason: str | None = None, values: dict[str, object] | None = None):
+                 reason: str | None = None, values: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.line = line
         self.line_number = line_number
@@ -48,53 +89,113 @@ class ReplyParseError(SMTPLabError, ValueError):
         self.values = dict(values or {})
 
 
-class UnknownCode(SMTPLabError, LookupError):
+class UnknownCode(_PlainMessage, SMTPLabError, LookupError):
     """A reply code or enhanced status code that the catalogue does not hold."""
 
-    def __init__(self, message: str, code: str, suggestions: tuple[str, ...] = ()):
+    def __init__(self, message: str, code: str, suggestions: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.suggestions = suggestions
 
-    def __str__(self) -> str:  # LookupError would otherwise quote the message
-        return str(self.args[0])
 
-
-class UnknownLanguage(SMTPLabError, LookupError):
+class UnknownLanguage(_PlainMessage, SMTPLabError, LookupError):
     """A language code for which the catalogue has no text."""
 
-    def __str__(self) -> str:
-        return str(self.args[0])
 
-
-class NoRecipe(SMTPLabError, LookupError):
+class NoRecipe(_PlainMessage, SMTPLabError, LookupError):
     """The catalogue entry of a code has no lab recipe, so the lab cannot produce that code on demand."""
 
-    def __init__(self, message: str, code: int):
+    def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
 
-    def __str__(self) -> str:
-        return str(self.args[0])
+
+class UnknownQuiz(_PlainMessage, SMTPLabError, LookupError):
+    """A quiz name that :data:`smtplab.core.quizzes.QUIZZES` does not hold."""
+
+
+class UnknownScenario(_PlainMessage, SMTPLabError, LookupError):
+    """A scenario name that :data:`smtplab.server.scenarios.SCENARIOS` does not hold."""
+
+
+class ServerReplyError(_PlainMessage, SMTPLabError, LookupError):
+    """A lab server reply name that ``replies.toml`` does not hold, or a missing placeholder value."""
 
 
 class CatalogueError(SMTPLabError, RuntimeError):
     """The catalogue's packaged data files are missing or inconsistent."""
 
 
-class ServerReplyError(SMTPLabError, LookupError):
-    """A lab server reply name that ``replies.toml`` does not hold, or a missing placeholder value."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 class PolicyError(SMTPLabError, ValueError):
     """A lab policy setting that does not exist, or a value it cannot take.
 
     The message lists the valid names or values and suggests the nearest one.
+    ``render(lang)``, when given, words the same message in another catalogue
+    language: a lab's policy speaks the lab's language (:meth:`in_language`).
     """
+
+    def __init__(self, message: str, render: Callable[[str], str] | None = None) -> None:
+        super().__init__(message)
+        self.render = render
+
+    def in_language(self, lang: str) -> PolicyError:
+        """The same error worded in ``lang``; itself when it has no other wording."""
+        if self.render is None:
+            return self
+        return type(self)(self.render(lang), self.render)
+
+
+class LabArgumentError(SMTPLabError, TypeError):
+    """``Lab(...)`` or one of its methods got an argument it does not take, or one of the wrong kind.
+
+    The message names the parameters it does take and the nearest one.
+    """
+
+
+class LabClosed(SMTPLabError, RuntimeError):
+    """The lab was used after :meth:`smtplab.Lab.close`; make a new one with ``Lab()``."""
 
 
 class MailboxError(SMTPLabError, RuntimeError):
     """The lab mailbox cannot do what was asked: it is closed, or its folder is gone."""
+
+
+class ServeError(SMTPLabError, RuntimeError):
+    """An option ``smtplab serve`` cannot work with; the message is one line naming the option."""
+
+
+class CourseError(_PlainMessage, SMTPLabError, OSError):
+    """The course cannot be copied or opened: the folder is unusable, the course or JupyterLab is missing."""
+
+
+def nearest(name: object, choices: Iterable[object], n: int = 1, cutoff: float = 0.5) -> list[object]:
+    """The (at most ``n``) choices closest to ``name``, closest first, compared as text; [] if none is close."""
+    import difflib  # only on a mistake: a module imported at start-up calls this
+
+    by_text = {str(choice): choice for choice in choices}
+    return [by_text[text] for text in difflib.get_close_matches(str(name), list(by_text), n=n, cutoff=cutoff)]
+
+
+def suggest(
+    name: object,
+    choices: Iterable[object],
+    *,
+    n: int = 1,
+    cutoff: float = 0.5,
+    quote: bool = True,
+    phrase: str = "; did you mean {}?",
+) -> str:
+    """``"; did you mean 'confirm'?"`` for the choice nearest ``name``, or ``""`` when none is close.
+
+    ``quote`` shows each choice as its ``repr`` (``'confirm'``, ``450``); ``phrase``
+    is the sentence around them, with ``{}`` where they go (a translation passes its own).
+
+    >>> suggest("confrim", ("cannot-verify", "confirm", "disabled"))
+    "; did you mean 'confirm'?"
+    >>> suggest("xyz", ("cannot-verify", "confirm"))
+    ''
+    """
+    close = nearest(name, choices, n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    return phrase.format(", ".join(repr(c) if quote else str(c) for c in close))

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from smtplab import cli
 from smtplab.notebook import course
 from smtplab.notebook.course import MANIFEST, CourseError, copy_course
 
@@ -252,14 +251,67 @@ def test_lab_into_a_file_is_one_line_and_exit_2(tmp_path):
                             "give a folder for the course (default: ./smtplab-course)\n"
 
 
-def test_lab_without_jupyterlab_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(course, "_jupyterlab_installed", lambda: False)
-    assert cli.main(["lab", str(tmp_path / "course"), "--no-browser"]) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.count("\n") == 1
-    assert err.startswith("smtplab: error: JupyterLab is not installed for ") and "pip install jupyterlab" in err
-    assert not (tmp_path / "course").exists()  # nothing copied before the check
+def test_the_notebook_requirements_are_the_notebook_extra():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert tuple(extras["notebook"]) == course.NOTEBOOK_REQUIREMENTS
+    assert "smtplab[notebook]" in extras["test"]
+
+
+_MISSING_THEN = """
+import sys
+from smtplab import cli
+from smtplab.notebook import course
+course.NOTEBOOK_REQUIREMENTS = tuple(sys.argv[1].split())
+course.missing_notebook_modules = lambda: ["JupyterLab", "ipywidgets"]  # as in a fresh `pip install smtplab`
+sys.exit(cli.main(["lab", *sys.argv[2:]]))
+"""
+
+
+def test_lab_without_the_notebook_libraries_installs_them_and_says_so(tmp_path):
+    # The real pip, offline: a requirement it cannot find fails the way a missing network does.
+    result = subprocess.run(
+        [sys.executable, "-c", _MISSING_THEN, "smtplab-no-such-package-x", str(tmp_path / "course"), "--no-browser"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PIP_NO_INDEX": "1"},
+    )
+    assert result.returncode == 2
+    assert result.stdout.splitlines()[:2] == [
+        f"smtplab lab: the course runs in JupyterLab, and JupyterLab and ipywidgets are not installed for "
+        f"{sys.executable}.",
+        "smtplab lab: installing smtplab's notebook libraries now (smtplab-no-such-package-x); "
+        "this takes a minute or two, once:",
+    ]
+    assert "smtplab-no-such-package-x" in result.stderr  # pip's own messages are shown, not hidden
+    last = result.stderr.splitlines()[-1]
+    assert last == (f"smtplab: error: pip could not install the notebook libraries (exit status 1); see its messages "
+                    f"above, then install them with: {sys.executable} -m pip install 'smtplab[notebook]'")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "course").exists()  # nothing copied before the libraries are there
+
+
+def test_installing_what_is_already_there_reports_success(capfd, monkeypatch):
+    monkeypatch.setattr(course, "NOTEBOOK_REQUIREMENTS", ("pip",))  # present in every venv: pip needs no index
+    said: list[str] = []
+    course.install_notebook_extra(["IPython"], say=said.append)
+    assert said[0].endswith("and IPython is not installed for " + sys.executable + ".")
+    assert said[-1] == "smtplab lab: the notebook libraries are installed."
+    assert "Requirement already satisfied: pip" in capfd.readouterr().out
+
+
+def test_check_jupyterlab_names_what_is_missing(monkeypatch):
+    monkeypatch.setattr(course, "missing_notebook_modules", lambda: ["JupyterLab"])
+    with pytest.raises(CourseError, match=r"JupyterLab is not installed for .*pip install 'smtplab\[notebook\]'"):
+        course.check_jupyterlab()
+
+
+def test_the_banner_puts_the_address_on_a_line_of_its_own():
+    text = course.banner("http://localhost:8888/lab?token=abc", browser=False)
+    assert "\n\n        http://localhost:8888/lab?token=abc\n\n" in text
+    assert "Open this address in your browser" in text
+    assert "If no browser window opened" in course.banner("http://x", browser=True)
 
 
 _START = """
@@ -325,12 +377,22 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
         assert api("api/status")["kernels"] == 0
         assert {item["name"] for item in api("api/contents")["content"]} == {"00-start-here.ipynb",
                                                                              "01-anatomy-of-a-reply.ipynb", "data"}
+        # Below JupyterLab's log, the address again, alone on its line, where a learner sees it.
+        heading = "    smtplab lab: the course is running in JupyterLab. Open this address in your browser:\n"
+        while heading not in output or len(output) < output.index(heading) + 4:
+            try:
+                output.append(lines.get(timeout=1))
+            except queue.Empty:
+                assert time.monotonic() - started < 60, "no address below the log:\n" + "".join(output)
+        at = output.index(heading)
+        assert output[at + 1:at + 4] == ["\n", f"        {address.group()}\n", "\n"]
     finally:
-        process.terminate()  # the CLI became JupyterLab (exec), so SIGTERM reaches the server itself
+        process.terminate()  # the CLI passes SIGTERM on to JupyterLab, which stops
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            raise
             process.wait(timeout=5)
             raise
         finally:

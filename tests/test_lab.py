@@ -19,7 +19,15 @@ import smtplab
 from smtplab import Lab
 from smtplab.core.catalogue import catalogue
 from smtplab.lab.client import note
-from smtplab.errors import CatalogueError, NoRecipe, PolicyError, UnknownCode, UnknownLanguage
+from smtplab.errors import (
+    CatalogueError,
+    LabArgumentError,
+    LabClosed,
+    NoRecipe,
+    PolicyError,
+    UnknownCode,
+    UnknownLanguage,
+)
 from smtplab.server.policy import Policy
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.server.lab_server import Limits
@@ -85,7 +93,7 @@ def test_unknown_language_and_policy_fail_before_anything_starts():
         Lab("fr")
     with pytest.raises(PolicyError, match="did you mean 'confirm'"):
         Lab(vrfy="confrim")
-    with pytest.raises(PolicyError, match="limits must be a smtplab.server.lab_server.Limits, not dict"):
+    with pytest.raises(LabArgumentError, match="limits must be a smtplab.Limits, such as Limits"):
         Lab(limits={"max_connections": 2})
     assert lab_threads() == before
 
@@ -204,7 +212,7 @@ def test_close_leaves_no_thread_socket_or_temporary_folder():
     assert open_sockets() == sockets
     assert not folder.exists()
     assert lab.closed and lab.address is None
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(LabClosed, match="this lab is closed; make a new one with Lab()"):
         lab.send("NOOP")
 
 

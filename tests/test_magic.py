@@ -280,3 +280,41 @@ def test_import_smtplab_leaves_ipython_alone_until_the_extension_loads():
     )
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert json.loads(out.stdout) == [True, True, False, False]
+
+
+# -- messages in the learner's language --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run", "english", "vietnamese"),
+    [
+        (lambda ip, lang: smtp(ip, f"--lang {lang} --vrfy sometimes", "VRFY alice"),
+         "%%smtp --vrfy sometimes: policy.vrfy cannot be 'sometimes': expected one of",
+         "%%smtp --vrfy sometimes: policy.vrfy không thể là 'sometimes': cần một trong các giá trị"),
+        (lambda ip, lang: smtp(ip, f"--lang={lang} --vrfi confirm", "VRFY alice"),
+         "%%smtp has no flag --vrfi; did you mean --vrfy? (flags: ",
+         "%%smtp không có cờ --vrfi; có phải ý bạn là --vrfy? (các cờ: "),
+        (lambda ip, lang: smtp(ip, f"--lang {lang}", "# nothing to send"),
+         "the %%smtp cell has no commands",
+         "ô %%smtp không có lệnh nào"),
+        (lambda ip, lang: smtp(ip, f"--lang {lang}", "DATA\nSubject: no end\n"),
+         "the message after DATA (line 1 of the cell) has no end",
+         "thư sau DATA (dòng 1 của ô) chưa có điểm kết thúc"),
+        (lambda ip, lang: ip.run_line_magic("smtp_compare", f"250 --lang {lang}"),
+         "%smtp_compare needs two reply codes, e.g. %smtp_compare 250 252; got 1: 250",
+         "%smtp_compare cần hai mã phản hồi, ví dụ %smtp_compare 250 252; nhận được 1: 250"),
+    ],
+)
+def test_usage_errors_speak_the_language_asked_for(ip, run, english, vietnamese):
+    with pytest.raises(UsageError) as caught:
+        run(ip, "en")
+    assert str(caught.value).startswith(english)
+    with pytest.raises(UsageError) as caught:
+        run(ip, "vi")
+    assert str(caught.value).startswith(vietnamese)
+
+
+def test_usage_errors_about_a_lab_speak_the_labs_language(ip):
+    ip.user_ns["lab"] = Lab("vi")
+    with pytest.raises(UsageError, match=r"^%%smtp --lab dùng lab như hiện có: hãy gán lab\.policy\.vrfy"):
+        smtp(ip, "--lab lab --vrfy confirm", "VRFY alice")

@@ -341,3 +341,67 @@ def test_greylist_makes_the_first_try_wait_and_lets_a_patient_retry_through():
     )
     grey.clear()
     assert len(grey) == 0
+
+
+# -- the policy's language, and its settings' choices -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "english", "vietnamese"),
+    [
+        (lambda p: setattr(p, "vrfy", "confrim"),
+         "policy.vrfy cannot be 'confrim': expected one of 'cannot-verify', 'confirm', 'disabled'; did you mean "
+         "'confirm'?",
+         "policy.vrfy không thể là 'confrim': cần một trong các giá trị 'cannot-verify', 'confirm', 'disabled'; "
+         "có phải ý bạn là 'confirm'?"),
+        (lambda p: p.update(max_recipients=0),
+         "policy.max_recipients cannot be 0: expected a whole number of at least 1",
+         "policy.max_recipients không thể là 0: cần một số nguyên, ít nhất là 1"),
+        (lambda p: setattr(p, "users", "alice"),
+         "policy.users cannot be 'alice': expected a list of user names, such as ['alice']",
+         "policy.users không thể là 'alice': cần một danh sách tên người dùng, ví dụ ['alice']"),
+        (lambda p: p.rule("RCTP", "550 5.1.1 No"),
+         "a rule cannot answer 'RCTP': expected one of " + ", ".join(RULE_STEPS) + "; did you mean 'RCPT'?",
+         "quy tắc không thể trả lời 'RCTP': cần một trong " + ", ".join(RULE_STEPS) + "; có phải ý bạn là 'RCPT'?"),
+        (lambda p: delattr(p, "vrfy"),
+         "policy settings cannot be deleted; set policy.vrfy to a value, or call policy.reset()",
+         "không thể xoá thiết lập chính sách; hãy gán policy.vrfy một giá trị, hoặc gọi policy.reset()"),
+    ],
+)
+def test_policy_errors_speak_the_policys_language(action, english, vietnamese):
+    with pytest.raises(PolicyError) as caught:
+        action(Policy())
+    assert str(caught.value) == english
+    with pytest.raises(PolicyError) as caught:
+        action(Policy(lang="vi"))
+    assert str(caught.value) == vietnamese
+
+
+def test_a_labs_policy_speaks_the_labs_language():
+    from smtplab import Lab
+
+    with pytest.raises(PolicyError, match="có phải ý bạn là 'confirm'"):
+        Lab("vi", vrfy="confrim")
+    policy = Policy()
+    with Lab("vi", policy=policy) as lab:
+        assert lab.policy.lang == "vi" and policy.lang == "vi"
+        with pytest.raises(AttributeError, match=r"^Chính sách không có thiết lập 'vrfi'; có phải ý bạn là 'vrfy'\?"):
+            lab.policy.vrfi  # noqa: B018
+
+
+def test_a_policy_language_must_be_a_catalogue_language():
+    with pytest.raises(SMTPLabError, match="no catalogue in language 'fr'"):
+        Policy(lang="fr")
+    with pytest.raises(SMTPLabError, match="no catalogue in language 'fr'"):
+        Policy().lang = "fr"
+
+
+def test_every_enumerated_setting_carries_its_choices():
+    assert SETTINGS["vrfy"].choices == ("cannot-verify", "confirm", "disabled")
+    assert SETTINGS["greylist_code"].choices == (450, 451)
+    assert SETTINGS["starttls"].choices == (True, False)
+    assert SETTINGS["users"].choices == ()
+    for setting in SETTINGS.values():
+        assert setting.default in setting.choices or not setting.choices
+        for choice in setting.choices:
+            assert setting.convert(choice) == choice

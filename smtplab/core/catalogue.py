@@ -205,7 +205,8 @@ def _load(path: str) -> dict[str, Any]:
         with open(cache, "rb") as handle:
             cached = marshal.loads(handle.read())  # marshal.load(handle) reads in many small pieces: far slower
         if cached["key"] == key:
-            return cached["data"]
+            data: dict[str, Any] = cached["data"]
+            return data
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         pass
     with open(source, "rb") as handle:

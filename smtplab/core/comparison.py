@@ -19,7 +19,7 @@ from smtplab.core.roles import all_commands, answers_commands, commands_phrase, 
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Span
+    from smtplab.core.document import Block, Span
 
 __all__ = ["Comparison", "compare", "generated_differences"]
 
@@ -57,7 +57,7 @@ class Comparison(Displayable):
     def document(self) -> Document:
         cat = catalogue(self.lang)
         a, b = self.a, self.b
-        blocks: list = [
+        blocks: list[Block] = [
             Heading(cat.ui("title.compare", a=a.code, title_a=a.title, b=b.code, title_b=b.title), 1),
             Paragraph(introduction(cat, a, b)),
         ]

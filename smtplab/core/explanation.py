@@ -27,7 +27,7 @@ from smtplab.core.reply import Reply, parse_reply
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Span
+    from smtplab.core.document import Block, Span
 
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 
@@ -93,7 +93,7 @@ class Explanation(Displayable):
 
     def document(self) -> Document:
         cat = catalogue(self.lang)
-        blocks: list = []
+        blocks: list[Block] = []
         if self.basic is not None:
             blocks.append(Heading(cat.ui("title.explain", code=self.basic.code, title=self.basic.title), 1))
         elif self.reply is not None:
@@ -134,8 +134,8 @@ def _class_mismatch(reply: Reply) -> str | None:
     return None
 
 
-def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) -> list:
-    blocks: list = []
+def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) -> list[Block]:
+    blocks: list[Block] = []
     for flag, key in ((entry.unconfirmed, "unconfirmed"), (entry.registry_only, "registry_only"),
                       (entry.deprecated, "deprecated")):
         if flag:
@@ -174,13 +174,13 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
 
 
 def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool,
-                     pairing: str | None = None) -> list:
+                     pairing: str | None = None) -> list[Block]:
     """The enhanced code's class, subject and detail; with a ``pairing`` note, the note replaces the detail's text.
 
     A detail's own text can contradict the basic code it came with (2.1.5
     "address valid" on a 252 that confirmed nothing); the note says how to read it there.
     """
-    blocks: list = []
+    blocks: list[Block] = []
     if not top:
         blocks.append(Heading(cat.ui("heading.enhanced", code=status), 2))
     cls = status.split(".")[0]
@@ -215,7 +215,7 @@ def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, to
     return blocks
 
 
-def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode | None) -> list:
+def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode | None) -> list[Block]:
     items: list[tuple[Span, ...]] = []
     seen: set[str] = set()
     if basic is not None and basic.rfc_text:

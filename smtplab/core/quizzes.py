@@ -31,14 +31,13 @@ server. Grading always uses the reply the server actually sent.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from smtplab.core.catalogue import catalogue
-from smtplab.errors import SMTPLabError
+from smtplab.errors import UnknownQuiz, suggest
 from smtplab.core.values import value
 
 __all__ = [
@@ -55,13 +54,6 @@ __all__ = [
     "quiz",
     "score",
 ]
-
-
-class UnknownQuiz(SMTPLabError, LookupError):
-    """A quiz name that :data:`QUIZZES` does not hold."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @value
@@ -244,8 +236,7 @@ def quiz(name: str) -> QuizData:
     """The ready quiz called ``name`` (``"vrfy"``, ``"session"``, ``"failures"``); :class:`UnknownQuiz` otherwise."""
     if name in QUIZZES:
         return QUIZZES[name]
-    close = difflib.get_close_matches(str(name), list(QUIZZES), n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = suggest(name, QUIZZES)
     raise UnknownQuiz(f"there is no quiz called {name!r}: expected one of {', '.join(QUIZZES)}{hint}")
 
 

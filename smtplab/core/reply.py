@@ -8,6 +8,10 @@ would send it, so ``parse_reply(str(reply)) == reply`` always holds.
 
 The three digits follow RFC 5321 §4.2.1; the enhanced status code at the
 start of the text follows RFC 3463 and RFC 2034.
+
+A reply knows nothing of the catalogue: ``smtplab.explain(reply)`` explains
+it (and a reply the lab returns shows its explanation in a notebook), so this
+module sits below :mod:`smtplab.core.explanation`, with no import back.
 """
 
 from __future__ import annotations
@@ -15,12 +19,8 @@ from __future__ import annotations
 import re
 from enum import IntEnum
 
-from smtplab.errors import ReplyParseError
 from smtplab.core.values import value
-
-TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
-if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.explanation import Explanation
+from smtplab.errors import ReplyParseError
 
 __all__ = [
     "EnhancedStatus",
@@ -217,12 +217,6 @@ class Reply:
         """The reply as sent on the wire: CRLF after every line."""
         return "".join(line + "\r\n" for line in self.wire_lines()).encode("utf-8")
 
-    def explain(self, lang: str = "en") -> Explanation:
-        """Explain this reply from the catalogue, in ``lang``."""
-        from smtplab.core.explanation import explain
-
-        return explain(self, lang=lang)
-
     def __str__(self) -> str:
         return "\n".join(self.wire_lines())
 
@@ -230,9 +224,6 @@ class Reply:
         if len(self.lines) == 1:
             return f"Reply({self.code}, {self.lines[0]!r})"
         return f"Reply({self.code}, {list(self.lines)!r})"
-
-    def _repr_html_(self) -> str:
-        return self.explain()._repr_html_()
 
 
 def _decode(data: str | bytes | bytearray) -> str:

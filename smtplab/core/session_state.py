@@ -38,7 +38,7 @@ from smtplab.core.values import value
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Span
+    from smtplab.core.document import Block, Span
     from smtplab.core.transcript import Exchange
 
 __all__ = [
@@ -199,7 +199,7 @@ class SessionState(Displayable):
 
     def document(self) -> Document:
         cat = catalogue(self.lang)
-        blocks: list = [
+        blocks: list[Block] = [
             Heading(cat.ui("state.heading"), 2),
             Paragraph(*_path(cat, self.step)),
             Paragraph(Strong(self.title + ". "), self.description),

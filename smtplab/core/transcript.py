@@ -90,7 +90,7 @@ class Exchange:
         # ``at`` is when, not what: two sessions that said the same things are equal.
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.sent, self.reply, self.note) == (other.sent, other.reply, other.note)  # type: ignore[attr-defined]
+        return (self.sent, self.reply, self.note) == (other.sent, other.reply, other.note)
 
     def __hash__(self) -> int:
         return hash((self.sent, self.reply, self.note))
@@ -114,7 +114,7 @@ class ExplainedReply(Reply):
     lang: str
 
     def __init__(self, code: int, lines: tuple[str, ...] | str = ("",), lang: str = "en") -> None:
-        super().__init__(code, lines)
+        super().__init__(code, (lines,) if isinstance(lines, str) else lines)
         object.__setattr__(self, "lang", lang)
 
     @classmethod

@@ -31,19 +31,30 @@ import base64
 import contextlib
 import weakref
 from concurrent.futures import Future
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from smtplab.core.catalogue import check_language, catalogue
 from smtplab.lab.client import RecordingClient
-from smtplab.errors import CatalogueError, NoRecipe, PolicyError
+from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, suggest
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.core.reply import Reply
 from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
 from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
+from smtplab.server.settings import SETTINGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import TracebackType
+
+    from typing_extensions import Self, Unpack
+
+    from smtplab.server.settings import PolicySettings
 
 __all__ = ["Lab"]
+
+#: Lab's own keyword parameters, named in the message when a keyword is neither one of them nor a policy setting.
+_PARAMETERS = ("lang", "hostname", "maildir", "keep_maildir", "limits", "policy")
 
 _START_TIMEOUT = 30.0
 
@@ -54,10 +65,19 @@ class Lab:
     ``lang`` is the language of explanations (``"en"`` or ``"vi"``);
     ``hostname`` the name the server announces; ``maildir`` where accepted
     mail is stored (a temporary folder, removed by :meth:`close`, unless
-    given or ``keep_maildir``); ``limits`` the server's
-    :class:`~smtplab.server.lab_server.Limits` (sessions at once, line lengths, largest
-    message, idle timeout; the lab's own client counts as one session); any
-    other keyword is a policy setting (``Lab(vrfy="confirm")``).
+    given or ``keep_maildir``); ``limits`` the server's :class:`~smtplab.Limits`
+    (sessions at once, line lengths, largest message, idle timeout; the lab's
+    own client counts as one session); ``policy`` what the server answers, a
+    :class:`~smtplab.Policy` that the lab uses live (``lab.policy``) and
+    whose error messages then speak the lab's language.
+
+    As a short-hand, policy settings may be given as keywords instead:
+    ``Lab(vrfy="confirm")`` is ``Lab(policy=Policy(vrfy="confirm"))``. A
+    keyword that is neither a parameter above nor a setting raises
+    :class:`~smtplab.errors.LabArgumentError` naming the nearest of both,
+    and so does giving ``policy=`` and settings together.
+
+    ``with Lab() as lab:`` and ``async with Lab() as lab:`` close it at the end.
     """
 
     def __init__(
@@ -68,14 +88,33 @@ class Lab:
         maildir: str | None = None,
         keep_maildir: bool = False,
         limits: Limits | None = None,
-        **policy: Any,
+        policy: Policy | None = None,
+        **settings: Unpack[PolicySettings],
     ) -> None:
-        self.lang = check_language(lang)
+        unknown = [name for name in settings if name not in SETTINGS]
+        if unknown:
+            raise LabArgumentError(
+                f"Lab() got an unexpected keyword {unknown[0]!r}{suggest(unknown[0], (*_PARAMETERS, *SETTINGS))}; "
+                f"Lab's parameters are {', '.join(_PARAMETERS)}, and any other keyword is a policy setting: "
+                f"{', '.join(SETTINGS)}"
+            )
+        if policy is not None and not isinstance(policy, Policy):
+            raise LabArgumentError(f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); "
+                                   f"not {type(policy).__name__}")
+        if policy is not None and settings:
+            raise LabArgumentError(
+                f"give the policy either as policy=Policy(...) or as settings such as {next(iter(settings))}=..., "
+                "not both: put the settings into the Policy"
+            )
         if limits is not None and not isinstance(limits, Limits):
-            raise PolicyError(f"limits must be a smtplab.server.lab_server.Limits, not {type(limits).__name__}")
+            raise LabArgumentError(f"limits must be a smtplab.Limits, such as Limits(max_connections=5); "
+                                   f"not {type(limits).__name__}")
+        self.lang = check_language(lang)
         self._limits = limits
         self.hostname = hostname
-        self.policy = Policy(**policy)
+        if policy is not None:
+            policy.lang = self.lang  # its error messages speak the lab's language
+        self.policy = policy if policy is not None else Policy(lang=self.lang, **settings)
         self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
         runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))
@@ -143,7 +182,7 @@ class Lab:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise RuntimeError("this lab is closed; make a new one with Lab()")
+            raise LabClosed("this lab is closed; make a new one with Lab()")
 
     # -- sending -------------------------------------------------------------
 
@@ -231,9 +270,15 @@ class Lab:
         is used. Any other mechanism is sent as ``AUTH <mechanism>`` alone, so
         the learner sees how the server answers it.
         """
+        for name, given in (("mechanism", mechanism), ("username", username), ("password", password)):
+            if given is not None and not isinstance(given, str):
+                raise LabArgumentError(f"lab.auth(): {name} is text, not {type(given).__name__}")
         if username is None or password is None:
             if not self.policy.credentials:
-                raise ValueError("lab.policy.credentials is empty: pass username= and password=")
+                raise LabArgumentError(
+                    "lab.auth() needs a user name and a password: pass username= and password=, or set "
+                    "lab.policy.credentials = {'alice': 'wonderland'} (it is empty)"
+                )
             user, secret = next(iter(self.policy.credentials.items()))
             username = user if username is None else username
             password = secret if password is None else password
@@ -353,11 +398,19 @@ class Lab:
         """``await lab.aclose()``: :meth:`close` without blocking the caller's event loop."""
         await asyncio.to_thread(self.close)
 
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
     # -- faces ---------------------------------------------------------------
 

@@ -21,7 +21,9 @@ learner's edits from the course's files::
 This module imports nothing from Jupyter: :func:`lab_command` only builds the
 command line that starts JupyterLab (``python -m jupyterlab`` with the same
 interpreter, on the course folder, at ``00-start-here.ipynb``), and
-:func:`start_lab` runs it.
+:func:`start_lab` runs it and repeats the address it prints where a learner
+sees it. When the notebook libraries are missing (a plain ``pip install``
+leaves them out), :func:`install_notebook_extra` installs them first.
 """
 
 from __future__ import annotations
@@ -29,31 +31,35 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from smtplab.errors import SMTPLabError
+from smtplab.errors import CourseError
 from smtplab.notebook.learner_copy import TEST_ONLY, learner_notebook
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from importlib.resources.abc import Traversable
-    from typing import NoReturn
 
 __all__ = [
     "MANIFEST",
+    "NOTEBOOK_REQUIREMENTS",
     "START_PAGE",
     "CopyReport",
     "CourseError",
+    "banner",
     "check_folder",
     "check_jupyterlab",
     "copy_course",
     "course_source",
+    "install_notebook_extra",
     "lab_command",
+    "missing_notebook_modules",
     "start_lab",
 ]
 
@@ -61,13 +67,6 @@ MANIFEST = ".smtplab-course.json"
 START_PAGE = "00-start-here.ipynb"
 DEFAULT_DIR = "smtplab-course"
 _SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
-
-
-class CourseError(SMTPLabError, OSError):
-    """The course cannot be copied or opened: the folder is unusable, the course or JupyterLab is missing."""
-
-    def __str__(self) -> str:  # OSError would otherwise format its arguments
-        return str(self.args[0])
 
 
 @dataclass
@@ -147,7 +146,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(files, dict) else {}
 
 
-def check_folder(folder: Path) -> Path:
+def check_folder(folder: Path | str) -> Path:
     """The folder the course goes into, made absolute; :class:`CourseError` if it cannot be used."""
     folder = Path(folder).expanduser().absolute()
     try:
@@ -221,18 +220,60 @@ def _learners(data: bytes) -> bytes:
         return data
 
 
-def _jupyterlab_installed() -> bool:
+#: What the course needs in this interpreter, beyond smtplab's own dependencies: smtplab's `notebook` extra
+#: (pyproject.toml; a test keeps the two equal), and the module each requirement provides.
+NOTEBOOK_REQUIREMENTS: tuple[str, ...] = ("ipython>=8", "ipywidgets>=8", "jupyterlab>=4")
+_NOTEBOOK_MODULES = {"jupyterlab": "JupyterLab", "ipywidgets": "ipywidgets", "IPython": "IPython"}
+
+
+def missing_notebook_modules() -> list[str]:
+    """The names (as a learner knows them) of the course's libraries this interpreter lacks."""
+    from importlib import invalidate_caches
     from importlib.util import find_spec
 
-    return find_spec("jupyterlab") is not None
+    invalidate_caches()  # a pip install a moment ago must be seen
+    return [name for module, name in _NOTEBOOK_MODULES.items() if find_spec(module) is None]
+
+
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def install_notebook_extra(missing: list[str], say: Callable[[str], None]) -> None:
+    """Install :data:`NOTEBOOK_REQUIREMENTS` with this interpreter's pip, its progress shown as it goes.
+
+    This is what ``smtplab lab`` does when ``pip install smtplab`` (or ``pip install -e .``) left out
+    the notebook libraries; :class:`CourseError` says what to run by hand if pip fails.
+    """
+    import subprocess
+
+    command = [sys.executable, "-m", "pip", "install", *NOTEBOOK_REQUIREMENTS]
+    by_hand = f"{sys.executable} -m pip install 'smtplab[notebook]'"
+    say(f"smtplab lab: the course runs in JupyterLab, and {_listed(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}.")
+    say(f"smtplab lab: installing smtplab's notebook libraries now ({', '.join(NOTEBOOK_REQUIREMENTS)}); "
+        "this takes a minute or two, once:")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        status = subprocess.run(command).returncode
+    except OSError as exc:
+        raise CourseError(f"cannot run pip with {sys.executable}: {exc.strerror or exc}; "
+                          f"install the notebook libraries with: {by_hand}") from exc
+    if status != 0 or missing_notebook_modules():
+        raise CourseError(f"pip could not install the notebook libraries (exit status {status}); "
+                          f"see its messages above, then install them with: {by_hand}")
+    say("smtplab lab: the notebook libraries are installed.")
 
 
 def check_jupyterlab() -> None:
-    """:class:`CourseError` unless this interpreter can run JupyterLab."""
-    if not _jupyterlab_installed():
+    """:class:`CourseError` unless this interpreter can run the course (JupyterLab, ipywidgets, IPython)."""
+    missing = missing_notebook_modules()
+    if missing:
         raise CourseError(
-            f"JupyterLab is not installed for {sys.executable}; "
-            f"install it with: {sys.executable} -m pip install jupyterlab"
+            f"{_listed(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}; "
+            f"install them with: {sys.executable} -m pip install 'smtplab[notebook]'"
         )
 
 
@@ -257,28 +298,79 @@ def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) 
     return command
 
 
+_URL = re.compile(r"\bhttps?://[^\s]+")
+#: After JupyterLab prints its address, how long its log must stay quiet before the address is repeated
+#: below it (the log comes in bursts), and how long at most to wait for that.
+_QUIET, _AT_MOST = 1.0, 5.0
+
+
+def banner(url: str, *, browser: bool) -> str:
+    """The lines ``smtplab lab`` prints once JupyterLab is up: its address alone on a line, easy to find."""
+    lead = "If no browser window opened, open" if browser else "Open"
+    return (f"\n    smtplab lab: the course is running in JupyterLab. {lead} this address in your browser:\n\n"
+            f"        {url}\n\n"
+            "    Stop JupyterLab with Ctrl+C (press it twice) when you are done.\n")
+
+
 def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) -> int:
-    """Run JupyterLab on *folder*; on POSIX the process becomes JupyterLab (so signals reach it directly)."""
+    """Run JupyterLab on *folder* until it stops; return its exit status.
+
+    JupyterLab's log is passed through as it comes; once JupyterLab prints
+    its address, the address is repeated on a line of its own below the log,
+    where a learner finds it. Ctrl+C reaches JupyterLab from the terminal
+    (it asks before stopping); SIGTERM is passed on to it.
+    """
+    import signal
+    import subprocess
+    import threading
+    import time
+
     command = lab_command(folder, browser=browser, port=port)
     print("starting JupyterLab (a few seconds); " + ("it opens in your browser, and " if browser else "")
           + "the address to open is printed below. Ctrl+C stops it.")
     sys.stdout.flush()
     sys.stderr.flush()
-    if os.name == "posix":
-        os.chdir(folder)
-        try:
-            _exec(command)
-        except OSError as exc:
-            raise CourseError(f"cannot start JupyterLab with {command[0]}: {exc.strerror or exc}") from exc
-    import subprocess
+    try:
+        process = subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise CourseError(f"cannot start JupyterLab with {command[0]}: {exc.strerror or exc}") from exc
+    assert process.stderr is not None
+    log = process.stderr
+    seen: list[str] = []  # the log so far, as text, to find the address in
+    last_output = [time.monotonic()]
 
-    process = subprocess.Popen(command, cwd=folder)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:  # JupyterLab got the Ctrl+C too and decides when to stop
-            continue
+    def relay() -> None:
+        out = getattr(sys.stderr, "buffer", None)
+        while chunk := log.read1(65536):  # type: ignore[attr-defined]
+            if out is not None:
+                out.write(chunk)
+                out.flush()
+            else:  # pragma: no cover - a replaced sys.stderr without bytes
+                sys.stderr.write(chunk.decode("utf-8", "replace"))
+            seen.append(chunk.decode("utf-8", "replace"))
+            last_output[0] = time.monotonic()
 
-
-def _exec(command: list[str]) -> NoReturn:
-    os.execv(command[0], command)
+    reader = threading.Thread(target=relay, name="smtplab-lab-log", daemon=True)
+    reader.start()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl+C in the terminal reaches JupyterLab itself, which asks whether to stop; here it only waits.
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+        if hasattr(signal, "SIGTERM"):
+            previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, lambda _signum, _frame: process.terminate())
+    try:
+        url, url_at = None, 0.0
+        while process.poll() is None:
+            time.sleep(0.1)
+            if url is None:
+                found = _URL.search("".join(seen))
+                if found and not found.group().startswith("file:"):
+                    url, url_at = found.group().rstrip(".,)"), time.monotonic()
+            elif url_at and (time.monotonic() - last_output[0] > _QUIET or time.monotonic() - url_at > _AT_MOST):
+                print(banner(url, browser=browser), flush=True)
+                url_at = 0.0
+        reader.join(timeout=5)
+        return process.returncode if process.returncode >= 0 else 128 - process.returncode
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

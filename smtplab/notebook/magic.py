@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import argparse
 import ast
-import difflib
 import inspect
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,8 +58,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from smtplab.core.catalogue import LANGUAGES, check_language
-from smtplab.errors import SMTPLabError
+from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
+from smtplab.errors import SMTPLabError, suggest
 from smtplab.server.policy import Policy
 from smtplab.server.settings import SETTINGS, Setting
 from smtplab.core.transcript import Exchange, Transcript
@@ -68,6 +68,24 @@ __all__ = ["SMTPMagics", "Step", "load_ipython_extension", "parse_cell", "unload
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
+_LANG_FLAG = re.compile(r"--lang(?:=|\s+)(\S+)")
+
+
+def _text(lang: str, key: str, **values: object) -> str:
+    """``[magic_error] key`` of ui.toml, in ``lang``, filled with ``values``."""
+    return catalogue(lang).ui(f"magic_error.{key}", **values)
+
+
+def _usage(lang: str, key: str, **values: object) -> UsageError:
+    """A UsageError worded by ``[magic_error] key``, in ``lang``."""
+    return UsageError(_text(lang, key, **values))
+
+
+def _line_language(line: str) -> str:
+    """The language a magic line asks for with ``--lang``, read before parsing (so parse errors speak it too)."""
+    found = _LANG_FLAG.search(line)
+    lang = found.group(1).strip("'\"") if found else "en"
+    return lang if lang in LANGUAGES else "en"
 
 
 # -- the cell body --------------------------------------------------------------
@@ -82,8 +100,8 @@ class Step:
     line: int = 0  # where the command is in the cell, counting from 1
 
 
-def parse_cell(body: str) -> list[Step]:
-    """The steps of a ``%%smtp`` cell body; :class:`UsageError` for a message with no final ``.``.
+def parse_cell(body: str, lang: str = "en") -> list[Step]:
+    """The steps of a ``%%smtp`` cell body; :class:`UsageError` (in ``lang``) for a message with no final ``.``.
 
     >>> parse_cell("EHLO a.example\\nDATA\\nSubject: hi\\n\\n..dots\\n.\\nQUIT")
     [Step(command='EHLO a.example', message=None, line=1), \
@@ -107,14 +125,11 @@ Step(command='DATA', message='Subject: hi\\n\\n.dots\\n', line=2), Step(command=
             message.append(line[1:] if line.startswith("..") else line)
             index += 1
         if index == len(lines):
-            raise UsageError(
-                f"the message after DATA (line {number} of the cell) has no end: finish it with a line "
-                "holding a single '.', as SMTP does"
-            )
+            raise _usage(lang, "no_end", number=number)
         index += 1  # the lone dot
         steps.append(Step(command, "".join(line + "\n" for line in message), number))
     if not steps:
-        raise UsageError("the %%smtp cell has no commands: write one SMTP command per line, e.g. EHLO learner.example")
+        raise _usage(lang, "no_commands")
     return steps
 
 
@@ -122,10 +137,12 @@ Step(command='DATA', message='Subject: hi\\n\\n.dots\\n', line=2), Step(command=
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing to stderr and exiting."""
+    """argparse that raises UsageError (in ``lang``) instead of printing to stderr and exiting."""
+
+    lang = "en"
 
     def error(self, message: str) -> Any:
-        raise UsageError(f"{self.prog}: {message} ({self.prog}? lists what it takes)")
+        raise _usage(self.lang, "bad_arguments", prog=self.prog, message=message)
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:  # pragma: no cover - no action exits
         raise UsageError(message or f"{self.prog}: bad arguments")
@@ -157,40 +174,41 @@ def _line_parser(prog: str, codes_help: str) -> _Parser:
     return parser
 
 
-def _split(line: str, prog: str) -> list[str]:
+def _split(line: str, prog: str, lang: str) -> list[str]:
     try:
         return shlex.split(line)
     except ValueError as exc:
-        raise UsageError(f"{prog}: cannot read the line ({exc})") from None
+        raise _usage(lang, "cannot_read", prog=prog, reason=exc) from None
 
 
 def _parse(parser: _Parser, line: str) -> argparse.Namespace:
-    args, extra = parser.parse_known_args(_split(line, parser.prog))
+    parser.lang = _line_language(line)
+    args, extra = parser.parse_known_args(_split(line, parser.prog, parser.lang))
     if extra:
-        raise UsageError(_unknown(parser, extra[0]))
+        raise _unknown(parser, extra[0])
     return args
 
 
-def _unknown(parser: _Parser, token: str) -> str:
+def _unknown(parser: _Parser, token: str) -> UsageError:
+    lang, prog = parser.lang, parser.prog
     flags = [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
     if not token.startswith("-"):
-        if parser.prog == "%%smtp":
-            return (f"%%smtp takes only flags on its line, not {token!r}: "
-                    "write the SMTP commands in the cell, one per line, below the %%smtp line")
-        return f"{parser.prog}: unexpected {token!r} ({parser.prog}? lists what it takes)"
-    close = difflib.get_close_matches(token.split("=")[0], flags, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    return f"{parser.prog} has no flag {token}{hint} (flags: {', '.join(flags)})"
+        if prog == "%%smtp":
+            return _usage(lang, "only_flags", token=repr(token))
+        return _usage(lang, "unexpected", prog=prog, token=repr(token))
+    phrase = _text(lang, "did_you_mean")
+    hint = suggest(token.split("=")[0], flags, cutoff=0.6, quote=False, phrase=phrase)
+    return _usage(lang, "no_flag", prog=prog, token=token, hint=hint, flags=", ".join(flags))
 
 
 def _language(lang: str | None, prog: str) -> str:
     try:
         return check_language(lang or "en")
     except SMTPLabError as exc:
-        raise UsageError(f"{prog} --lang: {exc}") from None
+        raise _usage("en", "lang", prog=prog, reason=exc) from None
 
 
-def _setting_value(setting: Setting, text: str) -> Any:
+def _setting_value(setting: Setting, text: str, lang: str) -> Any:
     """The flag's text as the kind of value the setting holds; the policy then checks it."""
     default = setting.default
     if isinstance(default, bool):
@@ -209,10 +227,8 @@ def _setting_value(setting: Setting, text: str) -> Any:
             try:
                 return ast.literal_eval(stripped)
             except (ValueError, SyntaxError):
-                raise UsageError(
-                    f"{_flag(setting.name)} {text!r} is not a Python literal; e.g. "
-                    f"{_flag(setting.name)} \"{_example(default)}\""
-                ) from None
+                flag = _flag(setting.name)
+                raise _usage(lang, "not_literal", flag=flag, text=repr(text), example=_example(default)) from None
         if isinstance(default, tuple):
             return [part.strip() for part in stripped.split(",") if part.strip()]
     return text
@@ -227,25 +243,25 @@ def _example(default: Any) -> str:
     return repr(plain(default))
 
 
-def _policy(args: argparse.Namespace) -> dict[str, Any]:
+def _policy(args: argparse.Namespace, lang: str) -> dict[str, Any]:
     """The policy flags given, as checked settings; UsageError names the flag and the valid values."""
     settings: dict[str, Any] = {}
     for key, text in vars(args).items():
         if not key.startswith("policy:"):
             continue
         setting = SETTINGS[key.split(":", 1)[1]]
-        value = _setting_value(setting, text)
+        value = _setting_value(setting, text, lang)
         try:
-            Policy(**{setting.name: value})
+            Policy(lang=lang, **{setting.name: value})
         except SMTPLabError as exc:
-            raise UsageError(f"%%smtp {_flag(setting.name)} {text}: {exc}") from None
+            raise _usage(lang, "setting", flag=_flag(setting.name), text=text, reason=exc) from None
         settings[setting.name] = value
     return settings
 
 
-def _identifier(name: str, flag: str) -> str:
+def _identifier(name: str, flag: str, lang: str) -> str:
     if not name.isidentifier():
-        raise UsageError(f"%%smtp {flag} needs a Python variable name such as session, not {name!r}")
+        raise _usage(lang, "identifier", flag=flag, name=repr(name))
     return name
 
 
@@ -273,11 +289,12 @@ class SMTPMagics(Magics):
         if args.help:
             print(parser.format_help())
             return None
-        policy = _policy(args)
-        out = _identifier(args.out, "--out") if args.out else None
-        steps = parse_cell(cell)
+        lang = parser.lang  # the --lang asked for, if a valid one: what the messages speak
+        policy = _policy(args, lang)
+        out = _identifier(args.out, "--out", lang) if args.out else None
+        steps = parse_cell(cell, lang)
         if args.lab:
-            transcript = self._on_lab(args, policy, steps)
+            transcript = self._on_lab(args, policy, steps, lang)
         else:
             from smtplab.lab.lab import Lab
 
@@ -285,27 +302,27 @@ class SMTPMagics(Magics):
                 _run(lab, steps)
                 transcript = lab.transcript.copy()
         if out:
+            assert self.shell is not None  # a magic runs in a shell
             self.shell.user_ns[out] = transcript
         return transcript
 
-    def _on_lab(self, args: argparse.Namespace, policy: dict[str, Any], steps: list[Step]) -> Transcript:
+    def _on_lab(self, args: argparse.Namespace, policy: dict[str, Any], steps: list[Step], lang: str) -> Transcript:
         from smtplab.lab.lab import Lab
 
-        name = _identifier(args.lab, "--lab")
+        name = _identifier(args.lab, "--lab", lang)
+        assert self.shell is not None  # a magic runs in a shell
         lab = self.shell.user_ns.get(name)
         if not isinstance(lab, Lab):
-            found = "nothing" if lab is None else f"a value of type {type(lab).__name__}"
-            raise UsageError(f"%%smtp --lab {name}: {name} holds {found}, not a Lab; run {name} = Lab() first")
+            found = _text(lang, "found_nothing") if lab is None else _text(lang, "found_type", kind=type(lab).__name__)
+            raise _usage(lang, "not_a_lab", name=name, found=found)
+        lang = lab.lang  # from here on, the lab's own language
         if policy:
             first = next(iter(policy))
-            raise UsageError(
-                f"%%smtp --lab uses the lab as it is: set {name}.policy.{first} = ... in Python "
-                f"instead of {_flag(first)} (policy flags are for the fresh lab)"
-            )
+            raise _usage(lang, "lab_policy", name=name, setting=first, flag=_flag(first))
         if args.lang:
-            raise UsageError(f"%%smtp --lab explains in the lab's own language ({lab.lang!r}); drop --lang")
+            raise _usage(lang, "lab_lang", language=repr(lab.lang))
         if lab.closed:
-            raise UsageError(f"%%smtp --lab {name}: this lab is closed; make a new one with {name} = Lab()")
+            raise _usage(lang, "lab_closed", name=name)
         start = len(lab.transcript)
         _run(lab, steps)
         return lab.transcript[start:]  # type: ignore[return-value]
@@ -321,14 +338,13 @@ class SMTPMagics(Magics):
         from smtplab.core.explanation import explain
 
         args = _parse(_line_parser("%smtp_explain", "a code such as 252 or 5.1.1, or a reply line"), line)
-        if not args.codes:
-            raise UsageError("%smtp_explain needs a code: %smtp_explain 252, %smtp_explain 5.1.1 "
-                             "or %smtp_explain 550 5.1.1 User unknown")
         lang = _language(args.lang, "%smtp_explain")
+        if not args.codes:
+            raise _usage(lang, "explain_needs")
         try:
             return explain(" ".join(args.codes), lang=lang)
         except SMTPLabError as exc:
-            raise UsageError(f"%smtp_explain: {exc}") from None
+            raise _usage(lang, "explain_failed", reason=exc) from None
 
     @line_magic
     def smtp_compare(self, line: str) -> Any:
@@ -340,16 +356,14 @@ class SMTPMagics(Magics):
         from smtplab.core.comparison import compare
 
         args = _parse(_line_parser("%smtp_compare", "two reply codes such as 250 252"), line)
-        if len(args.codes) != 2:
-            raise UsageError(
-                f"%smtp_compare needs two reply codes, e.g. %smtp_compare 250 252; got {len(args.codes)}"
-                + (f": {' '.join(args.codes)}" if args.codes else "")
-            )
         lang = _language(args.lang, "%smtp_compare")
+        if len(args.codes) != 2:
+            codes = f": {' '.join(args.codes)}" if args.codes else ""
+            raise _usage(lang, "compare_needs", count=len(args.codes), codes=codes)
         try:
-            return compare(*args.codes, lang=lang)
+            return compare(args.codes[0], args.codes[1], lang=lang)
         except SMTPLabError as exc:
-            raise UsageError(f"%smtp_compare: {exc}") from None
+            raise _usage(lang, "compare_failed", reason=exc) from None
 
 
 def _run(lab: Any, steps: list[Step]) -> None:

@@ -76,7 +76,7 @@ class LabHandler:
     def __dir__(self) -> list[str]:
         """The hooks (``handle_*``) and AUTH mechanisms (``auth_*``) only: aiosmtpd scans
         ``dir(handler)`` on every connection (see :meth:`LabSMTP.__dir__ <smtplab.server.protocol.LabSMTP.__dir__>`)."""
-        return list(_hook_names(type(self)))
+        return list(_hook_names(type(self)))  # type: ignore[arg-type]  # mypy: a class is hashable
 
     # -- HELO / EHLO ---------------------------------------------------------
 

@@ -311,5 +311,6 @@ class LabServer:
         return self._authority().cert_pem.bytes()
 
     def __repr__(self) -> str:
-        where = f"{self._address[0]}:{self._address[1]}" if self.address else "not listening"
+        address = self.address
+        where = f"{address[0]}:{address[1]}" if address else "not listening"
         return f"<LabServer {self.hostname} {where}, {self.sessions} session(s)>"

@@ -404,7 +404,7 @@ class LabMailbox:
         self._check_open()
         _sender, _recipients, message = _split_envelope(self._raw(key))
         # SMTP carries CRLF; Python's email package works in \n.
-        return email.message_from_bytes(message.replace(b"\r\n", b"\n"), policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(message.replace(b"\r\n", b"\n"), policy=email.policy.default)
 
     def get(self, key: str, default: EmailMessage | None = None) -> EmailMessage | None:
         """The message with ``key``, parsed; ``default`` if there is none."""

@@ -99,17 +99,33 @@ Pure: a lock and plain data; no sockets, no asyncio.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import threading
-from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from smtplab.errors import PolicyError
+from smtplab.core.catalogue import check_language
 from smtplab.core.reply import Reply, parse_reply
-from smtplab.server.settings import SETTINGS, Setting
+from smtplab.errors import PolicyError
+from smtplab.server.settings import (
+    SETTINGS,
+    AuthMode,
+    ExpnMode,
+    ForwardingMode,
+    GreylistCode,
+    PolicySettings,
+    ServerState,
+    Setting,
+    VrfyMode,
+    hint,
+    policy_error,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
 
 __all__ = ["RULE_STEPS", "Policy", "PolicySnapshot", "Rule"]
 
@@ -177,11 +193,6 @@ class PolicySnapshot(Mapping[str, Any]):
         return f"PolicySnapshot({dict(self._values)!r})"
 
 
-def _suggest(name: str, choices: Iterator[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 class Policy:
     """What the lab server answers; see the module docstring for every setting.
 
@@ -195,12 +206,56 @@ class Policy:
 'disabled'; did you mean 'confirm'?
     """
 
-    def __init__(self, **settings: Any) -> None:
+    # The settings, as type checkers and editors see them (at run time they live in ``_values``,
+    # checked by each setting's converter). Lists come back as tuples, dicts as read-only mappings.
+    vrfy: VrfyMode
+    expn: ExpnMode
+    users: Sequence[str]
+    domains: Sequence[str]
+    lists: Mapping[str, Sequence[str]]
+    forwards: Mapping[str, str]
+    forwarding: ForwardingMode
+    max_size: int
+    storage_full: bool
+    max_recipients: int
+    greylist_seconds: float
+    greylist_code: GreylistCode
+    auth: AuthMode
+    credentials: Mapping[str, str]
+    auth_plaintext: bool
+    starttls: bool
+    state: ServerState
+    reject_content: Sequence[str]
+    null_mx: Sequence[str]
+
+    def __init__(self, *, lang: str = "en", **settings: Unpack[PolicySettings]) -> None:
+        object.__setattr__(self, "_lang", check_language(lang))
         object.__setattr__(self, "_lock", threading.RLock())
         object.__setattr__(self, "_values", {name: s.default for name, s in SETTINGS.items()})
         object.__setattr__(self, "_rules", [])
         object.__setattr__(self, "_last_snapshot", (None, None))
         self.update(**settings)
+
+    # -- language ------------------------------------------------------------
+
+    @property
+    def lang(self) -> str:
+        """The language of the policy's error messages (a lab's policy speaks the lab's language)."""
+        return str(self._lang)
+
+    @lang.setter
+    def lang(self, lang: str) -> None:
+        object.__setattr__(self, "_lang", check_language(lang))
+
+    @contextmanager
+    def _speaking(self) -> Iterator[None]:
+        """Re-raise a :class:`PolicyError` worded in the policy's language."""
+        try:
+            yield
+        except PolicyError as exc:
+            if self._lang == "en":
+                raise
+            raise exc.in_language(self._lang) from None
 
     # -- settings ------------------------------------------------------------
 
@@ -208,10 +263,7 @@ class Policy:
     def _setting(name: str) -> Setting:
         if name in SETTINGS:
             return SETTINGS[name]
-        raise PolicyError(
-            f"Policy has no setting {name!r}{_suggest(name, tuple(SETTINGS))} "
-            f"(settings: {', '.join(SETTINGS)})"
-        )
+        raise policy_error("no_setting", name=repr(name), hint=hint(name, SETTINGS), settings=", ".join(SETTINGS))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -221,25 +273,31 @@ class Policy:
         try:
             self._setting(name)
         except PolicyError as exc:
-            raise AttributeError(str(exc)) from None
+            raise AttributeError(str(exc.in_language(self._lang))) from None
         raise AttributeError(name)  # pragma: no cover - _setting always raises here
 
     def __setattr__(self, name: str, value: Any) -> None:
-        converted = self._setting(name).convert(value)
+        if name == "lang":  # not a setting: the property
+            object.__setattr__(self, name, value)
+            return
+        with self._speaking():
+            converted = self._setting(name).convert(value)
         with self._lock:
             values = dict(self._values)
             values[name] = converted
             object.__setattr__(self, "_values", values)
 
     def __delattr__(self, name: str) -> None:
-        raise PolicyError(f"policy settings cannot be deleted; set policy.{name} to a value, or call policy.reset()")
+        with self._speaking():
+            raise policy_error("no_delete", name=name)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(SETTINGS))
 
-    def update(self, **settings: Any) -> None:
+    def update(self, **settings: Unpack[PolicySettings]) -> None:
         """Change several settings at once: all of them, or none if one is invalid."""
-        converted = {name: self._setting(name).convert(value) for name, value in settings.items()}
+        with self._speaking():
+            converted = {name: self._setting(name).convert(value) for name, value in settings.items()}
         with self._lock:
             object.__setattr__(self, "_values", {**self._values, **converted})
 
@@ -275,7 +333,8 @@ class Policy:
         See the module docstring for what each step matches against and what
         a rule does to the command it answers.
         """
-        rule = Rule(_rule_command(command), _rule_match(match), _rule_reply(reply), _rule_times(times))
+        with self._speaking():
+            rule = Rule(_rule_command(command), _rule_match(match), _rule_reply(reply), _rule_times(times))
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -336,20 +395,18 @@ class Policy:
 
 def _rule_command(command: object) -> str:
     if not isinstance(command, str):
-        raise PolicyError(f"a rule's command is a name such as 'RCPT', not {type(command).__name__}")
+        raise policy_error("rule_command_type", kind=type(command).__name__)
     canonical = {step.upper(): step for step in RULE_STEPS}
     key = command.strip().upper()
     if key not in canonical:
-        raise PolicyError(
-            f"a rule cannot answer {command!r}: expected one of {', '.join(RULE_STEPS)}"
-            f"{_suggest(key, tuple(canonical))}"
-        )
+        raise policy_error("rule_command", command=repr(command), steps=", ".join(RULE_STEPS),
+                           hint=hint(key, canonical))
     return canonical[key]
 
 
 def _rule_match(match: object) -> str:
     if not isinstance(match, str) or not match:
-        raise PolicyError(f"a rule's match is a pattern such as 'bob@*' or '*', not {match!r}")
+        raise policy_error("rule_match", match=repr(match))
     return match
 
 
@@ -357,19 +414,17 @@ def _rule_reply(reply: object) -> Reply:
     if isinstance(reply, Reply):
         return reply
     if not isinstance(reply, (str, bytes)):
-        raise PolicyError(f"a rule's reply is a reply line such as '550 5.1.1 Mailbox on holiday', not {reply!r}")
+        raise policy_error("rule_reply_type", reply=repr(reply))
     try:
         return parse_reply(reply)
     except ValueError as exc:
-        raise PolicyError(
-            f"a rule's reply must be an SMTP reply such as '550 5.1.1 Mailbox on holiday': {exc}"
-        ) from exc
+        raise policy_error("rule_reply", reason=str(exc)) from exc
 
 
 def _rule_times(times: object) -> int | None:
     if times is None:
         return None
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-        raise PolicyError(f"a rule's times is a whole number of at least 1, or None for ever; not {times!r}")
+        raise policy_error("rule_times", times=repr(times))
     return times
 

@@ -75,7 +75,7 @@ def _protocol_names(cls: type) -> tuple[str, ...]:
 @functools.cache
 def _guarded_commands(cls: type[LabSMTP]) -> dict[str, Callable[..., Awaitable[None]]]:
     """Every ``smtp_*`` method of ``cls`` behind the guard, by command name."""
-    return {n[5:]: cls._guard(n[5:], getattr(cls, n)) for n in _protocol_names(cls) if n.startswith("smtp_")}
+    return {n[5:]: cls._guard(n[5:], getattr(cls, n)) for n in _protocol_names(cls) if n.startswith("smtp_")}  # type: ignore[arg-type]  # mypy: a class is hashable
 
 
 class LabSMTP(SMTP):
@@ -94,7 +94,7 @@ class LabSMTP(SMTP):
             enable_SMTPUTF8=False,
             decode_data=False,
             timeout=limits.idle_timeout,
-            authenticator=handler.authenticate,
+            authenticator=handler.authenticate,  # type: ignore[arg-type]  # it is called with this LabSMTP
             loop=loop,
         )
         self.lab = lab
@@ -102,7 +102,7 @@ class LabSMTP(SMTP):
         self.command_size_limit = limits.command_line - 2
         # An instance dict: aiosmtpd's is shared by every session and grows on each EHLO.
         self.command_size_limits = collections.defaultdict(lambda: self.command_size_limit)
-        self._smtp_methods = {name: MethodType(f, self) for name, f in _guarded_commands(type(self)).items()}
+        self._smtp_methods = {name: MethodType(f, self) for name, f in _guarded_commands(type(self)).items()}  # type: ignore[arg-type]  # mypy: a class is hashable
         self.policy_now: PolicySnapshot = lab.policy.snapshot()
         self.peer: tuple[str, int] | None = None
         self.commands: list[str] = []
@@ -226,7 +226,7 @@ class LabSMTP(SMTP):
         """
         self._say_shutting_down()
         if hard and self.transport is not None:
-            self.transport.abort()
+            self.transport.abort()  # type: ignore[attr-defined]  # aiosmtpd types it as BaseTransport
 
     def _say_shutting_down(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -234,7 +234,7 @@ class LabSMTP(SMTP):
 
     # -- every reply ---------------------------------------------------------
 
-    async def push(self, status: str | bytes) -> None:  # type: ignore[override]
+    async def push(self, status: str | bytes) -> None:
         """Send one reply, as the catalogue words it (see the module docstring)."""
         text = status.decode("utf-8", errors="replace") if isinstance(status, (bytes, bytearray)) else status
         reply, close = self._vet(text)
@@ -327,7 +327,7 @@ class LabSMTP(SMTP):
         too) on every connection; listing just these names, found once per
         class, takes most of the cost out of accepting a connection.
         """
-        return list(_protocol_names(type(self)))
+        return list(_protocol_names(type(self)))  # type: ignore[arg-type]  # mypy: a class is hashable
 
     @staticmethod
     def _guard(name: str, method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:

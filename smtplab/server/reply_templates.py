@@ -25,7 +25,6 @@ Pure: reads only its own data file; no sockets, no asyncio.
 
 from __future__ import annotations
 
-import difflib
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from smtplab.core.catalogue import _load
-from smtplab.errors import CatalogueError, ServerReplyError
+from smtplab.errors import CatalogueError, ServerReplyError, suggest
 from smtplab.core.reply import Reply, parse_reply
 
 __all__ = [
@@ -174,8 +173,7 @@ def reply_template(name: str) -> ReplyTemplate:
     try:
         return templates[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), templates, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = suggest(name, templates, n=3)
         raise ServerReplyError(
             f"no server reply called {name!r} in smtplab/data/replies.toml{hint} "
             f"(reply_names() lists all {len(templates)})"

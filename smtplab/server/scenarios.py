@@ -28,16 +28,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from smtplab.errors import SMTPLabError
+from smtplab.errors import UnknownScenario, suggest
 
 __all__ = ["SCENARIOS", "Scenario", "UnknownScenario", "scenario", "scenario_names"]
-
-
-class UnknownScenario(SMTPLabError, LookupError):
-    """A scenario name that :data:`SCENARIOS` does not hold."""
-
-    def __str__(self) -> str:  # LookupError would otherwise quote the message
-        return str(self.args[0])
 
 
 class Scenario:
@@ -131,8 +124,5 @@ def scenario(name: str) -> Scenario:
     found = SCENARIOS.get(name) if isinstance(name, str) else None
     if found is not None:
         return found
-    import difflib  # only on a mistake: the command line imports this module at start-up
-
-    close = difflib.get_close_matches(str(name), list(SCENARIOS), n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = suggest(name, SCENARIOS)
     raise UnknownScenario(f"unknown scenario {name!r}: expected one of {', '.join(SCENARIOS)}{hint}")

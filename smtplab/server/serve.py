@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from smtplab.errors import PolicyError, SMTPLabError
+from smtplab.errors import PolicyError, ServeError
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
@@ -69,10 +69,6 @@ __all__ = [
 DEFAULT_MAILDIR = "smtplab-maildir"
 _LANGUAGES = ("en", "vi")
 _PREFIX = "smtplab serve"
-
-
-class ServeError(SMTPLabError, RuntimeError):
-    """An option ``smtplab serve`` cannot work with; the message is one line naming the option."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def build_policy(options: ServeOptions) -> Policy:
     policy = Policy(**preset.settings)
     if options.vrfy is not None:
         try:
-            policy.vrfy = options.vrfy
+            policy.vrfy = options.vrfy  # type: ignore[assignment]  # a command-line string, checked right here
         except PolicyError as exc:
             raise ServeError(str(exc).replace("policy.vrfy", "--vrfy", 1)) from None
     if options.users:
@@ -241,7 +237,7 @@ def _bind_error(options: ServeOptions, exc: OSError) -> ServeError:
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, got: list[str]) -> list[int]:
-    installed = []
+    installed: list[int] = []
 
     def on_signal(signum: int) -> None:
         if not got:

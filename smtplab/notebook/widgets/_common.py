@@ -92,34 +92,10 @@ def submit_handler(text: widgets.Text, callback: Callable[[], None]) -> None:
 
 
 def setting_choices(setting: Setting) -> tuple[Any, ...] | None:
-    """The values an enumerated policy setting can take, default first; None for open-ended ones.
-
-    Read from the setting itself: its ``choices`` if it has them, True/False for a
-    flag, else the alternatives its documentation lists (``"cannot-verify | confirm
-    | disabled"``), each checked by the setting's own converter.
-    """
-    choices = getattr(setting, "choices", None)
-    if choices is not None:
-        return tuple(choices)
-    if isinstance(setting.default, bool):
-        return (setting.default, not setting.default)
-    parts = [part.strip().split(" ")[0] for part in setting.describe.split("|")]
-    if len(parts) < 2:
+    """The values an enumerated policy setting (or a flag) can take, default first; None for open-ended ones."""
+    if not setting.choices:
         return None
-    values: list[Any] = []
-    for part in parts:
-        for candidate in ((part, int(part)) if part.isdigit() else (part,)):
-            try:
-                values.append(setting.convert(candidate))
-                break
-            except (SMTPLabError, ValueError, TypeError):
-                continue
-        else:
-            return None
-    if setting.default in values:
-        values.remove(setting.default)
-        values.insert(0, setting.default)
-    return tuple(values)
+    return (setting.default, *(choice for choice in setting.choices if choice != setting.default))
 
 
 def policy_choices() -> dict[str, tuple[Any, ...]]:
