@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smtplab.errors import SMTPLabError
+from smtplab.errors import ServeError
 from smtplab.server.events import EventLog, EventsReader
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,14 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.server.policy import Policy
     from smtplab.server.serve import ServeOptions
 
-__all__ = ["Classroom", "ClassroomError"]
-
-
-class ClassroomError(SMTPLabError, ValueError):
-    """``--events`` or ``--dashboard`` cannot be used as given."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+__all__ = ["Classroom"]
 
 
 class Classroom:
@@ -44,9 +37,9 @@ class Classroom:
         page = None
         if port is not None:
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-                raise ClassroomError(f"--dashboard cannot be {port!r}: expected a port from 0 to 65535")
+                raise ServeError(f"--dashboard cannot be {port!r}: expected a port from 0 to 65535")
             if options.events is None:
-                raise ClassroomError("--dashboard needs --events FILE: the page shows what the events file holds; "
+                raise ServeError("--dashboard needs --events FILE: the page shows what the events file holds; "
                                      "add for instance --events class-events.jsonl")
             from smtplab.server.dashboard_web import DashboardServer
 

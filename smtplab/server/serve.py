@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from smtplab.errors import PolicyError, ServeError
+from smtplab.errors import PolicyError, ServeError, SMTPLabError
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
