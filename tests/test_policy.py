@@ -190,7 +190,20 @@ def test_repr_shows_what_changed_and_str_is_a_table():
     assert text.splitlines()[0] == "Lab policy (* = changed from the default)"
     assert any(line.split()[:3] == ["vrfy", "*", "confirm"] for line in text.splitlines())
     assert any(line.split()[:2] == ["expn", "lists"] for line in text.splitlines())
-    assert text.endswith("  1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (1 more time)")
+    assert text.endswith("Custom rules:\n\n1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (1 more time)")
+    assert str(Policy()).endswith("\nCustom rules: none")
+
+
+def test_str_speaks_the_language_it_is_given():
+    p = Policy(vrfy="confirm").use_language("vi")
+    p.rule("RCPT", "550 5.1.1 Mailbox on holiday", match="bob@*")
+    lines = str(p).splitlines()
+    assert p.lang == "vi"
+    assert lines[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
+    assert lines[2].split()[:3] == ["Thiết", "lập", "*"]
+    assert lines[-1] == "1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (luôn luôn)"
+    with pytest.raises(LookupError, match="available: en, vi"):
+        p.use_language("fr")
 
 
 # -- custom rules --------------------------------------------------------------

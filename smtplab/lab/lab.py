@@ -34,6 +34,7 @@ from concurrent.futures import Future
 from typing import Any, Mapping, Sequence
 
 from smtplab.core.catalogue import check_language, catalogue
+from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.lab.client import RecordingClient
 from smtplab.errors import CatalogueError, NoRecipe, PolicyError
 from smtplab.server.mailbox import LabMailbox
@@ -75,10 +76,10 @@ class Lab:
             raise PolicyError(f"limits must be a smtplab.server.lab_server.Limits, not {type(limits).__name__}")
         self._limits = limits
         self.hostname = hostname
-        self.policy = Policy(**policy)
+        self.policy = Policy(**policy).use_language(self.lang)
         self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
-        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))
+        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir, lang=self.lang))
         self._runtime = runtime
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
         # shut its executors down, so the exit path knows not to ask them for work.
@@ -377,17 +378,20 @@ class Lab:
     def __repr__(self) -> str:
         return f"<Lab {self.hostname} {'closed' if self.closed else 'running'}, lang={self.lang!r}>"
 
+    def document(self) -> Document:
+        """The lab's name and host, then its status: running or closed, exchanges, messages, policy."""
+        name = catalogue(self.lang).ui("summary.lab")
+        return Document(
+            "lab",
+            (Paragraph(Strong(name), " ", Code(self.hostname)), Items(tuple((part,) for part in self._status()))),
+            self.lang,
+        )
+
     def __str__(self) -> str:
-        return f"smtplab Lab {self.hostname} ({self.lang}): " + "; ".join(self._status())
+        return f"{catalogue(self.lang).ui('summary.lab')} {self.hostname} ({self.lang}): " + "; ".join(self._status())
 
     def _repr_html_(self) -> str:
-        from smtplab.core.document import _esc
-
-        items = "".join(f"<li>{_esc(part)}</li>" for part in self._status())
-        return (
-            f'<div class="smtplab smtplab-lab" lang="{_esc(self.lang)}">'
-            f"<p><strong>smtplab Lab</strong> <code>{_esc(self.hostname)}</code></p><ul>{items}</ul></div>"
-        )
+        return render_html(self.document())
 
 
 def _angle(address: str) -> str:

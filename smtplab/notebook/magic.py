@@ -58,7 +58,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from smtplab.core.catalogue import LANGUAGES, check_language
+from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
 from smtplab.errors import SMTPLabError
 from smtplab.server.policy import Policy
 from smtplab.server.settings import SETTINGS, Setting
@@ -361,10 +361,9 @@ def _run(lab: Any, steps: list[Step]) -> None:
         if reply is not None and reply.code == 354:
             lab.send(step.message)
         else:
-            answer = f"{reply.code}" if reply is not None else "no reply"
-            lab.transcript.append(Exchange(
-                None, None, f"DATA got {answer}, not 354, so the message under it in the cell was not sent"
-            ))
+            ui = catalogue(lab.lang).ui
+            answer = f"{reply.code}" if reply is not None else ui("magic.no_reply")
+            lab.transcript.append(Exchange(None, None, ui("magic.data_not_sent", answer=answer)))
 
 
 # `%%smtp?` shows every flag: the parser's help, generated from the policy settings.
