@@ -461,3 +461,76 @@ def test_a_lab_closed_from_its_own_loop_winds_down_by_itself():
     runtime.thread.join(10)
     assert not runtime.thread.is_alive() and runtime.loop.is_closed()
     assert not folder.exists() and lab.closed
+
+
+# -- a notebook's habits: interrupting the kernel --------------------------------------------
+
+
+class SlowServer:
+    """A raw SMTP server on loopback that greets, answers every command with 250, and never answers SLOW."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = self.listener.getsockname()
+        self.stuck = threading.Event()  # set once a SLOW line has arrived (and gone unanswered)
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 slow.example ESMTP\r\n")
+            for line in lines:
+                if line.upper().startswith(b"SLOW"):
+                    self.stuck.set()
+                elif line.upper().startswith(b"QUIT"):
+                    conn.sendall(b"221 Bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 OK\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
+    import signal
+    import time
+
+    server = SlowServer()
+    try:
+        with Lab() as lab:
+            lab.transcript  # the lab's own greeting has come
+            lab._runtime.client = lab._client(*server.address, lab._transcript)
+            assert lab.send("NOOP").code == 250
+
+            main = threading.main_thread().ident
+
+            def interrupt_once_stuck() -> None:
+                if server.stuck.wait(10):  # what "Interrupt kernel" does: SIGINT, so KeyboardInterrupt
+                    signal.pthread_kill(main, signal.SIGINT)
+
+            threading.Thread(target=interrupt_once_stuck, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                lab.send("SLOW")  # the server never answers; the client would wait 30 s
+
+            started = time.monotonic()
+            again = lab.send("NOOP")
+            assert again is not None and again.code == 250
+            assert time.monotonic() - started < 10  # not stuck behind the interrupted send
+            assert not lab._runtime.lock.locked()
+            assert server.connections == 2  # the interrupted connection was dropped, a new one made
+            notes = [e.note for e in lab.transcript.exchanges if e.note]
+            assert catalogue("en").ui("interrupted.note") in notes
+            interrupted = [e for e in lab.transcript.exchanges if e.note == catalogue("en").ui("interrupted.note")]
+            assert interrupted[0].sent == "SLOW" and interrupted[0].reply is None
+    finally:
+        server.close()
