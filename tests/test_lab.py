@@ -469,7 +469,8 @@ def test_a_lab_closed_from_its_own_loop_winds_down_by_itself():
 class SlowServer:
     """A raw SMTP server on loopback that greets, answers every command with 250, and never answers SLOW."""
 
-    def __init__(self) -> None:
+    def __init__(self, greet: bool = True) -> None:
+        self.greet = greet
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = self.listener.getsockname()
         self.stuck = threading.Event()  # set once a SLOW line has arrived (and gone unanswered)
@@ -487,6 +488,9 @@ class SlowServer:
 
     def _talk(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as lines:
+            if not self.greet:
+                lines.read()  # silent until the client hangs up
+                return
             conn.sendall(b"220 slow.example ESMTP\r\n")
             for line in lines:
                 if line.upper().startswith(b"SLOW"):
@@ -534,3 +538,37 @@ def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
             assert interrupted[0].sent == "SLOW" and interrupted[0].reply is None
     finally:
         server.close()
+
+
+def test_the_transcript_property_does_not_wait_for_a_greeting_that_does_not_come():
+    import time
+
+    server = SlowServer(greet=False)
+    try:
+        with Lab() as lab:
+            lab.transcript
+            client = lab._client(*server.address, lab._transcript)
+            lab._runtime.client = client
+            lab._greeting = asyncio.run_coroutine_threadsafe(client.connect(), lab._runtime.loop)
+            started = time.monotonic()
+            transcript = lab.transcript
+            waited = time.monotonic() - started
+            assert 1.5 < waited < 5  # a short wait, not the client's 30 s
+            assert [e.reply.code for e in transcript.exchanges] == [220]  # the lab's own greeting only
+            assert lab._greeting is not None  # still pending: asked again next time
+    finally:
+        server.close()
+
+
+def test_the_transcript_property_raises_what_is_not_a_connection_failure():
+    from concurrent.futures import Future
+
+    with Lab() as lab:
+        lab.transcript
+        broken: Future = Future()
+        broken.set_exception(ZeroDivisionError("a bug, not a network failure"))
+        lab._greeting = broken
+        with pytest.raises(ZeroDivisionError, match="a bug"):
+            lab.transcript
+        assert lab._greeting is None
+        assert lab.transcript.exchanges[0].reply.code == 220

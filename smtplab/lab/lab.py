@@ -30,7 +30,9 @@ import atexit
 import base64
 import contextlib
 import weakref
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Mapping, Sequence
 
 from smtplab.core.catalogue import check_language, catalogue
@@ -47,6 +49,7 @@ from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
 __all__ = ["Lab"]
 
 _START_TIMEOUT = 30.0
+_GREETING_WAIT = 2.0  # the lab's own server greets in milliseconds; never hold a learner's cell for long
 
 
 class Lab:
@@ -111,13 +114,28 @@ class Lab:
         return self._transcript
 
     def _await_greeting(self) -> None:
+        """Wait briefly for the server's greeting, so a fresh lab's transcript shows it.
+
+        The lab's own server greets within milliseconds; if the greeting is
+        slower than ``_GREETING_WAIT`` the transcript is returned as it is and
+        fills in when the greeting comes (it is live). A failure to connect is
+        a note in the transcript; any other error is a bug and is raised.
+        """
         pending = self._greeting
         if pending is None or self._runtime.on_own_thread:
             return  # on the lab's loop, asend() orders itself after the greeting through the client's lock
-        self._greeting = None
-        if not self.closed:
-            with contextlib.suppress(Exception):  # the client records a failed greeting as a note
-                pending.result(_START_TIMEOUT)
+        if self.closed:
+            self._greeting = None
+            return
+        try:
+            pending.result(_GREETING_WAIT)
+        except FutureTimeout:
+            return  # still coming: ask again next time
+        except FutureCancelled:
+            pass  # the lab was closed meanwhile
+        finally:
+            if pending.done():
+                self._greeting = None
 
     def _client(self, host: str, port: int, transcript: Transcript) -> RecordingClient:
         assert self._runtime.server is not None
@@ -347,8 +365,10 @@ class Lab:
 
     def close(self) -> None:
         """Stop the server and its thread, close the connection, remove the temporary Maildir. Idempotent."""
-        self._await_greeting()
-        self._finalizer()
+        try:
+            self._await_greeting()
+        finally:
+            self._finalizer()
 
     async def aclose(self) -> None:
         """``await lab.aclose()``: :meth:`close` without blocking the caller's event loop."""
