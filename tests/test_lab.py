@@ -572,3 +572,30 @@ def test_the_transcript_property_raises_what_is_not_a_connection_failure():
             lab.transcript
         assert lab._greeting is None
         assert lab.transcript.exchanges[0].reply.code == 220
+
+
+def test_demos_never_change_the_live_policy_other_clients_see(lab):
+    import smtplib
+
+    lab.policy.vrfy = "confirm"
+    unchanged = lab.policy.snapshot()  # a new snapshot object is made whenever a setting changes
+    host, port = lab.address
+    seen: list[int] = []
+    done = threading.Event()
+
+    def classmate() -> None:  # another client of the same lab server, e.g. swaks in a terminal
+        with smtplib.SMTP(host, port, local_hostname="classmate.example") as smtp:
+            while not done.is_set():
+                seen.append(smtp.verify("alice")[0])
+
+    thread = threading.Thread(target=classmate)
+    thread.start()
+    try:
+        for _ in range(10):
+            assert lab.demo(["EHLO learner.example", "VRFY alice"], vrfy="disabled").last_reply.code == 502
+            assert lab.reproduce(252).last_reply.code == 252
+    finally:
+        done.set()
+        thread.join(10)
+    assert seen and set(seen) == {250}  # the classmate never saw a demo's policy, nor the defaults
+    assert lab.policy.snapshot() is unchanged

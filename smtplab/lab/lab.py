@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import contextlib
 import weakref
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
@@ -40,7 +39,7 @@ from smtplab.core.document import Code, Document, Items, Paragraph, Strong, rend
 from smtplab.lab.client import RecordingClient
 from smtplab.errors import CatalogueError, NoRecipe, PolicyError
 from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy
+from smtplab.server.policy import Policy, describe_rule
 from smtplab.core.reply import Reply
 from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
@@ -275,10 +274,11 @@ class Lab:
         """Send ``commands`` on a fresh connection, with ``policy`` and ``rules`` set only meanwhile.
 
         ``rules`` are keyword tables for :meth:`Policy.rule` (``{"command":
-        "RCPT", "reply": "550 5.1.1 No", "match": "bob@*"}``). The lab's own
-        session, transcript and policy are left as they were; the new
-        connection's transcript is returned, starting with a note of the
-        policy used.
+        "RCPT", "reply": "550 5.1.1 No", "match": "bob@*"}``). The commands go
+        to a throwaway server of the lab's kind, whose policy is a copy of the
+        lab's with ``policy`` and ``rules`` added: the lab's own session,
+        transcript, policy and mailbox never see the demo. Its transcript is
+        returned, starting with a note of the policy used.
         """
         self._check_open()
         return self._runtime.call(self._demo(tuple(commands), tuple(rules), policy))
@@ -291,35 +291,38 @@ class Lab:
     async def _demo(
         self, commands: tuple[str, ...], rules: tuple[Any, ...], settings: Mapping[str, Any], *, fresh: bool = False
     ) -> Transcript:
-        """The work of :meth:`demo`; ``fresh`` starts from the default policy, no rules and no greylist memory."""
-        runtime = self._runtime
-        server = runtime.server
-        assert runtime.lock is not None and server is not None and server.address is not None
+        """The work of :meth:`demo`, on a throwaway server with a policy of its own.
+
+        The policy is a copy of the learner's (or, when ``fresh``, the
+        default one) with ``settings`` and ``rules`` added; the learner's
+        live policy is never touched, so no other connection to the lab (the
+        lab's own session, swaks in a terminal, a widget) sees the demo's
+        settings, and there is nothing to restore. The throwaway server has
+        its own greylisting memory and its own temporary mailbox, both gone
+        with it.
+        """
+        policy = Policy() if fresh else _copy(self.policy)
+        policy.update(**settings)
+        added = [policy.rule(**_rule_arguments(rule)) for rule in rules]
         transcript = Transcript(lang=self.lang)
-        async with runtime.lock:
-            saved, saved_rules = self.policy.as_dict(), self.policy.rules
+        shown = [f"{k}={v!r}" for k, v in settings.items()] + [describe_rule(r, self.lang) for r in added]
+        if shown:
+            note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
+            transcript.append(Exchange(None, None, note))
+        with LabMailbox(lang=self.lang) as mailbox:
+            server = LabServer(policy, mailbox, hostname=self.hostname, limits=self._limits)
+            host, port = await server.start()
             try:
-                if fresh:
-                    self.policy.reset()
-                self.policy.update(**settings)
-                added = [self.policy.rule(**_rule_arguments(rule)) for rule in rules]
-                shown = [f"{k}={v!r}" for k, v in settings.items()] + [str(r) for r in added]
-                if shown:
-                    note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
-                    transcript.append(Exchange(None, None, note))
-                with server.greylist.set_aside() if fresh else contextlib.nullcontext():
-                    client = self._client(*server.address, transcript)
-                    try:
-                        await client.connect()
-                        for command in commands:
-                            await client.send(command)
-                    finally:
-                        await client.close()
+                client = RecordingClient(host, port, transcript, tls_context=server.client_tls_context,
+                                         server_hostname=self.hostname)
+                try:
+                    await client.connect()
+                    for command in commands:
+                        await client.send(command)
+                finally:
+                    await client.close()
             finally:
-                self.policy.reset()
-                self.policy.update(**saved)
-                for rule in saved_rules:
-                    self.policy.rule(rule.command, rule.reply, rule.match, rule.times)
+                await server.stop(grace=1.0)
         return transcript
 
     # -- reproducing a code --------------------------------------------------
@@ -328,9 +331,9 @@ class Lab:
         """Make the lab produce ``code`` from the catalogue entry's recipe, on a fresh connection.
 
         Runs :meth:`demo` with the recipe's policy, rules and commands,
-        starting from the default policy (the lab's own settings, rules and
-        greylisting memory are set aside meanwhile, then restored), and
-        returns its transcript, whose last reply has ``code``. Raises
+        starting from the default policy rather than a copy of the lab's
+        (the lab's own settings, rules, greylisting memory and mailbox are
+        never touched), and returns its transcript, whose last reply has ``code``. Raises
         :class:`~smtplab.errors.NoRecipe` when the entry has no recipe, and
         :class:`~smtplab.errors.CatalogueError` when the recipe produced
         another code.
@@ -421,6 +424,14 @@ def _angle(address: str) -> str:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _copy(policy: Policy) -> Policy:
+    """A separate policy with the same settings, rules and language."""
+    copy = Policy(**policy.as_dict()).use_language(policy.lang)
+    for rule in policy.rules:
+        copy.rule(rule.command, rule.reply, rule.match, rule.times)
+    return copy
 
 
 def _rule_arguments(rule: Any) -> dict[str, Any]:

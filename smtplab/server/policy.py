@@ -354,6 +354,11 @@ class Policy:
         return render_text(self.document()).rstrip("\n")
 
 
+def describe_rule(rule: Rule, lang: str = "en") -> str:
+    """``RCPT bob@* -> 550 5.1.1 No (1 more time)``, in ``lang``."""
+    return _rule_text(catalogue(lang).ui, rule)
+
+
 def _rule_text(ui: Any, rule: Rule) -> str:
     if rule.times is None:
         left = ui("policy.always")
