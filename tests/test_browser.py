@@ -68,3 +68,42 @@ def test_vrfy_quick_button_shows_252_and_its_explanation(course_copy, tmp_path):
             raise
         finally:
             browser.screenshot(page, "browser-03.png")
+
+
+START = "00-start-here.ipynb"
+
+
+@pytest.fixture
+def start_copy(tmp_path):
+    why = browser.missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {why}")
+        pytest.skip(why)
+    root = tmp_path / "course"
+    course.copy_course(root, course.course_source())
+    return root
+
+
+@pytest.mark.timeout(300)
+def test_the_first_ehlo_reply_is_short_with_its_full_page_one_click_away(start_copy, tmp_path):
+    with browser.JupyterLab(start_copy, tmp_path / "jupyter") as lab, browser.chromium(tmp_path / "home") as page:
+        try:
+            panel = browser.open_notebook(page, lab, START)
+            browser.run_all_cells(page, panel)
+            cell = panel.locator(".jp-CodeCell", has_text='lab.send("EHLO learner.example")').first
+            output = cell.locator(".jp-OutputArea").first
+            output.scroll_into_view_if_needed()
+            folded = output.bounding_box()["height"]
+            assert 0 < folded < 300, f"the first EHLO's output is {folded:.0f} px tall"
+            summary = output.locator("details.smtplab-details > summary").first
+            assert "250" in summary.inner_text()
+            summary.click()  # the full reference page, one click away
+            page.wait_for_function("el => el.open", arg=output.locator("details").first.element_handle())
+            assert output.bounding_box()["height"] > folded + 300
+            assert "How to fix" in output.inner_text()
+        except BaseException:
+            print(lab.log()[-5000:])
+            raise
+        finally:
+            browser.screenshot(page, "browser-00.png")
