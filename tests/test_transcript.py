@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -386,3 +387,18 @@ def test_explained_reply_of_a_code_the_catalogue_lacks_names_its_class():
     summary = html.split("<summary>")[1].split("</summary>")[0]
     assert "Hoàn tất thành công" in summary and summary.count("259") == 1
     assert 'lang="vi"' in html
+
+
+def test_explained_reply_markdown_folds_the_page_and_escapes_the_server_text():
+    evil = "<script>alert(1)</script>"
+    md = ExplainedReply.of(r(f"550 5.1.1 {evil}"), "en")._repr_markdown_()
+    outside_code = re.sub(r"```text\n.*?\n```", "", md, flags=re.DOTALL)
+    assert "<script" not in outside_code
+    assert md.count("<details><summary>") == 1 and md.rstrip().endswith("</details>")
+    assert "```text\n550 5.1.1 <script>alert(1)</script>\n```" in md  # shown as code, never as markup
+
+
+def test_transcript_markdown_is_the_wire_log_and_a_pipe_table():
+    md = session().render("markdown")
+    assert md.startswith("```text\n<- 220 ")
+    assert "| → | ← | Title | Description |" in md and "| `VRFY alice` | `252 2.1.5" in md
