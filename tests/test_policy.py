@@ -6,12 +6,13 @@ tests/test_server.py checks the same codes over a real socket.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 
 from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
-from smtplab.errors import PolicyError, SMTPLabError
+from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
 from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.core.reply import parse_reply
 from smtplab.server.settings import SETTINGS
@@ -202,6 +203,7 @@ def test_str_speaks_the_language_it_is_given():
     assert lines[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
     assert lines[2].split()[:3] == ["Thiết", "lập", "*"]
     assert lines[-1] == "1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (luôn luôn)"
+    assert any(line.split()[:2] == ["users", "alice,"] and line.endswith("tên người dùng cục bộ") for line in lines)
     with pytest.raises(LookupError, match="available: en, vi"):
         p.use_language("fr")
 
@@ -354,3 +356,20 @@ def test_greylist_makes_the_first_try_wait_and_lets_a_patient_retry_through():
     )
     grey.clear()
     assert len(grey) == 0
+
+
+def test_the_english_help_of_every_setting_is_the_settings_own():
+    # str(policy) reads what a setting accepts from ui.toml (so it can be translated); in English
+    # it must say what the setting itself says, so the two never drift apart.
+    from smtplab.core.catalogue import catalogue
+    from smtplab.server.settings import SETTINGS
+
+    en, vi = catalogue("en"), catalogue("vi")
+    for name, setting in SETTINGS.items():
+        try:
+            assert en.ui(f"policy_help.{name}") == setting.describe, name
+        except CatalogueError:  # plain choices, such as "forward (251) | refuse (551)": nothing to translate
+            parts = setting.describe.split(" | ")
+            assert all(re.fullmatch(r"[\w-]+( \(\d+\))?", p) for p in parts), f"{name}: add a [policy_help] entry"
+            continue
+        assert vi.ui(f"policy_help.{name}") != setting.describe, name

@@ -109,7 +109,7 @@ from typing import Any
 
 from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import Cell, Document, Items, Paragraph, Row, Table, render_text
-from smtplab.errors import PolicyError
+from smtplab.errors import CatalogueError, PolicyError
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.server.settings import SETTINGS, Setting
 
@@ -341,7 +341,7 @@ class Policy:
             value = values[name]
             shown = setting.show(value).removesuffix(setting.describe).rstrip()
             mark = "*" if value != setting.default else ""
-            rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((setting.describe,)))))
+            rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((_help(ui, setting),)))))
         header = (ui("policy.setting"), "*", ui("policy.value"), ui("policy.accepts"))
         blocks: list = [Paragraph(ui("policy.title")), Table(header, tuple(rows), kind="policy")]
         rules = self.rules
@@ -352,6 +352,14 @@ class Policy:
 
     def __str__(self) -> str:
         return render_text(self.document()).rstrip("\n")
+
+
+def _help(ui: Any, setting: Setting) -> str:
+    """What the setting accepts, in the catalogue's language; choices that are plain values stay as they are."""
+    try:
+        return ui(f"policy_help.{setting.name}")
+    except CatalogueError:
+        return setting.describe
 
 
 def describe_rule(rule: Rule, lang: str = "en") -> str:
