@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import threading
+from concurrent.futures import Future
 from typing import Awaitable, TypeVar
 
 from smtplab.lab.client import RecordingClient
@@ -66,7 +67,7 @@ class LabRuntime:
             if close is not None:
                 close()
             raise RuntimeError("this runs on the lab's own event loop: use the async twin (await lab.asend(...))")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
         try:
             return future.result()
         except BaseException:
