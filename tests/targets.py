@@ -359,6 +359,17 @@ class Raw:
     def send(self, data: bytes | str) -> None:
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
+    def wait_delivered(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the server's host has acknowledged every byte sent (the send queue is empty)."""
+        import fcntl
+        import struct
+        import termios
+
+        wait_until(
+            lambda: struct.unpack("i", fcntl.ioctl(self.sock, termios.TIOCOUTQ, b"\0" * 4))[0] == 0,
+            "the server to receive what was sent", timeout,
+        )
+
     def command(self, line: bytes | str) -> Reply:
         self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
         return self.reply()

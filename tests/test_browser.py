@@ -119,3 +119,27 @@ def test_04_quiz_works_after_run_all_and_the_last_cell(course_copy, tmp_path):
             raise
         finally:
             browser.screenshot(page, "browser-04.png")
+
+
+@pytest.mark.timeout(300)
+def test_the_first_ehlo_reply_is_short_with_its_full_page_one_click_away(course_copy, tmp_path):
+    with browser.JupyterLab(course_copy, tmp_path / "jupyter") as lab, browser.chromium(tmp_path / "home") as page:
+        try:
+            panel = browser.open_notebook(page, lab, "00-start-here.ipynb")
+            browser.run_all_cells(page, panel)
+            cell = panel.locator(".jp-CodeCell", has_text='lab.send("EHLO learner.example")').first
+            output = cell.locator(".jp-OutputArea").first
+            output.scroll_into_view_if_needed()
+            folded = output.bounding_box()["height"]
+            assert 0 < folded < 300, f"the first EHLO's output is {folded:.0f} px tall"
+            summary = output.locator("details.smtplab-details > summary").first
+            assert "250" in summary.inner_text()
+            summary.click()  # the full reference page, one click away
+            page.wait_for_function("el => el.open", arg=output.locator("details").first.element_handle())
+            assert output.bounding_box()["height"] > folded + 300
+            assert "How to fix" in output.inner_text()
+        except BaseException:
+            print(lab.log()[-5000:])
+            raise
+        finally:
+            browser.screenshot(page, "browser-00.png")

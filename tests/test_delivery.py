@@ -120,8 +120,7 @@ def test_close_stores_what_was_handed_over_then_refuses_more(tmp_path):
     box.gate.set()
     closing.join(10)
     assert not closing.is_alive() and len(box) == 3  # close() returned only once all three were on disk
-    loop.run_until_complete(asyncio.sleep(0.05))
-    assert [f.result() for f in futures] == [1, 2, 3]
+    assert loop.run_until_complete(asyncio.wait_for(asyncio.gather(*futures), 10)) == [1, 2, 3]
     with pytest.raises(RuntimeError, match="closed"):
         loop.run_until_complete(writer.deliver("late@x", ["bob@lab.example"], MESSAGE))
     loop.close()

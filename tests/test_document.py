@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
 from smtplab.core.document import (
+    Cell,
     Code,
+    Details,
+    Diagram,
     Displayable,
     Document,
+    Emphasis,
     Heading,
     Items,
     Link,
     Paragraph,
     Preformatted,
     ReplyCode,
+    Row,
     Strong,
+    Table,
+    escape_html,
     render_html,
     render_markdown,
     render_text,
@@ -117,3 +125,113 @@ def test_displayable_offers_all_three_faces():
     assert thing.render("markdown") == render_markdown(DOC)
     with pytest.raises(ValueError, match="expected one of: text, markdown, html"):
         thing.render("pdf")
+
+
+# -- tables, diagrams and folded details ---------------------------------------
+
+TABLE = Table(
+    ("#", "From", "Subject"),
+    (
+        Row((Cell(("1",)), Cell(Preformatted(((ReplyCode("250"), " OK"), "second line"))), Cell(("a | b",))), "row"),
+        Row((Cell((Emphasis("a note spanning the table"),), columns=3),), "note"),
+    ),
+    caption="Two rows",
+    kind="sample",
+)
+
+
+def test_table_text_is_aligned_columns_under_a_rule():
+    assert render_text(Document("t", (TABLE,))) == (
+        "Two rows\n"
+        "#  From         Subject\n"
+        "-  -----------  -------\n"
+        "1  250 OK       a | b\n"
+        "   second line\n"
+        "a note spanning the table\n"
+    )
+
+
+def test_table_markdown_is_a_pipe_table_with_escaped_bars():
+    assert render_markdown(Document("t", (TABLE,))) == (
+        "Two rows\n"
+        "\n"
+        "| \\# | From | Subject |\n"
+        "|---|---|---|\n"
+        "| 1 | `250 OK`<br>`second line` | a \\| b |\n"
+        "| *a note spanning the table* |  |  |\n"
+    )
+
+
+def test_table_html_keeps_rows_classes_and_spans():
+    html = render_html_body_of(TABLE)
+    assert html == (
+        '<div class="smtplab smtplab-t" lang="en"><div class="smtplab-table-scroll">'
+        '<table class="smtplab-sample-table"><caption>Two rows</caption>'
+        "<thead><tr><th>#</th><th>From</th><th>Subject</th></tr></thead><tbody>"
+        '<tr class="smtplab-row"><td>1</td><td><pre class="smtplab-wire">'
+        '<span class="smtplab-code smtplab-class-2">250</span> OK\nsecond line</pre></td><td>a | b</td></tr>'
+        '<tr class="smtplab-note"><td colspan="3"><em>a note spanning the table</em></td></tr>'
+        "</tbody></table></div></div>"
+    )
+
+
+def render_html_body_of(block):
+    from smtplab.core.document import render_html_body
+
+    return render_html_body(Document("t", (block,)))
+
+
+def test_table_cells_never_break_a_word_in_two():
+    # JupyterLab sets word-break:break-all on output <pre>s, which split ``lab.exa|mple``.
+    style = render_html(Document("t", (TABLE,))).split("</style>")[0]
+    rule = style.split(".smtplab td pre{")[1].split("}")[0]
+    assert "white-space:pre;" in rule and "word-break:normal" in rule and "overflow-wrap:normal" in rule
+
+
+def test_diagram_is_embedded_in_html_and_shown_as_its_text_elsewhere():
+    doc = Document("d", (Diagram('<svg class="x"></svg>', ("-> NOOP", "<- 250 OK")),))
+    assert '<svg class="x"></svg>' in render_html(doc)
+    assert render_text(doc) == "-> NOOP\n<- 250 OK\n"
+    assert render_markdown(doc) == "```text\n-> NOOP\n<- 250 OK\n```\n"
+
+
+def test_details_fold_the_full_document_under_one_line():
+    inner = Document("explanation", (Heading("Description", 2), Paragraph("Long text.")))
+    doc = Document("reply", (Details((ReplyCode("252"), " ", Strong("Cannot Verify User")), inner),))
+    html = render_html_body_of(doc.blocks[0])
+    assert html.startswith(
+        '<div class="smtplab smtplab-t" lang="en"><details class="smtplab-details"><summary>'
+        '<span class="smtplab-code smtplab-class-2">252</span> <strong>Cannot Verify User</strong></summary>'
+        '<div class="smtplab smtplab-explanation" lang="en"><h3>Description</h3>'
+    )
+    assert " open" not in html  # folded until the learner clicks
+    assert render_text(doc) == "252 Cannot Verify User\n\nDescription\n-----------\n\nLong text.\n"
+    assert render_markdown(doc) == (
+        '<details><summary><span class="smtplab-code smtplab-class-2">252</span> '
+        "<strong>Cannot Verify User</strong></summary>\n\n### Description\n\nLong text.\n\n</details>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, escaped",
+    [
+        ("<a href='x'>&\"", "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;"),
+        ("bell\x07 and \x00", "bell\ufffd and \ufffd"),
+        ("tab\tand\nnewline", "tab\tand\nnewline"),
+    ],
+)
+def test_one_escaper_for_html_and_svg(text, escaped):
+    assert escape_html(text) == escaped
+
+
+def test_the_package_has_one_html_escaper():
+    import pathlib
+    import smtplab
+
+    root = pathlib.Path(smtplab.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if re.search(r"html\.escape\(|^import html$|import _esc|def _?esc\(", source, re.MULTILINE):
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []

@@ -266,7 +266,7 @@ def test_a_client_vanishing_mid_data_leaves_nothing_in_tmp_or_new(launch):
         client = target.raw()
         start_transaction(client)
         client.send(b"Subject: half a message\r\n\r\n" + b"the first half\r\n" * 2000 + b"and a half li")
-        time.sleep(0.1)
+        client.wait_delivered()  # the server has the half message before the client vanishes
         vanish(client)
         target.wait_ended(number + 1)
         assert target.new() == [] and target.tmp() == []

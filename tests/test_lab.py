@@ -305,6 +305,21 @@ def test_lab_status_speaks_the_lab_language():
     assert "đã đóng" in str(lab)
 
 
+def test_a_vietnamese_lab_shows_vietnamese_everywhere():
+    with Lab("vi", vrfy="confirm") as lab:
+        assert str(lab.mailbox) == "Hộp thư phòng thí nghiệm: chưa có thư nào"
+        assert str(lab.policy).splitlines()[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
+        lab.ehlo()
+        lab.mail_from("learner@learner.example")
+        lab.rcpt_to("alice@lab.example")
+        lab.data("Subject: xin chào\r\n\r\nhi\r\n")
+        assert str(lab.mailbox).splitlines()[0] == "Hộp thư phòng thí nghiệm: 1 thư"
+        assert "<th>Người gửi</th>" in lab.mailbox._repr_html_()
+        html = lab._repr_html_()
+        assert "<strong>Phòng thí nghiệm smtplab</strong>" in html and 'lang="vi"' in html
+        assert str(lab).startswith("Phòng thí nghiệm smtplab lab.example (vi): ")
+
+
 def test_lab_faces_show_status_without_ports(lab):
     lab.policy.vrfy = "confirm"
     port = str(lab.address[1])
@@ -454,3 +469,141 @@ def test_a_lab_closed_from_its_own_loop_winds_down_by_itself():
     runtime.thread.join(10)
     assert not runtime.thread.is_alive() and runtime.loop.is_closed()
     assert not folder.exists() and lab.closed
+
+
+# -- a notebook's habits: interrupting the kernel --------------------------------------------
+
+
+class SlowServer:
+    """A raw SMTP server on loopback that greets, answers every command with 250, and never answers SLOW."""
+
+    def __init__(self, greet: bool = True) -> None:
+        self.greet = greet
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = self.listener.getsockname()
+        self.stuck = threading.Event()  # set once a SLOW line has arrived (and gone unanswered)
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            if not self.greet:
+                lines.read()  # silent until the client hangs up
+                return
+            conn.sendall(b"220 slow.example ESMTP\r\n")
+            for line in lines:
+                if line.upper().startswith(b"SLOW"):
+                    self.stuck.set()
+                elif line.upper().startswith(b"QUIT"):
+                    conn.sendall(b"221 Bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 OK\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
+    import signal
+    import time
+
+    server = SlowServer()
+    try:
+        with Lab() as lab:
+            lab.transcript  # the lab's own greeting has come
+            lab._runtime.client = lab._client(*server.address, lab._transcript)
+            assert lab.send("NOOP").code == 250
+
+            main = threading.main_thread().ident
+
+            def interrupt_once_stuck() -> None:
+                if server.stuck.wait(10):  # what "Interrupt kernel" does: SIGINT, so KeyboardInterrupt
+                    signal.pthread_kill(main, signal.SIGINT)
+
+            threading.Thread(target=interrupt_once_stuck, daemon=True).start()
+            with pytest.raises(KeyboardInterrupt):
+                lab.send("SLOW")  # the server never answers; the client would wait 30 s
+
+            started = time.monotonic()
+            again = lab.send("NOOP")
+            assert again is not None and again.code == 250
+            assert time.monotonic() - started < 10  # not stuck behind the interrupted send
+            assert not lab._runtime.lock.locked()
+            assert server.connections == 2  # the interrupted connection was dropped, a new one made
+            notes = [e.note for e in lab.transcript.exchanges if e.note]
+            assert catalogue("en").ui("interrupted.note") in notes
+            interrupted = [e for e in lab.transcript.exchanges if e.note == catalogue("en").ui("interrupted.note")]
+            assert interrupted[0].sent == "SLOW" and interrupted[0].reply is None
+    finally:
+        server.close()
+
+
+def test_the_transcript_property_does_not_wait_for_a_greeting_that_does_not_come():
+    import time
+
+    server = SlowServer(greet=False)
+    try:
+        with Lab() as lab:
+            lab.transcript
+            client = lab._client(*server.address, lab._transcript)
+            lab._runtime.client = client
+            lab._greeting = asyncio.run_coroutine_threadsafe(client.connect(), lab._runtime.loop)
+            started = time.monotonic()
+            transcript = lab.transcript
+            waited = time.monotonic() - started
+            assert 1.5 < waited < 5  # a short wait, not the client's 30 s
+            assert [e.reply.code for e in transcript.exchanges] == [220]  # the lab's own greeting only
+            assert lab._greeting is not None  # still pending: asked again next time
+    finally:
+        server.close()
+
+
+def test_the_transcript_property_raises_what_is_not_a_connection_failure():
+    from concurrent.futures import Future
+
+    with Lab() as lab:
+        lab.transcript
+        broken: Future = Future()
+        broken.set_exception(ZeroDivisionError("a bug, not a network failure"))
+        lab._greeting = broken
+        with pytest.raises(ZeroDivisionError, match="a bug"):
+            lab.transcript
+        assert lab._greeting is None
+        assert lab.transcript.exchanges[0].reply.code == 220
+
+
+def test_demos_never_change_the_live_policy_other_clients_see(lab):
+    import smtplib
+
+    lab.policy.vrfy = "confirm"
+    unchanged = lab.policy.snapshot()  # a new snapshot object is made whenever a setting changes
+    host, port = lab.address
+    seen: list[int] = []
+    done = threading.Event()
+
+    def classmate() -> None:  # another client of the same lab server, e.g. swaks in a terminal
+        with smtplib.SMTP(host, port, local_hostname="classmate.example") as smtp:
+            while not done.is_set():
+                seen.append(smtp.verify("alice")[0])
+
+    thread = threading.Thread(target=classmate)
+    thread.start()
+    try:
+        for _ in range(10):
+            assert lab.demo(["EHLO learner.example", "VRFY alice"], vrfy="disabled").last_reply.code == 502
+            assert lab.reproduce(252).last_reply.code == 252
+    finally:
+        done.set()
+        thread.join(10)
+    assert seen and set(seen) == {250}  # the classmate never saw a demo's policy, nor the defaults
+    assert lab.policy.snapshot() is unchanged

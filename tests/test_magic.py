@@ -145,6 +145,13 @@ def test_a_message_is_not_sent_when_data_is_refused(ip):
     assert transcript.exchanges[3].note == "DATA got 503, not 354, so the message under it in the cell was not sent"
 
 
+def test_a_vietnamese_cell_notes_the_unsent_message_in_vietnamese(ip):
+    transcript = smtp(ip, "--lang vi", "EHLO learner.example\nDATA\nSubject: lost\n.")
+    note = transcript.exchanges[3].note
+    assert note == "DATA nhận được 503 thay vì 354, nên thư viết bên dưới trong ô không được gửi"
+    assert note in transcript._repr_html_()
+
+
 def test_policy_flags_take_lists_and_yes_no(ip):
     users = smtp(ip, "--vrfy confirm --users alice,bob", "VRFY carol\nVRFY bob")
     assert [r.code for r in users.replies()[1:]] == [550, 250]

@@ -186,11 +186,23 @@ def test_text_table(box):
 def test_html_table_is_escaped_and_shows_no_ids(box):
     key = box.deliver("alice@lab.example", ["bob@lab.example"], b"Subject: Re: <b>hi</b> & bye\r\n\r\nx\r\n")
     html = box._repr_html_()
-    assert html.startswith('<div class="smtplab-mailbox"><table class="smtplab-mailbox-table">')
+    assert '<div class="smtplab smtplab-mailbox" lang="en">' in html and '<table class="smtplab-mailbox-table">' in html
     assert "Re: &lt;b&gt;hi&lt;/b&gt; &amp; bye" in html
     assert "<b>" not in html
     assert key not in html and str(box.path) not in html
     assert "<th>Subject</th>" in html and "<td>alice@lab.example</td>" in html
+
+
+def test_a_vietnamese_mailbox_speaks_vietnamese(tmp_path):
+    with LabMailbox(tmp_path / "md", lang="vi") as box:
+        assert str(box) == "Hộp thư phòng thí nghiệm: chưa có thư nào"
+        box.deliver("alice@lab.example", ["bob@lab.example"], MESSAGE)
+        lines = str(box).splitlines()
+        assert lines[0] == "Hộp thư phòng thí nghiệm: 1 thư"
+        assert lines[1].split() == ["#", "Người", "gửi", "Người", "nhận", "Tiêu", "đề", "Kích", "thước"]
+        html = box._repr_html_()
+        assert 'lang="vi"' in html and "<th>Người gửi</th>" in html and "<caption>Hộp thư phòng thí nghiệm: 1 thư</caption>" in html
+    assert str(box) == "Hộp thư phòng thí nghiệm (đã đóng)"
 
 
 def test_count_is_cheap_and_follows_deliveries_and_clear(box):

@@ -6,12 +6,13 @@ tests/test_server.py checks the same codes over a real socket.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 
 from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
-from smtplab.errors import PolicyError, SMTPLabError
+from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
 from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.core.reply import parse_reply
 from smtplab.server.settings import SETTINGS
@@ -190,7 +191,21 @@ def test_repr_shows_what_changed_and_str_is_a_table():
     assert text.splitlines()[0] == "Lab policy (* = changed from the default)"
     assert any(line.split()[:3] == ["vrfy", "*", "confirm"] for line in text.splitlines())
     assert any(line.split()[:2] == ["expn", "lists"] for line in text.splitlines())
-    assert text.endswith("  1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (1 more time)")
+    assert text.endswith("Custom rules:\n\n1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (1 more time)")
+    assert str(Policy()).endswith("\nCustom rules: none")
+
+
+def test_str_speaks_the_language_it_is_given():
+    p = Policy(vrfy="confirm").use_language("vi")
+    p.rule("RCPT", "550 5.1.1 Mailbox on holiday", match="bob@*")
+    lines = str(p).splitlines()
+    assert p.lang == "vi"
+    assert lines[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
+    assert lines[2].split()[:3] == ["Thiết", "lập", "*"]
+    assert lines[-1] == "1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (luôn luôn)"
+    assert any(line.split()[:2] == ["users", "alice,"] and line.endswith("tên người dùng cục bộ") for line in lines)
+    with pytest.raises(LookupError, match="available: en, vi"):
+        p.use_language("fr")
 
 
 # -- custom rules --------------------------------------------------------------
@@ -405,3 +420,20 @@ def test_every_enumerated_setting_carries_its_choices():
         assert setting.default in setting.choices or not setting.choices
         for choice in setting.choices:
             assert setting.convert(choice) == choice
+
+
+def test_the_english_help_of_every_setting_is_the_settings_own():
+    # str(policy) reads what a setting accepts from ui.toml (so it can be translated); in English
+    # it must say what the setting itself says, so the two never drift apart.
+    from smtplab.core.catalogue import catalogue
+    from smtplab.server.settings import SETTINGS
+
+    en, vi = catalogue("en"), catalogue("vi")
+    for name, setting in SETTINGS.items():
+        try:
+            assert en.ui(f"policy_help.{name}") == setting.describe, name
+        except CatalogueError:  # plain choices, such as "forward (251) | refuse (551)": nothing to translate
+            parts = setting.describe.split(" | ")
+            assert all(re.fullmatch(r"[\w-]+( \(\d+\))?", p) for p in parts), f"{name}: add a [policy_help] entry"
+            continue
+        assert vi.ui(f"policy_help.{name}") != setting.describe, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -358,3 +359,46 @@ def test_transcript_stays_pure():
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     modules = set(json.loads(out))
     assert not modules & {"asyncio", "socket", "ssl", "aiosmtpd", "aiosmtplib", "IPython", "ipywidgets"}
+
+
+def test_explained_reply_shows_one_line_and_folds_the_full_page():
+    shown = ExplainedReply.of(r("252 2.1.5 Cannot VRFY user"), "en")
+    html = shown._repr_html_()
+    parsed = structure(html)
+    tags = [tag for tag, _ in parsed.tags]
+    assert tags.count("details") == 1 and tags.count("summary") == 1
+    assert not [attrs for tag, attrs in parsed.tags if tag == "details" and "open" in attrs]
+    summary = html.split("<summary>")[1].split("</summary>")[0]
+    text = "".join(structure(summary).text)
+    # code, title, one sentence: nothing more before the click
+    assert text == (
+        "252 Cannot Verify User – 252 is a polite non-answer: the server will not confirm whether the "
+        "mailbox exists, yet it is prepared to take mail for it and try to deliver."
+    )
+    before, folded = html.split("<details", 1)
+    assert "252</span> 2.1.5 Cannot VRFY user</pre>" in before  # what the server said, always shown
+    assert "How to fix" in folded and "How to fix" not in before  # the reference page, one click away
+    assert folded.count("Cannot VRFY user</pre>") == 0  # the server's lines are not shown twice
+    ET.fromstring(f"<root>{html}</root>")
+
+
+def test_explained_reply_of_a_code_the_catalogue_lacks_names_its_class():
+    html = ExplainedReply.of(r("259 odd"), "vi")._repr_html_()
+    summary = html.split("<summary>")[1].split("</summary>")[0]
+    assert "Hoàn tất thành công" in summary and summary.count("259") == 1
+    assert 'lang="vi"' in html
+
+
+def test_explained_reply_markdown_folds_the_page_and_escapes_the_server_text():
+    evil = "<script>alert(1)</script>"
+    md = ExplainedReply.of(r(f"550 5.1.1 {evil}"), "en")._repr_markdown_()
+    outside_code = re.sub(r"```text\n.*?\n```", "", md, flags=re.DOTALL)
+    assert "<script" not in outside_code
+    assert md.count("<details><summary>") == 1 and md.rstrip().endswith("</details>")
+    assert "```text\n550 5.1.1 <script>alert(1)</script>\n```" in md  # shown as code, never as markup
+
+
+def test_transcript_markdown_is_the_wire_log_and_a_pipe_table():
+    md = session().render("markdown")
+    assert md.startswith("```text\n<- 220 ")
+    assert "| → | ← | Title | Description |" in md and "| `VRFY alice` | `252 2.1.5" in md

@@ -229,7 +229,7 @@ def test_playground_starts_greeted(lab):
     assert "220" in widget.transcript_view.value
     assert "<strong>Greeted</strong>" in widget.state_view.value
     assert "<code>EHLO</code>" in widget.state_view.value
-    assert f"SMTP 220 {EN.basic(220).title}" in widget.last_reply_view.value
+    assert f'smtplab-class-2">220</span> <strong>{EN.basic(220).title}</strong>' in widget.last_reply_view.value
     assert widget.mailbox_view.value == lab.mailbox._repr_html_()
 
 
@@ -239,7 +239,7 @@ def test_quick_vrfy_shows_252_explained(lab):
     assert lab.transcript.last_reply.code == 252
     assert lab.transcript.exchanges[-1].sent == "VRFY alice"
     assert "252" in widget.transcript_view.value and "Cannot Verify User" in widget.transcript_view.value
-    assert "SMTP 252 Cannot Verify User" in widget.last_reply_view.value
+    assert "<strong>Cannot Verify User</strong>" in widget.last_reply_view.value
     assert widget.history.options == ("VRFY alice",)
     assert widget.error is None
 
@@ -389,7 +389,7 @@ def test_policy_switch_changes_the_lab(lab):
     widget.policy["vrfy"].value = "disabled"
     widget.quick["vrfy"].click()
     assert lab.transcript.last_reply.code == 502
-    assert "SMTP 502" in widget.last_reply_view.value
+    assert 'smtplab-class-5">502</span>' in widget.last_reply_view.value
 
 
 def test_refresh_follows_policy_changes_made_in_code(lab):
@@ -420,7 +420,7 @@ def test_playground_in_vietnamese(lab):
     assert "Phiên làm việc đang ở đâu" in widget.state_view.value
     assert "<strong>Đã được chào</strong>" in widget.state_view.value
     widget.quick["vrfy"].click()
-    assert f"SMTP 252 {VI.basic(252).title}" in widget.last_reply_view.value
+    assert f"<strong>{VI.basic(252).title}</strong>" in widget.last_reply_view.value
 
 
 def test_quick_defaults_can_be_changed(lab):

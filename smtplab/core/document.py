@@ -1,8 +1,9 @@
-"""A tiny document model with three renderers: terminal text, Markdown and HTML.
+"""Three renderers of one document: terminal text, Markdown and HTML.
 
-Explanations, comparisons and transcripts build a :class:`Document` once and
-render it three ways from the same tree, so the terminal, a notebook's
-Markdown and its HTML always say the same thing. Pure: no I/O.
+Explanations, comparisons, transcripts, the mailbox and the policy build a
+:class:`Document` of the blocks in :mod:`smtplab.core.blocks` (re-exported
+here) once and render it three ways from the same tree, so the terminal, a
+notebook's Markdown and its HTML always say the same thing. Pure: no I/O.
 
 The HTML escapes every piece of text it shows and uses stable class names
 (``smtplab-…``) with no ids, ports or times, so stored notebook outputs stay
@@ -14,23 +15,46 @@ from __future__ import annotations
 import re
 import textwrap
 
-from smtplab.core.values import value
+from smtplab.core.blocks import (
+    Cell,
+    Code,
+    Details,
+    Diagram,
+    Document,
+    Emphasis,
+    Heading,
+    Items,
+    Link,
+    Paragraph,
+    Preformatted,
+    ReplyCode,
+    Row,
+    Strong,
+    Table,
+)
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Union
+    from smtplab.core.blocks import Block, Span
 
 __all__ = [
+    "Cell",
     "Code",
+    "Details",
+    "Diagram",
     "Displayable",
     "Document",
+    "Emphasis",
     "Heading",
     "Items",
     "Link",
     "Paragraph",
     "Preformatted",
     "ReplyCode",
+    "Row",
     "Strong",
+    "Table",
+    "escape_html",
     "render_html",
     "render_markdown",
     "render_text",
@@ -39,98 +63,12 @@ __all__ = [
 TEXT_WIDTH = 78
 
 
-# -- inline spans -------------------------------------------------------------
-
-
-@value
-class Code:
-    """Protocol text shown as typed: a command, a reply line."""
-
-    text: str
-
-
-@value
-class Strong:
-    text: str
-
-
-@value
-class Link:
-    text: str
-    href: str
-
-
-@value
-class ReplyCode:
-    """A reply code, coloured by its class in HTML (``smtplab-class-2`` … ``-5``)."""
-
-    text: str
-
-    @property
-    def class_digit(self) -> str:
-        return self.text[:1] if self.text[:1] in "2345" else "x"
-
-
-if TYPE_CHECKING:  # pragma: no cover
-    Span = Union[str, Code, Strong, Link, ReplyCode]
-
-
-# -- blocks -------------------------------------------------------------------
-
-
-@value
-class Heading:
-    """A heading; level 1 is the document's title."""
-
-    text: str | tuple[Span, ...]
-    level: int = 2
-
-
-@value
-class Paragraph:
-    spans: tuple[Span, ...]
-
-    def __init__(self, *spans: Span) -> None:
-        object.__setattr__(self, "spans", tuple(s for s in spans if s != ""))
-
-
-@value
-class Items:
-    """A list; each item is a tuple of spans."""
-
-    items: tuple[tuple[Span, ...], ...]
-    ordered: bool = False
-
-
-@value
-class Preformatted:
-    """Lines shown exactly, e.g. what a server sent. ``css`` names each line's class."""
-
-    lines: tuple[str, ...]
-    css: tuple[str, ...] = ()
-
-
-if TYPE_CHECKING:  # pragma: no cover
-    Block = Union[Heading, Paragraph, Items, Preformatted]
-
-
-@value
-class Document:
-    """Blocks in reading order; ``kind`` becomes the HTML class ``smtplab-<kind>``."""
-
-    kind: str
-    blocks: tuple[Block, ...] = ()
-    lang: str = "en"
-
-
 # -- text ---------------------------------------------------------------------
 
 
 def _span_text(span: Span) -> str:
     if isinstance(span, str):
         return span
-    if isinstance(span, Link):
-        return span.text
     return span.text
 
 
@@ -138,6 +76,10 @@ def _spans_text(spans: str | tuple[Span, ...]) -> str:
     if isinstance(spans, str):
         return spans
     return "".join(_span_text(s) for s in spans)
+
+
+def _line_text(line: str | tuple[Span, ...]) -> str:
+    return line if isinstance(line, str) else _spans_text(line)
 
 
 def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
@@ -151,10 +93,40 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
     return "\n".join(wrapper.fill(part) for part in text.split("\n"))
 
 
-def render_text(doc: Document) -> str:
-    """Plain text for a terminal, wrapped at 78 columns."""
+def _cell_lines(cell: Cell) -> list[str]:
+    if isinstance(cell.content, Preformatted):
+        return [_line_text(line) for line in cell.content.lines] or [""]
+    return _spans_text(cell.content).split("\n")
+
+
+def _table_text(table: Table) -> str:
+    """Columns two spaces apart, a rule under the header; a cell spanning every column is a line of its own."""
+    columns = len(table.header)
+    grid = [[cell.split("\n") for cell in table.header]] + [
+        [_cell_lines(cell) for cell in row.cells] for row in table.rows if len(row.cells) == columns
+    ]
+    widths = [max((len(line) for cells in grid for line in cells[i]), default=0) for i in range(columns)]
+
+    def lines(cells: list[list[str]]) -> list[str]:
+        height = max(len(c) for c in cells)
+        return [
+            "  ".join((c[n] if n < len(c) else "").ljust(w) for c, w in zip(cells, widths)).rstrip()
+            for n in range(height)
+        ]
+
+    out = [table.caption] if table.caption else []
+    out += lines(grid[0]) + ["  ".join("-" * w for w in widths)]
+    for row in table.rows:
+        if len(row.cells) == columns:
+            out += lines([_cell_lines(cell) for cell in row.cells])
+        else:
+            out += [line for cell in row.cells for line in _cell_lines(cell)]
+    return "\n".join(out)
+
+
+def _blocks_text(blocks: tuple[Block, ...]) -> list[str]:
     out: list[str] = []
-    for block in doc.blocks:
+    for block in blocks:
         if isinstance(block, Heading):
             text = _spans_text(block.text)
             if block.level == 1:
@@ -172,8 +144,21 @@ def render_text(doc: Document) -> str:
                 rendered.append(_wrap(_spans_text(item), indent=" " * len(marker), first=marker))
             out.append("\n".join(rendered))
         elif isinstance(block, Preformatted):
-            out.append("\n".join("    " + line for line in block.lines))
-    return "\n\n".join(out) + "\n"
+            out.append("\n".join("    " + _line_text(line) for line in block.lines))
+        elif isinstance(block, Table):
+            out.append(_table_text(block))
+        elif isinstance(block, Diagram):
+            if block.text:
+                out.append("\n".join(block.text))
+        elif isinstance(block, Details):
+            out.append(_wrap(_spans_text(block.summary)))
+            out.extend(_blocks_text(block.document.blocks))
+    return out
+
+
+def render_text(doc: Document) -> str:
+    """Plain text for a terminal, wrapped at 78 columns."""
+    return "\n\n".join(_blocks_text(doc.blocks)) + "\n"
 
 
 # -- Markdown -----------------------------------------------------------------
@@ -198,6 +183,8 @@ def _md_span(span: Span) -> str:
         return _md_code(span.text)
     if isinstance(span, Strong):
         return f"**{_md_escape(span.text)}**"
+    if isinstance(span, Emphasis):
+        return f"*{_md_escape(span.text)}*"
     return f"[{_md_escape(span.text)}](<{span.href}>)"
 
 
@@ -207,10 +194,27 @@ def _md_spans(spans: str | tuple[Span, ...]) -> str:
     return "".join(_md_span(s) for s in spans).replace("\n", "  \n")
 
 
-def render_markdown(doc: Document) -> str:
-    """CommonMark for a notebook's Markdown output."""
+def _md_cell(cell: Cell) -> str:
+    if isinstance(cell.content, Preformatted):
+        return "<br>".join(_md_code(_line_text(line)).replace("|", "\\|") for line in cell.content.lines)
+    return _md_spans(cell.content).replace("  \n", "<br>")
+
+
+def _table_markdown(table: Table) -> str:
+    columns = len(table.header)
+    out = [_md_escape(table.caption), ""] if table.caption else []
+    out.append("| " + " | ".join(_md_escape(h) for h in table.header) + " |")
+    out.append("|" + "---|" * columns)
+    for row in table.rows:
+        cells = [_md_cell(cell) for cell in row.cells]
+        cells += [""] * (columns - len(cells))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def _blocks_markdown(blocks: tuple[Block, ...]) -> list[str]:
     out: list[str] = []
-    for block in doc.blocks:
+    for block in blocks:
         if isinstance(block, Heading):
             out.append(f"{'#' * (block.level + 1)} {_md_spans(block.text)}")
         elif isinstance(block, Paragraph):
@@ -223,9 +227,25 @@ def render_markdown(doc: Document) -> str:
                 )
             )
         elif isinstance(block, Preformatted):
-            fence = "````" if any("```" in line for line in block.lines) else "```"
-            out.append(f"{fence}text\n" + "\n".join(block.lines) + f"\n{fence}")
-    return "\n\n".join(out) + "\n"
+            lines = [_line_text(line) for line in block.lines]
+            fence = "````" if any("```" in line for line in lines) else "```"
+            out.append(f"{fence}text\n" + "\n".join(lines) + f"\n{fence}")
+        elif isinstance(block, Table):
+            out.append(_table_markdown(block))
+        elif isinstance(block, Diagram):
+            if block.text:
+                out.extend(_blocks_markdown((Preformatted(block.text),)))
+        elif isinstance(block, Details):
+            # CommonMark passes the HTML through; the summary is HTML, the body Markdown again.
+            out.append(f"<details><summary>{_html_spans(block.summary)}</summary>")
+            out.extend(_blocks_markdown(block.document.blocks))
+            out.append("</details>")
+    return out
+
+
+def render_markdown(doc: Document) -> str:
+    """CommonMark for a notebook's Markdown output."""
+    return "\n\n".join(_blocks_markdown(doc.blocks)) + "\n"
 
 
 # -- HTML ---------------------------------------------------------------------
@@ -241,40 +261,90 @@ STYLE = (
     ".smtplab .smtplab-class-4{color:#7d4e00;background:#fff8c5}"
     ".smtplab .smtplab-class-5{color:#82071e;background:#ffebe9}"
     ".smtplab .smtplab-class-x{color:#57606a;background:#eaeef2}"
+    ".smtplab table{border-collapse:collapse;margin-top:.5em}"
+    ".smtplab th,.smtplab td{border-bottom:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}"
+    # Notebook front ends break words anywhere in output <pre>s (``lab.exa|mple``): a cell keeps
+    # each line whole and the table scrolls sideways instead.
+    ".smtplab td pre{margin:0;padding:.1em .3em;background:none;white-space:pre;"
+    "word-break:normal;overflow-wrap:normal}"
+    ".smtplab .smtplab-table-scroll{overflow-x:auto}"
+    ".smtplab .smtplab-note td{color:#57606a;font-style:italic}"
+    ".smtplab details>summary{cursor:pointer}"
     "</style>"
 )
 
 
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def _esc(text: str) -> str:
-    """Escape text for HTML content and attribute values (what ``html.escape`` does, without its import)."""
-    return text.translate(_HTML_ESCAPES)
+def escape_html(text: str) -> str:
+    """Text made safe for HTML or SVG content and attribute values: smtplab's one escaper.
+
+    ``& < > " '`` become entities (as ``html.escape`` does, without its
+    import), and a control character XML cannot hold becomes U+FFFD, so the
+    output also parses as XML (an SVG image, a notebook's stored output).
+    """
+    return _XML_ILLEGAL.sub("\ufffd", text).translate(_HTML_ESCAPES)
+
 
 
 def _html_span(span: Span) -> str:
     if isinstance(span, str):
-        return _esc(span).replace("\n", "<br>")
+        return escape_html(span).replace("\n", "<br/>")
     if isinstance(span, Code):
-        return f"<code>{_esc(span.text)}</code>"
+        return f"<code>{escape_html(span.text)}</code>"
     if isinstance(span, ReplyCode):
-        return f'<span class="smtplab-code smtplab-class-{span.class_digit}">{_esc(span.text)}</span>'
+        return f'<span class="smtplab-code smtplab-class-{span.class_digit}">{escape_html(span.text)}</span>'
     if isinstance(span, Strong):
-        return f"<strong>{_esc(span.text)}</strong>"
-    return f'<a href="{_esc(span.href)}" target="_blank" rel="noopener">{_esc(span.text)}</a>'
+        return f"<strong>{escape_html(span.text)}</strong>"
+    if isinstance(span, Emphasis):
+        return f"<em>{escape_html(span.text)}</em>"
+    return f'<a href="{escape_html(span.href)}" target="_blank" rel="noopener">{escape_html(span.text)}</a>'
 
 
 def _html_spans(spans: str | tuple[Span, ...]) -> str:
     if isinstance(spans, str):
-        return _esc(spans)
+        return escape_html(spans)
     return "".join(_html_span(s) for s in spans)
 
 
-def render_html_body(doc: Document) -> str:
-    """The document's HTML without the style sheet, for embedding in a larger page."""
+def _html_line(line: str | tuple[Span, ...]) -> str:
+    return escape_html(line) if isinstance(line, str) else _html_spans(line)
+
+
+def _html_pre(block: Preformatted) -> str:
+    if block.css:
+        lines = "\n".join(f'<span class="{escape_html(css)}">{_html_line(line)}</span>' for line, css in zip(block.lines, block.css))
+    else:
+        lines = "\n".join(_html_line(line) for line in block.lines)
+    return f'<pre class="smtplab-{escape_html(block.role)}">{lines}</pre>'
+
+
+def _html_cell(cell: Cell, tag: str = "td") -> str:
+    span = f' colspan="{cell.columns}"' if cell.columns > 1 else ""
+    inner = _html_pre(cell.content) if isinstance(cell.content, Preformatted) else _html_spans(cell.content)
+    return f"<{tag}{span}>{inner}</{tag}>"
+
+
+def _html_table(table: Table) -> str:
+    caption = f"<caption>{escape_html(table.caption)}</caption>" if table.caption else ""
+    head = "".join(f"<th>{escape_html(h)}</th>" for h in table.header)
+    rows = "".join(
+        (f'<tr class="smtplab-{escape_html(row.kind)}">' if row.kind else "<tr>")
+        + "".join(_html_cell(cell) for cell in row.cells)
+        + "</tr>"
+        for row in table.rows
+    )
+    return (
+        f'<div class="smtplab-table-scroll"><table class="smtplab-{escape_html(table.kind)}-table">'
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
+def _blocks_html(blocks: tuple[Block, ...]) -> str:
     parts: list[str] = []
-    for block in doc.blocks:
+    for block in blocks:
         if isinstance(block, Heading):
             tag = f"h{block.level + 1}"
             parts.append(f"<{tag}>{_html_spans(block.text)}</{tag}>")
@@ -285,16 +355,22 @@ def render_html_body(doc: Document) -> str:
             items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
             parts.append(f"<{tag}>{items}</{tag}>")
         elif isinstance(block, Preformatted):
-            if block.css:
-                lines = "\n".join(
-                    f'<span class="{_esc(css)}">{_esc(line)}</span>' for line, css in zip(block.lines, block.css)
-                )
-            else:
-                lines = _esc("\n".join(block.lines))
-            parts.append(f'<pre class="smtplab-wire">{lines}</pre>')
-    return (
-        f'<div class="smtplab smtplab-{_esc(doc.kind)}" lang="{_esc(doc.lang)}">' + "".join(parts) + "</div>"
-    )
+            parts.append(_html_pre(block))
+        elif isinstance(block, Table):
+            parts.append(_html_table(block))
+        elif isinstance(block, Diagram):
+            parts.append(block.svg)
+        elif isinstance(block, Details):
+            parts.append(
+                f'<details class="smtplab-details"><summary>{_html_spans(block.summary)}</summary>'
+                f"{render_html_body(block.document)}</details>"
+            )
+    return "".join(parts)
+
+
+def render_html_body(doc: Document) -> str:
+    """The document's HTML without the style sheet, for embedding in a larger page."""
+    return f'<div class="smtplab smtplab-{escape_html(doc.kind)}" lang="{escape_html(doc.lang)}">' + _blocks_html(doc.blocks) + "</div>"
 
 
 def render_html(doc: Document) -> str:

@@ -29,8 +29,23 @@ import re
 import threading
 
 from smtplab.core.catalogue import Catalogue, catalogue
-from smtplab.core.document import STYLE
-from smtplab.core.document import _esc as _escape_html
+from smtplab.core.document import (
+    Cell,
+    Details,
+    Diagram,
+    Displayable,
+    Document,
+    Emphasis,
+    Heading,
+    Preformatted,
+    ReplyCode,
+    Row,
+    Strong,
+    Table,
+    escape_html,
+    render_html,
+    render_markdown,
+)
 from smtplab.core.reply import Reply
 from smtplab.core.values import value
 
@@ -44,16 +59,10 @@ __all__ = ["Exchange", "ExplainedReply", "SVGDiagram", "Transcript", "mask_auth"
 
 MASK = "****"
 _AUTH_SECRET = re.compile(r"(?i)\A(\s*AUTH\s+\S+)\s+\S.*\Z", re.DOTALL)
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SENTENCE_END = re.compile(r"[.!?]\s+[\"'“(]?(\S)")
 
 # Kinds of exchange, decided by the reply before it (see Transcript.append).
 _COMMAND, _DATA, _SECRET = "command", "data", "secret"
-
-
-def _esc(text: str) -> str:
-    """Escape for HTML and SVG; a control character XML cannot hold becomes U+FFFD."""
-    return _escape_html(_XML_ILLEGAL.sub("\ufffd", text))
 
 
 def mask_auth(line: str) -> str:
@@ -139,11 +148,48 @@ class ExplainedReply(Reply):
 
         return explain(self.plain(), lang=lang or self.lang)
 
+    def document(self) -> Document:
+        """What a notebook shows: the server's lines, then one line (code, title, one sentence).
+
+        The line unfolds to the full reference page (``<details>``, no
+        JavaScript needed), so a session of many replies stays short.
+        """
+        cat = catalogue(self.lang)
+        title, meaning = reply_summary(cat, self)
+        page = self.explain().document()
+        blocks = list(page.blocks)
+        if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
+            del blocks[0]  # the summary line says it
+        if blocks[:1] == [Heading(cat.ui("heading.server_said"), 2)]:
+            del blocks[:2]  # shown above the summary
+        summary = (ReplyCode(str(self.code)), " ", Strong(title), " – ", meaning)
+        return Document(
+            "reply",
+            (reply_lines(self), Details(summary, Document("explanation", tuple(blocks), self.lang))),
+            self.lang,
+        )
+
     def _repr_html_(self) -> str:
-        return self.explain()._repr_html_()
+        return render_html(self.document())
 
     def _repr_markdown_(self) -> str:
-        return self.explain()._repr_markdown_()
+        return render_markdown(self.document())
+
+
+def reply_summary(cat: Catalogue, reply: Reply) -> tuple[str, str]:
+    """The reply's title and the first sentence of its meaning; a code the catalogue lacks is named by its class."""
+    if cat.has_basic(reply.code):
+        entry = cat.basic(reply.code)
+        return entry.title, first_sentence(entry.description)
+    digit = reply.code // 100
+    return cat.reply_class_name(digit), cat.ui(f"class.{digit}.meaning")
+
+
+def reply_lines(reply: Reply) -> Preformatted:
+    """The reply as it travelled, each line's code coloured by its class."""
+    return Preformatted(
+        tuple((ReplyCode(line[:3]), line[3:]) for line in reply.wire_lines()), role="reply"
+    )
 
 
 def _stuffed(message: str) -> list[str]:
@@ -181,7 +227,7 @@ def first_sentence(text: str) -> str:
     return text
 
 
-class Transcript:
+class Transcript(Displayable):
     """The exchanges of a lab session, in order; see the module docstring."""
 
     def __init__(self, exchanges: tuple[Exchange, ...] | list[Exchange] = (), lang: str = "en") -> None:
@@ -269,25 +315,25 @@ class Transcript:
         count = len(self)
         return f"<Transcript {count} exchange{'' if count == 1 else 's'}{tail}, lang={self.lang!r}>"
 
+    def document(self) -> Document:
+        """The ladder diagram, then a table: each command, its reply, the reply's title and meaning."""
+        return self._document(self._snapshot())
+
+    def _document(self, items: tuple[tuple[Exchange, str], ...]) -> Document:
+        cat = catalogue(self.lang)
+        blocks: list = []
+        if items:
+            text = tuple(line for exchange, kind in items for line in _text_lines(exchange, kind))
+            blocks.append(Diagram(self._diagram(items).svg, text))
+        header = ("→", "←", cat.ui("label.title"), cat.ui("heading.description"))
+        rows = tuple(row for exchange, kind in items for row in _table_rows(cat, exchange, kind))
+        blocks.append(Table(header, rows, kind="transcript"))
+        return Document("transcript", tuple(blocks), self.lang)
+
     def __str__(self) -> str:
+        # The terminal face is the wire log (as swaks prints it), the diagram's own text form.
         lines = [line for exchange, kind in self._snapshot() for line in _text_lines(exchange, kind)]
         return "\n".join(lines) + "\n" if lines else ""
-
-    def _repr_html_(self) -> str:
-        cat = catalogue(self.lang)
-        items = self._snapshot()
-        head = (
-            "<thead><tr><th>&#8594;</th><th>&#8592;</th>"
-            f"<th>{_esc(cat.ui('label.title'))}</th><th>{_esc(cat.ui('heading.description'))}</th></tr></thead>"
-        )
-        rows = "".join(_html_row(cat, exchange, kind) for exchange, kind in items)
-        diagram = self._diagram(items).svg if items else ""
-        return (
-            STYLE + _TABLE_STYLE
-            + f'<div class="smtplab smtplab-transcript" lang="{_esc(self.lang)}">'
-            + diagram
-            + f'<table class="smtplab-transcript-table">{head}<tbody>{rows}</tbody></table></div>'
-        )
 
     def diagram(self) -> SVGDiagram:
         """The session as a ladder (sequence) diagram: commands go right, replies come back left."""
@@ -298,45 +344,22 @@ class Transcript:
         return SVGDiagram(_ladder(items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(items))
 
 
-_TABLE_STYLE = (
-    "<style>"
-    ".smtplab-transcript-table{border-collapse:collapse;margin-top:.5em}"
-    ".smtplab-transcript-table th,.smtplab-transcript-table td{border-bottom:1px solid #d0d7de;"
-    "padding:.25em .5em;text-align:left;vertical-align:top}"
-    ".smtplab-transcript-table pre{margin:0;padding:.1em .3em;background:none;white-space:pre-wrap}"
-    ".smtplab-transcript-table .smtplab-note td{color:#57606a;font-style:italic}"
-    "</style>"
-)
-
-
-def _html_row(cat: Catalogue, exchange: Exchange, kind: str) -> str:
+def _table_rows(cat: Catalogue, exchange: Exchange, kind: str) -> list[Row]:
     rows = []
     if exchange.sent is not None or exchange.reply is not None:
         if exchange.sent is None:
-            sent = f'<em class="smtplab-connect">{_esc(cat.ui("command.CONNECTION"))}</em>'
+            sent = Cell((Emphasis(cat.ui("command.CONNECTION")),))
         else:
-            css = {"data": "smtplab-data", "secret": "smtplab-secret"}.get(kind, "smtplab-command")
-            sent = f'<pre class="{css}">' + _esc("\n".join(_sent_lines(exchange, kind))) + "</pre>"
-        reply, title, meaning = "", "", ""
+            sent = Cell(Preformatted(tuple(_sent_lines(exchange, kind)), role=kind))
+        reply, title, meaning = Cell(()), Cell(()), Cell(())
         if exchange.reply is not None:
-            r = exchange.reply
-            digit = r.code // 100
-            reply = '<pre class="smtplab-reply">' + "\n".join(
-                f'<span class="smtplab-code smtplab-class-{digit}">{r.code}</span>{_esc(line[3:])}'
-                for line in r.wire_lines()
-            ) + "</pre>"
-            if cat.has_basic(r.code):
-                entry = cat.basic(r.code)
-                title, meaning = entry.title, first_sentence(entry.description)
-            else:
-                title, meaning = cat.reply_class_name(digit), cat.ui(f"class.{digit}.meaning")
-        rows.append(
-            f'<tr class="smtplab-exchange"><td>{sent}</td><td>{reply}</td>'
-            f"<td>{_esc(title)}</td><td>{_esc(meaning)}</td></tr>"
-        )
+            reply = Cell(reply_lines(exchange.reply))
+            title_text, meaning_text = reply_summary(cat, exchange.reply)
+            title, meaning = Cell((title_text,)), Cell((meaning_text,))
+        rows.append(Row((sent, reply, title, meaning), "exchange"))
     if exchange.note is not None:
-        rows.append(f'<tr class="smtplab-note"><td colspan="4">** {_esc(exchange.note)}</td></tr>')
-    return "".join(rows)
+        rows.append(Row((Cell(("** " + exchange.note,), columns=4),), "note"))
+    return rows
 
 
 # -- the ladder diagram ---------------------------------------------------------
@@ -359,7 +382,7 @@ def _arrow(y: int, right: bool, label: str, colour: str, css: str) -> str:
         f'<g class="{css}">'
         f'<line x1="{x1}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" stroke-width="1.5"/>'
         f'<polygon points="{x2},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>'
-        f'<text x="{mid}" y="{y - 6}" text-anchor="middle" fill="{colour}">{_esc(_clip(label))}</text>'
+        f'<text x="{mid}" y="{y - 6}" text-anchor="middle" fill="{colour}">{escape_html(_clip(label))}</text>'
         "</g>"
     )
 
@@ -386,11 +409,11 @@ def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> 
                 f'<g class="smtplab-note"><rect x="{_CLIENT_X - 40}" y="{y - 16}" width="{_SERVER_X - _CLIENT_X + 80}" '
                 f'height="22" rx="3" fill="#eaeef2" stroke="{_GREY}"/>'
                 f'<text x="{(_CLIENT_X + _SERVER_X) // 2}" y="{y}" text-anchor="middle" fill="{_GREY}">'
-                f"{_esc(_clip('** ' + exchange.note))}</text></g>"
+                f"{escape_html(_clip('** ' + exchange.note))}</text></g>"
             )
     height = y + _STEP
     lifelines = "".join(
-        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{_esc(name)}</text>'
+        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{escape_html(name)}</text>'
         f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 8}" stroke="#8c959f" stroke-dasharray="4 3"/>'
         for x, name in zip((_CLIENT_X, _SERVER_X), names)
     )

@@ -205,22 +205,34 @@ class RecordingClient:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            try:
+                return await self._send(line)
+            except asyncio.CancelledError:
+                # Interrupted mid-command: its reply may still come, and would answer the next
+                # command. Hang up, so the next send starts clean on a new connection.
+                if self._smtp is not None:
+                    self._drop()
+                    self._smtp = None
+                    self._record(line, None, catalogue(self.transcript.lang).ui("interrupted.note"))
+                raise
+
+    async def _send(self, line: str) -> Reply | None:
+        if not self.connected:
+            greeting = await self._connect()
             if not self.connected:
-                greeting = await self._connect()
-                if not self.connected:
-                    if greeting is not None:
-                        self._record(None, None, self._note("refused", line=line))
-                    return greeting
-            if self._in_data:
-                return await self._send_message(line)
-            if _NEWLINE.search(line):
-                raise ValueError(
-                    f"one command per send(): {line!r} contains a line break; send each command on its own "
-                    "(only the message after a 354 may span several lines)"
-                )
-            if line.strip().upper() == "STARTTLS":
-                return await self._starttls(line)
-            return await self._command(line)
+                if greeting is not None:
+                    self._record(None, None, self._note("refused", line=line))
+                return greeting
+        if self._in_data:
+            return await self._send_message(line)
+        if _NEWLINE.search(line):
+            raise ValueError(
+                f"one command per send(): {line!r} contains a line break; send each command on its own "
+                "(only the message after a 354 may span several lines)"
+            )
+        if line.strip().upper() == "STARTTLS":
+            return await self._starttls(line)
+        return await self._command(line)
 
     async def _command(self, line: str) -> Reply | None:
         assert self._smtp is not None

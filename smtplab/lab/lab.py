@@ -28,16 +28,18 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
-import contextlib
 import weakref
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from smtplab.core.catalogue import check_language, catalogue
+from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.lab.client import RecordingClient
 from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, suggest
 from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy
+from smtplab.server.policy import Policy, describe_rule
 from smtplab.core.reply import Reply
 from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
@@ -57,6 +59,7 @@ __all__ = ["Lab"]
 _PARAMETERS = ("lang", "hostname", "maildir", "keep_maildir", "limits", "policy")
 
 _START_TIMEOUT = 30.0
+_GREETING_WAIT = 2.0  # the lab's own server greets in milliseconds; never hold a learner's cell for long
 
 
 class Lab:
@@ -117,7 +120,7 @@ class Lab:
         self.policy = policy if policy is not None else Policy(lang=self.lang, **settings)
         self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
-        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir))
+        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir, lang=self.lang))
         self._runtime = runtime
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
         # shut its executors down, so the exit path knows not to ask them for work.
@@ -149,13 +152,28 @@ class Lab:
         return self._transcript
 
     def _await_greeting(self) -> None:
+        """Wait briefly for the server's greeting, so a fresh lab's transcript shows it.
+
+        The lab's own server greets within milliseconds; if the greeting is
+        slower than ``_GREETING_WAIT`` the transcript is returned as it is and
+        fills in when the greeting comes (it is live). A failure to connect is
+        a note in the transcript; any other error is a bug and is raised.
+        """
         pending = self._greeting
         if pending is None or self._runtime.on_own_thread:
             return  # on the lab's loop, asend() orders itself after the greeting through the client's lock
-        self._greeting = None
-        if not self.closed:
-            with contextlib.suppress(Exception):  # the client records a failed greeting as a note
-                pending.result(_START_TIMEOUT)
+        if self.closed:
+            self._greeting = None
+            return
+        try:
+            pending.result(_GREETING_WAIT)
+        except FutureTimeout:
+            return  # still coming: ask again next time
+        except FutureCancelled:
+            pass  # the lab was closed meanwhile
+        finally:
+            if pending.done():
+                self._greeting = None
 
     def _client(self, host: str, port: int, transcript: Transcript) -> RecordingClient:
         assert self._runtime.server is not None
@@ -301,10 +319,11 @@ class Lab:
         """Send ``commands`` on a fresh connection, with ``policy`` and ``rules`` set only meanwhile.
 
         ``rules`` are keyword tables for :meth:`Policy.rule` (``{"command":
-        "RCPT", "reply": "550 5.1.1 No", "match": "bob@*"}``). The lab's own
-        session, transcript and policy are left as they were; the new
-        connection's transcript is returned, starting with a note of the
-        policy used.
+        "RCPT", "reply": "550 5.1.1 No", "match": "bob@*"}``). The commands go
+        to a throwaway server of the lab's kind, whose policy is a copy of the
+        lab's with ``policy`` and ``rules`` added: the lab's own session,
+        transcript, policy and mailbox never see the demo. Its transcript is
+        returned, starting with a note of the policy used.
         """
         self._check_open()
         return self._runtime.call(self._demo(tuple(commands), tuple(rules), policy))
@@ -317,35 +336,38 @@ class Lab:
     async def _demo(
         self, commands: tuple[str, ...], rules: tuple[Any, ...], settings: Mapping[str, Any], *, fresh: bool = False
     ) -> Transcript:
-        """The work of :meth:`demo`; ``fresh`` starts from the default policy, no rules and no greylist memory."""
-        runtime = self._runtime
-        server = runtime.server
-        assert runtime.lock is not None and server is not None and server.address is not None
+        """The work of :meth:`demo`, on a throwaway server with a policy of its own.
+
+        The policy is a copy of the learner's (or, when ``fresh``, the
+        default one) with ``settings`` and ``rules`` added; the learner's
+        live policy is never touched, so no other connection to the lab (the
+        lab's own session, swaks in a terminal, a widget) sees the demo's
+        settings, and there is nothing to restore. The throwaway server has
+        its own greylisting memory and its own temporary mailbox, both gone
+        with it.
+        """
+        policy = Policy() if fresh else _copy(self.policy)
+        policy.update(**settings)
+        added = [policy.rule(**_rule_arguments(rule)) for rule in rules]
         transcript = Transcript(lang=self.lang)
-        async with runtime.lock:
-            saved, saved_rules = self.policy.as_dict(), self.policy.rules
+        shown = [f"{k}={v!r}" for k, v in settings.items()] + [describe_rule(r, self.lang) for r in added]
+        if shown:
+            note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
+            transcript.append(Exchange(None, None, note))
+        with LabMailbox(lang=self.lang) as mailbox:
+            server = LabServer(policy, mailbox, hostname=self.hostname, limits=self._limits)
+            host, port = await server.start()
             try:
-                if fresh:
-                    self.policy.reset()
-                self.policy.update(**settings)
-                added = [self.policy.rule(**_rule_arguments(rule)) for rule in rules]
-                shown = [f"{k}={v!r}" for k, v in settings.items()] + [str(r) for r in added]
-                if shown:
-                    note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
-                    transcript.append(Exchange(None, None, note))
-                with server.greylist.set_aside() if fresh else contextlib.nullcontext():
-                    client = self._client(*server.address, transcript)
-                    try:
-                        await client.connect()
-                        for command in commands:
-                            await client.send(command)
-                    finally:
-                        await client.close()
+                client = RecordingClient(host, port, transcript, tls_context=server.client_tls_context,
+                                         server_hostname=self.hostname)
+                try:
+                    await client.connect()
+                    for command in commands:
+                        await client.send(command)
+                finally:
+                    await client.close()
             finally:
-                self.policy.reset()
-                self.policy.update(**saved)
-                for rule in saved_rules:
-                    self.policy.rule(rule.command, rule.reply, rule.match, rule.times)
+                await server.stop(grace=1.0)
         return transcript
 
     # -- reproducing a code --------------------------------------------------
@@ -354,9 +376,9 @@ class Lab:
         """Make the lab produce ``code`` from the catalogue entry's recipe, on a fresh connection.
 
         Runs :meth:`demo` with the recipe's policy, rules and commands,
-        starting from the default policy (the lab's own settings, rules and
-        greylisting memory are set aside meanwhile, then restored), and
-        returns its transcript, whose last reply has ``code``. Raises
+        starting from the default policy rather than a copy of the lab's
+        (the lab's own settings, rules, greylisting memory and mailbox are
+        never touched), and returns its transcript, whose last reply has ``code``. Raises
         :class:`~smtplab.errors.NoRecipe` when the entry has no recipe, and
         :class:`~smtplab.errors.CatalogueError` when the recipe produced
         another code.
@@ -391,8 +413,10 @@ class Lab:
 
     def close(self) -> None:
         """Stop the server and its thread, close the connection, remove the temporary Maildir. Idempotent."""
-        self._await_greeting()
-        self._finalizer()
+        try:
+            self._await_greeting()
+        finally:
+            self._finalizer()
 
     async def aclose(self) -> None:
         """``await lab.aclose()``: :meth:`close` without blocking the caller's event loop."""
@@ -430,17 +454,20 @@ class Lab:
     def __repr__(self) -> str:
         return f"<Lab {self.hostname} {'closed' if self.closed else 'running'}, lang={self.lang!r}>"
 
+    def document(self) -> Document:
+        """The lab's name and host, then its status: running or closed, exchanges, messages, policy."""
+        name = catalogue(self.lang).ui("summary.lab")
+        return Document(
+            "lab",
+            (Paragraph(Strong(name), " ", Code(self.hostname)), Items(tuple((part,) for part in self._status()))),
+            self.lang,
+        )
+
     def __str__(self) -> str:
-        return f"smtplab Lab {self.hostname} ({self.lang}): " + "; ".join(self._status())
+        return f"{catalogue(self.lang).ui('summary.lab')} {self.hostname} ({self.lang}): " + "; ".join(self._status())
 
     def _repr_html_(self) -> str:
-        from smtplab.core.document import _esc
-
-        items = "".join(f"<li>{_esc(part)}</li>" for part in self._status())
-        return (
-            f'<div class="smtplab smtplab-lab" lang="{_esc(self.lang)}">'
-            f"<p><strong>smtplab Lab</strong> <code>{_esc(self.hostname)}</code></p><ul>{items}</ul></div>"
-        )
+        return render_html(self.document())
 
 
 def _angle(address: str) -> str:
@@ -450,6 +477,14 @@ def _angle(address: str) -> str:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _copy(policy: Policy) -> Policy:
+    """A separate policy with the same settings, rules and language."""
+    copy = Policy(**policy.as_dict()).use_language(policy.lang)
+    for rule in policy.rules:
+        copy.rule(rule.command, rule.reply, rule.match, rule.times)
+    return copy
 
 
 def _rule_arguments(rule: Any) -> dict[str, Any]:

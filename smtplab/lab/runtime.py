@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import threading
+from concurrent.futures import Future
 from typing import Awaitable, TypeVar
 
 from smtplab.lab.client import RecordingClient
@@ -55,13 +56,25 @@ class LabRuntime:
         return threading.current_thread() is self.thread
 
     def call(self, coroutine: Awaitable[T]) -> T:
-        """Run ``coroutine`` on the lab's loop and wait for its result, from any other thread."""
+        """Run ``coroutine`` on the lab's loop and wait for its result, from any other thread.
+
+        If the wait is interrupted (KeyboardInterrupt when a learner interrupts
+        the kernel), the coroutine is cancelled on the loop before the
+        interruption goes on.
+        """
         if self.on_own_thread:
             close = getattr(coroutine, "close", None)
             if close is not None:
                 close()
             raise RuntimeError("this runs on the lab's own event loop: use the async twin (await lab.asend(...))")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()  # type: ignore[arg-type]
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+        try:
+            return future.result()
+        except BaseException:
+            # Interrupted (Ctrl-C, "Interrupt kernel") or failed: cancel the work on the loop too, as
+            # asyncio.run does, so it lets go of the lab's lock and the next command can run.
+            future.cancel()
+            raise
 
     def on_loop(self, coroutine: Awaitable[T]) -> Awaitable[T]:
         """Await ``coroutine`` on the lab's loop from whatever loop the caller runs."""

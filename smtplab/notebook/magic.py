@@ -375,10 +375,9 @@ def _run(lab: Any, steps: list[Step]) -> None:
         if reply is not None and reply.code == 354:
             lab.send(step.message)
         else:
-            answer = f"{reply.code}" if reply is not None else "no reply"
-            lab.transcript.append(Exchange(
-                None, None, f"DATA got {answer}, not 354, so the message under it in the cell was not sent"
-            ))
+            ui = catalogue(lab.lang).ui
+            answer = f"{reply.code}" if reply is not None else ui("magic.no_reply")
+            lab.transcript.append(Exchange(None, None, ui("magic.data_not_sent", answer=answer)))
 
 
 # `%%smtp?` shows every flag: the parser's help, generated from the policy settings.

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html
 import io
 import itertools
 import mailbox
@@ -38,6 +37,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from smtplab.core.catalogue import catalogue, check_language
+from smtplab.core.document import Cell, Document, Paragraph, Row, Table, render_html, render_text
 from smtplab.errors import MailboxError
 
 __all__ = ["LabMailbox", "MessageSummary"]
@@ -213,10 +214,12 @@ class LabMailbox:
     ``LabMailbox()`` makes a temporary folder, removed by :meth:`close`;
     ``LabMailbox(path)`` uses (and keeps) ``path``; ``keep=True`` keeps a
     temporary folder too. Iterating gives :class:`MessageSummary` items in
-    the order the messages arrived.
+    the order the messages arrived. ``lang`` is the language its table is
+    shown in (a lab passes its own).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, keep: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, keep: bool = False, lang: str = "en") -> None:
+        self.lang = check_language(lang)
         self._temporary = path is None
         self.keep = keep or path is not None
         self._path: Path | None = None if path is None else Path(path)
@@ -420,24 +423,27 @@ class LabMailbox:
 
     # -- faces ---------------------------------------------------------------
 
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        return [
-            (str(n), m.mail_from or "<>", ", ".join(m.rcpt_tos), m.subject, f"{m.size} B")
-            for n, m in enumerate(self.messages(), start=1)
-        ]
-
-    _HEADINGS = ("#", "From", "To", "Subject", "Size")
+    def document(self) -> Document:
+        """The messages as a table in the mailbox's language (one paragraph when closed or empty)."""
+        ui = catalogue(self.lang).ui
+        if self._closed:
+            return Document("mailbox", (Paragraph(ui("mailbox.closed")),), self.lang)
+        messages = self.messages()
+        if not messages:
+            return Document("mailbox", (Paragraph(ui("mailbox.empty")),), self.lang)
+        header = tuple(ui(f"mailbox.{name}") for name in ("number", "from", "to", "subject", "size"))
+        rows = tuple(
+            Row(tuple(Cell((text,)) for text in (
+                str(n), m.mail_from or "<>", ", ".join(m.rcpt_tos), m.subject, ui("mailbox.octets", size=m.size)
+            )))
+            for n, m in enumerate(messages, start=1)
+        )
+        count = len(rows)
+        caption = ui("mailbox.title_one" if count == 1 else "mailbox.title_other", count=count)
+        return Document("mailbox", (Table(header, rows, caption, kind="mailbox"),), self.lang)
 
     def __str__(self) -> str:
-        if self._closed:
-            return "Lab mailbox (closed)"
-        rows = self._rows()
-        if not rows:
-            return "Lab mailbox: no messages"
-        widths = [max(len(r[i]) for r in [self._HEADINGS, *rows]) for i in range(5)]
-        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-        title = f"Lab mailbox: {len(rows)} message{'s' if len(rows) != 1 else ''}"
-        return "\n".join([title, line(self._HEADINGS), line(["-" * w for w in widths]), *map(line, rows)])
+        return render_text(self.document()).rstrip("\n")
 
     def __repr__(self) -> str:
         if self._closed:
@@ -446,17 +452,4 @@ class LabMailbox:
         return f"<LabMailbox {count} message{'s' if count != 1 else ''}>"
 
     def _repr_html_(self) -> str:
-        if self._closed:
-            return '<div class="smtplab-mailbox"><p>Lab mailbox (closed)</p></div>'
-        rows = self._rows()
-        if not rows:
-            return '<div class="smtplab-mailbox"><p>Lab mailbox: no messages</p></div>'
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEADINGS)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
-        )
-        return (
-            '<div class="smtplab-mailbox"><table class="smtplab-mailbox-table">'
-            f"<caption>Lab mailbox: {len(rows)} message{'s' if len(rows) != 1 else ''}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-        )
+        return render_html(self.document())

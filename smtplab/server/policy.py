@@ -107,9 +107,10 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from smtplab.core.catalogue import check_language
+from smtplab.core.catalogue import catalogue, check_language
+from smtplab.core.document import Cell, Document, Items, Paragraph, Row, Table, render_text
 from smtplab.core.reply import Reply, parse_reply
-from smtplab.errors import PolicyError
+from smtplab.errors import CatalogueError, PolicyError
 from smtplab.server.settings import (
     SETTINGS,
     AuthMode,
@@ -379,18 +380,52 @@ class Policy:
             parts.append(f"rules={[str(r) for r in rules]!r}")
         return f"Policy({', '.join(parts)})"
 
-    def __str__(self) -> str:
-        defaults = {name: s.default for name, s in SETTINGS.items()}
-        width = max(len(n) for n in SETTINGS)
-        lines = ["Lab policy (* = changed from the default)"]
+    def use_language(self, lang: str) -> Policy:
+        """Show this policy, and word its errors, in ``lang`` from now on; returns the policy."""
+        object.__setattr__(self, "_lang", check_language(lang))
+        return self
+
+    def document(self) -> Document:
+        """Every setting (``*`` marks a change from its default), then the custom rules, in :attr:`lang`."""
+        ui = catalogue(self.lang).ui
+        values = self._values
+        rows = []
         for name, setting in SETTINGS.items():
-            value = self._values[name]
-            mark = "*" if value != defaults[name] else " "
-            lines.append(f"  {name:<{width}} {mark} {setting.show(value)}")
+            value = values[name]
+            shown = setting.show(value).removesuffix(setting.describe).rstrip()
+            mark = "*" if value != setting.default else ""
+            rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((_help(ui, setting),)))))
+        header = (ui("policy.setting"), "*", ui("policy.value"), ui("policy.accepts"))
+        blocks: list = [Paragraph(ui("policy.title")), Table(header, tuple(rows), kind="policy")]
         rules = self.rules
-        lines.append("Custom rules:" if rules else "Custom rules: none")
-        lines.extend(f"  {i}. {rule}" for i, rule in enumerate(rules, start=1))
-        return "\n".join(lines)
+        blocks.append(Paragraph(ui("policy.rules") if rules else ui("policy.no_rules")))
+        if rules:
+            blocks.append(Items(tuple((_rule_text(ui, rule),) for rule in rules), ordered=True))
+        return Document("policy", tuple(blocks), self.lang)
+
+    def __str__(self) -> str:
+        return render_text(self.document()).rstrip("\n")
+
+
+def _help(ui: Any, setting: Setting) -> str:
+    """What the setting accepts, in the catalogue's language; choices that are plain values stay as they are."""
+    try:
+        return ui(f"policy_help.{setting.name}")
+    except CatalogueError:
+        return setting.describe
+
+
+def describe_rule(rule: Rule, lang: str = "en") -> str:
+    """``RCPT bob@* -> 550 5.1.1 No (1 more time)``, in ``lang``."""
+    return _rule_text(catalogue(lang).ui, rule)
+
+
+def _rule_text(ui: Any, rule: Rule) -> str:
+    if rule.times is None:
+        left = ui("policy.always")
+    else:
+        left = ui("policy.times_one" if rule.times == 1 else "policy.times_other", count=rule.times)
+    return ui("policy.rule", command=rule.command, match=rule.match, reply=" / ".join(rule.reply.wire_lines()), left=left)
 
 
 def _rule_command(command: object) -> str:

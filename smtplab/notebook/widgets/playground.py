@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
-from smtplab.core.explanation import explain
+from smtplab.core.transcript import ExplainedReply
 from smtplab.core.session_state import session_state
 from smtplab.notebook.widgets._common import attempt, error_html, esc, heading_html, note_html, policy_choices, styled, submit_handler, ui
 
@@ -261,7 +261,7 @@ class Playground(widgets.VBox):
         self.transcript_view.value = transcript._repr_html_()
         last = transcript.last_reply
         self.last_reply_view.value = (
-            explain(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))
+            ExplainedReply.of(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))
         )
         mailbox, error = attempt(lambda: lab.mailbox._repr_html_())
         self.mailbox_view.value = mailbox if error is None else error_html(error)
