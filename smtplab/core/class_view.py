@@ -16,7 +16,7 @@ from typing import Any
 
 from smtplab.core.catalogue import _load
 from smtplab.core.challenges import CHALLENGES
-from smtplab.core.document import STYLE, _esc
+from smtplab.core.document import STYLE, escape_html
 from smtplab.core.progress import ClassProgress, LearnerProgress
 
 __all__ = ["DASHBOARD_STYLE", "LANGUAGES", "chart_svg", "dashboard_html", "label", "page_html", "table_html"]
@@ -61,17 +61,17 @@ def _who(learner: LearnerProgress, lang: str) -> str:
 def _row(learner: LearnerProgress, lang: str) -> str:
     codes = "".join(_chip(c) for c in learner.reached())
     challenges = "".join(
-        f'<span class="smtplab-challenge" title="{_esc(label(lang, "challenge", number=c.number, title=c.title_in(lang)))}">'
+        f'<span class="smtplab-challenge" title="{escape_html(label(lang, "challenge", number=c.number, title=c.title_in(lang)))}">'
         f"{c.number}</span>"
         for c in CHALLENGES if c.number in learner.challenges
     )
     solved = label(lang, "solved_of", solved=len(learner.challenges), total=len(CHALLENGES))
-    transcript = _esc("\n".join(learner.transcript))
+    transcript = escape_html("\n".join(learner.transcript))
     return (
-        f'<tr class="smtplab-learner" data-learner="{_esc(_who(learner, lang))}">'
-        f'<td class="smtplab-learner-name">{_esc(_who(learner, lang))}</td>'
+        f'<tr class="smtplab-learner" data-learner="{escape_html(_who(learner, lang))}">'
+        f'<td class="smtplab-learner-name">{escape_html(_who(learner, lang))}</td>'
         f'<td class="smtplab-learner-codes">{codes}</td>'
-        f'<td class="smtplab-learner-challenges">{challenges} <small>({_esc(solved)})</small></td>'
+        f'<td class="smtplab-learner-challenges">{challenges} <small>({escape_html(solved)})</small></td>'
         f'<td class="smtplab-learner-transcript"><pre>{transcript}</pre></td>'
         "</tr>"
     )
@@ -81,17 +81,17 @@ def table_html(progress: ClassProgress, lang: str = "en") -> str:
     """The learners' table (or a line saying nobody has come yet), with the skipped-lines note."""
     learners = progress.learners()
     parts = [
-        f'<p class="smtplab-summary">{_esc(label(lang, "summary", learners=len(learners), sessions=progress.sessions, events=progress.events))}</p>'
+        f'<p class="smtplab-summary">{escape_html(label(lang, "summary", learners=len(learners), sessions=progress.sessions, events=progress.events))}</p>'
     ]
     if not learners:
-        parts.append(f'<p class="smtplab-empty">{_esc(label(lang, "no_learners"))}</p>')
+        parts.append(f'<p class="smtplab-empty">{escape_html(label(lang, "no_learners"))}</p>')
     else:
-        head = "".join(f"<th>{_esc(label(lang, key))}</th>" for key in ("learner", "codes", "challenges", "transcript"))
+        head = "".join(f"<th>{escape_html(label(lang, key))}</th>" for key in ("learner", "codes", "challenges", "transcript"))
         rows = "".join(_row(learner, lang) for learner in learners)
         parts.append(f'<table class="smtplab-learners"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     if progress.skipped:
         note = label(lang, "skipped", count=progress.skipped, first=progress.problems[0] if progress.problems else "")
-        parts.append(f'<p class="smtplab-problems">{_esc(note)}</p>')
+        parts.append(f'<p class="smtplab-problems">{escape_html(note)}</p>')
     return "".join(parts)
 
 
@@ -108,7 +108,7 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
         f'<svg class="smtplab-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
         f'height="{height + top + bottom}" viewBox="0 0 {width} {height + top + bottom}" '
         'style="font-family:system-ui,sans-serif;font-size:12px">'
-        f"<title>{_esc(title)}</title>"
+        f"<title>{escape_html(title)}</title>"
     )]
     for index, code in enumerate(codes):
         count = counts[code]
@@ -131,12 +131,12 @@ def dashboard_html(progress: ClassProgress, lang: str = "en") -> str:
     """The whole dashboard as an HTML fragment: title, chart, then the learners' table."""
     return (
         STYLE + DASHBOARD_STYLE
-        + f'<div class="smtplab smtplab-dashboard" lang="{_esc(lang)}">'
-        + f"<h2>{_esc(label(lang, 'title'))}</h2>"
-        + f"<h3>{_esc(label(lang, 'chart'))}</h3>"
+        + f'<div class="smtplab smtplab-dashboard" lang="{escape_html(lang)}">'
+        + f"<h2>{escape_html(label(lang, 'title'))}</h2>"
+        + f"<h3>{escape_html(label(lang, 'chart'))}</h3>"
         + chart_svg(progress, lang)
         + table_html(progress, lang)
-        + f'<p class="smtplab-how-to-name"><small>{_esc(label(lang, "how_to_name"))}</small></p>'
+        + f'<p class="smtplab-how-to-name"><small>{escape_html(label(lang, "how_to_name"))}</small></p>'
         + "</div>"
     )
 
@@ -144,8 +144,8 @@ def dashboard_html(progress: ClassProgress, lang: str = "en") -> str:
 def page_html(progress: ClassProgress, lang: str = "en", *, refresh: int = 2) -> str:
     """A whole web page of the dashboard that reloads itself every ``refresh`` seconds."""
     return (
-        f'<!DOCTYPE html><html lang="{_esc(lang)}"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{escape_html(lang)}"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{int(refresh)}">'
-        f"<title>{_esc(label(lang, 'title'))}</title></head>"
+        f"<title>{escape_html(label(lang, 'title'))}</title></head>"
         f'<body style="margin:1em 2em">{dashboard_html(progress, lang)}</body></html>'
     )
