@@ -217,12 +217,13 @@ class LabServer:
 
     # -- sessions ------------------------------------------------------------
 
-    def _register(self, session: LabSMTP) -> bool:
-        """Count a new connection; False if it is one too many."""
+    def session_opened(self, session: LabSMTP) -> bool:
+        """Count a new connection (the session calls this); False if it is one too many."""
         self._sessions.add(session)
         return len(self._sessions) <= self.limits.max_connections
 
-    def _unregister(self, session: LabSMTP) -> None:
+    def session_closed(self, session: LabSMTP) -> None:
+        """A session has ended (it calls this once): count it and report it to ``on_session_end``."""
         self._sessions.discard(session)
         self._finished += 1
         if self.on_session_end is None:
