@@ -47,7 +47,7 @@ def parse_path(text: str) -> tuple[str | None, str]:
             address, rest = get_angle_addr(text)
         else:
             address, rest = get_addr_spec(text)
-    except HeaderParseError:
+    except (HeaderParseError, IndexError):  # IndexError: the parser's answer to "a@" at the end of the text
         return None, ""
     return address.addr_spec, rest
 

@@ -60,12 +60,12 @@ aiosmtpd's private members the lab still uses, and why (aiosmtpd 1.4.x;
 from __future__ import annotations
 
 import asyncio
-import asyncio.sslproto as sslproto
 import binascii
 import logging
 import re
 import ssl
 import time
+from asyncio import sslproto
 from base64 import b64decode, b64encode
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
@@ -427,7 +427,7 @@ class LabSMTP(SMTP):
             except (asyncio.CancelledError, ConnectionResetError):
                 self._writer.close()
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any failure is answered (451), never a dead session
                 reply = self._reply_to_error(error)
                 if isinstance(error, TLSSetupException):
                     if self.transport is not None:
