@@ -12,6 +12,8 @@ import base64
 import os
 import smtplib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -762,3 +764,23 @@ def test_a_line_aiosmtpd_would_write_itself_is_logged_and_replaced_by_451(caplog
         listener.close()
     finally:
         running.close()
+
+
+def test_aiosmtpd_logs_nothing_a_learner_would_see_and_its_logger_is_left_alone():
+    """No handler is added to aiosmtpd's "mail.log" logger, and a session with every kind of
+    refusal still prints nothing to stderr (Python's last-resort handler shows warnings)."""
+    script = (
+        "import logging, smtplib\n"
+        "from smtplab import Lab\n"
+        "with Lab() as lab:\n"
+        "    host, port = lab.address\n"
+        "    with smtplib.SMTP(host, port, timeout=10) as client:\n"
+        "        client.ehlo('learner.example')\n"
+        "        for line in ('AUTH PLAIN', '*', 'AUTH LOGIN', '!!', 'FOO', 'VRFY', 'MAIL FROM:a@', 'STARTTLS x'):\n"
+        "            client.docmd(line)\n"
+        "assert logging.getLogger('mail.log').handlers == [], logging.getLogger('mail.log').handlers\n"
+        "print('done')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (out.returncode, out.stdout, out.stderr) == (0, "done\n", "")
