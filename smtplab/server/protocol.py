@@ -41,20 +41,29 @@ Other behaviour:
   session for good.
 
 aiosmtpd's private members the lab still uses, and why (aiosmtpd 1.4.x;
-``pyproject.toml`` bounds the version):
+``pyproject.toml`` bounds the version, and ``tests/test_replies.py`` follows
+every aiosmtpd method the lab can reach, checking that none writes a reply
+and that every attribute it reads is set):
 
 * ``_handle_client``: overridden. aiosmtpd's ``connection_made`` starts
   the command loop under this name, and its own loop writes aiosmtpd's
   reply texts.
-* ``_reader`` and ``_writer``: the stream pair aiosmtpd makes for the
-  connection (and re-points at the TLS transport after STARTTLS).
-* ``_tls_protocol`` and ``_original_transport``: set by STARTTLS; aiosmtpd's
-  ``connection_made`` and ``connection_lost`` read them to finish the switch
-  to TLS and to close both transports. (Also ``SSLProtocol._app_transport``
-  of asyncio, as aiosmtpd's own STARTTLS uses it.)
-* ``_reset_timeout`` and ``_timeout_cb``: the idle timer aiosmtpd keeps;
-  the lab restarts it while a message streams in, and says 421 when it
-  fires.
+* ``SMTP.__init__`` is skipped (``StreamReaderProtocol.__init__`` runs
+  instead): on every connection it scans the session and the handler with
+  ``inspect.getmembers``, about 0.5 ms, for methods and hooks the lab does
+  not use. So :class:`LabSMTP` sets what aiosmtpd's connection methods read:
+  ``_timeout_duration``, ``_timeout_handle``, ``_tls_handshake_okay``,
+  ``_tls_protocol``, ``_original_transport``, ``_handler_coroutine`` and
+  ``_handle_hooks`` (empty: no STARTTLS hook).
+* ``_reader`` and ``_writer``: the stream pair of the connection, under the
+  names aiosmtpd's ``connection_made`` re-points at the TLS transport after
+  STARTTLS.
+* ``_tls_protocol`` and ``_original_transport`` are also set by STARTTLS,
+  as aiosmtpd's own STARTTLS does; ``connection_made`` and
+  ``connection_lost`` read them to finish the switch to TLS and to close
+  both transports. (So is asyncio's ``SSLProtocol._app_transport``.)
+* ``_reset_timeout`` and ``_timeout_cb``: aiosmtpd's idle timer; the lab
+  restarts it while a message streams in, and says 421 when it fires.
 """
 
 from __future__ import annotations
@@ -100,11 +109,6 @@ SIZE_PARAMETER_ROOM = 26
 LOGIN_CHALLENGES = ("User Name\x00", "Password\x00")
 
 _ADDRESS_ARG = re.compile(r"\s*(?:FROM|TO)\s*:\s*<?([^<>\s]*)>?", re.IGNORECASE)
-
-# aiosmtpd scans the object it is given as a handler for ``handle_*`` hooks and calls
-# them from its own command methods; the lab calls its handler itself, so aiosmtpd gets none.
-_NO_HOOKS = object()
-
 
 class ServerLimits(Protocol):
     """The limits a session reads from its server (:class:`~smtplab.server.lab_server.Limits`)."""
@@ -191,19 +195,31 @@ class LabSMTP(SMTP):
         #: command's next reply of the same class, once the command has succeeded.
         self._success_rule: Reply | None = None
         self._ended = False
-        # aiosmtpd sizes its stream reader from this attribute inside __init__:
-        # a text line of 1000 octets plus the transparency dot (RFC 5321 4.5.3.1.6, 4.5.2).
+        # aiosmtpd's SMTP.__init__ is not called: on every connection it scans the session and
+        # its handler with inspect.getmembers (about 0.5 ms) for command methods, AUTH mechanisms
+        # and hooks that the lab does not use. These are what aiosmtpd's connection methods
+        # (connection_made, connection_lost, eof_received, the idle timer) read; a test checks
+        # the list against aiosmtpd's code.
+        self.loop = loop
+        # A text line of 1000 octets plus the transparency dot (RFC 5321 4.5.3.1.6, 4.5.2).
         self.line_length_limit = limits.text_line + 1
-        super().__init__(
-            _NO_HOOKS,
-            hostname=server.hostname,
-            ident="ESMTP smtplab",
-            data_size_limit=None,
-            enable_SMTPUTF8=False,
-            decode_data=False,
-            timeout=limits.idle_timeout,
-            loop=loop,
-        )
+        reader = asyncio.StreamReader(loop=loop, limit=self.line_length_limit)
+        asyncio.StreamReaderProtocol.__init__(self, reader, client_connected_cb=self._streams_ready, loop=loop)
+        self.hostname = server.hostname
+        self.event_handler = None
+        self.session = None
+        self.envelope = None
+        self.transport = None
+        self._timeout_duration = limits.idle_timeout
+        self._timeout_handle = None
+        self._tls_handshake_okay = True
+        self._tls_protocol = None
+        self._original_transport = None
+        self._handler_coroutine = None
+        self._handle_hooks = {}  # no handle_STARTTLS hook: connection_made asks for one after STARTTLS
+
+    def _streams_ready(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
 
     # -- what the handler and the server read ----------------------------------
 
