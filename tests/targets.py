@@ -70,8 +70,11 @@ class Target:
     maildir: Path
 
     def new(self) -> list[str]:
-        """File names in the Maildir's new/ (delivered messages)."""
-        return sorted(os.listdir(self.maildir / "new"))
+        """File names in the Maildir's new/ (delivered messages), oldest first.
+
+        By their numbers, not as text: ``M99999`` (microseconds) comes before ``M123456``.
+        """
+        return sorted(os.listdir(self.maildir / "new"), key=lambda name: [int(n) for n in re.findall(r"\d+", name)])
 
     def tmp(self) -> list[str]:
         """File names in the Maildir's tmp/ (deliveries in progress; empty when idle)."""
