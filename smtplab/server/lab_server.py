@@ -9,9 +9,12 @@
     policy.vrfy = "confirm"                    # from any thread; counts from the next command
     await server.stop()
 
-It runs aiosmtpd's protocol (:class:`~smtplab.server.protocol.LabSMTP`) with the
-lab's handler (:class:`~smtplab.server.handler.LabHandler`) on the caller's event
-loop. The listening socket is made with ``loop.create_server``: aiosmtpd's
+It runs the lab's SMTP protocol (:class:`~smtplab.server.protocol.LabSMTP`, on
+aiosmtpd) with the lab's handler (:class:`~smtplab.server.handler.LabHandler`) on
+the caller's event loop. Each session knows the server only as a
+:class:`~smtplab.server.protocol.SessionHost`: it reads the policy, the limits
+and the TLS context, and reports itself with :meth:`LabServer.session_opened`
+and :meth:`LabServer.session_closed`. The listening socket is made with ``loop.create_server``: aiosmtpd's
 ``Controller`` cannot bind port 0 (its readiness check connects to port 0).
 
 The host name the server announces is the lab's own (``lab.example`` unless
