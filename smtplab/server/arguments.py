@@ -44,12 +44,12 @@ def parse_path(text: str) -> tuple[str | None, str]:
         return "", ""
     try:
         if text.lstrip().startswith("<"):
-            address, rest = get_angle_addr(text)
-        else:
-            address, rest = get_addr_spec(text)
+            angle, rest = get_angle_addr(text)
+            return angle.addr_spec, rest
+        spec, rest = get_addr_spec(text)
+        return spec.addr_spec, rest
     except (HeaderParseError, IndexError):  # IndexError: the parser's answer to "a@" at the end of the text
         return None, ""
-    return address.addr_spec, rest
 
 
 def parse_params(params: Iterable[str]) -> dict[str, str | bool] | None:

@@ -77,10 +77,9 @@ import time
 from asyncio import sslproto
 from base64 import b64decode, b64encode
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cache
 from typing import Any, Protocol
 
-from aiosmtpd.smtp import SMTP, Envelope, TLSSetupException, syntax
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
@@ -146,10 +145,16 @@ class SessionHost(Protocol):
 Command = Callable[["LabSMTP", "str | None"], Awaitable[None]]
 
 
-@cache
-def _commands(cls: type[LabSMTP]) -> dict[str, Command]:
-    """Every command ``cls`` answers, by name: its ``smtp_*`` methods."""
-    return {name[5:]: getattr(cls, name) for name in dir(cls) if name.startswith("smtp_")}
+_COMMAND_TABLES: dict[type, dict[str, Command]] = {}
+
+
+def _commands(cls: type) -> dict[str, Command]:
+    """Every command ``cls`` answers, by name: its ``smtp_*`` methods (found once per class)."""
+    table = _COMMAND_TABLES.get(cls)
+    if table is None:
+        table = {name[5:]: getattr(cls, name) for name in dir(cls) if name.startswith("smtp_")}
+        _COMMAND_TABLES[cls] = table
+    return table
 
 
 def _rule_candidates(name: str, arg: str | None) -> tuple[str, ...]:
@@ -232,6 +237,18 @@ class LabSMTP(SMTP):
     def _handshaking(self) -> bool:
         """STARTTLS got its 220 and the TLS handshake has not completed (yet, or ever)."""
         return self._tls_protocol is not None and (self.session is None or self.session.ssl is None)
+
+    @property
+    def _session(self) -> Session:
+        """aiosmtpd's session of the open connection (made in connection_made, again after STARTTLS)."""
+        assert self.session is not None
+        return self.session
+
+    @property
+    def _envelope(self) -> Envelope:
+        """The mail transaction (empty outside one; aiosmtpd makes it in connection_made)."""
+        assert self.envelope is not None
+        return self.envelope
 
     @property
     def client_ip(self) -> str:
@@ -332,7 +349,7 @@ class LabSMTP(SMTP):
         go out, for a client that does not read.
         """
         self._say_shutting_down()
-        if hard and self.transport is not None:
+        if hard and isinstance(self.transport, asyncio.Transport):
             self.transport.abort()
 
     def _say_shutting_down(self) -> None:
@@ -359,17 +376,18 @@ class LabSMTP(SMTP):
         await self._send(server_reply(name, hostname=self.hostname, **values))
 
     def _write(self, reply: Reply, *, close: bool = False) -> None:
-        if not self._open:
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         if self._handshaking:
             # Only the idle timeout and a stopping server write now; in the middle of a TLS
             # handshake a reply in plain text would be garbage to the client: just hang up.
-            self.transport.close()
+            transport.close()
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
-            self.transport.close()
+            transport.close()
 
     async def push(self, status: str | bytes) -> None:  # type: ignore[override]
         """aiosmtpd's way to send a line. The lab never calls it: a call is aiosmtpd speaking
@@ -535,8 +553,8 @@ class LabSMTP(SMTP):
             await self._reply("helo-syntax")
             return
         self.envelope = Envelope()
-        self.session.extended_smtp = False
-        self.session.host_name = hostname
+        self._session.extended_smtp = False
+        self._session.host_name = hostname
         await self._send(self.handler.handle_HELO(self, hostname))
 
     @syntax("EHLO hostname")
@@ -545,8 +563,8 @@ class LabSMTP(SMTP):
             await self._reply("ehlo-syntax")
             return
         self.envelope = Envelope()
-        self.session.extended_smtp = True
-        self.session.host_name = hostname
+        self._session.extended_smtp = True
+        self._session.host_name = hostname
         await self._send(self.handler.handle_EHLO(self, hostname))
 
     @syntax("NOOP [ignored]")
@@ -579,12 +597,14 @@ class LabSMTP(SMTP):
 
     async def _start_tls(self, context: ssl.SSLContext) -> None:
         """Switch the connection to TLS, as aiosmtpd's STARTTLS does (see the module docstring)."""
+        plain = self.transport
+        assert plain is not None
         waiter = self.loop.create_future()
         self._tls_protocol = sslproto.SSLProtocol(self.loop, self, context, waiter, server_side=True)
-        self._original_transport = self.transport
-        self._original_transport.set_protocol(self._tls_protocol)
+        self._original_transport = plain
+        plain.set_protocol(self._tls_protocol)
         self.transport = self._tls_protocol._app_transport
-        self._tls_protocol.connection_made(self._original_transport)
+        self._tls_protocol.connection_made(plain)
         try:
             await waiter
         except asyncio.CancelledError:
@@ -617,8 +637,7 @@ class LabSMTP(SMTP):
         if user is None:
             await self._reply("auth-failed")
             return
-        self.session.authenticated = True
-        self.session.auth_data = user
+        self._session.authenticated = True
         self.user = user
         await self._reply("auth-ok")
 
@@ -735,8 +754,8 @@ class LabSMTP(SMTP):
             return
         reply = self.handler.handle_MAIL(self, address, options)
         if reply.is_success:
-            self.envelope.mail_from = address
-            self.envelope.mail_options.extend(options)
+            self._envelope.mail_from = address
+            self._envelope.mail_options.extend(options)
         await self._send(reply)
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
@@ -751,8 +770,8 @@ class LabSMTP(SMTP):
             return
         reply = self.handler.handle_RCPT(self, address, options)
         if reply.is_success:
-            self.envelope.rcpt_tos.append(address)
-            self.envelope.rcpt_options.extend(options)
+            self._envelope.rcpt_tos.append(address)
+            self._envelope.rcpt_options.extend(options)
         await self._send(reply)
 
     def _path_and_params(
@@ -767,7 +786,7 @@ class LabSMTP(SMTP):
             return malformed
         if not address:
             return syntax_error
-        if params_text and not self.session.extended_smtp:
+        if params_text and not self._session.extended_smtp:
             return syntax_error  # parameters are ESMTP: only after EHLO
         options = params_text.upper().split()
         params = parse_params(options)
@@ -838,7 +857,7 @@ class LabSMTP(SMTP):
             # Lines are read one octet longer than the limit, to leave room for a
             # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
             return server_reply("text-line-too-long")
-        recipients = list(self.envelope.rcpt_tos)
+        recipients = list(self._envelope.rcpt_tos)
         rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
             if rule.code >= 400:
@@ -847,7 +866,7 @@ class LabSMTP(SMTP):
         refused = self.handler.content_refusal(self, data)
         if refused is not None:
             return refused
-        sender = self.envelope.mail_from
+        sender = self._envelope.mail_from
         number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, data)
         self.stored += 1
         return server_reply("message-stored", number=number)
