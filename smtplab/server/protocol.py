@@ -109,6 +109,7 @@ LOGIN_CHALLENGES = ("User Name\x00", "Password\x00")
 
 _ADDRESS_ARG = re.compile(r"\s*(?:FROM|TO)\s*:\s*<?([^<>\s]*)>?", re.IGNORECASE)
 
+
 class ServerLimits(Protocol):
     """The limits a session reads from its server (:class:`~smtplab.server.lab_server.Limits`)."""
 
@@ -136,9 +137,7 @@ class SessionHost(Protocol):
     @property
     def ready_tls_context(self) -> ssl.SSLContext | None: ...
     async def atls_context(self) -> ssl.SSLContext: ...
-    def session_opened(self, session: LabSMTP) -> bool:
-        """Count a new session; False if it is one too many."""
-        ...
+    def session_opened(self, session: LabSMTP) -> bool: ...  # False: one session too many
     def session_closed(self, session: LabSMTP) -> None: ...
 
 
