@@ -46,8 +46,8 @@ from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 TIMEOUT = 15.0  # seconds, for anything that waits on the server
 LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")
 KINDS = ("serve", "in-process", "lab")
-#: Loggers whose reports count as problems: the lab's warnings and errors; aiosmtpd's and asyncio's
-#: errors (aiosmtpd warns of every unrecognised command, which hostile clients send on purpose).
+#: Loggers whose reports count as problems: the lab's and aiosmtpd's warnings and errors (the lab
+#: reads the commands itself, so aiosmtpd has nothing to warn of), and asyncio's errors.
 WATCHED_LOGGERS = ("smtplab", "mail.log", "asyncio")
 # A file the lab's mailbox writes: <seconds>.M<micro>P<pid>Q<counter>.smtplab
 MAILDIR_NAME = re.compile(r"\A\d+\.M\d+P\d+Q\d+\.smtplab\Z")
@@ -70,8 +70,11 @@ class Target:
     maildir: Path
 
     def new(self) -> list[str]:
-        """File names in the Maildir's new/ (delivered messages)."""
-        return sorted(os.listdir(self.maildir / "new"))
+        """File names in the Maildir's new/ (delivered messages), oldest first.
+
+        By their numbers, not as text: ``M99999`` (microseconds) comes before ``M123456``.
+        """
+        return sorted(os.listdir(self.maildir / "new"), key=lambda name: [int(n) for n in re.findall(r"\d+", name)])
 
     def tmp(self) -> list[str]:
         """File names in the Maildir's tmp/ (deliveries in progress; empty when idle)."""
@@ -197,7 +200,7 @@ class _ErrorLog(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno < logging.ERROR and not record.name.startswith("smtplab"):
+        if record.levelno < logging.ERROR and record.name == "asyncio":
             return
         text = record.getMessage()
         if record.exc_info:

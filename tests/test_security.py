@@ -207,7 +207,8 @@ def test_a_forwarded_users_mail_is_stored_locally_and_nothing_reaches_out(tmp_pa
 
 
 SERVER_MODULES = ["smtplab.server.lab_server", "smtplab.server.protocol", "smtplab.server.handler", "smtplab.server.mailbox", "smtplab.server.decisions",
-                  "smtplab.server.policy", "smtplab.server.reply_templates", "smtplab.server.serve"]
+                  "smtplab.server.policy", "smtplab.server.reply_templates", "smtplab.server.serve",
+                  "smtplab.server.guards", "smtplab.server.arguments"]
 
 
 @pytest.mark.parametrize("module", SERVER_MODULES)

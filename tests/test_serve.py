@@ -303,7 +303,7 @@ def test_binary_bytes_get_500_then_a_normal_session_works(shared, line):
 @pytest.mark.parametrize(("before", "command", "line"), [
     ((), "MAIL FROM:<learner@school.example>", "503 5.5.1 Error: send HELO/EHLO first"),
     (("EHLO learner.example",), "RCPT TO:<alice@lab.example>", "503 5.5.1 Error: need MAIL command"),
-    (("EHLO learner.example",), "DATA", "503 5.5.1 Error: need RCPT command"),
+    (("EHLO learner.example",), "DATA", "503 5.5.1 Error: need MAIL command"),  # no transaction: MAIL comes first
     (("EHLO learner.example", "MAIL FROM:<a@school.example>"), "DATA", "503 5.5.1 Error: need RCPT command"),
     (("EHLO learner.example", "MAIL FROM:<a@school.example>"), "MAIL FROM:<b@school.example>",
      "503 5.5.1 Error: nested MAIL command"),

@@ -12,6 +12,8 @@ import base64
 import os
 import smtplib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -141,6 +143,8 @@ SEQUENCE = [
     (["MAIL FROM:<a@x>"], 503, "5.5.1 Error: send HELO/EHLO first", False),
     (["RCPT TO:<bob@lab.example>"], 503, "5.5.1 Error: need MAIL command", True),
     (["MAIL FROM:<a@x>", "DATA"], 503, "5.5.1 Error: need RCPT command", True),
+    (["DATA"], 503, "5.5.1 Error: need MAIL command", True),
+    (["RSET", "DATA"], 503, "5.5.1 Error: need MAIL command", True),
     (["MAIL FROM:<a@x>", "MAIL FROM:<a@x>"], 503, "5.5.1 Error: nested MAIL command", True),
     (["AUTH PLAIN"], 503, "5.5.1 Error: send EHLO first", False),
     (["HELO me", "AUTH PLAIN"], 503, "5.5.1 Error: send EHLO first", False),
@@ -714,3 +718,74 @@ def test_a_stopped_server_can_start_again(lab):
     host, port = lab.run(lab.server.start())
     with smtplib.SMTP(host, port, timeout=5) as client:
         assert client.noop()[0] == 250
+
+
+# -- the protocol speaks only from the catalogue ---------------------------------
+
+
+def test_an_address_the_parser_cannot_finish_is_malformed_not_a_local_error(lab):
+    with lab.raw() as client:
+        client.reply()
+        client.command("EHLO learner.example")
+        assert str(client.command("MAIL FROM:a@")) == "553 5.1.7 Error: malformed sender address"
+        client.command("MAIL FROM:<alice@lab.example>")
+        assert str(client.command("RCPT TO:a@")) == "553 5.1.3 Error: malformed recipient address"
+
+
+def test_nothing_pipelined_after_quit_is_carried_out(lab):
+    with lab.raw() as client:
+        client.reply()
+        client.send("EHLO learner.example\r\nQUIT\r\nMAIL FROM:<alice@lab.example>\r\n")
+        assert [client.reply().code for _ in range(2)] == [250, 221]
+        assert client.closed_by_server()
+    lab.wait_for(lambda: len(lab.records) == 1)
+    assert lab.records[0].commands == ("EHLO learner.example", "QUIT")
+
+
+def test_a_line_aiosmtpd_would_write_itself_is_logged_and_replaced_by_451(caplog):
+    """aiosmtpd's own NOOP writes "250 OK"; a session that ran it would send 451 and log why."""
+    from aiosmtpd.smtp import SMTP
+
+    from smtplab.server.protocol import LabSMTP
+
+    class Leaky(LabSMTP):
+        async def smtp_NOOP(self, arg):
+            await SMTP.smtp_NOOP(self, arg)  # aiosmtpd's method, which pushes its own text
+
+    running = LabThread()
+    try:
+        async def listen():
+            loop = asyncio.get_running_loop()
+            server = running.server
+            return await loop.create_server(lambda: Leaky(server.handler, server, loop=loop), "127.0.0.1", 0)
+
+        listener = running.run(listen())
+        port = listener.sockets[0].getsockname()[1]
+        with caplog.at_level("ERROR", logger="smtplab.server.lab_server"), Raw("127.0.0.1", port, 5) as client:
+            client.reply()
+            assert str(client.command("NOOP")) == "451 4.3.0 Error: local error in processing"
+            assert client.command("EHLO learner.example").code == 250  # the session goes on
+        assert "aiosmtpd tried to send a line of its own" in caplog.text and "250 OK" in caplog.text
+        listener.close()
+    finally:
+        running.close()
+
+
+def test_aiosmtpd_logs_nothing_a_learner_would_see_and_its_logger_is_left_alone():
+    """No handler is added to aiosmtpd's "mail.log" logger, and a session with every kind of
+    refusal still prints nothing to stderr (Python's last-resort handler shows warnings)."""
+    script = (
+        "import logging, smtplib\n"
+        "from smtplab import Lab\n"
+        "with Lab() as lab:\n"
+        "    host, port = lab.address\n"
+        "    with smtplib.SMTP(host, port, timeout=10) as client:\n"
+        "        client.ehlo('learner.example')\n"
+        "        for line in ('AUTH PLAIN', '*', 'AUTH LOGIN', '!!', 'FOO', 'VRFY', 'MAIL FROM:a@', 'STARTTLS x'):\n"
+        "            client.docmd(line)\n"
+        "assert logging.getLogger('mail.log').handlers == [], logging.getLogger('mail.log').handlers\n"
+        "print('done')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (out.returncode, out.stdout, out.stderr) == (0, "done\n", "")

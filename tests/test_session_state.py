@@ -271,7 +271,7 @@ def test_the_module_is_pure():
 SERVER_WORDS = {
     "need_hello": "send HELO/EHLO first",
     "need_mail": "need MAIL command",
-    "data_without_mail": "need RCPT command",  # aiosmtpd checks for recipients first
+    "data_without_mail": "need MAIL command",
     "need_rcpt": "need RCPT command",
     "nested_mail": "nested MAIL command",
     "auth_again": "already authenticated",

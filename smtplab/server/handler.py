@@ -1,11 +1,16 @@
-"""The lab server's aiosmtpd handler: the policy applied to each command.
+"""The lab server's handler: the policy applied to each command, and the mailbox.
 
-aiosmtpd calls a ``handle_<COMMAND>`` hook after it has checked a command's
-sequence and syntax; the hook decides the answer. Here every decision is
+The protocol (:class:`~smtplab.server.protocol.LabSMTP`) checks a command's
+sequence and syntax, then asks the handler for the answer. Every decision is
 delegated to :mod:`smtplab.server.decisions` (pure) and every line comes from
-:mod:`smtplab.server.reply_templates`; what is left is state: the envelope aiosmtpd keeps,
-the greylist, and durable delivery to the :class:`~smtplab.server.mailbox.LabMailbox`
+:mod:`smtplab.server.reply_templates`; what is left here is state: the
+greylist, and durable delivery to the :class:`~smtplab.server.mailbox.LabMailbox`
 before the 250 goes out.
+
+The handler reads the session through :class:`SessionView`, a small
+read-only interface, and never changes it: it returns replies, and the
+protocol keeps its own state (the envelope, who logged in, how many
+messages were stored).
 
 Delivery runs in a writer thread (:mod:`smtplab.server.delivery`) so that ``fsync``
 never stalls the event loop; :meth:`LabHandler.close` waits for deliveries in
@@ -14,48 +19,45 @@ flight, so a server that stops never loses a message it was storing.
 
 from __future__ import annotations
 
-import functools
 import hmac
-import inspect
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-
+from smtplab.core.reply import Reply
 from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
 from smtplab.server.delivery import DeliveryWriter
 from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy
+from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import join_replies, server_reply
 
-if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.server.protocol import LabSMTP
-
-__all__ = ["AUTH_MECHANISMS", "LabHandler"]
+__all__ = ["AUTH_MECHANISMS", "LabHandler", "SessionView"]
 
 #: The AUTH mechanisms the lab offers, in the order EHLO lists them.
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
 
-NULL_SENDER = "<>"  # how aiosmtpd spells the null reverse-path of MAIL FROM:<>
+NULL_SENDER = "<>"  # the null reverse-path of MAIL FROM:<>, as the protocol passes it
 
 
-def _line(name: str, **values: Any) -> str:
-    return str(server_reply(name, **values))
+class SessionView(Protocol):
+    """What the handler reads of a session (the protocol provides it); read-only."""
 
-
-def _longest_line(data: bytes) -> int:
-    """Octets in the longest line of a received message, its CRLF included."""
-    return max(map(len, data.split(b"\r\n")), default=0) + 2
-
-
-@functools.cache
-def _hook_names(cls: type) -> tuple[str, ...]:
-    return tuple(n for n in dir(cls) if n.startswith(("handle_", "auth_")))
+    @property
+    def policy_snapshot(self) -> PolicySnapshot: ...  # the policy as it was when the command came
+    @property
+    def client_ip(self) -> str: ...
+    @property
+    def tls_active(self) -> bool: ...
+    @property
+    def max_size(self) -> int: ...  # the message size limit in force
+    @property
+    def sender(self) -> str | None: ...  # the address of the accepted MAIL, if any
+    @property
+    def recipients(self) -> Sequence[str]: ...  # the accepted RCPT addresses
 
 
 class LabHandler:
-    """aiosmtpd hooks that answer as ``policy`` says and store mail in ``mailbox``."""
+    """Answers as ``policy`` says and stores mail in ``mailbox``."""
 
     def __init__(
         self,
@@ -73,89 +75,62 @@ class LabHandler:
         self._clock = clock
         self._writer = DeliveryWriter(mailbox)
 
-    def __dir__(self) -> list[str]:
-        """The hooks (``handle_*``) and AUTH mechanisms (``auth_*``) only: aiosmtpd scans
-        ``dir(handler)`` on every connection (see :meth:`LabSMTP.__dir__ <smtplab.server.protocol.LabSMTP.__dir__>`)."""
-        return list(_hook_names(type(self)))  # type: ignore[arg-type]  # mypy: a class is hashable
-
     # -- HELO / EHLO ---------------------------------------------------------
 
-    async def handle_HELO(self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str) -> str:
-        session.host_name = hostname
-        return _line("hello", hostname=self.hostname, client=hostname)
+    def handle_HELO(self, session: SessionView, hostname: str) -> Reply:
+        return server_reply("hello", hostname=self.hostname, client=hostname)
 
-    async def handle_EHLO(
-        self, server: LabSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        server.reset_command_limits()
-        policy = server.policy_now
+    def handle_EHLO(self, session: SessionView, hostname: str) -> Reply:
+        policy = session.policy_snapshot
         lines = [
             server_reply("hello", hostname=self.hostname, client=hostname),
-            server_reply("ehlo-size", max_size=server.max_size),
+            server_reply("ehlo-size", max_size=session.max_size),
             server_reply("ehlo-8bitmime"),
             server_reply("ehlo-pipelining"),
             server_reply("ehlo-enhancedstatuscodes"),
         ]
-        if policy.starttls and not server.tls_active:
+        if policy.starttls and not session.tls_active:
             lines.append(server_reply("ehlo-starttls"))
-        if server.tls_active or policy.auth_plaintext:
+        if session.tls_active or policy.auth_plaintext:
             lines.append(server_reply("ehlo-auth", mechanisms=" ".join(AUTH_MECHANISMS)))
         if policy.vrfy != "disabled":
             lines.append(server_reply("ehlo-vrfy"))
         if policy.expn != "disabled":
             lines.append(server_reply("ehlo-expn"))
         lines.append(server_reply("ehlo-help"))
-        return [str(join_replies(lines))]
+        return join_replies(lines)
 
     # -- the envelope --------------------------------------------------------
 
-    async def handle_MAIL(
-        self, server: LabSMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
-    ) -> str:
-        if server.policy_now.storage_full:
-            return _line("storage-full")
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return _line("mail-ok", address="" if address == NULL_SENDER else address)
+    def handle_MAIL(self, session: SessionView, address: str, mail_options: Sequence[str]) -> Reply:
+        """250 if the transaction may begin (the protocol then keeps the sender)."""
+        if session.policy_snapshot.storage_full:
+            return server_reply("storage-full")
+        return server_reply("mail-ok", address="" if address == NULL_SENDER else address)
 
-    async def handle_RCPT(
-        self, server: LabSMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        policy = server.policy_now
-        if len(envelope.rcpt_tos) >= policy.max_recipients:
-            return _line("too-many-recipients")
+    def handle_RCPT(self, session: SessionView, address: str, rcpt_options: Sequence[str]) -> Reply:
+        """250/251 if the lab takes mail for ``address`` now (the protocol then keeps the recipient)."""
+        policy = session.policy_snapshot
+        if len(session.recipients) >= policy.max_recipients:
+            return server_reply("too-many-recipients")
         if policy.storage_full:
-            return _line("storage-full")
+            return server_reply("storage-full")
         reply = rcpt_reply(policy, address)
         if not reply.is_success:
-            return str(reply)
+            return reply
         wait = self.greylist.check(
-            server.client_ip, envelope.mail_from or "", address, policy.greylist_seconds, self._clock()
+            session.client_ip, session.sender or "", address, policy.greylist_seconds, self._clock()
         )
         if wait is not None:
-            return str(self.greylist.greylist_reply(policy.greylist_code, address, wait))
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return str(reply)
+            return self.greylist.greylist_reply(policy.greylist_code, address, wait)
+        return reply
 
-    async def handle_DATA(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
-        policy = server.refresh_policy()
-        data = envelope.original_content or b""
-        if _longest_line(data) > server.text_line_limit:
-            # aiosmtpd reads lines one octet longer than the limit, to leave room for a
-            # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
-            return _line("text-line-too-long")
-        refusal = server.take_rule("DATA-end", *envelope.rcpt_tos)
-        if refusal is not None:
-            return str(refusal)
-        word = forbidden_word(data, policy.reject_content)
+    def content_refusal(self, session: SessionView, data: bytes) -> Reply | None:
+        """The refusal of a received message for its content, or None if it may be stored."""
+        word = forbidden_word(data, session.policy_snapshot.reject_content)
         if word is not None:
-            return _line("content-rejected", word=word)
-        sender = "" if envelope.mail_from in (None, NULL_SENDER) else envelope.mail_from
-        number = await self.deliver(sender, list(envelope.rcpt_tos), data)
-        server.stored += 1
-        return _line("message-stored", number=number)
+            return server_reply("content-rejected", word=word)
+        return None
 
     async def deliver(self, sender: str, recipients: list[str], data: bytes) -> int:
         """Store a message durably (off the event loop); return its number in the mailbox."""
@@ -163,45 +138,35 @@ class LabHandler:
 
     # -- VRFY, EXPN and the rest ---------------------------------------------
 
-    async def handle_VRFY(self, server: LabSMTP, session: Session, envelope: Envelope, address: str) -> str:
-        return str(vrfy_reply(server.policy_now, address))
+    def handle_VRFY(self, session: SessionView, address: str) -> Reply:
+        return vrfy_reply(session.policy_snapshot, address)
 
-    async def handle_EXPN(self, server: LabSMTP, session: Session, envelope: Envelope, argument: str) -> str:
-        return str(expn_reply(server.policy_now, argument))
+    def handle_EXPN(self, session: SessionView, argument: str) -> Reply:
+        return expn_reply(session.policy_snapshot, argument)
 
-    async def handle_NOOP(self, server: LabSMTP, session: Session, envelope: Envelope, arg: str | None) -> str:
-        return _line("ok")
+    def handle_NOOP(self, session: SessionView, arg: str | None) -> Reply:
+        return server_reply("ok")
 
-    async def handle_RSET(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
-        return _line("ok")
+    def handle_RSET(self, session: SessionView) -> Reply:
+        return server_reply("ok")
 
-    async def handle_QUIT(self, server: LabSMTP, session: Session, envelope: Envelope) -> str:
-        return _line("quit", hostname=self.hostname)
+    def handle_QUIT(self, session: SessionView) -> Reply:
+        return server_reply("quit", hostname=self.hostname)
 
     # -- AUTH ----------------------------------------------------------------
 
-    def authenticate(
-        self, server: LabSMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        """aiosmtpd's authenticator: check PLAIN and LOGIN against policy.credentials."""
-        credentials = server.policy_now.credentials
-        if isinstance(auth_data, LoginPassword):
-            login = auth_data.login.decode("utf-8", errors="replace")
-            password = auth_data.password.decode("utf-8", errors="replace")
-            expected = credentials.get(login)
-            if expected is not None and hmac.compare_digest(expected.encode(), password.encode()):
-                server.user = login
-                return AuthResult(success=True, auth_data=login, message=_line("auth-ok"))
-        # handled=False makes aiosmtpd send the message; with handled=True it would send nothing.
-        return AuthResult(success=False, handled=False, message=_line("auth-failed"))
+    def authenticate(self, session: SessionView, login: bytes, password: bytes) -> str | None:
+        """The user name if ``login`` and ``password`` match policy.credentials, else None."""
+        credentials = session.policy_snapshot.credentials
+        name = login.decode("utf-8", errors="replace")
+        expected = credentials.get(name)
+        given = password.decode("utf-8", errors="replace")
+        if expected is not None and hmac.compare_digest(expected.encode(), given.encode()):
+            return name
+        return None
 
     # -- shutting down -------------------------------------------------------
 
     def close(self) -> None:
         """Wait for deliveries in flight, then stop the delivery thread."""
         self._writer.close()
-
-
-# aiosmtpd reads the signature of handle_EHLO on every connection, to tell its old four-argument form
-# from the current one; computed once here, it is found ready (inspect.signature honours __signature__).
-LabHandler.handle_EHLO.__signature__ = inspect.signature(LabHandler.handle_EHLO)  # type: ignore[attr-defined]

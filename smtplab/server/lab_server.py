@@ -9,9 +9,12 @@
     policy.vrfy = "confirm"                    # from any thread; counts from the next command
     await server.stop()
 
-It runs aiosmtpd's protocol (:class:`~smtplab.server.protocol.LabSMTP`) with the
-lab's handler (:class:`~smtplab.server.handler.LabHandler`) on the caller's event
-loop. The listening socket is made with ``loop.create_server``: aiosmtpd's
+It runs the lab's SMTP protocol (:class:`~smtplab.server.protocol.LabSMTP`, on
+aiosmtpd) with the lab's handler (:class:`~smtplab.server.handler.LabHandler`) on
+the caller's event loop. Each session knows the server only as a
+:class:`~smtplab.server.protocol.SessionHost`: it reads the policy, the limits
+and the TLS context, and reports itself with :meth:`LabServer.session_opened`
+and :meth:`LabServer.session_closed`. The listening socket is made with ``loop.create_server``: aiosmtpd's
 ``Controller`` cannot bind port 0 (its readiness check connects to port 0).
 
 The host name the server announces is the lab's own (``lab.example`` unless
@@ -223,12 +226,12 @@ class LabServer:
 
     # -- sessions ------------------------------------------------------------
 
-    def _register(self, session: LabSMTP) -> bool:
-        """Count a new connection; False if it is one too many."""
+    def session_opened(self, session: LabSMTP) -> bool:
+        """Count a new connection (the session calls this); False if it is one too many."""
         self._sessions.add(session)
         return len(self._sessions) <= self.limits.max_connections
 
-    def _replied(self, session: LabSMTP, reply: Reply) -> None:
+    def reply_sent(self, session: LabSMTP, reply: Reply) -> None:
         """A reply went out on ``session``: tell ``on_reply``, if set (a failure there never stops the session)."""
         if self.on_reply is None:
             return
@@ -237,7 +240,8 @@ class LabServer:
         except Exception:
             log.exception("on_reply failed for %s", session.peer)
 
-    def _unregister(self, session: LabSMTP) -> None:
+    def session_closed(self, session: LabSMTP) -> None:
+        """A session has ended (it calls this once): count it and report it to ``on_session_end``."""
         self._sessions.discard(session)
         self._finished += 1
         if self.on_session_end is None:

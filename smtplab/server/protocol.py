@@ -1,109 +1,189 @@
-"""One lab SMTP session: aiosmtpd's protocol, made to speak only from the catalogue.
+"""One lab SMTP session: the SMTP protocol, every reply taken from the catalogue.
 
-:class:`LabSMTP` subclasses :class:`aiosmtpd.smtp.SMTP` and changes five things:
+:class:`LabSMTP` subclasses :class:`aiosmtpd.smtp.SMTP` for its connection
+plumbing (the stream reader and writer, the idle timer, the switch to TLS
+after STARTTLS) and answers every command itself: it overrides the command
+loop and every ``smtp_*`` command method, so each line it sends is a
+``replies.toml`` entry (:func:`~smtplab.server.reply_templates.server_reply`),
+a reply of the handler (which builds them from the same file) or a
+learner's custom rule. None of aiosmtpd's own reply texts is ever sent or
+read back: :meth:`LabSMTP.push`, aiosmtpd's way to send a line, is never
+called by the lab, and if aiosmtpd ever called it, the line would be logged
+as an error and replaced by ``451 4.3.0``.
 
-* **Every line goes through** :meth:`LabSMTP.push`. A line aiosmtpd hard-codes
-  (``503 Error: send HELO first``, ``250 Supported commands: …``) is rewritten
-  to its ``replies.toml`` line (:func:`~smtplab.server.reply_templates.rewrite_aiosmtpd`); a
-  line from the catalogue goes out as it is; anything else is logged and
-  replaced by ``451 4.3.0``, so nothing the catalogue does not hold reaches
-  the wire. A learner's custom rule replies are the one exception.
-* **Each command passes a guard** first, which records it (AUTH secrets
-  masked), takes a snapshot of the policy, applies custom rules, refused and
-  shutting-down states, disabled VRFY/EXPN, and syncs aiosmtpd's own knobs
-  (size limit, TLS context, AUTH over plain text) with the policy. The TLS
-  context is awaited from the server at the first STARTTLS, so making the
-  throw-away certificate never blocks the event loop.
-* **The greeting** follows the policy state, custom CONNECTION rules and the
-  server's connection limit.
-* **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just hangs up),
-  and a message being received keeps the session from counting as idle.
-* **STARTTLS** is answered only after EHLO (which offers it; 503 before), a
-  failed handshake closes the connection without a traceback, and a handshake
-  the server cuts short (idle timeout, stopping) ends the session for good.
+A command goes through, in order:
+
+1. the command loop (:meth:`LabSMTP._handle_client`): line length, ASCII,
+   unknown commands (the fifth closes the session with 421);
+2. the guard tables of :mod:`smtplab.server.guards` (refused or stopping
+   session, the learner's custom rules, sequence and policy), read from a
+   :class:`~smtplab.server.guards.SessionFacts` value;
+3. the command method: its argument, then the handler's answer.
+
+The handler (:class:`~smtplab.server.handler.LabHandler`) sees the session
+through :class:`~smtplab.server.handler.SessionView` and only returns
+replies; the session keeps its own state. The server that accepted the
+connection is reached through :class:`SessionHost`, a small public
+interface: the session tells it when it opens and ends, and reads the
+policy, the limits and the TLS context from it.
+
+Other behaviour:
+
+* **The greeting** follows the policy state, custom CONNECTION rules and
+  the server's connection limit (:data:`~smtplab.server.guards.GREETING_GUARDS`).
+* **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just
+  hangs up), and a message being received keeps the session from counting
+  as idle.
+* **STARTTLS**: the TLS context is awaited from the server at the first
+  STARTTLS, so making the throw-away certificate never blocks the event
+  loop; a failed handshake closes the connection without a traceback, and
+  a handshake the server cuts short (idle timeout, stopping) ends the
+  session for good.
+
+aiosmtpd's private members the lab still uses, and why (aiosmtpd 1.4.x;
+``pyproject.toml`` bounds the version, and ``tests/test_replies.py`` follows
+every aiosmtpd method the lab can reach, checking that none writes a reply
+and that every attribute it reads is set):
+
+* ``_handle_client``: overridden. aiosmtpd's ``connection_made`` starts
+  the command loop under this name, and its own loop writes aiosmtpd's
+  reply texts.
+* ``SMTP.__init__`` is skipped (``StreamReaderProtocol.__init__`` runs
+  instead): on every connection it scans the session and the handler with
+  ``inspect.getmembers``, about 0.5 ms, for methods and hooks the lab does
+  not use. So :class:`LabSMTP` sets what aiosmtpd's connection methods read:
+  ``_timeout_duration``, ``_timeout_handle``, ``_tls_handshake_okay``,
+  ``_tls_protocol``, ``_original_transport``, ``_handler_coroutine`` and
+  ``_handle_hooks`` (empty: no STARTTLS hook).
+* ``_reader`` and ``_writer``: the stream pair of the connection, under the
+  names aiosmtpd's ``connection_made`` re-points at the TLS transport after
+  STARTTLS.
+* ``_tls_protocol`` and ``_original_transport`` are also set by STARTTLS,
+  as aiosmtpd's own STARTTLS does; ``connection_made`` and
+  ``connection_lost`` read them to finish the switch to TLS and to close
+  both transports. (So is asyncio's ``SSLProtocol._app_transport``.)
+* ``_reset_timeout`` and ``_timeout_cb``: aiosmtpd's idle timer; the lab
+  restarts it while a message streams in, and says 421 when it fires.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import functools
+import binascii
 import logging
 import re
+import ssl
 import time
-from collections.abc import Awaitable, Callable
-from types import MethodType
-from typing import TYPE_CHECKING, Any
+from asyncio import sslproto
+from base64 import b64decode, b64encode
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
-from aiosmtpd.smtp import SMTP, TLSSetupException, syntax
+from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
-from smtplab.server.policy import PolicySnapshot
-from smtplab.server.reply_templates import catalogue_reply, identify, rewrite_aiosmtpd, server_reply
 from smtplab.core.reply import Reply
+from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
+from smtplab.server.arguments import parse_params, parse_path, strip_keyword
+from smtplab.server.guards import (
+    COMMAND_GUARDS,
+    GREETING_GUARDS,
+    GREETING_RULES_AFTER,
+    SESSION_GUARDS,
+    SessionFacts,
+    refusal,
+)
+from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
+from smtplab.server.policy import Policy, PolicySnapshot
+from smtplab.server.reply_templates import server_reply
 
-if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.server.handler import LabHandler
-    from smtplab.server.lab_server import LabServer
-
-__all__ = ["LabSMTP"]
+__all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
 
 log = logging.getLogger("smtplab.server.lab_server")
-# aiosmtpd logs to "mail.log"; without a handler Python would print its warnings
-# (e.g. on every AUTH) to stderr, i.e. into the learner's notebook.
-logging.getLogger("mail.log").addHandler(logging.NullHandler())
+
+#: The fifth unrecognised command of a session closes it (421), as aiosmtpd and Sendmail do.
+UNKNOWN_COMMAND_LIMIT = 5
+#: After EHLO, MAIL may be this much longer, for its SIZE= parameter (RFC 1870 3).
+SIZE_PARAMETER_ROOM = 26
+#: The challenges of AUTH LOGIN (sent base64-encoded), as aiosmtpd words them.
+LOGIN_CHALLENGES = ("User Name\x00", "Password\x00")
 
 _ADDRESS_ARG = re.compile(r"\s*(?:FROM|TO)\s*:\s*<?([^<>\s]*)>?", re.IGNORECASE)
-# Replies aiosmtpd sends for a line it could not dispatch to a command.
-_UNDISPATCHED = {
-    "unknown-command": None,
-    "bad-syntax": "(bad syntax)",
-    "non-ascii": "(non-ASCII line)",
-    "command-too-long": "(line too long)",
-}
 
 
-def _unknown_verb(text: str) -> str:
-    match = re.fullmatch(r'500 Error: command "(.*)" not recognized', text, re.DOTALL)
-    return match[1] if match else "(unknown command)"
+class ServerLimits(Protocol):
+    """The limits a session reads from its server (:class:`~smtplab.server.lab_server.Limits`)."""
+
+    @property
+    def command_line(self) -> int: ...
+    @property
+    def text_line(self) -> int: ...
+    @property
+    def data_size(self) -> int: ...
+    @property
+    def idle_timeout(self) -> float: ...
 
 
-@functools.cache
-def _protocol_names(cls: type) -> tuple[str, ...]:
-    return tuple(n for n in dir(cls) if n.startswith(("smtp_", "auth_")))
+class SessionHost(Protocol):
+    """What a session needs from the server that accepted it (:class:`~smtplab.server.lab_server.LabServer`)."""
+
+    @property
+    def hostname(self) -> str: ...
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def limits(self) -> ServerLimits: ...
+    @property
+    def stopping(self) -> bool: ...
+    @property
+    def ready_tls_context(self) -> ssl.SSLContext | None: ...
+    async def atls_context(self) -> ssl.SSLContext: ...
+    def session_opened(self, session: LabSMTP) -> bool: ...  # False: one session too many
+    def session_closed(self, session: LabSMTP) -> None: ...
+    def reply_sent(self, session: LabSMTP, reply: Reply) -> None: ...  # for --events; never raises
 
 
-@functools.cache
-def _guarded_commands(cls: type[LabSMTP]) -> dict[str, Callable[..., Awaitable[None]]]:
-    """Every ``smtp_*`` method of ``cls`` behind the guard, by command name."""
-    return {n[5:]: cls._guard(n[5:], getattr(cls, n)) for n in _protocol_names(cls) if n.startswith("smtp_")}  # type: ignore[arg-type]  # mypy: a class is hashable
+Command = Callable[["LabSMTP", "str | None"], Awaitable[None]]
+
+
+_COMMAND_TABLES: dict[type, dict[str, Command]] = {}
+
+
+def _commands(cls: type) -> dict[str, Command]:
+    """Every command ``cls`` answers, by name: its ``smtp_*`` methods (found once per class)."""
+    table = _COMMAND_TABLES.get(cls)
+    if table is None:
+        table = {name[5:]: getattr(cls, name) for name in dir(cls) if name.startswith("smtp_")}
+        _COMMAND_TABLES[cls] = table
+    return table
+
+
+def _rule_candidates(name: str, arg: str | None) -> tuple[str, ...]:
+    """What a custom rule for command ``name`` may match: the address, or the argument."""
+    if not arg:
+        return ()
+    if name in ("MAIL", "RCPT"):
+        match = _ADDRESS_ARG.match(arg)
+        return (match[1],) if match else (arg,)
+    if name in ("VRFY", "EXPN"):
+        return (arg.strip().strip("<>"),)
+    return (arg.strip(),)
+
+
+def _longest_line(data: bytes) -> int:
+    """Octets in the longest line of a received message, its CRLF included."""
+    return max(map(len, data.split(b"\r\n")), default=0) + 2
 
 
 class LabSMTP(SMTP):
-    """An aiosmtpd SMTP session of the lab server (one per connection)."""
+    """One SMTP session of the lab server (one per connection); see the module docstring."""
 
-    def __init__(self, handler: LabHandler, lab: LabServer, *, loop: asyncio.AbstractEventLoop) -> None:
-        limits = lab.limits
-        # aiosmtpd sizes its stream reader from this attribute inside __init__:
-        # a text line of 1000 octets plus the transparency dot (RFC 5321 4.5.3.1.6, 4.5.2).
-        self.line_length_limit = limits.text_line + 1
-        super().__init__(
-            handler,
-            hostname=lab.hostname,
-            ident="ESMTP smtplab",
-            data_size_limit=limits.data_size,
-            enable_SMTPUTF8=False,
-            decode_data=False,
-            timeout=limits.idle_timeout,
-            authenticator=handler.authenticate,  # type: ignore[arg-type]  # it is called with this LabSMTP
-            loop=loop,
-        )
-        self.lab = lab
-        # RFC 5321 4.5.3.1.4 counts the CRLF; aiosmtpd compares the line without it.
-        self.command_size_limit = limits.command_line - 2
-        # An instance dict: aiosmtpd's is shared by every session and grows on each EHLO.
-        self.command_size_limits = collections.defaultdict(lambda: self.command_size_limit)
-        self._smtp_methods = {name: MethodType(f, self) for name, f in _guarded_commands(type(self)).items()}  # type: ignore[arg-type]  # mypy: a class is hashable
-        self.policy_now: PolicySnapshot = lab.policy.snapshot()
+    def __init__(self, handler: LabHandler, server: SessionHost, *, loop: asyncio.AbstractEventLoop) -> None:
+        limits = server.limits
+        #: The server that accepted the connection.
+        self.lab_server = server
+        self.handler = handler
+        #: The policy as it was when the current command came in.
+        self.policy_snapshot: PolicySnapshot = server.policy.snapshot()
         self.peer: tuple[str, int] | None = None
         self.commands: list[str] = []
         self.codes: list[int] = []
@@ -111,17 +191,42 @@ class LabSMTP(SMTP):
         self.user: str | None = None
         self.started = time.monotonic()
         self.over_limit = False
-        self._greeted = False
+        self.command_line_limit = limits.command_line
         self._refused = False
         self._busy = False
         self._command: str | None = None
         self._last_command: str | None = None
-        self._argument: str | None = None
-        self._override: Reply | None = None
-        self._custom: Reply | None = None
+        #: A learner's 2xx/3xx custom rule for the current command: it replaces the
+        #: command's next reply of the same class, once the command has succeeded.
+        self._success_rule: Reply | None = None
         self._ended = False
+        # aiosmtpd's SMTP.__init__ is not called: on every connection it scans the session and
+        # its handler with inspect.getmembers (about 0.5 ms) for command methods, AUTH mechanisms
+        # and hooks that the lab does not use. These are what aiosmtpd's connection methods
+        # (connection_made, connection_lost, eof_received, the idle timer) read; a test checks
+        # the list against aiosmtpd's code.
+        self.loop = loop
+        # A text line of 1000 octets plus the transparency dot (RFC 5321 4.5.3.1.6, 4.5.2).
+        self.line_length_limit = limits.text_line + 1
+        reader = asyncio.StreamReader(loop=loop, limit=self.line_length_limit)
+        asyncio.StreamReaderProtocol.__init__(self, reader, client_connected_cb=self._streams_ready, loop=loop)
+        self.hostname = server.hostname
+        self.event_handler = None
+        self.session = None
+        self.envelope = None
+        self.transport = None
+        self._timeout_duration = limits.idle_timeout
+        self._timeout_handle = None
+        self._tls_handshake_okay = True
+        self._tls_protocol = None
+        self._original_transport = None
+        self._handler_coroutine = None
+        self._handle_hooks = {}  # no handle_STARTTLS hook: connection_made asks for one after STARTTLS
 
-    # -- what the handler reads ----------------------------------------------
+    def _streams_ready(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    # -- what the handler and the server read ----------------------------------
 
     @property
     def tls_active(self) -> bool:
@@ -134,56 +239,71 @@ class LabSMTP(SMTP):
         return self._tls_protocol is not None and (self.session is None or self.session.ssl is None)
 
     @property
+    def _session(self) -> Session:
+        """aiosmtpd's session of the open connection (made in connection_made, again after STARTTLS)."""
+        assert self.session is not None
+        return self.session
+
+    @property
+    def _envelope(self) -> Envelope:
+        """The mail transaction (empty outside one; aiosmtpd makes it in connection_made)."""
+        assert self.envelope is not None
+        return self.envelope
+
+    @property
     def client_ip(self) -> str:
         return self.peer[0] if self.peer else ""
 
     @property
     def max_size(self) -> int:
         """The message size limit in force: the policy's, capped by the server's limit."""
-        return min(self.policy_now.max_size, self.lab.limits.data_size)
+        return min(self.policy_snapshot.max_size, self.lab_server.limits.data_size)
 
     @property
-    def text_line_limit(self) -> int:
-        """Octets in a line of a message, CRLF included, not counting a transparency dot."""
-        return self.lab.limits.text_line
+    def sender(self) -> str | None:
+        """The address of the accepted MAIL, if a transaction is open."""
+        return self.envelope.mail_from if self.envelope is not None else None
+
+    @property
+    def recipients(self) -> Sequence[str]:
+        """The accepted RCPT addresses of the open transaction."""
+        return tuple(self.envelope.rcpt_tos) if self.envelope is not None else ()
 
     @property
     def vrfy_enabled(self) -> bool:
-        return self.policy_now.vrfy != "disabled"
+        return self.policy_snapshot.vrfy != "disabled"
 
     @property
     def expn_enabled(self) -> bool:
-        return self.policy_now.expn != "disabled"
+        return self.policy_snapshot.expn != "disabled"
 
     @property
     def starttls_enabled(self) -> bool:
-        return bool(self.policy_now.starttls)
+        return bool(self.policy_snapshot.starttls)
 
-    def refresh_policy(self) -> PolicySnapshot:
-        self.policy_now = self.lab.policy.snapshot()
-        return self.policy_now
+    def facts(self) -> SessionFacts:
+        """What the guard tables read about this session now."""
+        policy, session, envelope = self.policy_snapshot, self.session, self.envelope
+        if session is None or not session.host_name:
+            step = GREETED
+        elif envelope is None or not envelope.mail_from:
+            step = READY
+        else:
+            step = RCPT if envelope.rcpt_tos else MAIL
+        return SessionFacts(
+            step=step,
+            extended=bool(session is not None and session.extended_smtp),
+            tls=self.tls_active,
+            authenticated=bool(session is not None and session.authenticated),
+            refused=self._refused,
+            stopping=policy.state == "shutting-down" or self.lab_server.stopping,
+            vrfy_disabled=policy.vrfy == "disabled",
+            expn_disabled=policy.expn == "disabled",
+            auth_required=policy.auth == "required",
+            auth_plaintext=bool(policy.auth_plaintext),
+        )
 
-    def reset_command_limits(self) -> None:
-        """After EHLO: MAIL may be 26 octets longer for SIZE= (RFC 1870), once, not per EHLO."""
-        self.command_size_limits.clear()
-        self.command_size_limits["MAIL"] = self.command_size_limit + 26
-
-    def take_rule(self, step: str, *candidates: str) -> Reply | None:
-        """Apply the first custom rule for ``step``: a refusal to send now, or None.
-
-        A 2xx/3xx rule does not refuse: it is kept to replace the next reply
-        of the same class, once the command has actually succeeded.
-        """
-        reply = self.lab.policy.take_rule(step, *candidates)
-        if reply is None:
-            return None
-        if reply.code < 400:
-            self._override = reply
-            return None
-        self._custom = reply
-        return reply
-
-    # -- connection life -----------------------------------------------------
+    # -- connection life -------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self.transport is None
@@ -191,24 +311,28 @@ class LabSMTP(SMTP):
         if first:
             peer = transport.get_extra_info("peername")
             self.peer = (str(peer[0]), int(peer[1])) if peer else None
-            self.over_limit = not self.lab._register(self)
+            self.over_limit = not self.lab_server.session_opened(self)
 
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)
         if not self._ended:
             self._ended = True
-            self.lab._unregister(self)
+            self.lab_server.session_closed(self)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._command == "DATA" and self.transport is not None and not self.transport.is_closing():
-            # aiosmtpd restarts the idle timer only when a command arrives; a client
-            # streaming a long message is not idle, so each chunk of the message restarts it.
+        if self._command == "DATA" and self._open:
+            # The idle timer restarts when a command arrives; a client streaming a long
+            # message is not idle, so each chunk of the message restarts it too.
             self._reset_timeout()
 
+    @property
+    def _open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
     def _timeout_cb(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            log.info("%s idle for %ss, closing", self.peer, self._timeout_duration)
+        if self._open:
+            log.info("%s idle for %ss, closing", self.peer, self.lab_server.limits.idle_timeout)
             self._write(server_reply("idle-timeout", hostname=self.hostname), close=True)
         else:  # pragma: no cover - the transport is already going
             super()._timeout_cb()
@@ -225,236 +349,269 @@ class LabSMTP(SMTP):
         go out, for a client that does not read.
         """
         self._say_shutting_down()
-        if hard and self.transport is not None:
-            self.transport.abort()  # type: ignore[attr-defined]  # aiosmtpd types it as BaseTransport
+        if hard and isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
 
     def _say_shutting_down(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self._open:
             self._write(server_reply("shutting-down", hostname=self.hostname), close=True)
 
-    # -- every reply ---------------------------------------------------------
+    # -- every reply -----------------------------------------------------------
 
-    async def push(self, status: str | bytes) -> None:
-        """Send one reply, as the catalogue words it (see the module docstring)."""
-        text = status.decode("utf-8", errors="replace") if isinstance(status, (bytes, bytearray)) else status
-        reply, close = self._vet(text)
+    async def _send(self, reply: Reply, *, close: bool = False) -> None:
+        """Send one reply (or the learner's success rule in its place) and wait until it is out."""
+        rule = self._success_rule
+        if rule is not None and rule.code // 100 == reply.code // 100:
+            self._success_rule = None
+            reply = rule
         self._write(reply, close=close)
-        if self._writer is not None and self.transport is not None and not self.transport.is_closing():
+        if self._open:
             try:
                 await self._writer.drain()
             except ConnectionError:
                 pass
 
+    async def _reply(self, name: str, **values: Any) -> None:
+        """Send the ``replies.toml`` entry ``name``."""
+        await self._send(server_reply(name, hostname=self.hostname, **values))
+
     def _write(self, reply: Reply, *, close: bool = False) -> None:
-        if self.transport is None or self.transport.is_closing():
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         if self._handshaking:
             # Only the idle timeout and a stopping server write now; in the middle of a TLS
             # handshake a reply in plain text would be garbage to the client: just hang up.
-            self.transport.close()
+            transport.close()
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
-        self.lab._replied(self, reply)
+        self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
-            self.transport.close()
+            transport.close()
 
-    def _vet(self, text: str) -> tuple[Reply, bool]:
-        if not self._greeted:
-            self._greeted = True
-            return self._greeting()
-        custom, self._custom = self._custom, None
-        if custom is not None and text == str(custom):
-            return custom, False
-        reply = rewrite_aiosmtpd(text, command=self._command, values=self._values())
-        if reply is None:
-            reply = catalogue_reply(text)
-            if reply is None:
-                log.error("not a catalogue reply, sending 451 instead: %r", text)
-                reply = server_reply("local-error")
-        if self._command is None:
-            names = identify(reply) or ()
-            if names and names[0] in _UNDISPATCHED:
-                self.commands.append(_UNDISPATCHED[names[0]] or _unknown_verb(text))
-                if self._refused:
-                    return server_reply("no-service-quit-only"), False
-                if self.lab.policy.snapshot().state == "shutting-down" or self.lab.stopping:
-                    return server_reply("shutting-down", hostname=self.hostname), True
-        override = self._override
-        if override is not None and override.code // 100 == reply.code // 100:
-            self._override = None
-            return override, False
-        return reply, False
+    async def push(self, status: str | bytes) -> None:  # type: ignore[override]
+        """aiosmtpd's way to send a line. The lab never calls it: a call is aiosmtpd speaking
+        for itself, so the line is logged as an error and ``451 4.3.0`` goes out instead."""
+        log.error("aiosmtpd tried to send a line of its own; sending 451 instead: %r", status)
+        await self._send(server_reply("local-error"))
 
-    def _values(self) -> dict[str, Any]:
-        return {
-            "hostname": self.hostname,
-            "max_size": self.max_size,
-            "limit": self.command_size_limit + 2,
-            "command": self._command or "",
-            "argument": self._argument or "",
-        }
+    # -- the command loop ------------------------------------------------------
 
     def _greeting(self) -> tuple[Reply, bool]:
-        host = self.hostname
-        if self.over_limit:
-            return server_reply("too-many-connections", hostname=host), True
-        if self.lab.stopping:
-            return server_reply("shutting-down", hostname=host), True
-        rule = self.lab.policy.take_rule("CONNECTION", self.client_ip)
-        if rule is not None:
-            if rule.code < 400:
-                return rule, False
-            self._refused = rule.code not in (421, 521, 221)
-            return rule, not self._refused
-        state = self.lab.policy.snapshot().state
-        if state == "busy":
-            return server_reply("busy", hostname=host), True
-        if state == "no-mail":
-            return server_reply("no-mail", hostname=host), True
-        if state == "refuse":
-            self._refused = True
-            return server_reply("no-service", hostname=host), False
-        return server_reply("greeting", hostname=host), False
+        """The greeting and whether to hang up after it."""
+        policy = self.lab_server.policy
+        facts = SessionFacts(over_limit=self.over_limit, stopping=self.lab_server.stopping, state=policy.snapshot().state)
+        guard = refusal(GREETING_GUARDS[:GREETING_RULES_AFTER], None, facts)
+        if guard is None:
+            rule = policy.take_rule("CONNECTION", self.client_ip)
+            if rule is not None:
+                closes = rule.code in (421, 521, 221)
+                self._refused = rule.code >= 400 and not closes
+                return rule, closes
+            guard = refusal(GREETING_GUARDS[GREETING_RULES_AFTER:], None, facts)
+        if guard is None:
+            return server_reply("greeting", hostname=self.hostname), False
+        self._refused = not guard.closes
+        return server_reply(guard.reply, hostname=self.hostname), guard.closes
 
-    # -- every command -------------------------------------------------------
-
-    def __dir__(self) -> list[str]:
-        """The command methods (``smtp_*``) and AUTH mechanisms (``auth_*``) only.
-
-        aiosmtpd's ``__init__`` finds them with ``dir(self)`` and
-        ``inspect.getmembers(self)``, which read every attribute (properties
-        too) on every connection; listing just these names, found once per
-        class, takes most of the cost out of accepting a connection.
-        """
-        return list(_protocol_names(type(self)))  # type: ignore[arg-type]  # mypy: a class is hashable
-
-    @staticmethod
-    def _guard(name: str, method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        """``method`` (an ``smtp_*`` function) behind the guard; made once per class, bound per session."""
-
-        @functools.wraps(method)
-        async def guarded(self: LabSMTP, arg: Any) -> None:
-            self._begin(name, arg)
+    async def _handle_client(self) -> None:
+        """Greet, then read and answer commands until the connection ends."""
+        reply, close = self._greeting()
+        await self._send(reply, close=close)
+        unknown_left = UNKNOWN_COMMAND_LIMIT
+        while self._open:
             try:
-                if not await self._before(name, arg):
-                    await method(self, arg)
-            finally:
-                self._end()
+                line = await self._read_command_line()
+                if line is None:
+                    await self._answer_line("(line too long)", "command-too-long")
+                    continue
+                line = line.rstrip(b"\r\n")
+                if not line:
+                    await self._answer_line("(bad syntax)", "bad-syntax")
+                    continue
+                command_bytes, _, arg_bytes = line.partition(b" ")
+                try:
+                    command = command_bytes.upper().decode("ascii")
+                except UnicodeDecodeError:
+                    await self._answer_line("(bad syntax)", "bad-syntax")
+                    continue
+                arg: str | None = None
+                if arg_bytes:
+                    try:
+                        arg = arg_bytes.strip().decode("ascii")
+                    except UnicodeDecodeError:
+                        await self._answer_line("(non-ASCII line)", "non-ascii")
+                        continue
+                extended = self.session is not None and self.session.extended_smtp
+                limit = self.command_line_limit + (SIZE_PARAMETER_ROOM if extended and command == "MAIL" else 0)
+                if len(line) + 2 > limit:  # the limit counts the CRLF (RFC 5321 4.5.3.1.4)
+                    await self._answer_line("(line too long)", "command-too-long")
+                    continue
+                method = _commands(type(self)).get(command)
+                if method is None:
+                    unknown_left -= 1
+                    if unknown_left < 1:
+                        self.commands.append(command)
+                        await self._send(server_reply("too-many-errors", hostname=self.hostname), close=True)
+                        continue
+                    await self._answer_line(command, "unknown-command", command=command)
+                    continue
+                self._reset_timeout()
+                await self._run(command, arg, method)
+            except (asyncio.CancelledError, ConnectionResetError):
+                self._writer.close()
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure is answered (451), never a dead session
+                reply = self._reply_to_error(error)
+                if isinstance(error, TLSSetupException):
+                    if self.transport is not None:
+                        self.transport.close()
+                    self.connection_lost(error)
+                else:
+                    await self._send(reply)
 
-        for attribute in ("__smtp_syntax__", "__smtp_syntax_extended__", "__smtp_syntax_when__"):
-            if hasattr(method, attribute):
-                setattr(guarded, attribute, getattr(method, attribute))
-        if name == "STARTTLS":
-            # aiosmtpd lists STARTTLS in HELP when tls_context is set; the lab makes that
-            # context only at the first STARTTLS, so HELP follows the policy instead.
-            guarded.__smtp_syntax_when__ = "starttls_enabled"  # type: ignore[attr-defined]
-        return guarded
+    async def _read_command_line(self) -> bytes | None:
+        """The next line from the client; None, once all of it is read, for a line too long to read."""
+        try:
+            return await self._reader.readuntil()
+        except asyncio.LimitOverrunError as error:
+            await self._reader.read(error.consumed)
+            while True:
+                try:
+                    await self._reader.readuntil()
+                    return None
+                except asyncio.LimitOverrunError as more:
+                    await self._reader.read(more.consumed)
 
-    def _begin(self, name: str, arg: str | None) -> None:
+    async def _answer_line(self, recorded: str, name: str, **values: Any) -> None:
+        """Answer a line that runs no command (unknown, too long, not ASCII…) with reply ``name``."""
+        self.commands.append(recorded)
+        self.policy_snapshot = self.lab_server.policy.snapshot()
+        guard = refusal(SESSION_GUARDS, None, self.facts())
+        if guard is not None:
+            await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
+            return
+        await self._reply(name, limit=self.command_line_limit, **values)
+
+    async def _run(self, command: str, arg: str | None, method: Command) -> None:
+        """Run one command: record it, check the guards, then the command method."""
         self._busy = True
-        self._command, self._argument = name, arg
-        self._last_command = name
-        self._override = self._custom = None
-        if name == "AUTH" and arg:
+        self._command = self._last_command = command
+        self._success_rule = None
+        if command == "AUTH" and arg:
             mechanism, _, secret = arg.partition(" ")
             self.commands.append(f"AUTH {mechanism}" + (" ****" if secret else ""))
         else:
-            self.commands.append(f"{name} {arg}" if arg else name)
-        policy = self.refresh_policy()
-        self.data_size_limit = self.max_size
-        # Made at the first STARTTLS, off the loop (see _before); until then None.
-        self.tls_context = self.lab.ready_tls_context if policy.starttls else None
-        self._auth_require_tls = not policy.auth_plaintext
+            self.commands.append(f"{command} {arg}" if arg else command)
+        self.policy_snapshot = self.lab_server.policy.snapshot()
+        try:
+            if not await self._refuse(command, arg):
+                await method(self, arg)
+        finally:
+            self._busy = False
+            self._command = None
+            self._success_rule = None
+            if self.lab_server.stopping:
+                self._say_shutting_down()
 
-    async def _before(self, name: str, arg: str | None) -> bool:
-        """Answer the command here instead of running it? Sends the answer and says True."""
-        policy = self.policy_now
-        refusal: Reply | None = None
-        if self._refused and name != "QUIT":
-            refusal = server_reply("no-service-quit-only")
-        elif policy.state == "shutting-down" or self.lab.stopping:
-            refusal = server_reply("shutting-down", hostname=self.hostname)
-        else:
-            refusal = self.take_rule(name, *self._rule_candidates(name, arg))
-        if refusal is None and name == "ETRN" and self._override is not None:
-            # The lab carries ETRN out in no way, so a rule's 25x is its whole answer.
-            refusal, self._override = self._override, None
-        if refusal is None:
-            if name == "VRFY" and policy.vrfy == "disabled":
-                refusal = server_reply("vrfy-disabled")
-            elif name == "EXPN" and policy.expn == "disabled":
-                refusal = server_reply("expn-disabled")
-            elif name == "STARTTLS" and self.tls_active:
-                refusal = server_reply("starttls-active")
-            elif name == "STARTTLS" and not (self.session is not None and self.session.extended_smtp):
-                # Only the answer to EHLO offers STARTTLS (RFC 3207 4): a client that has not
-                # seen the offer does not expect a 220, and its failed handshake would follow.
-                refusal = server_reply("need-ehlo")
-            elif name == "AUTH" and self.envelope is not None and self.envelope.mail_from:
-                refusal = server_reply("auth-in-transaction")
-        if refusal is None:
-            if name == "STARTTLS" and policy.starttls and not arg and self.tls_context is None:
-                self.tls_context = await self.lab.atls_context()
-                if self.transport is not None and not self.transport.is_closing():
-                    self._reset_timeout()  # the time the lab took to make its certificate is not the client's
-            return False
-        self._custom = refusal
-        await self.push(str(refusal))
-        return True
+    async def _refuse(self, command: str, arg: str | None) -> bool:
+        """Refuse ``command`` if a guard or a custom rule says so: send the refusal and say True."""
+        facts = self.facts()
+        guard = refusal(SESSION_GUARDS, command, facts)
+        if guard is not None:
+            await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
+            return True
+        rule = self.lab_server.policy.take_rule(command, *_rule_candidates(command, arg))
+        if rule is not None:
+            if rule.code >= 400 or command == "ETRN":  # the lab carries ETRN out in no way: a rule is its answer
+                await self._send(rule)
+                return True
+            self._success_rule = rule
+        guard = refusal(COMMAND_GUARDS, command, facts)
+        if guard is not None:
+            await self._reply(guard.reply)
+            return True
+        return False
 
-    def _end(self) -> None:
-        self._busy = False
-        self._command = self._argument = None
-        self._override = self._custom = None
-        if self.lab.stopping:
-            self._say_shutting_down()
+    def _reply_to_error(self, error: Exception) -> Reply:
+        if isinstance(error, TLSSetupException):
+            # The client hung up or spoke plain text instead of a TLS handshake: its problem,
+            # not the lab's. The connection closes; this reply is never sent.
+            log.info("%s: the TLS handshake after STARTTLS failed: %r", self.peer, error.__cause__)
+            return server_reply("local-error")
+        if self._last_command == "AUTH" and isinstance(error, (ValueError, asyncio.LimitOverrunError)):
+            return server_reply("auth-line-too-long")
+        log.error("error in the lab server while answering %s", self._last_command, exc_info=error)
+        return server_reply("local-error")
 
-    @staticmethod
-    def _rule_candidates(name: str, arg: str | None) -> tuple[str, ...]:
-        if not arg:
-            return ()
-        if name in ("MAIL", "RCPT"):
-            match = _ADDRESS_ARG.match(arg)
-            return (match[1],) if match else (arg,)
-        if name in ("VRFY", "EXPN"):
-            return (arg.strip().strip("<>"),)
-        return (arg.strip(),)
+    # -- the commands ----------------------------------------------------------
+    # Each runs after the guards (smtplab.server.guards) have let it through.
 
-    # -- aiosmtpd methods the lab changes ------------------------------------
-
-    async def check_auth_needed(self, caller_method: str) -> bool:
-        """530 before AUTH when policy.auth is 'required' (HELP stays open to everyone)."""
-        if caller_method == "HELP" or self.policy_now.auth != "required":
-            return False
-        if self.session is not None and self.session.authenticated:
-            return False
-        await self.push(str(server_reply("auth-required")))
-        return True
-
-    @syntax("AUTH <mechanism>")
-    async def smtp_AUTH(self, arg: str) -> None:
-        """AUTH with the mechanism's name in any case (``auth plain``), as real servers take it;
-        SASL names are upper case (RFC 4422 3.1), and aiosmtpd would answer 504 to ``plain``."""
-        mechanism, space, rest = (arg or "").partition(" ")
-        await super().smtp_AUTH(mechanism.upper() + space + rest if arg else arg)
-
-    @syntax("VRFY <address>", when="vrfy_enabled")
-    async def smtp_VRFY(self, arg: str) -> None:
-        await super().smtp_VRFY(arg)
-
-    @syntax("EXPN <list>", when="expn_enabled")
-    async def smtp_EXPN(self, arg: str) -> None:
-        if await self.check_auth_needed("EXPN"):
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self._reply("helo-syntax")
             return
-        if not arg:
-            await self.push(str(server_reply("expn-syntax")))
+        self.envelope = Envelope()
+        self._session.extended_smtp = False
+        self._session.host_name = hostname
+        await self._send(self.handler.handle_HELO(self, hostname))
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self._reply("ehlo-syntax")
             return
-        await self.push(await self._call_handler_hook("EXPN", arg))
+        self.envelope = Envelope()
+        self._session.extended_smtp = True
+        self._session.host_name = hostname
+        await self._send(self.handler.handle_EHLO(self, hostname))
+
+    @syntax("NOOP [ignored]")
+    async def smtp_NOOP(self, arg: str | None) -> None:
+        await self._send(self.handler.handle_NOOP(self, arg))
+
+    @syntax("QUIT")
+    async def smtp_QUIT(self, arg: str | None) -> None:
+        if arg:
+            await self._reply("quit-syntax")
+            return
+        await self._send(self.handler.handle_QUIT(self))
+        if self.transport is not None:
+            self.transport.close()  # and the command loop ends: nothing sent after QUIT is read
 
     @syntax("STARTTLS", when="starttls_enabled")
-    async def smtp_STARTTLS(self, arg: str) -> None:
-        await super().smtp_STARTTLS(arg)
+    async def smtp_STARTTLS(self, arg: str | None) -> None:
+        if arg:
+            await self._reply("starttls-syntax")
+            return
+        if not self.policy_snapshot.starttls:
+            await self._reply("starttls-unavailable")
+            return
+        context = self.lab_server.ready_tls_context or await self.lab_server.atls_context()
+        if not self._open:
+            return
+        self._reset_timeout()  # the time the lab took to make its certificate is not the client's
+        await self._reply("starttls-ready")
+        await self._start_tls(context)
+
+    async def _start_tls(self, context: ssl.SSLContext) -> None:
+        """Switch the connection to TLS, as aiosmtpd's STARTTLS does (see the module docstring)."""
+        plain = self.transport
+        assert plain is not None
+        waiter = self.loop.create_future()
+        self._tls_protocol = sslproto.SSLProtocol(self.loop, self, context, waiter, server_side=True)
+        self._original_transport = plain
+        plain.set_protocol(self._tls_protocol)
+        self.transport = self._tls_protocol._app_transport
+        self._tls_protocol.connection_made(plain)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            raise TLSSetupException() from error
         if self._handshaking:
             # The server hung up during the handshake (idle timeout, stopping), and asyncio then
             # ends the handshake as if it had succeeded. Carrying on would read the plain text
@@ -462,17 +619,259 @@ class LabSMTP(SMTP):
             # for) on a connection that is gone, and the session would never end: end it now.
             raise TLSSetupException("the connection closed during the TLS handshake")
 
-    async def smtp_ETRN(self, arg: str) -> None:
-        """RFC 1985 queue start: the lab queues nothing (502) unless a custom rule answers."""
-        await self.push(str(server_reply("etrn-not-implemented")))
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str | None) -> None:
+        """AUTH PLAIN or LOGIN, the mechanism's name in any case (``auth plain``), as real servers take it."""
+        args = arg.split() if arg else []
+        if not args or len(args) > 2:
+            await self._reply("auth-syntax")
+            return
+        mechanism = args[0].upper()
+        if mechanism not in AUTH_MECHANISMS:
+            await self._reply("auth-mechanism-unknown")
+            return
+        read = self._auth_plain if mechanism == "PLAIN" else self._auth_login
+        credentials = await read(args[1] if len(args) == 2 else None)
+        if credentials is None:
+            return  # cancelled or unreadable; the reply has been sent
+        user = self.handler.authenticate(self, *credentials)
+        if user is None:
+            await self._reply("auth-failed")
+            return
+        self._session.authenticated = True
+        self.user = user
+        await self._reply("auth-ok")
 
-    async def handle_exception(self, error: Exception) -> str:
-        if isinstance(error, TLSSetupException):
-            # The client hung up or spoke plain text instead of a TLS handshake: its problem,
-            # not the lab's. aiosmtpd closes the connection and ignores what this returns.
-            log.info("%s: the TLS handshake after STARTTLS failed: %r", self.peer, error.__cause__)
-            return str(server_reply("local-error"))
-        if self._last_command == "AUTH" and isinstance(error, (ValueError, asyncio.LimitOverrunError)):
-            return str(server_reply("auth-line-too-long"))
-        log.error("error in the lab server while answering %s", self._last_command, exc_info=error)
-        return str(server_reply("local-error"))
+    async def _auth_plain(self, initial: str | None) -> tuple[bytes, bytes] | None:
+        """(login, password) of AUTH PLAIN (RFC 4616), or None after sending why not."""
+        value = await self._challenge("") if initial is None else await self._decode(initial)
+        if value is None:
+            return None
+        try:
+            _authzid, login, password = value.split(b"\x00")
+        except ValueError:
+            await self._reply("auth-bad-plain")
+            return None
+        return login, password
+
+    async def _auth_login(self, initial: str | None) -> tuple[bytes, bytes] | None:
+        """(login, password) of AUTH LOGIN, or None after sending why not."""
+        user_challenge, password_challenge = LOGIN_CHALLENGES
+        login = await self._challenge(user_challenge) if initial is None else await self._decode(initial)
+        if login is None:
+            return None
+        password = await self._challenge(password_challenge)
+        if password is None:
+            return None
+        return login, password
+
+    async def _challenge(self, text: str) -> bytes | None:
+        """Send a 334 challenge and read the answer (``*`` cancels); None after sending why not."""
+        await self._reply("auth-challenge", challenge=b64encode(text.encode()).decode("ascii"))
+        answer = (await self._reader.readline()).strip()
+        if answer == b"*":
+            await self._reply("auth-cancelled")
+            return None
+        return await self._decode(answer)
+
+    async def _decode(self, text: str | bytes) -> bytes | None:
+        try:
+            return b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            await self._reply("auth-bad-base64")
+            return None
+
+    @syntax("HELP [command]")
+    async def smtp_HELP(self, arg: str | None) -> None:
+        commands = _commands(type(self))
+        if arg:
+            method = commands.get(arg.upper())
+            if method is not None and self._in_help(method):
+                text = method.__smtp_syntax__  # type: ignore[attr-defined]
+                extended = method.__smtp_syntax_extended__  # type: ignore[attr-defined]
+                if extended and self.session is not None and self.session.extended_smtp:
+                    text += extended
+                await self._reply("help-topic", syntax=text)
+                return
+        listed = " ".join(sorted(name for name, method in commands.items() if self._in_help(method)))
+        if arg:
+            await self._reply("help-unknown", argument=arg, commands=listed)
+        else:
+            await self._reply("help", commands=listed)
+
+    def _in_help(self, method: Command) -> bool:
+        """Whether HELP lists ``method``'s command now (VRFY, EXPN and STARTTLS follow the policy)."""
+        if not hasattr(method, "__smtp_syntax__"):
+            return False
+        when = method.__smtp_syntax_when__  # type: ignore[attr-defined]
+        return bool(getattr(self, when)) if when else True
+
+    @syntax("VRFY <address>", when="vrfy_enabled")
+    async def smtp_VRFY(self, arg: str | None) -> None:
+        if not arg:
+            await self._reply("vrfy-syntax")
+            return
+        address, _rest = parse_path(arg)
+        if address is None:
+            await self._reply("vrfy-bad-address", argument=arg)
+            return
+        await self._send(self.handler.handle_VRFY(self, address))
+
+    @syntax("EXPN <list>", when="expn_enabled")
+    async def smtp_EXPN(self, arg: str | None) -> None:
+        if not arg:
+            await self._reply("expn-syntax")
+            return
+        await self._send(self.handler.handle_EXPN(self, arg))
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        found = self._path_and_params("FROM:", arg, malformed="sender-malformed", syntax_error="mail-syntax")
+        if isinstance(found, str):
+            await self._reply(found)
+            return
+        address, options, params = found
+        body = params.pop("BODY", "7BIT")
+        if body not in ("7BIT", "8BITMIME"):
+            await self._reply("body-invalid")
+            return
+        smtputf8 = params.pop("SMTPUTF8", False)
+        if not isinstance(smtputf8, bool):
+            await self._reply("smtputf8-argument")
+            return
+        if smtputf8:
+            await self._reply("smtputf8-disabled")
+            return
+        size = params.pop("SIZE", None)
+        if size:
+            if isinstance(size, bool) or not size.isdigit():
+                await self._reply("mail-syntax")
+                return
+            if int(size) > self.max_size:
+                await self._reply("size-exceeded", max_size=self.max_size)
+                return
+        if params:
+            await self._reply("mail-params-unknown")
+            return
+        reply = self.handler.handle_MAIL(self, address, options)
+        if reply.is_success:
+            self._envelope.mail_from = address
+            self._envelope.mail_options.extend(options)
+        await self._send(reply)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        found = self._path_and_params("TO:", arg, malformed="recipient-malformed", syntax_error="rcpt-syntax")
+        if isinstance(found, str):
+            await self._reply(found)
+            return
+        address, options, params = found
+        if params:  # the lab supports no RCPT parameter (no DSN NOTIFY=, ORCPT=)
+            await self._reply("rcpt-params-unknown")
+            return
+        reply = self.handler.handle_RCPT(self, address, options)
+        if reply.is_success:
+            self._envelope.rcpt_tos.append(address)
+            self._envelope.rcpt_options.extend(options)
+        await self._send(reply)
+
+    def _path_and_params(
+        self, keyword: str, arg: str | None, *, malformed: str, syntax_error: str
+    ) -> tuple[str, list[str], dict[str, str | bool]] | str:
+        """(address, options, parameters) of MAIL or RCPT, or the name of the reply refusing it."""
+        rest = strip_keyword(keyword, arg) if arg is not None else None
+        if rest is None:
+            return syntax_error
+        address, params_text = parse_path(rest)
+        if address is None:
+            return malformed
+        if not address:
+            return syntax_error
+        if params_text and not self._session.extended_smtp:
+            return syntax_error  # parameters are ESMTP: only after EHLO
+        options = params_text.upper().split()
+        params = parse_params(options)
+        if params is None:
+            return syntax_error
+        return address, options, params
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str | None) -> None:
+        if arg:
+            await self._reply("rset-syntax")
+            return
+        self.envelope = Envelope()
+        await self._send(self.handler.handle_RSET(self))
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str | None) -> None:
+        if arg:
+            await self._reply("data-syntax")
+            return
+        await self._reply("data-start")
+        data, problem = await self._read_message()
+        reply = server_reply(problem, max_size=self.max_size) if problem else await self._receive(data)
+        self.envelope = Envelope()
+        await self._send(reply)
+
+    async def _read_message(self) -> tuple[bytes, str | None]:
+        """The message up to the final dot, without transparency dots; or the reason it was not kept.
+
+        A message too big or with a line too long is read to its end and
+        dropped as it comes (RFC 5321 4.2.5: the reply waits for the dot).
+        """
+        lines: list[bytes] = []
+        fragments: list[bytes] = []
+        size, limit = 0, self.max_size
+        problem: str | None = None
+        while self.transport is not None:
+            try:
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as error:
+                problem = problem or "text-line-too-long"
+                lines.clear()
+                line = await self._reader.read(error.consumed)
+            if not fragments and line == b".\r\n":
+                break
+            size += len(line)
+            if problem is None and size > limit:
+                problem = "message-too-big"
+                lines.clear()
+            fragments.append(line)
+            if line.endswith(b"\r\n"):
+                if problem is None:
+                    whole = b"".join(fragments)
+                    if len(whole) > self.line_length_limit:
+                        problem = "text-line-too-long"
+                        lines.clear()
+                    else:
+                        lines.append(whole)
+                fragments.clear()
+        if problem is not None:
+            return b"", problem
+        return b"".join(line[1:] if line.startswith(b".") else line for line in lines), None
+
+    async def _receive(self, data: bytes) -> Reply:
+        """The answer to a whole message: refused, or stored durably before the 250."""
+        self.policy_snapshot = self.lab_server.policy.snapshot()
+        if _longest_line(data) > self.lab_server.limits.text_line:
+            # Lines are read one octet longer than the limit, to leave room for a
+            # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
+            return server_reply("text-line-too-long")
+        recipients = list(self._envelope.rcpt_tos)
+        rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
+        if rule is not None:
+            if rule.code >= 400:
+                return rule
+            self._success_rule = rule
+        refused = self.handler.content_refusal(self, data)
+        if refused is not None:
+            return refused
+        sender = self._envelope.mail_from
+        number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, data)
+        self.stored += 1
+        return server_reply("message-stored", number=number)
+
+    async def smtp_ETRN(self, arg: str | None) -> None:
+        """RFC 1985 queue start: the lab queues nothing (502) unless a custom rule answers."""
+        await self._reply("etrn-not-implemented")

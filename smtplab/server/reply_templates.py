@@ -13,12 +13,10 @@ Multi-line replies (the answer to EHLO, EXPN, an ambiguous VRFY) are built by
 joining single-line entries with :func:`join_replies`, so every line on the
 wire has a name.
 
-aiosmtpd, which the lab server runs on, hard-codes some replies of its own
-(``503 Error: send HELO first``, ``250 Supported commands: …``). Entries list
-those lines as regular expressions; :func:`rewrite_aiosmtpd` turns such a
-line into the catalogue line that replaces it, and :func:`identify` tells
-whether a line is one of ours. Together they let the server check, line by
-line, that it says nothing the catalogue does not hold.
+The server sends these replies and nothing else: it never lets aiosmtpd,
+which it runs on, write a reply of its own. :func:`identify` names the
+entry of each line of a reply, so tests can check that every line on the
+wire comes from here.
 
 Pure: reads only its own data file; no sockets, no asyncio.
 """
@@ -27,7 +25,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -37,12 +35,10 @@ from smtplab.core.reply import Reply, parse_reply
 
 __all__ = [
     "ReplyTemplate",
-    "catalogue_reply",
     "identify",
     "join_replies",
     "reply_names",
     "reply_template",
-    "rewrite_aiosmtpd",
     "server_reply",
 ]
 
@@ -77,8 +73,6 @@ class ReplyTemplate:
     when: str
     source: str
     enhanced: bool
-    aiosmtpd: tuple[str, ...]
-    aiosmtpd_command: str | None
 
     def render(self, **values: object) -> Reply:
         """The reply with ``values`` filled in (unused values are ignored)."""
@@ -140,14 +134,6 @@ def _templates() -> dict[str, ReplyTemplate]:
             raise CatalogueError(f"{where}: {template!r} is not a reply line: {exc}") from exc
         if sample.is_multiline:
             raise CatalogueError(f"{where}: a template is one line; join entries for multi-line replies")
-        patterns = tuple(entry.get("aiosmtpd", ()))
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise CatalogueError(
-                    f"{where}: aiosmtpd pattern {pattern!r} is not a regular expression: {exc}"
-                ) from exc
         templates[name] = ReplyTemplate(
             name=name,
             template=template,
@@ -156,8 +142,6 @@ def _templates() -> dict[str, ReplyTemplate]:
             when=str(entry.get("when", "")).strip(),
             source=str(entry.get("source", "")).strip(),
             enhanced=bool(entry.get("enhanced", True)),
-            aiosmtpd=patterns,
-            aiosmtpd_command=entry.get("aiosmtpd_command"),
         )
     return templates
 
@@ -199,10 +183,10 @@ def join_replies(replies: Iterable[Reply]) -> Reply:
     return Reply(items[0].code, tuple(line for r in items for line in r.lines))
 
 
-# The server vets every line it sends (below) and builds most from templates, so
-# these run for every reply: they are indexed by reply code and cached by line.
-# Every template begins with its literal code (the file's loader checks it
-# parses), so only the templates of a line's own code can match it.
+# The server builds every reply from templates, so rendering is cached by line;
+# identify() indexes templates by reply code: every template begins with its
+# literal code (the file's loader checks it parses), so only the templates of a
+# line's own code can match it.
 _CACHE_LINES = 4096
 
 
@@ -238,64 +222,3 @@ def identify(reply: Reply | str | bytes) -> tuple[str, ...] | None:
             return None
         names.append(name)
     return tuple(names)
-
-
-@lru_cache(maxsize=_CACHE_LINES)
-def catalogue_reply(text: str) -> Reply | None:
-    """``text`` as a :class:`Reply` if it parses and every line is from the catalogue, else None."""
-    try:
-        reply = parse_reply(text)
-    except ValueError:
-        return None
-    return reply if identify(reply) is not None else None
-
-
-@lru_cache(maxsize=1)
-def _aiosmtpd_patterns() -> tuple[tuple[re.Pattern[str], ReplyTemplate], ...]:
-    return tuple(
-        (re.compile(pattern), template)
-        for template in _templates().values()
-        for pattern in template.aiosmtpd
-    )
-
-
-_LITERAL_CODE = re.compile(r"\d{3}[ -]")
-
-
-@lru_cache(maxsize=64)
-def _aiosmtpd_patterns_for(code: str) -> tuple[tuple[re.Pattern[str], ReplyTemplate], ...]:
-    """The patterns that can match a line starting with ``code``, in file order."""
-    return tuple(
-        (pattern, template) for pattern, template in _aiosmtpd_patterns()
-        if not _LITERAL_CODE.match(pattern.pattern) or pattern.pattern[:3] == code
-    )
-
-
-@lru_cache(maxsize=_CACHE_LINES)
-def _aiosmtpd_match(line: str, command: str | None) -> tuple[ReplyTemplate, tuple[tuple[str, str], ...]] | None:
-    matches = [(m, t) for pattern, t in _aiosmtpd_patterns_for(line[:3]) if (m := pattern.fullmatch(line))]
-    if not matches:
-        return None
-    chosen = next((mt for mt in matches if mt[1].aiosmtpd_command == command), None)
-    if chosen is None:
-        chosen = next((mt for mt in matches if mt[1].aiosmtpd_command is None), matches[0])
-    match, template = chosen
-    return template, tuple((k, v) for k, v in match.groupdict().items() if v is not None)
-
-
-def rewrite_aiosmtpd(
-    line: str, *, command: str | None = None, values: Mapping[str, object] | None = None
-) -> Reply | None:
-    """The catalogue reply replacing one of aiosmtpd's hard-coded lines, or None.
-
-    ``command`` is the command being answered; it picks the entry when one
-    aiosmtpd line means different things for different commands (a malformed
-    address in MAIL is the sender's, in RCPT the recipient's). ``values``
-    fills placeholders the line itself does not carry (the host name, the
-    size limit…); named groups of the matching pattern take precedence.
-    """
-    found = _aiosmtpd_match(line, command)
-    if found is None:
-        return None
-    template, groups = found
-    return template.render(**{**(values or {}), **dict(groups)})

@@ -1,0 +1,67 @@
+"""Reading the arguments of MAIL, RCPT and VRFY: paths and ESMTP parameters.
+
+``MAIL FROM:<alice@lab.example> SIZE=100`` holds a keyword (``FROM:``), a
+path (RFC 5321 4.1.2, read with the standard library's RFC 5322 address
+parser, as aiosmtpd reads it) and parameters (``keyword[=value]``, RFC 5321
+4.1.2 ``esmtp-param``). Each function says what it found, or None when the
+text does not parse; the server turns that into a reply.
+
+Pure: no sockets, no asyncio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# The standard library's RFC 5322 parser; aiosmtpd reads addresses with it too.
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
+
+__all__ = ["parse_params", "parse_path", "strip_keyword"]
+
+
+def strip_keyword(keyword: str, argument: str) -> str | None:
+    """``argument`` after ``keyword`` (any case), stripped; None if it does not start with it.
+
+    >>> strip_keyword("FROM:", "from: <a@b.example>")
+    '<a@b.example>'
+    """
+    if argument[: len(keyword)].upper() == keyword:
+        return argument[len(keyword) :].strip()
+    return None
+
+
+def parse_path(text: str) -> tuple[str | None, str]:
+    """The address at the start of ``text`` and the text after it.
+
+    ``("", "")`` for empty text; ``(None, "")`` when the address does not
+    parse. The null path ``<>`` is the address ``"<>"``.
+
+    >>> parse_path("<alice@lab.example> SIZE=10")
+    ('alice@lab.example', ' SIZE=10')
+    """
+    if not text:
+        return "", ""
+    try:
+        if text.lstrip().startswith("<"):
+            angle, rest = get_angle_addr(text)
+            return angle.addr_spec, rest
+        spec, rest = get_addr_spec(text)
+        return spec.addr_spec, rest
+    except (HeaderParseError, IndexError):  # IndexError: the parser's answer to "a@" at the end of the text
+        return None, ""
+
+
+def parse_params(params: Iterable[str]) -> dict[str, str | bool] | None:
+    """ESMTP parameters as a dict (``SIZE=10`` → ``{"SIZE": "10"}``, ``SMTPUTF8`` → ``{"SMTPUTF8": True}``).
+
+    None if one of them is not ``keyword[=value]`` with an alphanumeric
+    keyword and a value after any ``=``.
+    """
+    result: dict[str, str | bool] = {}
+    for param in params:
+        name, eq, value = param.partition("=")
+        if not name.isalnum() or (eq and not value):
+            return None
+        result[name] = value if eq else True
+    return result
