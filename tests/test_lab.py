@@ -307,17 +307,17 @@ def test_lab_status_speaks_the_lab_language():
 
 def test_a_vietnamese_lab_shows_vietnamese_everywhere():
     with Lab("vi", vrfy="confirm") as lab:
-        assert str(lab.mailbox) == "Hộp thư phòng thí nghiệm: chưa có thư nào"
-        assert str(lab.policy).splitlines()[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
+        assert str(lab.mailbox) == "Hộp thư môi trường thực hành: chưa có thư nào"
+        assert str(lab.policy).splitlines()[0] == "Chính sách của môi trường thực hành (* = đã đổi so với mặc định)"
         lab.ehlo()
         lab.mail_from("learner@learner.example")
         lab.rcpt_to("alice@lab.example")
         lab.data("Subject: xin chào\r\n\r\nhi\r\n")
-        assert str(lab.mailbox).splitlines()[0] == "Hộp thư phòng thí nghiệm: 1 thư"
+        assert str(lab.mailbox).splitlines()[0] == "Hộp thư môi trường thực hành: 1 thư"
         assert "<th>Người gửi</th>" in lab.mailbox._repr_html_()
         html = lab._repr_html_()
-        assert "<strong>Phòng thí nghiệm smtplab</strong>" in html and 'lang="vi"' in html
-        assert str(lab).startswith("Phòng thí nghiệm smtplab lab.example (vi): ")
+        assert "<strong>Môi trường thực hành smtplab</strong>" in html and 'lang="vi"' in html
+        assert str(lab).startswith("Môi trường thực hành smtplab lab.example (vi): ")
 
 
 def test_lab_faces_show_status_without_ports(lab):

@@ -195,14 +195,14 @@ def test_html_table_is_escaped_and_shows_no_ids(box):
 
 def test_a_vietnamese_mailbox_speaks_vietnamese(tmp_path):
     with LabMailbox(tmp_path / "md", lang="vi") as box:
-        assert str(box) == "Hộp thư phòng thí nghiệm: chưa có thư nào"
+        assert str(box) == "Hộp thư môi trường thực hành: chưa có thư nào"
         box.deliver("alice@lab.example", ["bob@lab.example"], MESSAGE)
         lines = str(box).splitlines()
-        assert lines[0] == "Hộp thư phòng thí nghiệm: 1 thư"
+        assert lines[0] == "Hộp thư môi trường thực hành: 1 thư"
         assert lines[1].split() == ["#", "Người", "gửi", "Người", "nhận", "Tiêu", "đề", "Kích", "thước"]
         html = box._repr_html_()
-        assert 'lang="vi"' in html and "<th>Người gửi</th>" in html and "<caption>Hộp thư phòng thí nghiệm: 1 thư</caption>" in html
-    assert str(box) == "Hộp thư phòng thí nghiệm (đã đóng)"
+        assert 'lang="vi"' in html and "<th>Người gửi</th>" in html and "<caption>Hộp thư môi trường thực hành: 1 thư</caption>" in html
+    assert str(box) == "Hộp thư môi trường thực hành (đã đóng)"
 
 
 def test_count_is_cheap_and_follows_deliveries_and_clear(box):

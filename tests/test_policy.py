@@ -200,7 +200,7 @@ def test_str_speaks_the_language_it_is_given():
     p.rule("RCPT", "550 5.1.1 Mailbox on holiday", match="bob@*")
     lines = str(p).splitlines()
     assert p.lang == "vi"
-    assert lines[0] == "Chính sách của phòng thí nghiệm (* = đã đổi so với mặc định)"
+    assert lines[0] == "Chính sách của môi trường thực hành (* = đã đổi so với mặc định)"
     assert lines[2].split()[:3] == ["Thiết", "lập", "*"]
     assert lines[-1] == "1. RCPT bob@* -> 550 5.1.1 Mailbox on holiday (luôn luôn)"
     assert any(line.split()[:2] == ["users", "alice,"] and line.endswith("tên người dùng cục bộ") for line in lines)
