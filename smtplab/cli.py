@@ -119,7 +119,7 @@ def build_parser(only: str | None = None, lang: str = "en") -> argparse.Argument
         if only is None or only == name:
             add(commands)
     for sub in (parser, *commands.choices.values()):
-        sub.lang = lang  # type: ignore[attr-defined]
+        sub.lang = lang
     return parser
 
 

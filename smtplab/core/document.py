@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block, Span
 
 __all__ = [
+    "Block",
     "Cell",
     "Code",
     "Details",
@@ -52,6 +53,7 @@ __all__ = [
     "Preformatted",
     "ReplyCode",
     "Row",
+    "Span",
     "Strong",
     "Table",
     "escape_html",

@@ -30,6 +30,7 @@ import threading
 
 from smtplab.core.catalogue import Catalogue, catalogue
 from smtplab.core.document import (
+    Block,
     Cell,
     Details,
     Diagram,
@@ -321,7 +322,7 @@ class Transcript(Displayable):
 
     def _document(self, items: tuple[tuple[Exchange, str], ...]) -> Document:
         cat = catalogue(self.lang)
-        blocks: list = []
+        blocks: list[Block] = []
         if items:
             text = tuple(line for exchange, kind in items for line in _text_lines(exchange, kind))
             blocks.append(Diagram(self._diagram(items).svg, text))

@@ -390,7 +390,7 @@ class LabSMTP(SMTP):
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             transport.close()
 
-    async def push(self, status: str | bytes) -> None:  # type: ignore[override]
+    async def push(self, status: str | bytes) -> None:
         """aiosmtpd's way to send a line. The lab never calls it: a call is aiosmtpd speaking
         for itself, so the line is logged as an error and ``451 4.3.0`` goes out instead."""
         log.error("aiosmtpd tried to send a line of its own; sending 451 instead: %r", status)

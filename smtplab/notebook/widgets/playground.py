@@ -15,6 +15,7 @@ whole default message at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +197,7 @@ class Playground(widgets.VBox):
         for name, _label, line, call in QUICK_COMMANDS:
             if name == key:
                 self._remember(line(self.defaults))
-                self._run(lambda call=call: call(self.lab, self.defaults))
+                self._run(partial(call, self.lab, self.defaults))
                 return
         raise KeyError(key)
 
