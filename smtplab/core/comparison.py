@@ -19,7 +19,7 @@ from smtplab.core.roles import all_commands, answers_commands, commands_phrase, 
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Block, Span
+    from smtplab.core.blocks import Block, Span
 
 __all__ = ["Comparison", "compare", "generated_differences"]
 

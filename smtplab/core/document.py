@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block, Span
 
 __all__ = [
-    "Block",
     "Cell",
     "Code",
     "Details",
@@ -53,7 +52,6 @@ __all__ = [
     "Preformatted",
     "ReplyCode",
     "Row",
-    "Span",
     "Strong",
     "Table",
     "escape_html",

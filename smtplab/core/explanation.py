@@ -27,7 +27,7 @@ from smtplab.core.reply import Reply, parse_reply
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Block, Span
+    from smtplab.core.blocks import Block, Span
 
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 

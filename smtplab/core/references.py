@@ -8,7 +8,7 @@ from smtplab.core.document import Link
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Span
+    from smtplab.core.blocks import Span
 
 IANA_REGISTRY_URL = "https://www.iana.org/assignments/smtp-enhanced-status-codes/"
 IANA_REGISTRY_NAME = "IANA SMTP Enhanced Status Codes registry"

@@ -38,7 +38,7 @@ from smtplab.core.values import value
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.core.document import Block, Span
+    from smtplab.core.blocks import Block, Span
     from smtplab.core.transcript import Exchange
 
 __all__ = [

@@ -30,7 +30,6 @@ import threading
 
 from smtplab.core.catalogue import Catalogue, catalogue
 from smtplab.core.document import (
-    Block,
     Cell,
     Details,
     Diagram,
@@ -53,6 +52,8 @@ from smtplab.core.values import value
 TYPE_CHECKING = False  # typing is not imported at run time (see smtplab.core.values)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Iterator
+
+    from smtplab.core.blocks import Block
 
     from smtplab.core.explanation import Explanation
 
