@@ -29,6 +29,7 @@ __all__ = [
     "rcpt_reply",
     "split_address",
     "vrfy_reply",
+    "without_root_dot",
 ]
 
 #: RFC 5321 4.5.1: every domain that accepts mail MUST accept mail for postmaster.
@@ -46,6 +47,20 @@ def split_address(address: str) -> tuple[str, str | None]:
     if not at:
         return text, None
     return local, domain.lower().rstrip(".")
+
+
+_ROOT_DOT = re.compile(r"\A(\s*<?[^<>\s@]+@[^<>\s@]*[^<>\s@.])\.(?=>|\s|\Z)")
+
+
+def without_root_dot(argument: str) -> str:
+    """A MAIL or RCPT argument with the trailing dot of its domain removed: ``<alice@lab.example.>``
+    → ``<alice@lab.example>``.
+
+    A fully qualified name may end with the root's dot; Postfix takes
+    ``alice@lab.example.`` as ``alice@lab.example``, and so does the lab.
+    Only one dot goes, and only at the end of the domain.
+    """
+    return _ROOT_DOT.sub(r"\1", argument, count=1)
 
 
 def _address(local: str, domain: str | None, policy: Settings) -> str:

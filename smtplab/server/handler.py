@@ -14,14 +14,20 @@ flight, so a server that stops never loses a message it was storing.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import errno
 import functools
 import hmac
 import inspect
+import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
 from smtplab.server.delivery import DeliveryWriter
@@ -38,6 +44,12 @@ __all__ = ["AUTH_MECHANISMS", "LabHandler"]
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
 
 NULL_SENDER = "<>"  # how aiosmtpd spells the null reverse-path of MAIL FROM:<>
+#: errno values of a full disk or an exceeded quota: the message gets 452 4.3.1.
+_NO_SPACE = frozenset(filter(None, (errno.ENOSPC, getattr(errno, "EDQUOT", None))))
+#: Failed AUTH attempts answered at once; each later one waits longer (Limits.auth_failure_delay).
+AUTH_FREE_FAILURES = 2
+
+log = logging.getLogger("smtplab.server.handler")
 
 
 def _line(name: str, **values: Any) -> str:
@@ -72,6 +84,7 @@ class LabHandler:
         self.greylist = greylist if greylist is not None else Greylist()
         self._clock = clock
         self._writer = DeliveryWriter(mailbox)
+        self._auth_failures: weakref.WeakKeyDictionary[LabSMTP, int] = weakref.WeakKeyDictionary()
 
     def __dir__(self) -> list[str]:
         """The hooks (``handle_*``) and AUTH mechanisms (``auth_*``) only: aiosmtpd scans
@@ -153,7 +166,15 @@ class LabHandler:
         if word is not None:
             return _line("content-rejected", word=word)
         sender = "" if envelope.mail_from in (None, NULL_SENDER) else envelope.mail_from
-        number = await self.deliver(sender, list(envelope.rcpt_tos), data)
+        try:
+            number = await self.deliver(sender, list(envelope.rcpt_tos), data)
+        except OSError as exc:
+            # The disk is full, or the Maildir cannot be written: the message is not stored and the
+            # client keeps it (a 4xx); one line in the log says why, and no traceback.
+            full = exc.errno in _NO_SPACE
+            log.warning("%s: message not stored (%s): %s", server.client_ip or "?",
+                        "disk full" if full else "storage error", exc.strerror or exc)
+            return _line("storage-full" if full else "local-error")
         server.stored += 1
         return _line("message-stored", number=number)
 
@@ -194,6 +215,56 @@ class LabHandler:
                 return AuthResult(success=True, auth_data=login, message=_line("auth-ok"))
         # handled=False makes aiosmtpd send the message; with handled=True it would send nothing.
         return AuthResult(success=False, handled=False, message=_line("auth-failed"))
+
+    async def auth_PLAIN(self, server: LabSMTP, args: list[str]) -> AuthResult:
+        """AUTH PLAIN (RFC 4616), refusing an authorization identity other than the user's own.
+
+        aiosmtpd's own PLAIN drops the authorization identity, so that
+        ``bob\\0alice\\0wonderland`` would log in as alice: here it fails.
+        """
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:
+                return await self._counted(server, AuthResult(success=False))
+        else:
+            try:
+                blob = base64.b64decode(args[1].encode(), validate=True)
+            except (binascii.Error, ValueError):
+                await server.push(_line("auth-bad-base64"))
+                return AuthResult(success=False, handled=True)
+        parts = bytes(blob).split(b"\0")  # type: ignore[arg-type]
+        if len(parts) != 3:
+            await server.push(_line("auth-bad-plain"))
+            return AuthResult(success=False, handled=True)
+        identity, login, password = parts
+        result = self.authenticate(server, server.session, server.envelope, "PLAIN", LoginPassword(login, password))
+        if result.success and identity and identity != login:
+            server.user = None
+            result = AuthResult(success=False, handled=False, message=_line(
+                "auth-identity-refused",
+                user=login.decode("utf-8", errors="replace"),
+                identity=identity.decode("utf-8", errors="replace"),
+            ))
+        return await self._counted(server, result)
+
+    async def auth_LOGIN(self, server: LabSMTP, args: list[str]) -> AuthResult:
+        """AUTH LOGIN as aiosmtpd does it, with failures counted."""
+        return await self._counted(server, await SMTP.auth_LOGIN(server, None, args))
+
+    async def _counted(self, server: LabSMTP, result: AuthResult) -> AuthResult:
+        """Count a failed AUTH of ``server``'s session: later failures wait, the last one closes with 421."""
+        if result.success or result.handled:
+            return result
+        failures = self._auth_failures.get(server, 0) + 1
+        self._auth_failures[server] = failures
+        limits = server.lab.limits
+        if failures >= limits.auth_failure_limit:
+            log.info("%s: %d failed AUTH attempts, closing", server.client_ip, failures)
+            await server.push(_line("auth-too-many-failures", hostname=self.hostname))
+            return AuthResult(success=False, handled=True)
+        if failures > AUTH_FREE_FAILURES:
+            await asyncio.sleep(limits.auth_failure_delay * (failures - AUTH_FREE_FAILURES))
+        return result
 
     # -- shutting down -------------------------------------------------------
 
