@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import errno
 import os
+import select
+import signal
 import smtplib
 import socket
 import subprocess
@@ -215,6 +217,40 @@ def test_the_defaults_serve_a_class_of_100_while_one_client_holds_its_share(serv
     assert target.stored() == 100
     assert target.stop() == 0
     assert target.problems() == []
+
+
+def test_a_class_connecting_at_the_same_moment_is_queued_not_dropped(serve):
+    """300 connections while the server is too busy to accept any (stopped): the kernel must queue them all.
+
+    asyncio's listen queue holds 100 by default; past it the kernel drops the
+    handshakes and each client waits a second or more to try again (what made
+    200 sessions at once slower than 20).
+    """
+    target = serve()
+    target.process.send_signal(signal.SIGSTOP)
+    clients = []
+    try:
+        for n in range(300):
+            sock = socket.socket()
+            sock.bind((f"127.0.3.{1 + n % 250}", 0))
+            sock.setblocking(False)
+            assert sock.connect_ex((target.host, target.port)) in (0, errno.EINPROGRESS)
+            clients.append(sock)
+        time.sleep(0.5)
+        _, writable, _ = select.select([], clients, [], 0)
+        connected = [s for s in writable if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0]
+        assert len(connected) == 300
+    finally:
+        target.process.send_signal(signal.SIGCONT)
+    try:
+        for sock in clients:
+            sock.setblocking(True)
+            sock.settimeout(20)
+            assert sock.recv(4).startswith(b"220")
+    finally:
+        for sock in clients:
+            sock.close()
+    assert target.stop() == 0
 
 
 # -- a full disk -----------------------------------------------------------------------------

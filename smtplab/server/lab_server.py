@@ -249,7 +249,10 @@ class LabServer:
         def factory() -> LabSMTP:
             return _LabSession(self.handler, self, loop=loop)
 
-        server = await loop.create_server(factory, host=host, port=port)
+        # asyncio's listen queue holds 100 connections; a class connecting at once needs room for all
+        # of them, else the kernel drops the extra handshakes and their clients wait a second to retry.
+        backlog = max(100, self.limits.max_connections)
+        server = await loop.create_server(factory, host=host, port=port, backlog=backlog)
         for _ in range(5 if port == 0 else 0):
             ports = {int(sock.getsockname()[1]) for sock in server.sockets}
             if len(ports) == 1:
@@ -258,9 +261,9 @@ class LabServer:
             server.close()
             await server.wait_closed()
             try:
-                return await loop.create_server(factory, host=host, port=first)
+                return await loop.create_server(factory, host=host, port=first, backlog=backlog)
             except OSError:  # that port is taken on another family: try a fresh one
-                server = await loop.create_server(factory, host=host, port=0)
+                server = await loop.create_server(factory, host=host, port=0, backlog=backlog)
         return server
 
     @property
