@@ -97,7 +97,7 @@ class ServeOptions:
     users: tuple[str, ...] = ()
     scenario: str = "default"
     lang: str = "en"
-    max_connections: int = 400
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_per_client: int | None = None
     max_size: int | None = None
     idle_timeout: float = 300.0
