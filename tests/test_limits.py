@@ -17,6 +17,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -24,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from smtplab.server.decisions import without_root_dot
-from smtplab.server.lab_server import SessionRecord
+from smtplab.errors import PolicyError
+from smtplab.server.lab_server import Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.session_tally import KEEP, CodeTally, CommandTally
 from targets import InProcessTarget, ServeTarget, normal_session, start_transaction, wait_until
@@ -419,3 +421,29 @@ def test_partial_files_left_in_tmp_by_a_crash_are_removed_at_start_up(serve, tmp
     assert not old.exists() and fresh.exists()
     assert any("removed 1 partial message(s) older than 36 hours" in line for line in target.err)
     assert target.stop() == 0
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("max_per_client", 0, "a whole number of at least 1"),
+    ("session_deadline", -1, "a number of seconds above 0"),
+    ("data_deadline", float("nan"), "a number of seconds above 0"),
+    ("auth_failure_limit", True, "a whole number of at least 1"),
+    ("auth_failure_delay", -0.5, "a number of seconds 0 or more"),
+])
+def test_limits_name_a_bad_value_and_what_was_expected(field, value, expected):
+    with pytest.raises(PolicyError) as info:
+        Limits(**{field: value})
+    assert isinstance(info.value, ValueError)
+    assert f"Limits.{field} cannot be {value!r}: expected {expected}" in str(info.value)
+
+
+def test_limits_without_deadlines_or_a_per_client_limit():
+    limits = Limits(max_per_client=None, session_deadline=None, data_deadline=None)
+    assert (limits.max_per_client, limits.session_deadline, limits.data_deadline) == (None, None, None)
+
+
+def test_serve_refuses_a_negative_deadline_in_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "smtplab", "serve", "--port", "0", "--data-deadline", "-1"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == "smtplab serve: error: --data-deadline cannot be -1.0: expected a number of seconds 0 or more\n"
