@@ -46,7 +46,8 @@ def overflows() -> int | None:
     """The kernel's count of listen-queue overflows so far (None without nstat)."""
     if NSTAT is None:
         return None
-    out = subprocess.run([NSTAT, "-az", "TcpExtListenOverflows"], capture_output=True, text=True).stdout.split()
+    out = subprocess.run([NSTAT, "-az", "TcpExtListenOverflows"], check=False, capture_output=True,
+                         text=True).stdout.split()
     return int(out[-2]) if len(out) >= 2 and out[-2].isdigit() else None
 
 

@@ -129,7 +129,7 @@ class ServeTarget(Target):
             resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
         self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        preexec_fn=None if open_files is None else limit_files)
+                                        preexec_fn=None if open_files is None else limit_files)  # noqa: PLW1509 - runs before any thread of the child
         self.out: list[str] = []
         self.err: list[str] = []
         self._changed = threading.Condition()

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from smtplab.server.decisions import without_root_dot
 from smtplab.errors import PolicyError
+from smtplab.server.decisions import without_root_dot
 from smtplab.server.lab_server import Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.session_tally import KEEP, CodeTally, CommandTally
@@ -262,7 +262,7 @@ def mount_tiny_disk(where: Path) -> bool:
     where.mkdir()
     if os.geteuid() != 0:
         return False
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)],
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], check=False,
                             capture_output=True, timeout=30)
     return result.returncode == 0
 
@@ -301,7 +301,7 @@ def test_a_full_disk_gets_452_4_3_1_one_log_line_and_no_traceback(serve, tmp_pat
         normal_session(target)  # room again: stored
         assert target.stop() == 0
     finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+        subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True, timeout=30)
 
 
 def test_a_write_error_at_the_storage_layer_gets_452_in_process(tmp_path, monkeypatch):
@@ -444,6 +444,6 @@ def test_limits_without_deadlines_or_a_per_client_limit():
 
 def test_serve_refuses_a_negative_deadline_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "smtplab", "serve", "--port", "0", "--data-deadline", "-1"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                            check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr == "smtplab serve: error: --data-deadline cannot be -1.0: expected a number of seconds 0 or more\n"

@@ -237,6 +237,7 @@ class LabHandler:
             await server.push(_line("auth-bad-plain"))
             return AuthResult(success=False, handled=True)
         identity, login, password = parts
+        assert server.session is not None and server.envelope is not None  # set from the connection on
         result = self.authenticate(server, server.session, server.envelope, "PLAIN", LoginPassword(login, password))
         if result.success and identity and identity != login:
             server.user = None

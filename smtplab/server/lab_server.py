@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.server.decisions import Greylist, without_root_dot
 from smtplab.errors import PolicyError
@@ -389,7 +389,7 @@ class LabServer:
     @staticmethod
     def _close_with(session: LabSMTP, reply: Reply) -> None:
         """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""
-        transport = session.transport
+        transport = cast("asyncio.WriteTransport | None", session.transport)
         if transport is None or transport.is_closing():
             return
         if not getattr(session, "_handshaking", False):  # mid-TLS-handshake, plain text would be garbage: just close
