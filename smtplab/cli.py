@@ -275,10 +275,16 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
                        help="a local user (alice or alice@school.example); repeat it; replaces alice, bob, carol, alan")
     serve.add_argument("--scenario", default="default", metavar="NAME", help="classroom preset (default: default; below)")
     _add_lang(serve)
-    serve.add_argument("--max-connections", type=int, default=20, metavar="N", help="sessions at once (default: 20)")
+    serve.add_argument("--max-connections", type=int, default=400, metavar="N", help="sessions at once (default: 400)")
+    serve.add_argument("--max-per-client", type=int, metavar="N",
+                       help="sessions at once from one client address (default: half of --max-connections)")
     serve.add_argument("--max-size", type=int, metavar="BYTES", help="largest message (default: the scenario's, 10 MiB)")
     serve.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                        help="seconds without a command before 421 (default: 300)")
+    serve.add_argument("--session-deadline", type=float, default=3600.0, metavar="S",
+                       help="seconds a session may last in all before 421 (default: 3600; 0: no deadline)")
+    serve.add_argument("--data-deadline", type=float, default=600.0, metavar="S",
+                       help="seconds from DATA's 354 to the final dot before 421 (default: 600; 0: no deadline)")
     serve.add_argument("--grace", type=float, default=10.0, metavar="S",
                        help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)")
     serve.add_argument("--events", metavar="FILE", help="append one JSON line per reply to FILE (learner, "
@@ -300,9 +306,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     options = serve.ServeOptions(
         host=args.host, port=args.port, maildir=args.maildir, vrfy=args.vrfy, users=tuple(args.user),
-        scenario=args.scenario, lang=args.lang, max_connections=args.max_connections, max_size=args.max_size,
-        idle_timeout=args.idle_timeout, grace=args.grace, events=args.events, dashboard=args.dashboard,
-        dashboard_host=args.dashboard_host, dashboard_public=args.dashboard_public,
+        scenario=args.scenario, lang=args.lang, max_connections=args.max_connections,
+        max_per_client=args.max_per_client, max_size=args.max_size, idle_timeout=args.idle_timeout,
+        session_deadline=args.session_deadline, data_deadline=args.data_deadline, grace=args.grace,
+        events=args.events, dashboard=args.dashboard, dashboard_host=args.dashboard_host,
+        dashboard_public=args.dashboard_public,
     )
     try:
         return serve.serve(options)

@@ -49,6 +49,8 @@ KINDS = ("serve", "in-process", "lab")
 #: Loggers whose reports count as problems: the lab's and aiosmtpd's warnings and errors (the lab
 #: reads the commands itself, so aiosmtpd has nothing to warn of), and asyncio's errors.
 WATCHED_LOGGERS = ("smtplab", "mail.log", "asyncio")
+#: How `smtplab serve` prints the lab's own logged warnings and errors (its status lines say "warning:").
+_LOGGED_PROBLEMS = ("smtplab serve: WARNING: ", "smtplab serve: ERROR: ", "smtplab serve: CRITICAL: ")
 # A file the lab's mailbox writes: <seconds>.M<micro>P<pid>Q<counter>.smtplab
 MAILDIR_NAME = re.compile(r"\A\d+\.M\d+P\d+Q\d+\.smtplab\Z")
 
@@ -86,8 +88,9 @@ class Target:
     def messages(self) -> list[bytes]:
         return [(self.maildir / "new" / name).read_bytes() for name in self.new()]
 
-    def raw(self, timeout: float = TIMEOUT) -> Raw:
-        return Raw(self.host, self.port, timeout)
+    def raw(self, timeout: float = TIMEOUT, source: str | None = None) -> Raw:
+        """A raw client; ``source`` is the client address to connect from (any of 127.0.0.0/8 on loopback)."""
+        return Raw(self.host, self.port, timeout, source)
 
     def ended(self) -> int:
         """How many sessions the server has finished (and logged)."""
@@ -119,10 +122,17 @@ class ServeTarget(Target):
 
     kind = "serve"
 
-    def __init__(self, cwd: Path, *args: str, maildir: Path = Path("maildir")) -> None:
+    def __init__(self, cwd: Path, *args: str, maildir: Path = Path("maildir"), open_files: int | None = None) -> None:
         self.maildir = cwd / maildir
         argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(maildir), *args]
-        self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def limit_files() -> None:  # in the child: start with a soft limit of `open_files` descriptors
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+        self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        preexec_fn=None if open_files is None else limit_files)  # noqa: PLW1509 - runs before any thread of the child
         self.out: list[str] = []
         self.err: list[str] = []
         self._changed = threading.Condition()
@@ -169,9 +179,17 @@ class ServeTarget(Target):
         with self._changed:
             return len(self.out)
 
+    def rss(self) -> float:
+        """The server process's resident memory now, in MiB (Linux)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS line in /proc/PID/status")
+
     def problems(self) -> list[str]:
         with self._changed:
-            return [line for line in self.err if not line.startswith("smtplab serve: ")]
+            return [line for line in self.err
+                    if not line.startswith("smtplab serve: ") or line.startswith(_LOGGED_PROBLEMS)]
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; the exit status, once the process has ended and its output is read."""
@@ -324,15 +342,21 @@ def start(
     max_connections: int = 20,
     idle_timeout: float = 30.0,
     max_size: int | None = None,
+    max_per_client: int | None = None,
 ) -> Target:
-    """A lab server of ``kind`` (one of :data:`KINDS`) with these limits and the default policy."""
+    """A lab server of ``kind`` (one of :data:`KINDS`) with these limits and the default policy.
+
+    ``max_per_client`` None: no limit per client (for `smtplab serve`, one as large as ``max_connections``).
+    """
     if kind == "serve":
-        args = ["--max-connections", str(max_connections), "--idle-timeout", str(idle_timeout)]
+        per_client = max_connections if max_per_client is None else max_per_client
+        args = ["--max-connections", str(max_connections), "--idle-timeout", str(idle_timeout),
+                "--max-per-client", str(per_client)]
         if max_size is not None:
             args += ["--max-size", str(max_size)]
         return ServeTarget(tmp_path, *args)
     size = {} if max_size is None else {"data_size": max_size}
-    limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout, **size)
+    limits = Limits(max_connections=max_connections, idle_timeout=idle_timeout, max_per_client=max_per_client, **size)
     settings = {} if max_size is None else {"max_size": max_size}
     if kind == "lab":
         return LabTarget(tmp_path, limits, **settings)
@@ -342,8 +366,9 @@ def start(
 class Raw:
     """A client that sends bytes exactly as given and reads replies line by line."""
 
-    def __init__(self, host: str, port: int, timeout: float = TIMEOUT) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host: str, port: int, timeout: float = TIMEOUT, source: str | None = None) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=None if source is None else (source, 0))
         self.file = self.sock.makefile("rb")
 
     def reply(self) -> Reply:

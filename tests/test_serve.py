@@ -514,7 +514,9 @@ def test_build_policy_applies_options_over_the_scenario():
     assert policy.max_size == 5000
     assert build_policy(ServeOptions()) == Policy()
     assert build_limits(ServeOptions(max_size=5000)).data_size == 5000
-    assert build_limits(ServeOptions()).max_connections == 20
+    assert build_limits(ServeOptions()).max_connections == 400
+    assert build_limits(ServeOptions()).max_per_client == 200  # half the slots, as Postfix
+    assert build_limits(ServeOptions(max_connections=7)).max_per_client == 3
 
 
 @pytest.mark.parametrize(("host", "loopback"), [

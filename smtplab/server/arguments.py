@@ -11,13 +11,14 @@ Pure: no sockets, no asyncio.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 # The standard library's RFC 5322 parser; aiosmtpd reads addresses with it too.
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
-__all__ = ["parse_params", "parse_path", "strip_keyword"]
+__all__ = ["parse_params", "parse_path", "strip_keyword", "without_root_dot"]
 
 
 def strip_keyword(keyword: str, argument: str) -> str | None:
@@ -29,6 +30,20 @@ def strip_keyword(keyword: str, argument: str) -> str | None:
     if argument[: len(keyword)].upper() == keyword:
         return argument[len(keyword) :].strip()
     return None
+
+
+_ROOT_DOT = re.compile(r"\A(\s*<?[^<>\s@]+@[^<>\s@]*[^<>\s@.])\.(?=>|\s|\Z)")
+
+
+def without_root_dot(argument: str) -> str:
+    """A MAIL or RCPT argument with the trailing dot of its domain removed: ``<alice@lab.example.>``
+    → ``<alice@lab.example>``.
+
+    A fully qualified name may end with the root's dot; Postfix takes
+    ``alice@lab.example.`` as ``alice@lab.example``, and so does the lab.
+    Only one dot goes, and only at the end of the domain.
+    """
+    return _ROOT_DOT.sub(r"\1", argument, count=1)
 
 
 def parse_path(text: str) -> tuple[str | None, str]:
@@ -49,7 +64,10 @@ def parse_path(text: str) -> tuple[str | None, str]:
         spec, rest = get_addr_spec(text)
         return spec.addr_spec, rest
     except (HeaderParseError, IndexError):  # IndexError: the parser's answer to "a@" at the end of the text
-        return None, ""
+        plain = without_root_dot(text)
+        # A fully qualified domain may end with the root's dot: Postfix takes alice@lab.example. as
+        # alice@lab.example, and so does the lab.
+        return parse_path(plain) if plain != text else (None, "")
 
 
 def parse_params(params: Iterable[str]) -> dict[str, str | bool] | None:

@@ -15,6 +15,7 @@ import contextlib
 import math
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -45,6 +46,8 @@ def split_address(address: str) -> tuple[str, str | None]:
     if not at:
         return text, None
     return local, domain.lower().rstrip(".")
+
+
 
 
 def _address(local: str, domain: str | None, policy: Settings) -> str:
@@ -142,17 +145,38 @@ def _seconds_text(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+#: postgrey's defaults: a first try not retried within two days is forgotten (``--retry-window``),
+#: and a triple that passed is forgotten after 35 days without mail (``--max-age``).
+RETRY_WINDOW = 2 * 24 * 3600.0
+MAX_AGE = 35 * 24 * 3600.0
+#: Triples remembered at most; beyond, the oldest waiting ones are forgotten first, then the oldest passed.
+MAX_ENTRIES = 10_000
+
+_Triple = tuple[str, str, str]
+
+
 class Greylist:
     """Greylisting (RFC 6647): the first try of a triple waits; a retry after the delay passes.
 
     Triples are (client IP, sender, recipient), compared without regard to
-    case. A triple that has passed once keeps passing.
+    case. A triple that has passed keeps passing while it is used. Memory
+    is bounded, as postgrey bounds it: a first try not retried within
+    ``retry_window`` seconds is forgotten, so is a passed triple unused for
+    ``max_age`` seconds, and the table never holds more than ``max_entries``
+    triples (the oldest waiting ones go first). A forgotten triple simply
+    waits again.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, retry_window: float = RETRY_WINDOW, max_age: float = MAX_AGE, max_entries: int = MAX_ENTRIES
+    ) -> None:
+        self.retry_window = retry_window
+        self.max_age = max_age
+        self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._first_seen: dict[tuple[str, str, str], float] = {}
-        self._passed: set[tuple[str, str, str]] = set()
+        # Both in the order of their times, oldest first, so expiry looks only at the front.
+        self._first_seen: OrderedDict[_Triple, float] = OrderedDict()
+        self._passed: OrderedDict[_Triple, float] = OrderedDict()  # triple -> last time it passed
 
     def check(self, client: str, sender: str, recipient: str, delay: float, now: float) -> str | None:
         """None if the triple may pass now; otherwise how many seconds it still has to wait, as text."""
@@ -160,15 +184,34 @@ class Greylist:
             return None
         triple = (client, sender.lower(), recipient.lower())
         with self._lock:
+            self._expire(now)
             if triple in self._passed:
+                self._passed[triple] = now
+                self._passed.move_to_end(triple)
                 return None
-            first = self._first_seen.setdefault(triple, now)
+            first = self._first_seen.get(triple)
+            if first is None:
+                self._first_seen[triple] = first = now
+                self._bound()
             waited = now - first
             if waited >= delay:
-                self._passed.add(triple)
                 del self._first_seen[triple]
+                self._passed[triple] = now
+                self._bound()
                 return None
             return _seconds_text(delay - waited)
+
+    def _expire(self, now: float) -> None:
+        for table, age in ((self._first_seen, self.retry_window), (self._passed, self.max_age)):
+            while table:
+                triple, seen = next(iter(table.items()))
+                if now - seen <= age:
+                    break
+                del table[triple]
+
+    def _bound(self) -> None:
+        while len(self._first_seen) + len(self._passed) > self.max_entries:
+            (self._first_seen or self._passed).popitem(last=False)
 
     @contextlib.contextmanager
     def set_aside(self) -> Iterator[None]:
@@ -178,7 +221,7 @@ class Greylist:
         neither depends on nor disturbs what the learner's own tries left behind.
         """
         with self._lock:
-            saved = dict(self._first_seen), set(self._passed)
+            saved = OrderedDict(self._first_seen), OrderedDict(self._passed)
             self._first_seen.clear()
             self._passed.clear()
         try:

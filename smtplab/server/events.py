@@ -113,7 +113,7 @@ class EventLog:
         command = None
         if len(session.commands) > notes.commands:
             notes.commands = len(session.commands)
-            command = redact(session.commands[-1])
+            command = redact(session.commands.latest or "")
         if notes.learner is None and session.session is not None:
             notes.learner = learner_name(session.session.host_name)
         peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"

@@ -19,7 +19,9 @@ flight, so a server that stops never loses a message it was storing.
 
 from __future__ import annotations
 
+import errno
 import hmac
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -37,6 +39,10 @@ __all__ = ["AUTH_MECHANISMS", "LabHandler", "SessionView"]
 AUTH_MECHANISMS = ("PLAIN", "LOGIN")
 
 NULL_SENDER = "<>"  # the null reverse-path of MAIL FROM:<>, as the protocol passes it
+#: errno values of a full disk or an exceeded quota: the message gets 452 4.3.1.
+_NO_SPACE = frozenset(filter(None, (errno.ENOSPC, getattr(errno, "EDQUOT", None))))
+
+log = logging.getLogger("smtplab.server.handler")
 
 
 class SessionView(Protocol):
@@ -132,6 +138,17 @@ class LabHandler:
             return server_reply("content-rejected", word=word)
         return None
 
+    def storage_failure(self, session: SessionView, error: OSError) -> Reply:
+        """The answer when a message could not be stored: 452 4.3.1 on a full disk, else 451.
+
+        The message is not stored and the client keeps it (a 4xx); one line in the log says why,
+        with no traceback.
+        """
+        full = error.errno in _NO_SPACE
+        log.warning("%s: message not stored (%s): %s", session.client_ip or "?",
+                    "disk full" if full else "storage error", error.strerror or error)
+        return server_reply("storage-full" if full else "local-error")
+
     async def deliver(self, sender: str, recipients: list[str], data: bytes) -> int:
         """Store a message durably (off the event loop); return its number in the mailbox."""
         return await self._writer.deliver(sender, recipients, data)
@@ -164,6 +181,7 @@ class LabHandler:
         if expected is not None and hmac.compare_digest(expected.encode(), given.encode()):
             return name
         return None
+
 
     # -- shutting down -------------------------------------------------------
 

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.server.decisions import Greylist
 from smtplab.errors import PolicyError
@@ -50,6 +51,9 @@ from smtplab.server.handler import LabHandler
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
+from smtplab.server.reply_templates import server_reply
+from smtplab.core.reply import Reply
+from smtplab.server.session_tally import KEEP, CodeTally, CommandTally, Tally
 
 if TYPE_CHECKING:  # pragma: no cover
     import trustme
@@ -70,6 +74,9 @@ class Limits:
 
     * ``max_connections``: sessions at once; one more is greeted with
       ``421 4.3.2`` and closed.
+    * ``max_per_client``: sessions at once from one client address (None:
+      no limit of its own); one more is greeted with ``421 4.7.0`` and
+      closed (Postfix: ``smtpd_client_connection_count_limit``).
     * ``command_line``: octets in a command line, CRLF included (RFC 5321
       4.5.3.1.4 sets 512); longer gets ``500 5.5.2``.
     * ``text_line``: octets in a line of a message, CRLF included (RFC 5321
@@ -78,6 +85,14 @@ class Limits:
     * ``idle_timeout``: seconds without a command before ``421 4.4.2`` and a
       close (RFC 5321 4.5.3.2.7 suggests 5 minutes); while a message is
       coming in, each chunk of it counts as activity.
+    * ``session_deadline``: seconds a session may last in all, however busy
+      (None: no deadline); then ``421 4.4.2`` and a close.
+    * ``data_deadline``: seconds from the ``354`` to the final dot (None: no
+      deadline); then ``421 4.4.2`` and a close, and nothing is stored.
+    * ``auth_failure_limit``: failed AUTH attempts in one session; the last
+      one is answered ``421 4.7.0`` and the session closed. From the third
+      failure on, each answer waits ``auth_failure_delay`` seconds more than
+      the one before.
     """
 
     max_connections: int = 20
@@ -85,15 +100,31 @@ class Limits:
     text_line: int = 1000
     data_size: int = 33_554_432
     idle_timeout: float = 300.0
+    max_per_client: int | None = None
+    session_deadline: float | None = 3600.0
+    data_deadline: float | None = 600.0
+    auth_failure_limit: int = 5
+    auth_failure_delay: float = 1.0
 
     def __post_init__(self) -> None:
-        for name, minimum in (("max_connections", 1), ("command_line", 16), ("text_line", 16), ("data_size", 1)):
+        wholes = (("max_connections", 1), ("command_line", 16), ("text_line", 16), ("data_size", 1),
+                  ("max_per_client", 1), ("auth_failure_limit", 1))
+        for name, minimum in wholes:
             value = getattr(self, name)
+            if value is None and name == "max_per_client":
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise PolicyError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")
-        timeout = self.idle_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise PolicyError(f"Limits.idle_timeout cannot be {timeout!r}: expected a number of seconds above 0")
+        for name in ("idle_timeout", "session_deadline", "data_deadline", "auth_failure_delay"):
+            value = getattr(self, name)
+            if value is None and name in ("session_deadline", "data_deadline"):
+                continue
+            zero = name == "auth_failure_delay"
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value < 0 or (value == 0 and not zero)):
+                raise PolicyError(
+                    f"Limits.{name} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}"
+                )
 
 
 @dataclass(frozen=True)
@@ -102,7 +133,11 @@ class SessionRecord:
 
     ``commands`` are as sent, except that AUTH keeps only its mechanism
     (``AUTH PLAIN ****``) and the answers to AUTH challenges are never seen.
-    ``codes`` are the code of every reply, greeting first.
+    ``codes`` are the code of every reply, greeting first. A long session
+    keeps only its first and last few of each
+    (:mod:`~smtplab.server.session_tally`): ``command_count`` and
+    ``code_count`` say how many there were, and ``command_counts`` and
+    ``code_counts`` how many of each verb and code, most frequent first.
     """
 
     peer: str
@@ -112,12 +147,37 @@ class SessionRecord:
     tls: bool
     user: str | None
     seconds: float
+    command_count: int | None = None
+    code_count: int | None = None
+    command_counts: tuple[tuple[str, int], ...] = ()
+    code_counts: tuple[tuple[str, int], ...] = ()
 
     def __str__(self) -> str:
-        verbs = " ".join(c.split(" ", 1)[0] for c in self.commands) or "-"
-        codes = " ".join(map(str, self.codes)) or "-"
+        verbs = _elide([c.split(" ", 1)[0] for c in self.commands], self.command_count)
+        codes = _elide([str(c) for c in self.codes], self.code_count)
         extra = (" TLS" if self.tls else "") + (f" user={self.user}" if self.user else "")
-        return f"{self.peer} [{verbs}] -> [{codes}] stored={self.stored}{extra} {self.seconds:.1f}s"
+        line = f"{self.peer} [{verbs}] -> [{codes}] stored={self.stored}{extra} {self.seconds:.1f}s"
+        if (self.command_count or 0) > len(self.commands):
+            line += f" commands={self.command_count} ({_counted(self.command_counts)})"
+        if (self.code_count or 0) > len(self.codes):
+            line += f" replies={self.code_count} ({_counted(self.code_counts)})"
+        return line
+
+
+def _elide(items: list[str], count: int | None) -> str:
+    """``items`` joined by spaces, with ``... N more ...`` where a long session's middle was not kept."""
+    missing = (count or 0) - len(items)
+    if missing > 0:
+        items = [*items[:KEEP], f"... {missing} more ...", *items[KEEP:]]
+    return " ".join(items) or "-"
+
+
+def _counted(counts: tuple[tuple[str, int], ...]) -> str:
+    return " ".join(f"{kind}={number}" for kind, number in counts)
+
+
+def _most_first(tally: Tally[Any]) -> tuple[tuple[str, int], ...]:
+    return tuple((str(k), n) for k, n in sorted(tally.counts.items(), key=lambda kn: (-kn[1], str(kn[0]))))
 
 
 class LabServer:
@@ -152,6 +212,9 @@ class LabServer:
         self._server: asyncio.base_events.Server | None = None
         self._address: tuple[str, int] | None = None
         self._sessions: set[LabSMTP] = set()
+        self._started: dict[LabSMTP, float] = {}
+        self._per_client: dict[str, int] = {}
+        self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
         self._tls_lock = threading.Lock()
@@ -166,13 +229,46 @@ class LabServer:
             raise RuntimeError(f"the lab server is already listening on {self._address}")
         loop = asyncio.get_running_loop()
         self._stopping = False
-        self._server = await loop.create_server(
-            lambda: LabSMTP(self.handler, self, loop=loop), host=host, port=port
-        )
-        sockname = self._server.sockets[0].getsockname()
-        self._address = (str(sockname[0]), int(sockname[1]))
+        self._server = await self._listen(loop, host, port)
+        self._address = self.addresses[0]
+        if self.limits.session_deadline is not None or self.limits.data_deadline is not None:
+            self._watchdog = loop.create_task(self._watch(), name="smtplab-watchdog")
         log.info("lab server listening on %s:%s", *self._address)
         return self._address
+
+    async def _listen(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> asyncio.base_events.Server:
+        """Listen on every address ``host`` means; for port 0, on one port for all of them if possible.
+
+        ``host=""`` means every IPv4 and every IPv6 interface: two sockets,
+        which port 0 would give two different ports. The port the first
+        one got is asked for the others too, a few times over.
+        """
+        def factory() -> LabSMTP:
+            return LabSMTP(self.handler, self, loop=loop)
+
+        # asyncio's listen queue holds 100 connections; a class connecting at once needs room for all
+        # of them, else the kernel drops the extra handshakes and their clients wait a second to retry.
+        backlog = max(100, self.limits.max_connections)
+        server = await loop.create_server(factory, host=host, port=port, backlog=backlog)
+        for _ in range(5 if port == 0 else 0):
+            ports = {int(sock.getsockname()[1]) for sock in server.sockets}
+            if len(ports) == 1:
+                break
+            first = int(server.sockets[0].getsockname()[1])
+            server.close()
+            await server.wait_closed()
+            try:
+                return await loop.create_server(factory, host=host, port=first, backlog=backlog)
+            except OSError:  # that port is taken on another family: try a fresh one
+                server = await loop.create_server(factory, host=host, port=0, backlog=backlog)
+        return server
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """Every (host, port) the server listens on (two for ``host=""``: IPv4 and IPv6); empty when stopped."""
+        if self._server is None:
+            return []
+        return [(str(sock.getsockname()[0]), int(sock.getsockname()[1])) for sock in self._server.sockets]
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -206,6 +302,9 @@ class LabServer:
             return
         self._stopping = True
         server.close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         for session in list(self._sessions):
             session.shutdown()
         loop = asyncio.get_running_loop()
@@ -227,9 +326,19 @@ class LabServer:
     # -- sessions ------------------------------------------------------------
 
     def session_opened(self, session: LabSMTP) -> bool:
-        """Count a new connection (the session calls this); False if it is one too many."""
+        """Count a new connection (the session calls this); False if it is one too many (in all, or from its client)."""
         self._sessions.add(session)
-        return len(self._sessions) <= self.limits.max_connections
+        self._started[session] = time.monotonic()
+        client = session.client_ip
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        if len(self._sessions) > self.limits.max_connections:
+            return False
+        most = self.limits.max_per_client
+        if most is not None and self._per_client[client] > most:
+            log.info("%s has %d connections, more than its %d: refused", client, self._per_client[client], most)
+            self._close_with(session, server_reply("too-many-connections-from", hostname=self.hostname, client=client))
+            return False
+        return True
 
     def reply_sent(self, session: LabSMTP, reply: Reply) -> None:
         """A reply went out on ``session``: tell ``on_reply``, if set (a failure there never stops the session)."""
@@ -243,23 +352,68 @@ class LabServer:
     def session_closed(self, session: LabSMTP) -> None:
         """A session has ended (it calls this once): count it and report it to ``on_session_end``."""
         self._sessions.discard(session)
+        self._started.pop(session, None)
+        client = session.client_ip
+        left = self._per_client.get(client, 1) - 1
+        if left > 0:
+            self._per_client[client] = left
+        else:
+            self._per_client.pop(client, None)
         self._finished += 1
         if self.on_session_end is None:
             return
         peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"
+        commands, codes = session.commands, session.codes
         record = SessionRecord(
             peer=peer,
-            commands=tuple(session.commands),
-            codes=tuple(session.codes),
+            commands=tuple(commands),
+            codes=tuple(codes),
             stored=session.stored,
             tls=session.tls_active,
             user=session.user,
             seconds=time.monotonic() - session.started,
+            command_count=len(commands),
+            code_count=len(codes),
+            command_counts=_most_first(commands) if isinstance(commands, Tally) else (),
+            code_counts=_most_first(codes) if isinstance(codes, Tally) else (),
         )
         try:
             self.on_session_end(record)
         except Exception:
             log.exception("on_session_end failed for %s", peer)
+
+    def clients(self) -> dict[str, int]:
+        """Sessions open now, by client address."""
+        return dict(self._per_client)
+
+    @staticmethod
+    def _close_with(session: LabSMTP, reply: Reply) -> None:
+        """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""
+        transport = cast("asyncio.WriteTransport | None", session.transport)
+        if transport is None or transport.is_closing():
+            return
+        if not getattr(session, "_handshaking", False):  # mid-TLS-handshake, plain text would be garbage: just close
+            transport.write(reply.to_bytes())
+            session.codes.append(reply.code)
+        transport.close()
+
+    async def _watch(self) -> None:
+        """Close sessions past their deadline: the whole session's, or the DATA phase's."""
+        limits = self.limits
+        deadlines = [d for d in (limits.session_deadline, limits.data_deadline) if d is not None]
+        tick = min(1.0, min(deadlines) / 4)
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for session, started in list(self._started.items()):
+                codes = session.codes
+                data_since = codes.data_since if isinstance(codes, CodeTally) else None
+                if limits.session_deadline is not None and now - started > limits.session_deadline:
+                    log.info("%s: session deadline of %ss reached, closing", session.peer, limits.session_deadline)
+                    self._close_with(session, server_reply("session-deadline", hostname=self.hostname))
+                elif limits.data_deadline is not None and data_since is not None and now - data_since > limits.data_deadline:
+                    log.info("%s: DATA deadline of %ss reached, closing", session.peer, limits.data_deadline)
+                    self._close_with(session, server_reply("data-deadline", hostname=self.hostname))
 
     # -- TLS -----------------------------------------------------------------
 

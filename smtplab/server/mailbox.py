@@ -316,10 +316,36 @@ class LabMailbox:
             handle.write(content)
             handle.flush()
         except BaseException:
-            handle.close()
-            tmp_path.unlink(missing_ok=True)
+            try:
+                handle.close()  # flushes what is still buffered: on a full disk, that fails again
+            except OSError:
+                pass
+            finally:
+                tmp_path.unlink(missing_ok=True)
             raise
         return _Staged(name, tmp_path, handle)
+
+    def remove_stale_tmp(self, older_than: float, now: float | None = None) -> int:
+        """Remove files from ``tmp/`` last changed more than ``older_than`` seconds ago; how many were removed.
+
+        A delivery that a crash cut short leaves its partial file in ``tmp/``
+        (it never reached ``new/``, and no client got a 250 for it). A
+        server starting on the Maildir clears those older than a safe age
+        (maildir(5) says 36 hours), so that a delivery another process is
+        making right now is never touched.
+        """
+        self._check_open()
+        limit = (time.time() if now is None else now) - older_than
+        removed = 0
+        with os.scandir(self.path / "tmp") as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < limit:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:  # gone meanwhile
+                    continue
+        return removed
 
     def count(self) -> int:
         """How many messages there are, cheaply: the last exact count plus the deliveries since.

@@ -84,6 +84,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
 from smtplab.server.arguments import parse_params, parse_path, strip_keyword
+from smtplab.server.session_tally import CodeTally, CommandTally
 from smtplab.server.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
@@ -102,6 +103,8 @@ log = logging.getLogger("smtplab.server.lab_server")
 
 #: The fifth unrecognised command of a session closes it (421), as aiosmtpd and Sendmail do.
 UNKNOWN_COMMAND_LIMIT = 5
+#: Failed AUTH attempts answered at once; each later one waits longer (Limits.auth_failure_delay).
+AUTH_FREE_FAILURES = 2
 #: After EHLO, MAIL may be this much longer, for its SIZE= parameter (RFC 1870 3).
 SIZE_PARAMETER_ROOM = 26
 #: The challenges of AUTH LOGIN (sent base64-encoded), as aiosmtpd words them.
@@ -121,6 +124,10 @@ class ServerLimits(Protocol):
     def data_size(self) -> int: ...
     @property
     def idle_timeout(self) -> float: ...
+    @property
+    def auth_failure_limit(self) -> int: ...
+    @property
+    def auth_failure_delay(self) -> float: ...
 
 
 class SessionHost(Protocol):
@@ -185,8 +192,10 @@ class LabSMTP(SMTP):
         #: The policy as it was when the current command came in.
         self.policy_snapshot: PolicySnapshot = server.policy.snapshot()
         self.peer: tuple[str, int] | None = None
-        self.commands: list[str] = []
-        self.codes: list[int] = []
+        #: What the session said and heard, in bounded memory (counts, the first and the last few).
+        self.commands: CommandTally = CommandTally()
+        self.codes: CodeTally = CodeTally()
+        self._auth_failures = 0
         self.stored = 0
         self.user: str | None = None
         self.started = time.monotonic()
@@ -634,28 +643,50 @@ class LabSMTP(SMTP):
         credentials = await read(args[1] if len(args) == 2 else None)
         if credentials is None:
             return  # cancelled or unreadable; the reply has been sent
-        user = self.handler.authenticate(self, *credentials)
+        identity, login, password = credentials
+        user = self.handler.authenticate(self, login, password)
         if user is None:
-            await self._reply("auth-failed")
+            await self._auth_failed(server_reply("auth-failed"))
+            return
+        if identity and identity != login:
+            # RFC 4616: the server may refuse to act for another identity; the lab never does, so
+            # ``bob\0alice\0wonderland`` is refused, not logged in as alice (Postfix does the same).
+            await self._auth_failed(server_reply(
+                "auth-identity-refused",
+                user=login.decode("utf-8", errors="replace"),
+                identity=identity.decode("utf-8", errors="replace"),
+            ))
             return
         self._session.authenticated = True
         self.user = user
         await self._reply("auth-ok")
 
-    async def _auth_plain(self, initial: str | None) -> tuple[bytes, bytes] | None:
-        """(login, password) of AUTH PLAIN (RFC 4616), or None after sending why not."""
+    async def _auth_failed(self, reply: Reply) -> None:
+        """Answer a failed AUTH: at once for the first few, then more slowly; the last one allowed closes (421)."""
+        self._auth_failures += 1
+        limits = self.lab_server.limits
+        if self._auth_failures >= limits.auth_failure_limit:
+            log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures)
+            await self._reply("auth-too-many-failures")
+            return
+        if self._auth_failures > AUTH_FREE_FAILURES:
+            await asyncio.sleep(limits.auth_failure_delay * (self._auth_failures - AUTH_FREE_FAILURES))
+        await self._send(reply)
+
+    async def _auth_plain(self, initial: str | None) -> tuple[bytes, bytes, bytes] | None:
+        """(authorization identity, login, password) of AUTH PLAIN (RFC 4616), or None after sending why not."""
         value = await self._challenge("") if initial is None else await self._decode(initial)
         if value is None:
             return None
         try:
-            _authzid, login, password = value.split(b"\x00")
+            identity, login, password = value.split(b"\x00")
         except ValueError:
             await self._reply("auth-bad-plain")
             return None
-        return login, password
+        return identity, login, password
 
-    async def _auth_login(self, initial: str | None) -> tuple[bytes, bytes] | None:
-        """(login, password) of AUTH LOGIN, or None after sending why not."""
+    async def _auth_login(self, initial: str | None) -> tuple[bytes, bytes, bytes] | None:
+        """(no authorization identity, login, password) of AUTH LOGIN, or None after sending why not."""
         user_challenge, password_challenge = LOGIN_CHALLENGES
         login = await self._challenge(user_challenge) if initial is None else await self._decode(initial)
         if login is None:
@@ -663,7 +694,7 @@ class LabSMTP(SMTP):
         password = await self._challenge(password_challenge)
         if password is None:
             return None
-        return login, password
+        return b"", login, password
 
     async def _challenge(self, text: str) -> bytes | None:
         """Send a 334 challenge and read the answer (``*`` cancels); None after sending why not."""
@@ -868,7 +899,10 @@ class LabSMTP(SMTP):
         if refused is not None:
             return refused
         sender = self._envelope.mail_from
-        number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, data)
+        try:
+            number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, data)
+        except OSError as error:  # a full disk, or a Maildir that cannot be written
+            return self.handler.storage_failure(self, error)
         self.stored += 1
         return server_reply("message-stored", number=number)
 

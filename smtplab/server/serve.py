@@ -36,11 +36,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import logging
 import math
 import os
 import signal
 import socket
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -61,12 +63,20 @@ __all__ = [
     "build_policy",
     "is_loopback",
     "open_maildir",
+    "raise_descriptor_limit",
     "run",
     "serve",
 ]
 
 #: Where mail goes unless ``--maildir`` says otherwise (relative to the working directory; kept).
 DEFAULT_MAILDIR = "smtplab-maildir"
+#: Sessions at once unless ``--max-connections`` says otherwise: a class of 100 with room to spare
+#: (docs/serve.md has what 400 sessions at once cost on a small machine).
+DEFAULT_MAX_CONNECTIONS = 400
+#: Descriptors a session may need beyond its socket (a message being stored), and the server's own.
+_SPARE_DESCRIPTORS = 64
+#: A file in the Maildir's tmp/ this much older than the start is a leftover of a crash (maildir(5): 36 hours).
+STALE_TMP_SECONDS = 36 * 3600.0
 _LANGUAGES = ("en", "vi")
 _PREFIX = "smtplab serve"
 
@@ -87,9 +97,12 @@ class ServeOptions:
     users: tuple[str, ...] = ()
     scenario: str = "default"
     lang: str = "en"
-    max_connections: int = 20
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_per_client: int | None = None
     max_size: int | None = None
     idle_timeout: float = 300.0
+    session_deadline: float = 3600.0
+    data_deadline: float = 600.0
     grace: float = 10.0
     events: str | os.PathLike[str] | None = None
     dashboard: int | None = None
@@ -145,13 +158,52 @@ def _seconds(option: str, value: object, *, zero: bool = False) -> float:
 
 
 def build_limits(options: ServeOptions) -> Limits:
-    """The server's limits from ``--max-connections``, ``--max-size`` and ``--idle-timeout``."""
+    """The server's limits from ``--max-connections``, ``--max-per-client``, ``--max-size``, ``--idle-timeout``
+    and the deadlines (0: none).
+
+    One client may hold half the sessions unless ``--max-per-client`` says
+    otherwise, as Postfix's ``smtpd_client_connection_count_limit`` is half
+    its ``default_process_limit``.
+    """
     size = {} if options.max_size is None else {"data_size": _whole("--max-size", options.max_size, 1)}
+    most = _whole("--max-connections", options.max_connections, 1)
+    per_client = max(1, most // 2) if options.max_per_client is None else _whole(
+        "--max-per-client", options.max_per_client, 1)
+    session = _seconds("--session-deadline", options.session_deadline, zero=True)
+    data = _seconds("--data-deadline", options.data_deadline, zero=True)
     return Limits(
-        max_connections=_whole("--max-connections", options.max_connections, 1),
+        max_connections=most,
+        max_per_client=per_client,
         idle_timeout=_seconds("--idle-timeout", options.idle_timeout),
+        session_deadline=session or None,
+        data_deadline=data or None,
         **size,
     )
+
+
+def raise_descriptor_limit(sessions: int) -> int | None:
+    """Raise the soft limit on open files so that ``sessions`` connections fit; the new limit, or None if unchanged.
+
+    Many systems start a process with a soft limit of 1024 descriptors
+    while the hard limit allows far more; each session holds one, and a
+    message being stored one more.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * sessions + _SPARE_DESCRIPTORS
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return None
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if new <= soft:
+        return None
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    except (ValueError, OSError):  # pragma: no cover - not allowed here
+        return None
+    return new
 
 
 def open_maildir(path: str | os.PathLike[str]) -> LabMailbox:
@@ -189,6 +241,20 @@ def is_loopback(host: str) -> bool:
 
 def _where(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _StatusLog(logging.Handler):
+    """The lab's own warnings (a message the disk had no room for…) as one status line each on stderr."""
+
+    def __init__(self, err: TextIO) -> None:
+        super().__init__(logging.WARNING)
+        self.err = err
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:  # an error in the lab itself: keep its traceback for the bug report
+            text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        _say(self.err, f"{record.levelname}: {text}")
 
 
 class SessionLog:
@@ -277,6 +343,13 @@ async def run(
     limits = build_limits(options)
     loopback = is_loopback(options.host)
     mailbox = open_maildir(options.maildir)
+    try:
+        removed = mailbox.remove_stale_tmp(STALE_TMP_SECONDS)
+    except OSError:
+        removed = 0
+    raised = raise_descriptor_limit(limits.max_connections)
+    status = _StatusLog(err)
+    logging.getLogger("smtplab").addHandler(status)
     log = SessionLog(out)
     try:
         classroom = Classroom.open(options, policy)  # --events and --dashboard (smtplab.server.classroom)
@@ -290,13 +363,19 @@ async def run(
     installed = _install_signals(loop, stop, got)
     try:
         try:
-            host, port = await server.start(options.host, options.port)
+            await server.start(options.host, options.port)
         except OSError as exc:
             raise _bind_error(options, exc) from None
         if not loopback:
             _say(err, f"warning: {options.host or 'every interface'} is not loopback: anyone who can reach "
                       "this machine can talk to the lab server (it stores mail and relays nothing)")
-        _say(err, f"listening on {_where(host, port)}")
+        for host, port in server.addresses:
+            _say(err, f"listening on {_where(host, port)}")
+        if raised is not None:
+            _say(err, f"open files allowed raised to {raised} for {limits.max_connections} sessions at once")
+        if removed:
+            _say(err, f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
+                      f"from {mailbox.path / 'tmp'} (left by a crash)")
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
@@ -311,6 +390,7 @@ async def run(
         await server.stop(0)  # a no-op once stopped; on an error, still closes every session
         mailbox.close()
         classroom.close()
+        logging.getLogger("smtplab").removeHandler(status)
         for signum in installed:
             loop.remove_signal_handler(signum)
 
