@@ -195,8 +195,9 @@ def test_a_checkout_keeps_its_parsed_copies_in_the_user_cache(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("SMTP 250 OK\n") and first.stdout.endswith("parsed TOML\n")
     copies = (cache / "smtplab" / "catalogue").iterdir()
-    names = sorted(re.match(r"(.+?)-\d+-[0-9a-f]{8}\.", p.name)[1] for p in copies)
-    assert names == ["basic", "en-basic", "en-ui"]
+    names = {re.match(r"(.+?)-\d+-[0-9a-f]{8}\.", p.name)[1] for p in copies}
+    assert {"basic", "en-basic", "en-ui"} <= names  # what explaining 250 reads
+    assert not {name for name in names if name.startswith("vi-")}
     second = checkout_run(cache, "explain", "250")
     assert second.stdout == first.stdout.replace("parsed TOML", "read the parsed copies")
     assert snapshot(ROOT / "smtplab" / "data") == data, "nothing may be written beside the data files"
