@@ -34,8 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client import KernelManager
-
+from jupyter_client import BlockingKernelClient, KernelManager
 from paired import verdict
 
 TARGET_RATIO = 1.5
@@ -87,7 +86,8 @@ loop = asyncio.new_event_loop()
 threading.Thread(target=loop.run_forever, daemon=True).start()
 server = asyncio.run_coroutine_threadsafe(
     loop.create_server(lambda: SMTP(Sink(), hostname="bare.example"), "127.0.0.1", 0), loop).result()
-client = smtplib.SMTP("127.0.0.1", server.sockets[0].getsockname()[1]); _t.append(("server up, client greeted", time.perf_counter()))
+client = smtplib.SMTP("127.0.0.1", server.sockets[0].getsockname()[1])
+_t.append(("server up, client greeted", time.perf_counter()))
 reply = client.verify("alice"); _t.append(("client.verify('alice')", time.perf_counter()))
 html = get_ipython().display_formatter.format(reply); _t.append(("render the reply (all formats)", time.perf_counter()))
 print(json.dumps({"steps": [(b[0], b[1] - a[1]) for a, b in zip(_t, _t[1:])],
@@ -107,41 +107,46 @@ def kernel_env(importtime: bool = False) -> dict[str, str]:
 def run_cell(code: str, *, importtime_log: Path | None = None, timeout: float = 120) -> tuple[float, float, dict]:
     """Start a fresh kernel and run ``code``: the seconds from the start, and from sending the cell, to its result
     (or its last output), and the outputs."""
-    km = KernelManager(kernel_name="python3")
-    workdir = tempfile.mkdtemp(prefix="smtplab-kernel-")
-    stderr = open(importtime_log, "wb") if importtime_log else open(os.devnull, "wb")
-    start = time.perf_counter()
-    km.start_kernel(env=kernel_env(importtime_log is not None), cwd=workdir, stderr=stderr)
-    kc = km.client()
-    try:
-        kc.start_channels()
-        kc.wait_for_ready(timeout=timeout)
-        sent = time.perf_counter()
-        msg_id = kc.execute(code, store_history=False)
-        outputs: dict = {}
-        arrived = None
-        while True:
-            msg = kc.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "execute_result":
-                arrived = time.perf_counter()
-                outputs.update(content["data"])
-            elif kind == "stream":  # ipykernel also forwards what is written to file descriptor 2 (importtime)
-                arrived = time.perf_counter()
-                outputs[content["name"]] = outputs.get(content["name"], "") + content["text"]
-            elif kind == "error":
-                raise RuntimeError("the cell failed: " + "\n".join(content["traceback"]))
-            elif kind == "status" and content["execution_state"] == "idle":
-                break
-        if arrived is None:
-            raise RuntimeError("the cell showed nothing")
-        return arrived - start, arrived - sent, outputs
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-        stderr.close()
+    with tempfile.TemporaryDirectory(prefix="smtplab-kernel-") as workdir, \
+            open(importtime_log or os.devnull, "wb") as stderr:
+        km = KernelManager(kernel_name="python3")
+        start = time.perf_counter()
+        km.start_kernel(env=kernel_env(importtime_log is not None), cwd=workdir, stderr=stderr)
+        kc = km.client()
+        try:
+            return wait_for_result(kc, code, start, timeout)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
+def wait_for_result(
+    kc: BlockingKernelClient, code: str, start: float, timeout: float
+) -> tuple[float, float, dict]:
+    kc.start_channels()
+    kc.wait_for_ready(timeout=timeout)
+    sent = time.perf_counter()
+    msg_id = kc.execute(code, store_history=False)
+    outputs: dict = {}
+    arrived = None
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "execute_result":
+            arrived = time.perf_counter()
+            outputs.update(content["data"])
+        elif kind == "stream":  # ipykernel also forwards what is written to file descriptor 2 (importtime)
+            arrived = time.perf_counter()
+            outputs[content["name"]] = outputs.get(content["name"], "") + content["text"]
+        elif kind == "error":
+            raise RuntimeError("the cell failed: " + "\n".join(content["traceback"]))
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    if arrived is None:
+        raise RuntimeError("the cell showed nothing")
+    return arrived - start, arrived - sent, outputs
 
 
 def check(outputs: dict, smtplab: bool) -> None:
@@ -216,7 +221,8 @@ def main() -> int:
     peer, ours = statistics.median(times["peer"]), statistics.median(times["smtplab"])
     print(f"kernel start to the first reply, median of {args.rounds} fresh kernels each "
           "(in brackets: each round; then the median from sending the cell to its result):")
-    for name, label in (("peer", "peer (aiosmtpd + smtplib, VRFY):   "), ("smtplab", "smtplab (Lab().send('VRFY alice')):")):
+    labels = {"peer": "peer (aiosmtpd + smtplib, VRFY):   ", "smtplab": "smtplab (Lab().send('VRFY alice')):"}
+    for name, label in labels.items():
         print(f"{label} {statistics.median(times[name]) * 1000:6.0f} ms  "
               f"[{', '.join(f'{t * 1000:.0f}' for t in times[name])}]; "
               f"the cell alone {statistics.median(cell_times[name]) * 1000:.0f} ms")

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-
 from paired import verdict
 
 TARGET_RATIO = 1.3

@@ -106,7 +106,8 @@ class Install:
         """Run as a learner would: from an unrelated folder, with PYTHONDONTWRITEBYTECODE=1."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env.update(PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(self.cache), HOME=str(self.home))
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, env=env, cwd=self.home)
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, env=env, cwd=self.home,
+                              check=False)
 
     def make_writable(self) -> None:
         for path in [self.package, *self.package.rglob("*")]:
@@ -185,7 +186,7 @@ def checkout_run(cache: Path, *args: str, env: dict | None = None) -> subprocess
     environ = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
     environ.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache), **(env or {}))
     return subprocess.run([sys.executable, "-c", NO_TOML_PARSER, *args], capture_output=True, text=True,
-                          timeout=60, env=environ, cwd=cache.parent)
+                          timeout=60, env=environ, cwd=cache.parent, check=False)
 
 
 def test_a_checkout_keeps_its_parsed_copies_in_the_user_cache(tmp_path):
