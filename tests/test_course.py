@@ -181,7 +181,7 @@ def test_course_source_in_a_checkout_is_the_notebooks_folder():
 def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "hatch_build.py"):
         shutil.copy(ROOT / name, project)
     shutil.copytree(ROOT / "smtplab", project / "smtplab", ignore=shutil.ignore_patterns("__pycache__"))
     make_source(project / "notebooks", 1)
