@@ -33,9 +33,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 import nbformat
 from nbclient import NotebookClient
@@ -47,7 +48,7 @@ KERNEL_PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_po
 
 # Run in the learner's kernel before the notebook's first cell. The records live under a name no notebook
 # uses; the server's own methods are wrapped, not changed.
-PROBE = '''\
+PROBE = """\
 # not part of the course: the classroom benchmark records the port of every lab server this kernel starts
 def _smtplab_classroom_probe():
     import time
@@ -73,8 +74,8 @@ def _smtplab_classroom_probe():
 
 
 _smtplab_classroom_records = _smtplab_classroom_probe()
-'''
-REPORT = f'''\
+"""
+REPORT = f"""\
 # not part of the course: what the classroom benchmark recorded
 import json as _json
 import time as _time
@@ -84,7 +85,7 @@ try:
 except ImportError:
     _peak_kb = None
 print({MARK!r} + _json.dumps({{"servers": _smtplab_classroom_records, "now": _time.time(), "peak_kb": _peak_kb}}))
-'''
+"""
 
 
 @dataclass
@@ -143,20 +144,27 @@ async def run_notebook(path: Path, run: Run, timeout: float, startup_timeout: fl
     # without it, silently; a loaded machine lags longer than that, so wait as long as a cell may take,
     # and fail loudly if even that is not enough.
     client = NotebookClient(
-        nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name="python3",
-        iopub_timeout=int(timeout), raise_on_iopub_timeout=True,
-        resources={"metadata": {"path": str(path.parent)}}, on_notebook_start=started,
+        nb,
+        timeout=timeout,
+        startup_timeout=startup_timeout,
+        kernel_name="python3",
+        iopub_timeout=int(timeout),
+        raise_on_iopub_timeout=True,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_notebook_start=started,
     )
     await client.async_execute(stderr=log)
-    printed = "".join(output.get("text", "") for output in nb.cells[-1].outputs
-                      if output.get("output_type") == "stream")
+    printed = "".join(
+        output.get("text", "") for output in nb.cells[-1].outputs if output.get("output_type") == "stream"
+    )
     if MARK not in printed:
         raise RuntimeError(f"the report cell printed no record: {printed[:200]!r}")
     report = json.loads(printed.split(MARK, 1)[1].splitlines()[0])
     name = f"learner {run.learner:02d} {path.parent.name}/{path.name}"
     for server in report["servers"]:
-        run.sockets.append(Socket(server["port"], server["listening"], server["closing"] or report["now"],
-                                  f"{name}: lab server"))
+        run.sockets.append(
+            Socket(server["port"], server["listening"], server["closing"] or report["now"], f"{name}: lab server")
+        )
     run.lab_servers += len(report["servers"])
     info = kernel["info"]
     for key in KERNEL_PORTS:
@@ -166,8 +174,14 @@ async def run_notebook(path: Path, run: Run, timeout: float, startup_timeout: fl
     run.notebooks += 1
 
 
-async def run_course(learner: int, course: Path, notebooks: Sequence[str] | None, gate: asyncio.Semaphore,
-                     timeout: float, startup_timeout: float) -> Run:
+async def run_course(
+    learner: int,
+    course: Path,
+    notebooks: Sequence[str] | None,
+    gate: asyncio.Semaphore,
+    timeout: float,
+    startup_timeout: float,
+) -> Run:
     """One learner: the course's notebooks in order, each in a fresh kernel; stop at the first that fails."""
     run = Run(learner)
     async with gate:
@@ -180,10 +194,14 @@ async def run_course(learner: int, course: Path, notebooks: Sequence[str] | None
                     # or clean up one under load (an AssertionError of its own): a failed run, never a lost summary
                     lines = [line for line in str(exc).strip().splitlines() if line.strip()]
                     run.error = f"{path.relative_to(course).as_posix()}: {type(exc).__name__}: " + (
-                        lines[-1] if lines else "no message")
+                        lines[-1] if lines else "no message"
+                    )
                     log.seek(0)
-                    said = [line for line in log.read().decode(errors="replace").splitlines()
-                            if line.strip() and "running over TCP without encryption" not in line]
+                    said = [
+                        line
+                        for line in log.read().decode(errors="replace").splitlines()
+                        if line.strip() and "running over TCP without encryption" not in line
+                    ]
                     if said:
                         run.error += "\n    kernel stderr: " + "\n    ".join(said[-5:])
                     break
@@ -191,9 +209,17 @@ async def run_course(learner: int, course: Path, notebooks: Sequence[str] | None
     return run
 
 
-async def run_class(runs: int, parallel: int, root: Path, *, timeout: float = 900, startup_timeout: float = 600,
-                    source: Path = COURSE, notebooks: Sequence[str] | None = None,
-                    first: int = 1) -> tuple[list[Run], float]:
+async def run_class(
+    runs: int,
+    parallel: int,
+    root: Path,
+    *,
+    timeout: float = 900,
+    startup_timeout: float = 600,
+    source: Path = COURSE,
+    notebooks: Sequence[str] | None = None,
+    first: int = 1,
+) -> tuple[list[Run], float]:
     """`runs` learners, `parallel` at a time, each on a copy of the course under `root`: (their runs, wall time).
 
     `notebooks` (names relative to the course) runs only those; by default, the whole course.
@@ -201,9 +227,9 @@ async def run_class(runs: int, parallel: int, root: Path, *, timeout: float = 90
     courses = [copy_course(source, root / f"learner-{n:02d}") for n in range(first, first + runs)]
     gate = asyncio.Semaphore(parallel)
     began = time.perf_counter()
-    results = await asyncio.gather(*(
-        run_course(n, course, notebooks, gate, timeout, startup_timeout) for n, course in enumerate(courses, first)
-    ))
+    results = await asyncio.gather(
+        *(run_course(n, course, notebooks, gate, timeout, startup_timeout) for n, course in enumerate(courses, first))
+    )
     return list(results), time.perf_counter() - began
 
 
@@ -217,7 +243,7 @@ def shared_ports(runs: list[Run]) -> list[tuple[Socket, Socket]]:
     for sockets in by_port.values():
         sockets.sort(key=lambda s: s.start)
         for i, a in enumerate(sockets):
-            for b in sockets[i + 1:]:
+            for b in sockets[i + 1 :]:
                 if b.start >= a.end:
                     break
                 clashes.append((a, b))
@@ -226,8 +252,9 @@ def shared_ports(runs: list[Run]) -> list[tuple[Socket, Socket]]:
 
 def most_at_once(runs: list[Run], what: str) -> int:
     """The largest number of sockets described by `what` open at the same moment."""
-    edges = sorted((t, step) for run in runs for s in run.sockets if what in s.what
-                   for t, step in ((s.start, 1), (s.end, -1)))
+    edges = sorted(
+        (t, step) for run in runs for s in run.sockets if what in s.what for t, step in ((s.start, 1), (s.end, -1))
+    )
     now = peak = 0
     for _, step in edges:
         now += step
@@ -238,11 +265,11 @@ def most_at_once(runs: list[Run], what: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="learners, each running the whole course (default: 30)")
-    parser.add_argument("--parallel", type=int, default=None,
-                        help="runs at a time (default: all of them at once)")
+    parser.add_argument("--parallel", type=int, default=None, help="runs at a time (default: all of them at once)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds a cell may take (default: 900)")
-    parser.add_argument("--startup-timeout", type=float, default=600,
-                        help="seconds a kernel may take to start (default: 600)")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=600, help="seconds a kernel may take to start (default: 600)"
+    )
     parser.add_argument("--no-solo", action="store_true", help="skip the lone learner's run (the peer)")
     args = parser.parse_args()
     parallel = args.parallel or args.runs
@@ -255,37 +282,53 @@ def main() -> int:
         root = Path(scratch)
         solo = None
         if not args.no_solo:
-            (solo,), _ = asyncio.run(run_class(1, 1, root, timeout=args.timeout,
-                                                 startup_timeout=args.startup_timeout, first=0))
+            (solo,), _ = asyncio.run(
+                run_class(1, 1, root, timeout=args.timeout, startup_timeout=args.startup_timeout, first=0)
+            )
             if solo.error:
                 print(f"the lone learner's run failed: {solo.error}")
                 print("FAIL")
                 return 1
-            memory = (f"; peak memory of a kernel: median {statistics.median(solo.peak_kb) / 1024:.0f} MiB, "
-                      f"largest {max(solo.peak_kb) / 1024:.0f} MiB" if solo.peak_kb else "")
+            memory = (
+                f"; peak memory of a kernel: median {statistics.median(solo.peak_kb) / 1024:.0f} MiB, "
+                f"largest {max(solo.peak_kb) / 1024:.0f} MiB"
+                if solo.peak_kb
+                else ""
+            )
             print(f"one learner alone:   {solo.seconds:7.1f} s for the course{memory}")
-        runs, wall = asyncio.run(run_class(args.runs, parallel, root, timeout=args.timeout,
-                                           startup_timeout=args.startup_timeout))
+        runs, wall = asyncio.run(
+            run_class(args.runs, parallel, root, timeout=args.timeout, startup_timeout=args.startup_timeout)
+        )
 
     passed = [run for run in runs if run.error is None and run.notebooks == len(notebooks)]
     clashes = shared_ports(runs)
     seconds = sorted(run.seconds for run in runs)
     peaks = [kb for run in runs for kb in run.peak_kb]
     ports = {s.port for run in runs for s in run.sockets if s.what.endswith("lab server")}
-    print(f"{args.runs} learners, {parallel} at a time: {len(passed)}/{args.runs} runs passed "
-          f"({sum(run.notebooks for run in runs)} notebooks executed)")
-    print(f"wall time of the class: {wall:7.1f} s; a run took median {statistics.median(seconds):.1f} s, "
-          f"slowest {seconds[-1]:.1f} s")
+    print(
+        f"{args.runs} learners, {parallel} at a time: {len(passed)}/{args.runs} runs passed "
+        f"({sum(run.notebooks for run in runs)} notebooks executed)"
+    )
+    print(
+        f"wall time of the class: {wall:7.1f} s; a run took median {statistics.median(seconds):.1f} s, "
+        f"slowest {seconds[-1]:.1f} s"
+    )
     if solo is not None:
-        print(f"against the lone learner: median run {statistics.median(seconds) / solo.seconds:.2f}x, "
-              f"class {wall / solo.seconds:.2f}x its time for {args.runs}x the work "
-              f"({args.runs * solo.seconds / wall:.2f} courses at once, in effect)")
-    print(f"lab servers: {sum(run.lab_servers for run in runs)} started on {len(ports)} distinct ports, "
-          f"at most {most_at_once(runs, 'lab server')} listening at once; "
-          f"kernels: at most {most_at_once(runs, 'shell_port')} at once")
+        print(
+            f"against the lone learner: median run {statistics.median(seconds) / solo.seconds:.2f}x, "
+            f"class {wall / solo.seconds:.2f}x its time for {args.runs}x the work "
+            f"({args.runs * solo.seconds / wall:.2f} courses at once, in effect)"
+        )
+    print(
+        f"lab servers: {sum(run.lab_servers for run in runs)} started on {len(ports)} distinct ports, "
+        f"at most {most_at_once(runs, 'lab server')} listening at once; "
+        f"kernels: at most {most_at_once(runs, 'shell_port')} at once"
+    )
     if peaks:
-        print(f"peak memory of a kernel in the class: median {statistics.median(peaks) / 1024:.0f} MiB, "
-              f"largest {max(peaks) / 1024:.0f} MiB")
+        print(
+            f"peak memory of a kernel in the class: median {statistics.median(peaks) / 1024:.0f} MiB, "
+            f"largest {max(peaks) / 1024:.0f} MiB"
+        )
     print(f"ports held by two sockets at the same time: {len(clashes)}")
     for a, b in clashes[:10]:
         print(f"  port {a.port}: {a.what} and {b.what}")

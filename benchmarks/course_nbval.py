@@ -53,9 +53,26 @@ def pytest(target: Path) -> float:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     start = time.perf_counter()
     # -c and --rootdir: the project's settings also for the peer's notebooks, which live outside the repository.
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "pyproject.toml",
-                             "--rootdir", str(ROOT), str(target)], cwd=ROOT, env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            "pyproject.toml",
+            "--rootdir",
+            str(ROOT),
+            str(target),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"pytest {target} failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
@@ -78,10 +95,13 @@ def main() -> int:
                     times[name].append(seconds)
     peer, ours = statistics.median(times["peer"]), statistics.median(times["smtplab"])
     print(f"{len(notebooks)} notebooks under nbval, median of {args.rounds} rounds:")
-    print(f"peer (as many kernels, each running `pass`): {peer:6.1f} s  "
-          f"[{', '.join(f'{t:.1f}' for t in times['peer'])}]")
-    print(f"smtplab (the course):                        {ours:6.1f} s  "
-          f"[{', '.join(f'{t:.1f}' for t in times['smtplab'])}]")
+    print(
+        f"peer (as many kernels, each running `pass`): {peer:6.1f} s  [{', '.join(f'{t:.1f}' for t in times['peer'])}]"
+    )
+    print(
+        f"smtplab (the course):                        {ours:6.1f} s  "
+        f"[{', '.join(f'{t:.1f}' for t in times['smtplab'])}]"
+    )
     return verdict(ours / peer, TARGET_RATIO)
 
 

@@ -107,8 +107,10 @@ def kernel_env(importtime: bool = False) -> dict[str, str]:
 def run_cell(code: str, *, importtime_log: Path | None = None, timeout: float = 120) -> tuple[float, float, dict]:
     """Start a fresh kernel and run ``code``: the seconds from the start, and from sending the cell, to its result
     (or its last output), and the outputs."""
-    with tempfile.TemporaryDirectory(prefix="smtplab-kernel-") as workdir, \
-            open(importtime_log or os.devnull, "wb") as stderr:
+    with (
+        tempfile.TemporaryDirectory(prefix="smtplab-kernel-") as workdir,
+        open(importtime_log or os.devnull, "wb") as stderr,
+    ):
         km = KernelManager(kernel_name="python3")
         start = time.perf_counter()
         km.start_kernel(env=kernel_env(importtime_log is not None), cwd=workdir, stderr=stderr)
@@ -120,9 +122,7 @@ def run_cell(code: str, *, importtime_log: Path | None = None, timeout: float = 
             km.shutdown_kernel(now=True)
 
 
-def wait_for_result(
-    kc: BlockingKernelClient, code: str, start: float, timeout: float
-) -> tuple[float, float, dict]:
+def wait_for_result(kc: BlockingKernelClient, code: str, start: float, timeout: float) -> tuple[float, float, dict]:
     kc.start_channels()
     kc.wait_for_ready(timeout=timeout)
     sent = time.perf_counter()
@@ -180,15 +180,19 @@ def breakdown(kernels: int = 3) -> None:
                 logged = log.read_text(errors="replace")
             cell_imports = heaviest(logged.split(marker, 1)[-1])
         cell = sum(statistics.median(times) for times in steps.values())
-        print(f"\n{name}, median of {kernels} fresh kernels: {statistics.median(totals) * 1000:.0f} ms from the "
-              f"kernel's start to the result, of which the cell's steps {cell * 1000:.0f} ms:")
+        print(
+            f"\n{name}, median of {kernels} fresh kernels: {statistics.median(totals) * 1000:.0f} ms from the "
+            f"kernel's start to the result, of which the cell's steps {cell * 1000:.0f} ms:"
+        )
         for step, times in steps.items():
             print(f"  {statistics.median(times) * 1000:8.1f} ms  {step}")
         print(f"  ipywidgets imported: {report['widgets']}; HTML of the reply: {report['html']} characters")
         for line in said:
             print(f"  the cell also printed: {line}")
-        print(f"  heaviest imports of the cell (self time, -X importtime, which slows imports; "
-              f"{sum(micros for _, micros in cell_imports) / 1000:.0f} ms in all):")
+        print(
+            f"  heaviest imports of the cell (self time, -X importtime, which slows imports; "
+            f"{sum(micros for _, micros in cell_imports) / 1000:.0f} ms in all):"
+        )
         for module, micros in cell_imports[:12]:
             print(f"  {micros / 1000:8.1f} ms  {module}")
 
@@ -198,7 +202,7 @@ def heaviest(importtime: str) -> list[tuple[str, int]]:
     found = []
     for line in importtime.splitlines():
         if line.startswith("import time:") and "self [us]" not in line:
-            own, _, module = line[len("import time:"):].split("|")
+            own, _, module = line[len("import time:") :].split("|")
             found.append((module.strip(), int(own)))
     return sorted(found, key=lambda item: -item[1])
 
@@ -219,13 +223,17 @@ def main() -> int:
                 times[name].append(seconds)
                 cell_times[name].append(cell)
     peer, ours = statistics.median(times["peer"]), statistics.median(times["smtplab"])
-    print(f"kernel start to the first reply, median of {args.rounds} fresh kernels each "
-          "(in brackets: each round; then the median from sending the cell to its result):")
+    print(
+        f"kernel start to the first reply, median of {args.rounds} fresh kernels each "
+        "(in brackets: each round; then the median from sending the cell to its result):"
+    )
     labels = {"peer": "peer (aiosmtpd + smtplib, VRFY):   ", "smtplab": "smtplab (Lab().send('VRFY alice')):"}
     for name, label in labels.items():
-        print(f"{label} {statistics.median(times[name]) * 1000:6.0f} ms  "
-              f"[{', '.join(f'{t * 1000:.0f}' for t in times[name])}]; "
-              f"the cell alone {statistics.median(cell_times[name]) * 1000:.0f} ms")
+        print(
+            f"{label} {statistics.median(times[name]) * 1000:6.0f} ms  "
+            f"[{', '.join(f'{t * 1000:.0f}' for t in times[name])}]; "
+            f"the cell alone {statistics.median(cell_times[name]) * 1000:.0f} ms"
+        )
     if args.breakdown:
         breakdown()
     return verdict(ours / peer, TARGET_RATIO)

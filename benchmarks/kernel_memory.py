@@ -44,15 +44,15 @@ MARK = "SMTPLAB-MEMORY "
 
 PEER_CELL = "import ipywidgets\nimport aiosmtpd.smtp, aiosmtpd.handlers"
 
-REPORT = f'''\
+REPORT = f"""\
 import gc as _gc, json as _json, resource as _resource
 _gc.collect()
 with open("/proc/self/status") as _status:
     _rss_kb = next(int(line.split()[1]) for line in _status if line.startswith("VmRSS:"))
 print({MARK!r} + _json.dumps({{"peak_kb": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss, "steady_kb": _rss_kb}}))
-'''
+"""
 
-SESSION = '''\
+SESSION = """\
 import gc, json, sys
 from smtplab import Lab
 
@@ -71,7 +71,7 @@ with Lab() as lab:
             gc.collect()
             samples.append((n, rss_kb()))
     print(json.dumps({"samples": samples, "transcript": len(lab.transcript)}))
-'''
+"""
 
 
 def kernel_environment() -> None:
@@ -83,15 +83,20 @@ def kernel_environment() -> None:
 def measure(nb: nbformat.NotebookNode) -> dict[str, int]:
     """Run ``nb`` top to bottom in a fresh kernel, then the memory report; the report."""
     nb.cells.append(nbformat.v4.new_code_cell(REPORT))
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
     # A cell tagged raises-exception may raise, as in nbval and JupyterLab (nbclient honours the tag).
     with open(os.devnull, "wb") as quiet:  # the kernel's own warnings on stderr
         client.execute(stderr=quiet)
     for output in nb.cells[-1].outputs:
         for line in output.get("text", "").splitlines():
             if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
+                return json.loads(line[len(MARK) :])
     raise RuntimeError("the memory report cell printed nothing")
 
 
@@ -106,8 +111,9 @@ def bare() -> nbformat.NotebookNode:
 
 
 def long_session(commands: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", SESSION, str(commands)], check=True, capture_output=True, text=True,
-                         cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION, str(commands)], check=True, capture_output=True, text=True, cwd=ROOT
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -118,8 +124,9 @@ def mib(kb: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--session", type=int, default=10000, metavar="N",
-                        help="commands in the long-session check (0: skip it)")
+    parser.add_argument(
+        "--session", type=int, default=10000, metavar="N", help="commands in the long-session check (0: skip it)"
+    )
     args = parser.parse_args()
     kernel_environment()
     reports: dict[str, list[dict[str, int]]] = {"peer": [], "smtplab": []}
@@ -131,8 +138,7 @@ def main() -> int:
     for figure in ("peak_kb", "steady_kb"):
         peer = statistics.median(r[figure] for r in reports["peer"])
         ours = statistics.median(r[figure] for r in reports["smtplab"])
-        print(f"{figure[:-3]:>6}: bare kernel + ipywidgets + aiosmtpd {mib(peer)}   "
-              f"after {NOTEBOOK.name} {mib(ours)}")
+        print(f"{figure[:-3]:>6}: bare kernel + ipywidgets + aiosmtpd {mib(peer)}   after {NOTEBOOK.name} {mib(ours)}")
         status |= verdict(ours / peer, TARGET_RATIO)
     if args.session:
         report = long_session(args.session)
@@ -143,8 +149,10 @@ def main() -> int:
         last = samples[-1]
         per_1000 = (last[1] - half[1]) / ((last[0] - half[0]) / 1000)
         flat = per_1000 < FLAT_KIB_PER_1000
-        print(f"  growth over the second half: {per_1000:.0f} KiB per 1000 commands; "
-              f"the transcript holds {report['transcript']} exchanges")
+        print(
+            f"  growth over the second half: {per_1000:.0f} KiB per 1000 commands; "
+            f"the transcript holds {report['transcript']} exchanges"
+        )
         print(f"flat (under {FLAT_KIB_PER_1000} KiB per 1000 commands): {'yes -> PASS' if flat else 'no -> FAIL'}")
         status |= 0 if flat else 1
     return status

@@ -62,7 +62,8 @@ def main() -> int:
 
     try:
         bare_rt, lab_rt = alternate(
-            lambda: mean_round_trip(smtplib_noop, args.per_round), lambda: mean_round_trip(lab_noop, args.per_round),
+            lambda: mean_round_trip(smtplib_noop, args.per_round),
+            lambda: mean_round_trip(lab_noop, args.per_round),
             args.rounds,
         )
         if args.breakdown:
@@ -71,15 +72,21 @@ def main() -> int:
         client.quit()
         lab.close()
         bare.close()
-    print(f"smtplib NOOP, bare aiosmtpd:  median {bare_rt * 1e6:8.1f} us per round trip "
-          f"({args.rounds} rounds x {args.per_round})")
-    print(f"lab.send('NOOP'):             median {lab_rt * 1e6:8.1f} us per round trip "
-          f"({args.rounds} rounds x {args.per_round})")
+    print(
+        f"smtplib NOOP, bare aiosmtpd:  median {bare_rt * 1e6:8.1f} us per round trip "
+        f"({args.rounds} rounds x {args.per_round})"
+    )
+    print(
+        f"lab.send('NOOP'):             median {lab_rt * 1e6:8.1f} us per round trip "
+        f"({args.rounds} rounds x {args.per_round})"
+    )
     if args.breakdown:
         print(f"  the thread hop alone:       median {hop * 1e6:8.1f} us")
         print(f"  aiosmtplib NOOP, same loop: median {in_loop * 1e6:8.1f} us (bare aiosmtpd, no hop)")
-        print(f"  floor of hop + aiosmtplib:         {(hop + in_loop) * 1e6:8.1f} us = {(hop + in_loop) / bare_rt:.2f}x "
-              f"the peer, before the lab does anything")
+        print(
+            f"  floor of hop + aiosmtplib:         {(hop + in_loop) * 1e6:8.1f} us = {(hop + in_loop) / bare_rt:.2f}x "
+            f"the peer, before the lab does anything"
+        )
     return verdict(lab_rt / bare_rt, TARGET_RATIO)
 
 

@@ -7,10 +7,12 @@ hits both alike; the median of each then drops the runs it spoiled.
 from __future__ import annotations
 
 import statistics
-from typing import Callable
+from collections.abc import Callable
 
 
-def alternate(peer: Callable[[], float], ours: Callable[[], float], runs: int, warm_ups: int = 3) -> tuple[float, float]:
+def alternate(
+    peer: Callable[[], float], ours: Callable[[], float], runs: int, warm_ups: int = 3
+) -> tuple[float, float]:
     """Median seconds of ``peer`` and of ``ours`` (each returns the seconds one run took), run in turn."""
     for _ in range(warm_ups):  # imports, byte-code, caches: the state a second run finds
         ours()

@@ -32,13 +32,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def install(folder: Path) -> tuple[Path, Path]:
     """Build the wheel and install it into a new venv in ``folder``; the venv and its package folder."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
-                   check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)], check=True)
     (wheel,) = folder.glob("smtplab-*.whl")
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+    )
     (package,) = venv.glob("lib/python*/site-packages/smtplab")
     return venv, package
 
@@ -76,8 +87,9 @@ def main() -> int:
         set_writable(package, False)
         try:
             before = listing(package)
-            bare_median, smtplab_median = alternate(lambda: time_command(bare), lambda: time_command(smtplab),
-                                                    args.runs)
+            bare_median, smtplab_median = alternate(
+                lambda: time_command(bare), lambda: time_command(smtplab), args.runs
+            )
             untouched = listing(package) == before and not any(cache.iterdir())
         finally:
             set_writable(package, True)

@@ -44,8 +44,19 @@ SESSION = " [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1
 def one_round(server: Server, sessions: int, messages: int) -> tuple[float, list[str]]:
     """Send `messages` over `sessions` parallel sessions: (messages per second, every error seen)."""
     before = server.stored()
-    argv = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-c",
-            "-f", "sender@lab.example", "-t", "alice@lab.example", f"127.0.0.1:{server.port}"]
+    argv = [
+        SMTP_SOURCE,
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-c",
+        "-f",
+        "sender@lab.example",
+        "-t",
+        "alice@lab.example",
+        f"127.0.0.1:{server.port}",
+    ]
     start = time.perf_counter()
     result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=900)
     seconds = time.perf_counter() - start
@@ -75,15 +86,31 @@ def main() -> int:
         root = Path(scratch)
         smtplab = Server(
             "smtplab",
-            [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(root / "smtplab"),
-             "--max-connections", str(max_connections)],
-            root / "smtplab", root / "smtplab.log",
+            [
+                sys.executable,
+                "-m",
+                "smtplab",
+                "serve",
+                "--port",
+                "0",
+                "--maildir",
+                str(root / "smtplab"),
+                "--max-connections",
+                str(max_connections),
+            ],
+            root / "smtplab",
+            root / "smtplab.log",
         )
         stock = Server(
             "stock",
-            [sys.executable, str(Path(__file__).with_name("serve_throughput.py")), "--serve-stock",
-             str(root / "stock")],
-            root / "stock", root / "stock.log",
+            [
+                sys.executable,
+                str(Path(__file__).with_name("serve_throughput.py")),
+                "--serve-stock",
+                str(root / "stock"),
+            ],
+            root / "stock",
+            root / "stock.log",
         )
         rates: dict[str, list[float]] = {"smtplab": [], "stock": []}
         errors: dict[str, list[str]] = {"smtplab": [], "stock": []}
@@ -111,8 +138,10 @@ def main() -> int:
         errors["smtplab"].append(f"smtplab serve exit status {exit_status}: {stopped.strip()}")
     odd = [line for line in lines if SESSION not in line]
     if len(lines) != sent or odd:
-        errors["smtplab"].append(f"{len(lines)} session log lines for {sent} sessions, {len(odd)} not a clean "
-                                 f"delivery{': ' + odd[0] if odd else ''}")
+        errors["smtplab"].append(
+            f"{len(lines)} session log lines for {sent} sessions, {len(odd)} not a clean "
+            f"delivery{': ' + odd[0] if odd else ''}"
+        )
     if stored != sent:
         errors["smtplab"].append(f"{stored} messages in the Maildir, {sent} sent")
 
@@ -120,20 +149,30 @@ def main() -> int:
     smtplab_rate = statistics.median(rates["smtplab"])
     ratio = smtplab_rate / stock_rate
     per_round = lambda name: ", ".join(f"{r:.0f}" for r in rates[name])  # noqa: E731
-    print(f"smtp-source -s {args.sessions} -m {args.messages}, {args.rounds} rounds each after a warm-up; "
-          f"smtplab serve --max-connections {max_connections}")
-    print(f"stock aiosmtpd Mailbox (no fsync):      median {stock_rate:7.0f} msg/s  [{per_round('stock')}]; "
-          f"errors: {len(errors['stock'])}")
-    print(f"smtplab serve (fsync before each 250):  median {smtplab_rate:7.0f} msg/s  [{per_round('smtplab')}]; "
-          f"errors: {len(errors['smtplab'])}")
-    print(f"smtplab: {stored} of {sent} messages in the Maildir, {len(lines) - len(odd)} of {sent} sessions "
-          f"logged as clean deliveries, exit status {exit_status} on SIGTERM")
+    print(
+        f"smtp-source -s {args.sessions} -m {args.messages}, {args.rounds} rounds each after a warm-up; "
+        f"smtplab serve --max-connections {max_connections}"
+    )
+    print(
+        f"stock aiosmtpd Mailbox (no fsync):      median {stock_rate:7.0f} msg/s  [{per_round('stock')}]; "
+        f"errors: {len(errors['stock'])}"
+    )
+    print(
+        f"smtplab serve (fsync before each 250):  median {smtplab_rate:7.0f} msg/s  [{per_round('smtplab')}]; "
+        f"errors: {len(errors['smtplab'])}"
+    )
+    print(
+        f"smtplab: {stored} of {sent} messages in the Maildir, {len(lines) - len(odd)} of {sent} sessions "
+        f"logged as clean deliveries, exit status {exit_status} on SIGTERM"
+    )
     for name in ("smtplab", "stock"):
         for error in errors[name][:10]:
             print(f"  {name}: {error}")
     ok = not errors["smtplab"] and ratio >= TARGET_RATIO
-    print(f"ratio smtplab/stock: {ratio:.2f}x (target at least {TARGET_RATIO:.1f}x, with zero errors) -> "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(
+        f"ratio smtplab/stock: {ratio:.2f}x (target at least {TARGET_RATIO:.1f}x, with zero errors) -> "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -46,16 +46,28 @@ def overflows() -> int | None:
     """The kernel's count of listen-queue overflows so far (None without nstat)."""
     if NSTAT is None:
         return None
-    out = subprocess.run([NSTAT, "-az", "TcpExtListenOverflows"], check=False, capture_output=True,
-                         text=True).stdout.split()
+    out = subprocess.run(
+        [NSTAT, "-az", "TcpExtListenOverflows"], check=False, capture_output=True, text=True
+    ).stdout.split()
     return int(out[-2]) if len(out) >= 2 and out[-2].isdigit() else None
 
 
 def one_round(server: Server, sessions: int, messages: int) -> tuple[float, int | None]:
     """(messages per second, listen overflows meanwhile), after checking that every message was stored."""
     before, dropped = server.stored(), overflows()
-    argv = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-c",
-            "-f", "sender@lab.example", "-t", "alice@lab.example", f"127.0.0.1:{server.port}"]
+    argv = [
+        SMTP_SOURCE,
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-c",
+        "-f",
+        "sender@lab.example",
+        "-t",
+        "alice@lab.example",
+        f"127.0.0.1:{server.port}",
+    ]
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=900)
     seconds = time.perf_counter() - start
@@ -76,10 +88,23 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="smtplab-bench-sessions-") as scratch:
         root = Path(scratch)
-        smtplab = Server("smtplab", [sys.executable, "-m", "smtplab", "serve", "--port", "0",
-                                     "--maildir", str(root / "smtplab")], root / "smtplab", root / "smtplab.log")
-        stock = Server("stock", [sys.executable, str(Path(__file__).with_name("serve_throughput.py")),
-                                 "--serve-stock", str(root / "stock")], root / "stock", root / "stock.log")
+        smtplab = Server(
+            "smtplab",
+            [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(root / "smtplab")],
+            root / "smtplab",
+            root / "smtplab.log",
+        )
+        stock = Server(
+            "stock",
+            [
+                sys.executable,
+                str(Path(__file__).with_name("serve_throughput.py")),
+                "--serve-stock",
+                str(root / "stock"),
+            ],
+            root / "stock",
+            root / "stock.log",
+        )
         runs = [(server, sessions) for sessions in SESSIONS for server in (stock, smtplab)]
         rates: dict[tuple[str, int], list[float]] = {(s.name, n): [] for s, n in runs}
         dropped: dict[tuple[str, int], list[int]] = {(s.name, n): [] for s, n in runs}
@@ -96,19 +121,24 @@ def main() -> int:
             smtplab.stop()
             stock.stop()
 
-    print(f"smtp-source -s 20 and -s 200, -m {args.messages}, {args.rounds} rounds; every message stored; "
-          "smtplab serve with its default limits")
+    print(
+        f"smtp-source -s 20 and -s 200, -m {args.messages}, {args.rounds} rounds; every message stored; "
+        "smtplab serve with its default limits"
+    )
     for name, label in (("stock", "stock aiosmtpd Mailbox (no fsync)"), ("smtplab", "smtplab serve (fsync)")):
         for sessions in SESSIONS:
             key = (name, sessions)
             runs_text = ", ".join(f"{r:.0f}" for r in rates[key])
             lost = f"; listen overflows {sum(dropped[key])}" if dropped[key] else ""
-            print(f"{label:34s} -s {sessions:3d}: median {statistics.median(rates[key]):5.0f} msg/s "
-                  f"[{runs_text}]{lost}")
+            print(
+                f"{label:34s} -s {sessions:3d}: median {statistics.median(rates[key]):5.0f} msg/s [{runs_text}]{lost}"
+            )
     ratio = statistics.median(rates["smtplab", 200]) / statistics.median(rates["smtplab", 20])
     ok = ratio >= TARGET_RATIO
-    print(f"smtplab, 200 sessions against 20: {ratio:.2f}x (target at least {TARGET_RATIO:.1f}x) -> "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(
+        f"smtplab, 200 sessions against 20: {ratio:.2f}x (target at least {TARGET_RATIO:.1f}x) -> "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

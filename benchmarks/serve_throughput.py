@@ -106,8 +106,19 @@ class Server:
 def one_round(server: Server, sessions: int, messages: int) -> float:
     """Send `messages` with smtp-source; return messages per second, after checking every one was stored."""
     before, cpu_before = server.stored(), server.cpu_seconds()
-    argv = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-c",
-            "-f", "sender@lab.example", "-t", "alice@lab.example", f"127.0.0.1:{server.port}"]
+    argv = [
+        SMTP_SOURCE,
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-c",
+        "-f",
+        "sender@lab.example",
+        "-t",
+        "alice@lab.example",
+        f"127.0.0.1:{server.port}",
+    ]
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=600)
     seconds = time.perf_counter() - start
@@ -135,14 +146,26 @@ def main() -> int:
         root = Path(scratch)
         smtplab = Server(
             "smtplab",
-            [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(root / "smtplab"),
-             "--max-connections", str(max(20, args.sessions * 2))],
-            root / "smtplab", root / "smtplab.log",
+            [
+                sys.executable,
+                "-m",
+                "smtplab",
+                "serve",
+                "--port",
+                "0",
+                "--maildir",
+                str(root / "smtplab"),
+                "--max-connections",
+                str(max(20, args.sessions * 2)),
+            ],
+            root / "smtplab",
+            root / "smtplab.log",
         )
         stock = Server(
             "stock",
             [sys.executable, __file__, "--serve-stock", str(root / "stock")],
-            root / "stock", root / "stock.log",
+            root / "stock",
+            root / "stock.log",
         )
         rates: dict[str, list[float]] = {"smtplab": [], "stock": []}
         try:
@@ -166,9 +189,11 @@ def main() -> int:
     print(f"smtp-source -s {args.sessions} -m {args.messages}, {args.rounds} rounds each; every message stored")
     print(f"stock aiosmtpd Mailbox (no fsync):      median {stock_rate:7.0f} msg/s  [{per_round('stock')}]")
     print(f"smtplab serve (fsync before each 250):  median {smtplab_rate:7.0f} msg/s  [{per_round('smtplab')}]")
-    print(f"processor time per message (server process, median): stock "
-          f"{statistics.median(stock.cpu_per_message) * 1000:.2f} ms, smtplab "
-          f"{statistics.median(smtplab.cpu_per_message) * 1000:.2f} ms")
+    print(
+        f"processor time per message (server process, median): stock "
+        f"{statistics.median(stock.cpu_per_message) * 1000:.2f} ms, smtplab "
+        f"{statistics.median(smtplab.cpu_per_message) * 1000:.2f} ms"
+    )
     print(f"smtplab session log lines: {logged}")
     return verdict(ratio, TARGET_RATIO, at_most=False)
 

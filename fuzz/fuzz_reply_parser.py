@@ -20,8 +20,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["smtplab"]):
-    from smtplab.errors import ReplyParseError
     from smtplab.core.reply import Reply, ReplyCategory, ReplyClass, parse_reply
+    from smtplab.errors import ReplyParseError
 
 
 def check(reply: Reply) -> None:

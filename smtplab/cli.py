@@ -17,7 +17,8 @@ from smtplab.errors import SMTPLabError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import NoReturn, Sequence
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 FORMATS = ("text", "markdown", "html")
 
@@ -26,8 +27,13 @@ LANGUAGES = ("en", "vi")  # smtplab.core.catalogue.LANGUAGES; a test keeps the t
 
 
 def _add_lang(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lang", type=str.lower, choices=LANGUAGES, default="en",
-                        help="language of the text, in any case (default: en)")
+    parser.add_argument(
+        "--lang",
+        type=str.lower,
+        choices=LANGUAGES,
+        default="en",
+        help="language of the text, in any case (default: en)",
+    )
 
 
 def requested_language(argv: Sequence[str]) -> str:
@@ -49,8 +55,10 @@ def requested_language(argv: Sequence[str]) -> str:
 # argparse's own messages, and the ui.toml [error] key that says each one in the reader's language.
 _ARGPARSE_MESSAGES = (
     (re.compile(r"the following arguments are required: (?P<names>.+)\Z"), "error.required"),
-    (re.compile(r"argument (?P<option>\S+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.+)\)\Z"),
-     "error.invalid_choice"),
+    (
+        re.compile(r"argument (?P<option>\S+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.+)\)\Z"),
+        "error.invalid_choice",
+    ),
     (re.compile(r"unrecognized arguments: (?P<names>.+)\Z"), "error.unrecognized"),
     (re.compile(r"argument (?P<option>\S+): expected one argument\Z"), "error.expected_one"),
 )
@@ -82,8 +90,9 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, sized without importing shutil (which costs more than the rest of ``--help``)."""
 
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
         super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
 
 
@@ -125,7 +134,8 @@ def build_parser(only: str | None = None, lang: str = "en") -> argparse.Argument
 
 def _add_explain(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
-        "explain", formatter_class=_HelpFormatter,
+        "explain",
+        formatter_class=_HelpFormatter,
         help="explain a reply code, an enhanced status code or a whole reply line",
         description="Explain 252, 5.1.1, '550 5.1.1' or a whole reply line such as '252 2.1.5 Cannot VRFY user'.",
     )
@@ -135,8 +145,9 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    compare = commands.add_parser("compare", formatter_class=_HelpFormatter,
-                                  help="compare two reply codes side by side")
+    compare = commands.add_parser(
+        "compare", formatter_class=_HelpFormatter, help="compare two reply codes side by side"
+    )
     compare.add_argument("a", help="first reply code, e.g. 250")
     compare.add_argument("b", help="second reply code, e.g. 252")
     _add_lang(compare)
@@ -148,23 +159,32 @@ def _add_list(commands: argparse._SubParsersAction) -> None:
     _add_lang(listing)
     listing.add_argument("--json", action="store_true", help="print a JSON array instead of text")
     listing.add_argument(
-        "--kind", choices=("all", "basic", "enhanced"), default="all",
+        "--kind",
+        choices=("all", "basic", "enhanced"),
+        default="all",
         help="three-digit codes, enhanced status codes, or both (default: all)",
     )
 
 
 def _add_lab(commands: argparse._SubParsersAction) -> None:
     lab = commands.add_parser(
-        "lab", formatter_class=_HelpFormatter,
+        "lab",
+        formatter_class=_HelpFormatter,
         help="copy the notebook course into a folder and open it in JupyterLab",
         description="Copy the notebook course into DIR and open it in JupyterLab. Run it again after an upgrade: "
-                    "notebooks you have not changed are updated, the ones you changed are kept.",
+        "notebooks you have not changed are updated, the ones you changed are kept.",
     )
-    lab.add_argument("dir", nargs="?", default="smtplab-course", metavar="DIR",
-                     help="folder for the course (default: ./smtplab-course)")
+    lab.add_argument(
+        "dir",
+        nargs="?",
+        default="smtplab-course",
+        metavar="DIR",
+        help="folder for the course (default: ./smtplab-course)",
+    )
     lab.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
-    lab.add_argument("--port", type=_port, metavar="N",
-                     help="port for JupyterLab (default: JupyterLab's own; 0: any free one)")
+    lab.add_argument(
+        "--port", type=_port, metavar="N", help="port for JupyterLab (default: JupyterLab's own; 0: any free one)"
+    )
 
 
 def _port(text: str) -> int:
@@ -184,20 +204,37 @@ def _list_records(lang: str, kind: str) -> list[dict]:
     records: list[dict] = []
     if kind in ("all", "basic"):
         for e in cat.basic_codes():
-            records.append({
-                "code": str(e.code), "kind": "basic", "title": e.title, "description": e.description,
-                "when": e.when, "fix": e.fix, "class": cat.reply_class_name(e.class_digit),
-                "category": cat.category_name(e.category_digit), "commands": list(e.commands),
-                "related": [str(c) for c in e.related], "references": list(e.references),
-                "sources": list(e.sources),
-            })
+            records.append(
+                {
+                    "code": str(e.code),
+                    "kind": "basic",
+                    "title": e.title,
+                    "description": e.description,
+                    "when": e.when,
+                    "fix": e.fix,
+                    "class": cat.reply_class_name(e.class_digit),
+                    "category": cat.category_name(e.category_digit),
+                    "commands": list(e.commands),
+                    "related": [str(c) for c in e.related],
+                    "references": list(e.references),
+                    "sources": list(e.sources),
+                }
+            )
     if kind in ("all", "enhanced"):
         for x in cat.enhanced_codes():
-            records.append({
-                "code": x.code, "kind": "enhanced", "title": x.title, "description": x.description,
-                "when": x.when, "fix": x.fix, "basic": [str(c) for c in x.basic],
-                "references": list(x.references), "sources": list(x.sources),
-            })
+            records.append(
+                {
+                    "code": x.code,
+                    "kind": "enhanced",
+                    "title": x.title,
+                    "description": x.description,
+                    "when": x.when,
+                    "fix": x.fix,
+                    "basic": [str(c) for c in x.basic],
+                    "references": list(x.references),
+                    "sources": list(x.sources),
+                }
+            )
     return records
 
 
@@ -229,11 +266,13 @@ def _lab(folder: str, browser: bool, port: int | None) -> int:
 
 def _add_serve(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser(
-        "serve", help="run the lab server for a classroom, until Ctrl-C or SIGTERM", add_help=False,
+        "serve",
+        help="run the lab server for a classroom, until Ctrl-C or SIGTERM",
+        add_help=False,
         formatter_class=_RawDescriptionHelpFormatter,
         description="Run the lab SMTP server on its own, for a class: one log line per session on stdout,\n"
-                    "status on stderr, accepted mail in a kept Maildir. Loopback only unless --host says\n"
-                    "otherwise. SIGINT or SIGTERM stops it cleanly (exit 0). See docs/serve.md.",
+        "status on stderr, accepted mail in a kept Maildir. Loopback only unless --host says\n"
+        "otherwise. SIGINT or SIGTERM stops it cleanly (exit 0). See docs/serve.md.",
     )
     parse = serve.parse_known_args
 
@@ -254,62 +293,140 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
-    from smtplab.server.scenarios import SCENARIOS
-
     import textwrap
+
+    from smtplab.server.scenarios import SCENARIOS
 
     width = max(map(len, SCENARIOS))
     serve.epilog = "scenarios (--scenario NAME):\n" + "\n".join(
-        textwrap.fill(s.describe("en"), 88, initial_indent=f"  {s.name:<{width}}  ", subsequent_indent=" " * (width + 4))
+        textwrap.fill(
+            s.describe("en"), 88, initial_indent=f"  {s.name:<{width}}  ", subsequent_indent=" " * (width + 4)
+        )
         for s in SCENARIOS.values()
     )
     serve.add_argument("-h", "--help", action="help", help="show this help message and exit")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; "
-                       "anything not loopback prints a warning)")
-    serve.add_argument("--port", type=int, default=2525, metavar="N", help="port (default: 2525; 0: any free one, printed)")
-    serve.add_argument("--maildir", default="smtplab-maildir", metavar="DIR",
-                       help="Maildir for accepted mail, made if missing, never deleted (default: ./smtplab-maildir)")
-    serve.add_argument("--vrfy", metavar="MODE", help="VRFY mode over the scenario's: cannot-verify (252), "
-                       "confirm (250/550), disabled (502)")
-    serve.add_argument("--user", action="append", default=[], metavar="ADDR",
-                       help="a local user (alice or alice@school.example); repeat it; replaces alice, bob, carol, alan")
-    serve.add_argument("--scenario", default="default", metavar="NAME", help="classroom preset (default: default; below)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; anything not loopback prints a warning)",
+    )
+    serve.add_argument(
+        "--port", type=int, default=2525, metavar="N", help="port (default: 2525; 0: any free one, printed)"
+    )
+    serve.add_argument(
+        "--maildir",
+        default="smtplab-maildir",
+        metavar="DIR",
+        help="Maildir for accepted mail, made if missing, never deleted (default: ./smtplab-maildir)",
+    )
+    serve.add_argument(
+        "--vrfy",
+        metavar="MODE",
+        help="VRFY mode over the scenario's: cannot-verify (252), confirm (250/550), disabled (502)",
+    )
+    serve.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a local user (alice or alice@school.example); repeat it; replaces alice, bob, carol, alan",
+    )
+    serve.add_argument(
+        "--scenario", default="default", metavar="NAME", help="classroom preset (default: default; below)"
+    )
     _add_lang(serve)
     serve.add_argument("--max-connections", type=int, default=400, metavar="N", help="sessions at once (default: 400)")
-    serve.add_argument("--max-per-client", type=int, metavar="N",
-                       help="sessions at once from one client address (default: half of --max-connections)")
-    serve.add_argument("--max-size", type=int, metavar="BYTES", help="largest message (default: the scenario's, 10 MiB)")
-    serve.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
-                       help="seconds without a command before 421 (default: 300)")
-    serve.add_argument("--session-deadline", type=float, default=3600.0, metavar="S",
-                       help="seconds a session may last in all before 421 (default: 3600; 0: no deadline)")
-    serve.add_argument("--data-deadline", type=float, default=600.0, metavar="S",
-                       help="seconds from DATA's 354 to the final dot before 421 (default: 600; 0: no deadline)")
-    serve.add_argument("--grace", type=float, default=10.0, metavar="S",
-                       help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)")
-    serve.add_argument("--events", metavar="FILE", help="append one JSON line per reply to FILE (learner, "
-                       "command, reply code; AUTH credentials never), for the instructor's dashboard")
-    serve.add_argument("--dashboard", type=_port, metavar="PORT", help="serve the instructor's dashboard, a read-only "
-                       "web page of the --events file, on http://127.0.0.1:PORT/ (0: any free port)")
-    serve.add_argument("--dashboard-host", default="127.0.0.1", metavar="ADDR",
-                       help="address of the dashboard page (default: 127.0.0.1; not loopback needs --dashboard-public)")
-    serve.add_argument("--dashboard-public", action="store_true",
-                       help="let --dashboard-host be an address the network can reach")
+    serve.add_argument(
+        "--max-per-client",
+        type=int,
+        metavar="N",
+        help="sessions at once from one client address (default: half of --max-connections)",
+    )
+    serve.add_argument(
+        "--max-size", type=int, metavar="BYTES", help="largest message (default: the scenario's, 10 MiB)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="seconds without a command before 421 (default: 300)",
+    )
+    serve.add_argument(
+        "--session-deadline",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds a session may last in all before 421 (default: 3600; 0: no deadline)",
+    )
+    serve.add_argument(
+        "--data-deadline",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="seconds from DATA's 354 to the final dot before 421 (default: 600; 0: no deadline)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="on SIGINT/SIGTERM, seconds a transfer in progress may take to finish (default: 10)",
+    )
+    serve.add_argument(
+        "--events",
+        metavar="FILE",
+        help="append one JSON line per reply to FILE (learner, "
+        "command, reply code; AUTH credentials never), for the instructor's dashboard",
+    )
+    serve.add_argument(
+        "--dashboard",
+        type=_port,
+        metavar="PORT",
+        help="serve the instructor's dashboard, a read-only "
+        "web page of the --events file, on http://127.0.0.1:PORT/ (0: any free port)",
+    )
+    serve.add_argument(
+        "--dashboard-host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address of the dashboard page (default: 127.0.0.1; not loopback needs --dashboard-public)",
+    )
+    serve.add_argument(
+        "--dashboard-public", action="store_true", help="let --dashboard-host be an address the network can reach"
+    )
 
 
-_SUBCOMMANDS = {"explain": _add_explain, "compare": _add_compare, "list": _add_list, "lab": _add_lab,
-                "serve": _add_serve}
+_SUBCOMMANDS = {
+    "explain": _add_explain,
+    "compare": _add_compare,
+    "list": _add_list,
+    "lab": _add_lab,
+    "serve": _add_serve,
+}
 
 
 def _serve(args: argparse.Namespace) -> int:
     from smtplab.server import serve
 
     options = serve.ServeOptions(
-        host=args.host, port=args.port, maildir=args.maildir, vrfy=args.vrfy, users=tuple(args.user),
-        scenario=args.scenario, lang=args.lang, max_connections=args.max_connections,
-        max_per_client=args.max_per_client, max_size=args.max_size, idle_timeout=args.idle_timeout,
-        session_deadline=args.session_deadline, data_deadline=args.data_deadline, grace=args.grace,
-        events=args.events, dashboard=args.dashboard, dashboard_host=args.dashboard_host,
+        host=args.host,
+        port=args.port,
+        maildir=args.maildir,
+        vrfy=args.vrfy,
+        users=tuple(args.user),
+        scenario=args.scenario,
+        lang=args.lang,
+        max_connections=args.max_connections,
+        max_per_client=args.max_per_client,
+        max_size=args.max_size,
+        idle_timeout=args.idle_timeout,
+        session_deadline=args.session_deadline,
+        data_deadline=args.data_deadline,
+        grace=args.grace,
+        events=args.events,
+        dashboard=args.dashboard,
+        dashboard_host=args.dashboard_host,
         dashboard_public=args.dashboard_public,
     )
     try:

@@ -78,8 +78,14 @@ class _PlainMessage(BaseException):
 class ReplyParseError(SMTPLabError, ValueError):
     """The text given is not a well-formed SMTP reply (RFC 5321 §4.2)."""
 
-    def __init__(self, message: str, line: str | None = None, line_number: int | None = None,
-                 reason: str | None = None, values: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: str | None = None,
+        line_number: int | None = None,
+        reason: str | None = None,
+        values: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.line = line
         self.line_number = line_number

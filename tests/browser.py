@@ -32,8 +32,14 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -74,9 +80,14 @@ class JupyterLab:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-                          ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")):
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+            ("IPYTHONDIR", "ipython"),
+        ):
             env[name] = str(self.scratch / sub)
         env.pop("JUPYTER_PATH", None)
         env.pop("JUPYTER_PREFER_ENV_PATH", None)
@@ -84,12 +95,19 @@ class JupyterLab:
 
     def command(self) -> list[str]:
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
             # (ServerApp.token still works but is deprecated since jupyter_server 2.)
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
             # No "Would you like to receive news?" toast, no update check: nothing over the page, no network.
-            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # CI runs as root; JupyterLab refuses to without this
@@ -97,16 +115,24 @@ class JupyterLab:
 
     def start(self) -> None:
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.write_settings({
-            # The "Would you like to get notified about official Jupyter news?" toast comes from this front-end
-            # setting (its default, "none", means ask), whatever LabApp.news_url says: answer it here.
-            "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-            # Every cell in the DOM, on screen or not: the helpers read all the prompts and outputs.
-            "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        })
+        self.write_settings(
+            {
+                # The "Would you like to get notified about official Jupyter news?" toast comes from this front-end
+                # setting (its default, "none", means ask), whatever LabApp.news_url says: answer it here.
+                "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+                # Every cell in the DOM, on screen or not: the helpers read all the prompts and outputs.
+                "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+            }
+        )
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command(), cwd=self.root, env=self.environment(),
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=self.root,
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -163,8 +189,9 @@ def chromium(scratch: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                    env={**os.environ, "HOME": str(scratch)})
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(scratch)}
+        )
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1400})
             page = context.new_page()
@@ -175,6 +202,7 @@ def chromium(scratch: Path) -> Iterator[object]:
 
 
 # -- acting on the JupyterLab page -------------------------------------------------------------------------------
+
 
 def dismiss_dialogs(page) -> None:
     """Close any modal dialog: a kernel picker gets its default kernel ("Select"), anything else Escape.
@@ -236,8 +264,11 @@ def wait_for_kernel(page, lab: JupyterLab, panel, name: str, timeout: float = 60
         kernel = next((s.get("kernel") or {} for s in lab.api("api/sessions") if s.get("path") == name), None)
         if kernel is not None:
             state = f"{kernel.get('execution_state')}, {kernel.get('connections', 0)} connection(s)"
-            if kernel.get("execution_state") == "idle" and kernel.get("connections", 0) > 0 \
-                    and kernel_status(panel) == "idle":
+            if (
+                kernel.get("execution_state") == "idle"
+                and kernel.get("connections", 0) > 0
+                and kernel_status(panel) == "idle"
+            ):
                 return
         page.wait_for_timeout(250)
     raise AssertionError(f"no idle kernel for {name} within {timeout:.0f} s (kernel: {state})")
@@ -270,7 +301,8 @@ def run_all_cells(page, panel, timeout: float = 90.0, *, expect_stop: bool = Fal
                     return ran.index(False) - 1
                 raise AssertionError(
                     f"Run All Cells stopped before the last cell (prompts: {texts}): a cell raised. "
-                    "A cell that raises on purpose needs the `raises-exception` tag (nbval honours it too)")
+                    "A cell that raises on purpose needs the `raises-exception` tag (nbval honours it too)"
+                )
             stalled = True
         else:
             stalled = False

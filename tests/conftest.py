@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 REFERENCE = Path(__file__).parent / "data" / "smtp-codes.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference() -> dict:
     """The reference facts the catalogue is checked against (RFCs and the IANA registry)."""
     return json.loads(REFERENCE.read_text(encoding="utf-8"))

@@ -37,11 +37,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from smtplab.core.reply import Reply, parse_reply
 from smtplab.lab.lab import Lab
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
-from smtplab.core.reply import Reply, parse_reply
-from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 
 TIMEOUT = 15.0  # seconds, for anything that waits on the server
 LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")
@@ -131,8 +131,14 @@ class ServeTarget(Target):
 
             resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
-        self.process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        preexec_fn=None if open_files is None else limit_files)  # noqa: PLW1509 - runs before any thread of the child
+        self.process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=None if open_files is None else limit_files,
+        )  # noqa: PLW1509 - runs before any thread of the child
         self.out: list[str] = []
         self.err: list[str] = []
         self._changed = threading.Condition()
@@ -163,7 +169,10 @@ class ServeTarget(Target):
             self._changed.notify_all()
 
     def wait(self, condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-        """Until ``condition()`` (checked as output arrives) holds; an AssertionError with the output if it never does."""
+        """Until ``condition()`` (checked as output arrives) holds.
+
+        An AssertionError with the output if it never does.
+        """
         deadline = time.monotonic() + timeout
         with self._changed:
             while not condition():
@@ -188,8 +197,9 @@ class ServeTarget(Target):
 
     def problems(self) -> list[str]:
         with self._changed:
-            return [line for line in self.err
-                    if not line.startswith("smtplab serve: ") or line.startswith(_LOGGED_PROBLEMS)]
+            return [
+                line for line in self.err if not line.startswith("smtplab serve: ") or line.startswith(_LOGGED_PROBLEMS)
+            ]
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; the exit status, once the process has ended and its output is read."""
@@ -350,8 +360,14 @@ def start(
     """
     if kind == "serve":
         per_client = max_connections if max_per_client is None else max_per_client
-        args = ["--max-connections", str(max_connections), "--idle-timeout", str(idle_timeout),
-                "--max-per-client", str(per_client)]
+        args = [
+            "--max-connections",
+            str(max_connections),
+            "--idle-timeout",
+            str(idle_timeout),
+            "--max-per-client",
+            str(per_client),
+        ]
         if max_size is not None:
             args += ["--max-size", str(max_size)]
         return ServeTarget(tmp_path, *args)
@@ -367,8 +383,9 @@ class Raw:
     """A client that sends bytes exactly as given and reads replies line by line."""
 
     def __init__(self, host: str, port: int, timeout: float = TIMEOUT, source: str | None = None) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout,
-                                             source_address=None if source is None else (source, 0))
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=None if source is None else (source, 0)
+        )
         self.file = self.sock.makefile("rb")
 
     def reply(self) -> Reply:
@@ -395,7 +412,8 @@ class Raw:
 
         wait_until(
             lambda: struct.unpack("i", fcntl.ioctl(self.sock, termios.TIOCOUTQ, b"\0" * 4))[0] == 0,
-            "the server to receive what was sent", timeout,
+            "the server to receive what was sent",
+            timeout,
         )
 
     def command(self, line: bytes | str) -> Reply:
@@ -425,7 +443,9 @@ class Raw:
         self.close()
 
 
-def start_transaction(client: Raw, recipients: tuple[str, ...] = ("alice@lab.example",), *, greeted: bool = False) -> None:
+def start_transaction(
+    client: Raw, recipients: tuple[str, ...] = ("alice@lab.example",), *, greeted: bool = False
+) -> None:
     """Greeting (unless read already), EHLO, MAIL, RCPT, DATA on ``client``, each answered as a normal session is."""
     if not greeted:
         assert client.reply().code == 220

@@ -7,11 +7,10 @@ Slow (about 20 s a test, more on a busy machine) and needs Debian's Chromium and
 from __future__ import annotations
 
 import os
-import time
-
-import pytest
 
 import browser
+import pytest
+
 from smtplab.notebook import course
 
 pytestmark = pytest.mark.browser
@@ -76,8 +75,9 @@ def test_03_stops_at_the_exercise_and_the_playground_takes_vrfy_and_a_multiline_
                     browser.wait_for_text(cell.locator(".smtplab-message-view").first, "line by line", page)
                 else:
                     page.wait_for_timeout(200)
-            browser.wait_for_text(cell.locator(".smtplab-message-view").first,
-                                  "its 4 lines went to the server as one message", page)
+            browser.wait_for_text(
+                cell.locator(".smtplab-message-view").first, "its 4 lines went to the server as one message", page
+            )
             # Stored whole: its size is that of all four lines (with CRLF line ends), not of the first alone.
             size = len("".join(f"{line}\r\n" for line in lines[1:-1]).encode())
             mailbox = browser.wait_for_text(cell.locator(".smtplab-mailbox").first, "typed in a browser", page)

@@ -8,8 +8,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from conftest import reference
+
 from smtplab import parse_reply
 from smtplab.core.catalogue import BASIC_FIELDS, ENHANCED_FIELDS, LANGUAGES, catalogue
 from smtplab.errors import UnknownCode, UnknownLanguage
@@ -18,8 +18,18 @@ REF = reference()
 REF_BASIC = {b["code"]: b for b in REF["basic_codes"]}
 REF_REGISTRY_ONLY = {int(c) for c in REF["basic_codes_registry_only"]["codes"]}
 REF_ENHANCED = {e["code"]: e for e in REF["enhanced_codes"] if e["kind"] == "enumerated"}
-CURATED_PAIRS = [(250, 252), (250, 251), (251, 551), (252, 502), (450, 550), (451, 554),
-                 (421, 554), (452, 552), (550, 553), (530, 535)]
+CURATED_PAIRS = [
+    (250, 252),
+    (250, 251),
+    (251, 551),
+    (252, 502),
+    (450, 550),
+    (451, 554),
+    (421, 554),
+    (452, 552),
+    (550, 553),
+    (530, 535),
+]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -162,13 +172,18 @@ def test_languages_have_the_same_interface_keys():
 def test_vietnamese_headings_are_the_ones_learners_expect():
     vi = catalogue("vi")
     assert [vi.ui(f"heading.{k}") for k in ("description", "when", "fix", "differences", "which", "learn_more")] == [
-        "Mô tả", "Khi bạn thấy mã này", "Cách khắc phục", "Sự khác biệt chính", "Khi nào dùng cái nào", "Tìm hiểu thêm",
+        "Mô tả",
+        "Khi bạn thấy mã này",
+        "Cách khắc phục",
+        "Sự khác biệt chính",
+        "Khi nào dùng cái nào",
+        "Tìm hiểu thêm",
     ]
 
 
 def test_vietnamese_text_is_vietnamese_not_english_copied():
     en, vi = catalogue("en"), catalogue("vi")
-    for e_en, e_vi in zip(en.basic_codes(), vi.basic_codes()):
+    for e_en, e_vi in zip(en.basic_codes(), vi.basic_codes(), strict=True):
         for field in ("description", "when", "fix", "choose"):
             text = getattr(e_vi, field)
             assert text != getattr(e_en, field)
@@ -178,7 +193,7 @@ def test_vietnamese_text_is_vietnamese_not_english_copied():
 
 def _shingles(text: str, n: int = 7) -> set[str]:
     words = re.findall(r"[a-z0-9']+", text.lower())
-    return {hashlib.sha256(" ".join(words[i:i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)}
+    return {hashlib.sha256(" ".join(words[i : i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)}
 
 
 def test_prose_is_our_own_not_the_seed_page():

@@ -11,13 +11,13 @@ from smtplab.core.reply import Reply
 # (challenge, replies of one attempt, passes?) — the replies as notebook 07's check cells see them.
 ATTEMPTS = [
     (1, [250, 551], True),
-    (1, [551, 250], False),            # notebook 07 wants 551 as the last reply
+    (1, [551, 250], False),  # notebook 07 wants 551 as the last reply
     (1, [], False),
     (2, [(452, "4.3.1")], True),
-    (2, [(452, "4.5.3")], True),       # too many recipients: the same code, another reason
+    (2, [(452, "4.5.3")], True),  # too many recipients: the same code, another reason
     (3, [530, 334, 235], True),
-    (3, [530, 235, 250], True),        # the 235 need not be last
-    (3, [235, 530], False),            # 235 before the 530 does not count
+    (3, [530, 235, 250], True),  # the 235 need not be last
+    (3, [235, 530], False),  # 235 before the 530 does not count
     (3, [235], False),
     (4, [250, 556], True),
     (5, [503], True),
@@ -39,14 +39,17 @@ def test_challenge_5_needs_the_default_policy():
     assert challenge(1).passed([551], default_policy=False) is True
 
 
-@pytest.mark.parametrize(("replies", "solved"), [
-    ([220, 250, 551, 250, 221], {1}),                    # reached once is solved for good
-    ([220, 530, 250, 235], {3}),
-    ([220, 235, 530], set()),
-    ([220, 503, 452, 556], {2, 4, 5}),
-    ([(552, "5.2.2"), 221, 250], {6}),
-    ([(552, "5.2.2")], set()),
-])
+@pytest.mark.parametrize(
+    ("replies", "solved"),
+    [
+        ([220, 250, 551, 250, 221], {1}),  # reached once is solved for good
+        ([220, 530, 250, 235], {3}),
+        ([220, 235, 530], set()),
+        ([220, 503, 452, 556], {2, 4, 5}),
+        ([(552, "5.2.2"), 221, 250], {6}),
+        ([(552, "5.2.2")], set()),
+    ],
+)
 def test_a_stream_of_replies_solves_a_challenge_once_some_prefix_passes(replies, solved):
     tracker = ChallengeTracker()
     for reply in replies:
@@ -78,18 +81,35 @@ def test_an_unknown_challenge_names_the_ones_there_are():
 def test_notebook_07_solutions_on_a_real_lab_pass_the_shared_checks():
     """The folded-away solution of each challenge, run on a live Lab: the replies pass the shared definition."""
     solutions = {
-        1: lambda lab: (setattr(lab.policy, "forwarding", "refuse"), lab.mail_from("learner@lab.example"),
-                        lab.rcpt_to("dave@lab.example")),
-        2: lambda lab: (setattr(lab.policy, "max_recipients", 1), lab.mail_from("learner@lab.example"),
-                        lab.rcpt_to("alice@lab.example"), lab.rcpt_to("bob@lab.example")),
-        3: lambda lab: (setattr(lab.policy, "auth", "required"), lab.mail_from("learner@lab.example"), lab.auth(),
-                        lab.mail_from("learner@lab.example")),
-        4: lambda lab: (setattr(lab.policy, "null_mx", ["nomail.example"]), lab.mail_from("learner@lab.example"),
-                        lab.rcpt_to("anyone@nomail.example")),
+        1: lambda lab: (
+            setattr(lab.policy, "forwarding", "refuse"),
+            lab.mail_from("learner@lab.example"),
+            lab.rcpt_to("dave@lab.example"),
+        ),
+        2: lambda lab: (
+            setattr(lab.policy, "max_recipients", 1),
+            lab.mail_from("learner@lab.example"),
+            lab.rcpt_to("alice@lab.example"),
+            lab.rcpt_to("bob@lab.example"),
+        ),
+        3: lambda lab: (
+            setattr(lab.policy, "auth", "required"),
+            lab.mail_from("learner@lab.example"),
+            lab.auth(),
+            lab.mail_from("learner@lab.example"),
+        ),
+        4: lambda lab: (
+            setattr(lab.policy, "null_mx", ["nomail.example"]),
+            lab.mail_from("learner@lab.example"),
+            lab.rcpt_to("anyone@nomail.example"),
+        ),
         5: lambda lab: lab.send("DATA"),
-        6: lambda lab: (lab.policy.rule("RCPT", "552 5.2.2 Mailbox full", match="bob@*", times=1),
-                        lab.mail_from("learner@lab.example"), lab.rcpt_to("bob@lab.example"),
-                        lab.rcpt_to("bob@lab.example")),
+        6: lambda lab: (
+            lab.policy.rule("RCPT", "552 5.2.2 Mailbox full", match="bob@*", times=1),
+            lab.mail_from("learner@lab.example"),
+            lab.rcpt_to("bob@lab.example"),
+            lab.rcpt_to("bob@lab.example"),
+        ),
     }
     with Lab() as lab:
         lab.ehlo()

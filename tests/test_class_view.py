@@ -13,8 +13,21 @@ from smtplab.core.progress import ClassProgress
 
 def progress_of(*events: tuple) -> ClassProgress:
     progress = ClassProgress()
-    progress.feed(json.dumps({"time": "t", "session": s, "peer": "10.0.0.5:1", "learner": n, "command": c, "code": k,
-                              "enhanced": None, "reply": f"{k} ok"}) for s, n, c, k in events)
+    progress.feed(
+        json.dumps(
+            {
+                "time": "t",
+                "session": s,
+                "peer": "10.0.0.5:1",
+                "learner": n,
+                "command": c,
+                "code": k,
+                "enhanced": None,
+                "reply": f"{k} ok",
+            }
+        )
+        for s, n, c, k in events
+    )
     return progress
 
 
@@ -26,13 +39,19 @@ def test_no_learner_yet_says_so_in_both_languages():
 
 
 def test_one_row_per_learner_with_coloured_code_chips_and_challenges():
-    progress = progress_of(("a", "an", "EHLO an.learner.lab", 250), ("a", "an", "RCPT TO:<dave@lab.example>", 551),
-                           ("b", "bi", "VRFY alice", 252))
+    progress = progress_of(
+        ("a", "an", "EHLO an.learner.lab", 250),
+        ("a", "an", "RCPT TO:<dave@lab.example>", 551),
+        ("b", "bi", "VRFY alice", 252),
+    )
     html = table_html(progress, "en")
     rows = re.findall(r'data-learner="([^"]+)"', html)
     assert rows == ["an", "bi"]
     an = html.split('data-learner="an"')[1].split("</tr>")[0]
-    assert '<span class="smtplab-code smtplab-class-2">250</span><span class="smtplab-code smtplab-class-5">551</span>' in an
+    assert (
+        '<span class="smtplab-code smtplab-class-2">250</span><span class="smtplab-code smtplab-class-5">551</span>'
+        in an
+    )
     assert 'title="Challenge 1: A user who is not here">1</span>' in an and "(1 of 6)" in an
     vi = table_html(progress, "vi")
     assert "Thử thách 1: Người dùng không còn ở đây" in vi and "(1 / 6)" in vi and "Học viên" in vi
@@ -65,8 +84,9 @@ def test_the_page_reloads_itself_and_has_no_script():
     assert '<html lang="vi">' in page and "<script" not in page
 
 
-@pytest.mark.parametrize("key", ["title", "learner", "codes", "challenges", "transcript", "chart", "no_learners",
-                                 "how_to_name"])
+@pytest.mark.parametrize(
+    "key", ["title", "learner", "codes", "challenges", "transcript", "chart", "no_learners", "how_to_name"]
+)
 def test_every_label_is_translated(key):
     assert label("en", key) and label("vi", key) and label("en", key) != label("vi", key)
     assert label("fr", key) == label("en", key)

@@ -66,9 +66,21 @@ def test_serve_under_smtp_source(tmp_path):
     maildir = tmp_path / "maildir"
     log = open(tmp_path / "sessions.log", "w+b")
     process = subprocess.Popen(
-        [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(maildir),
-         "--max-connections", str(sessions * 2)],
-        stdout=log, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "smtplab",
+            "serve",
+            "--port",
+            "0",
+            "--maildir",
+            str(maildir),
+            "--max-connections",
+            str(sessions * 2),
+        ],
+        stdout=log,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         status = ""
@@ -79,9 +91,21 @@ def test_serve_under_smtp_source(tmp_path):
         assert listening, f"no listening line: {status!r}"
 
         result = subprocess.run(
-            [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-f", "sender@lab.example",
-             "-t", "alice@lab.example", f"127.0.0.1:{listening[1]}"],
-            capture_output=True, text=True, timeout=60,
+            [
+                SMTP_SOURCE,
+                "-s",
+                str(sessions),
+                "-m",
+                str(messages),
+                "-f",
+                "sender@lab.example",
+                "-t",
+                "alice@lab.example",
+                f"127.0.0.1:{listening[1]}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert (result.returncode, result.stderr) == (0, "")
         assert len(os.listdir(maildir / "new")) == messages
@@ -92,8 +116,9 @@ def test_serve_under_smtp_source(tmp_path):
         log.seek(0)
         lines = log.read().decode().splitlines()
         assert len(lines) == messages  # smtp-source sends one message per session
-        assert all(" [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1 " in line
-                   for line in lines), [line for line in lines if "stored=1" not in line][:5]
+        assert all(
+            " [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1 " in line for line in lines
+        ), [line for line in lines if "stored=1" not in line][:5]
         assert f"stopped after {messages} session(s); {messages} message(s) stored" in process.stderr.read()
     finally:
         if process.poll() is None:

@@ -32,8 +32,14 @@ def test_explain_accepts_a_reply_line_in_several_words():
 def test_compare_in_vietnamese_as_in_the_readme():
     result = smtplab("compare", "250", "252", "--lang", "vi")
     assert result.returncode == 0
-    for heading in ("Mô tả", "Khi bạn thấy mã này", "Cách khắc phục", "Sự khác biệt chính", "Khi nào dùng cái nào",
-                    "Tìm hiểu thêm"):
+    for heading in (
+        "Mô tả",
+        "Khi bạn thấy mã này",
+        "Cách khắc phục",
+        "Sự khác biệt chính",
+        "Khi nào dùng cái nào",
+        "Tìm hiểu thêm",
+    ):
         assert heading in result.stdout
 
 
@@ -70,8 +76,11 @@ def test_version():
     [
         (("explain", "999"), "unknown reply code 999: the catalogue has no 999; nearest known codes: 556, 555, 554"),
         (("explain", "abc"), "cannot explain 'abc'"),
-        (("explain", "2.99.99"), "unknown enhanced status code 2.99.99: the IANA registry has no X.99.99; "
-                                 "nearest known: 2.7.30, 2.7.29, 2.7.28"),
+        (
+            ("explain", "2.99.99"),
+            "unknown enhanced status code 2.99.99: the IANA registry has no X.99.99; "
+            "nearest known: 2.7.30, 2.7.29, 2.7.28",
+        ),
         (("compare", "250", "999"), "unknown reply code 999"),
         (("explain", "250-oops"), "continuation line"),
     ],
@@ -110,8 +119,10 @@ def test_cli_offers_every_catalogue_language():
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("explain", "599", "--lang", "vi"), "smtplab: lỗi: không có mã phản hồi 599 trong danh mục; "
-                                             "các mã gần nhất: 556, 555, 554"),
+        (
+            ("explain", "599", "--lang", "vi"),
+            "smtplab: lỗi: không có mã phản hồi 599 trong danh mục; các mã gần nhất: 556, 555, 554",
+        ),
         (("explain", "550-5.1.1 first line", "--lang", "vi"), "smtplab: lỗi: dòng 1 là dòng tiếp nối (550-)"),
         (("compare", "250", "999", "--lang=vi"), "smtplab: lỗi: không có mã phản hồi 999"),
         (("explain", "6.1.1", "--lang", "vi"), "smtplab: lỗi: '6.1.1' không phải là mã trạng thái mở rộng"),

@@ -18,11 +18,11 @@ import trustme
 from aiosmtpd.smtp import SMTP as AiosmtpdSMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from smtplab.core.transcript import Transcript
 from smtplab.lab.client import RecordingClient, note
+from smtplab.server.lab_server import LabServer
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
-from smtplab.server.lab_server import LabServer
-from smtplab.core.transcript import Transcript
 
 NOTE_RECONNECTED, NOTE_CLIENT_HUNG_UP, NOTE_TLS = note("reconnected"), note("client_hung_up"), note("tls")
 NOTE_LOST = note("lost", reason="").removesuffix(" ()")
@@ -164,8 +164,14 @@ def test_data_returns_the_354_then_sends_the_message_dot_stuffed():
         assert not client.in_data
         assert handler.messages == [b"Subject: hi\r\n\r\n.hidden\r\nlast line\r\n"]
         assert lines(client.transcript)[-8:] == [
-            "-> DATA", "<- 354 End data with <CR><LF>.<CR><LF>",
-            "-> Subject: hi", "->", "-> ..hidden", "-> last line", "-> .", "<- 250 OK stored",
+            "-> DATA",
+            "<- 354 End data with <CR><LF>.<CR><LF>",
+            "-> Subject: hi",
+            "->",
+            "-> ..hidden",
+            "-> last line",
+            "-> .",
+            "<- 250 OK stored",
         ]
         assert (await client.send("NOOP")).code == 250  # back to commands
         await finish(client, server)
@@ -295,7 +301,12 @@ def test_after_quit_the_next_send_reconnects_with_a_note():
         assert (await client.send("NOOP")).code == 250
         greeting = lines(client.transcript)[0]
         assert lines(client.transcript)[1:] == [
-            "-> QUIT", "<- 221 Bye", f"** {NOTE_RECONNECTED}", greeting, "-> NOOP", "<- 250 OK",
+            "-> QUIT",
+            "<- 221 Bye",
+            f"** {NOTE_RECONNECTED}",
+            greeting,
+            "-> NOOP",
+            "<- 250 OK",
         ]
         await finish(client, server)
 
@@ -411,7 +422,11 @@ def test_a_server_that_closes_between_commands_is_noticed_at_the_next_send():
         assert not client.connected
         assert (await client.send("NOOP")).code == 250
         assert lines(client.transcript) == [
-            "<- 220 odd.example", f"** {NOTE_RECONNECTED}", "<- 220 odd.example", "-> NOOP", "<- 250 OK",
+            "<- 220 odd.example",
+            f"** {NOTE_RECONNECTED}",
+            "<- 220 odd.example",
+            "-> NOOP",
+            "<- 250 OK",
         ]
         await finish(client, server)
 

@@ -8,10 +8,22 @@ import pytest
 
 from smtplab import UnknownCode, catalogue, compare
 
-EN_SECTIONS = ["Description", "When you see this code", "How to fix", "Key differences", "When to use which",
-               "Learn more"]
-VI_SECTIONS = ["Mô tả", "Khi bạn thấy mã này", "Cách khắc phục", "Sự khác biệt chính", "Khi nào dùng cái nào",
-               "Tìm hiểu thêm"]
+EN_SECTIONS = [
+    "Description",
+    "When you see this code",
+    "How to fix",
+    "Key differences",
+    "When to use which",
+    "Learn more",
+]
+VI_SECTIONS = [
+    "Mô tả",
+    "Khi bạn thấy mã này",
+    "Cách khắc phục",
+    "Sự khác biệt chính",
+    "Khi nào dùng cái nào",
+    "Tìm hiểu thêm",
+]
 
 
 def _positions(text: str, headings: list[str]) -> list[int]:

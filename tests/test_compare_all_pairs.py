@@ -9,12 +9,11 @@ RFC section named in the text is one the references know.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from smtplab import catalogue, compare
 from smtplab.core.roles import is_greeting
@@ -26,7 +25,10 @@ _SECTION_RE = re.compile(r"RFC\s*(\d+)|§\s*(\d+(?:\.\d+)*)")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ỹ0-9“])")
 
 # Phrases a greeting code must never be the subject of (it *is* the greeting; no command came before it).
-ANSWERS = {"en": ("{code} answers", "{code} means the command"), "vi": ("{code} là câu trả lời cho", "{code} nghĩa là lệnh")}
+ANSWERS = {
+    "en": ("{code} answers", "{code} means the command"),
+    "vi": ("{code} là câu trả lời cho", "{code} nghĩa là lệnh"),
+}
 GREETING_AS_COMMAND = {"en": "answers the greeting", "vi": "trả lời cho lời chào"}
 UNSPECIFIED = {"en": "Unspecified", "vi": "Chưa quy định"}
 
@@ -113,8 +115,17 @@ def test_the_all_pairs_check_covers_every_pair():
 def test_curated_pairs_exist_in_both_languages_with_the_same_references():
     en, vi = catalogue("en"), catalogue("vi")
     assert set(en.curated_pairs()) == set(vi.curated_pairs())
-    for pair in [(500, 501), (550, 551), (521, 556), (454, 535), (235, 334), (221, 421), (503, 530),
-                 (220, 421), (220, 554)]:
+    for pair in [
+        (500, 501),
+        (550, 551),
+        (521, 556),
+        (454, 535),
+        (235, 334),
+        (221, 421),
+        (503, 530),
+        (220, 421),
+        (220, 554),
+    ]:
         assert pair in en.curated_pairs(), pair
     for a, b in en.curated_pairs():
         assert en.pair(a, b).references, (a, b)

@@ -27,11 +27,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def notebook(title: str) -> str:
     """A small valid notebook (with a kernelspec, as every course notebook has)."""
-    return json.dumps({
-        "cells": [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": [f"# {title}"]}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }, indent=1) + "\n"
+    return (
+        json.dumps(
+            {
+                "cells": [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": [f"# {title}"]}],
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 def make_source(folder: Path, version: int, extra: tuple[str, ...] = ()) -> Path:
@@ -68,7 +75,9 @@ def test_first_copy_adds_every_course_file_and_records_it(tmp_path):
     assert report.updated == report.kept == report.current == []
     mine = tmp_path / "mine"
     assert sorted(str(p.relative_to(mine)).replace(os.sep, "/") for p in mine.rglob("*") if p.is_file()) == [
-        MANIFEST, *COURSE]
+        MANIFEST,
+        *COURSE,
+    ]
     manifest = json.loads((mine / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["files"] == {name: sha256(source / name) for name in COURSE}
     assert report.lines() == [f"course in {mine}: 3 added"]
@@ -155,7 +164,7 @@ def test_unusable_folders_raise_course_error(tmp_path, where):
 
 
 def test_a_folder_that_cannot_be_written_raises_course_error(tmp_path):
-    """Root may write to any ordinary folder, so as root the course goes to a kernel file system that is not writable."""
+    """Root may write to any ordinary folder: as root, the course goes to a kernel file system that is not writable."""
     if os.geteuid() == 0:
         locked = Path("/proc/sys")
     else:
@@ -186,8 +195,12 @@ def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
     shutil.copytree(ROOT / "smtplab", project / "smtplab", ignore=shutil.ignore_patterns("__pycache__"))
     make_source(project / "notebooks", 1)
     (project / "notebooks" / "check.py").write_text("ANSWER = 252\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
-                    str(project)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(project)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = (tmp_path / "dist").glob("smtplab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"smtplab/notebooks/{n}" for n in [*COURSE, "check.py"]} <= names
@@ -198,8 +211,12 @@ def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     found = subprocess.run(
         [sys.executable, "-c", "from smtplab.notebook.course import course_source; print(course_source())"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)}, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        check=True,
     ).stdout.strip()
     assert Path(found) == site / "smtplab" / "notebooks"
 
@@ -208,11 +225,24 @@ def test_lab_command_runs_jupyterlab_with_this_interpreter(tmp_path, monkeypatch
     monkeypatch.setattr(course.os, "geteuid", lambda: 1000)
     command = course.lab_command(tmp_path, browser=False, port=0)
     quiet = ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]  # the address stands out
-    assert command == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}", *quiet,
-                       "--no-browser", "--ServerApp.port=0"]
+    assert command == [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={tmp_path}",
+        *quiet,
+        "--no-browser",
+        "--ServerApp.port=0",
+    ]
     (tmp_path / course.START_PAGE).write_text(notebook("start"), encoding="utf-8")
-    assert course.lab_command(tmp_path) == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path}",
-                                            *quiet, "--LabApp.default_url=/lab/tree/00-start-here.ipynb"]
+    assert course.lab_command(tmp_path) == [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={tmp_path}",
+        *quiet,
+        "--LabApp.default_url=/lab/tree/00-start-here.ipynb",
+    ]
 
 
 def test_lab_command_lets_root_run_jupyterlab(tmp_path, monkeypatch):
@@ -222,9 +252,11 @@ def test_lab_command_lets_root_run_jupyterlab(tmp_path, monkeypatch):
 
 # -- the command line ------------------------------------------------------------------------------------------
 
+
 def smtplab(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "smtplab", *args], capture_output=True, text=True, timeout=60,
-                          **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "smtplab", *args], capture_output=True, text=True, timeout=60, **kwargs
+    )
 
 
 def test_lab_help():
@@ -247,8 +279,10 @@ def test_lab_into_a_file_is_one_line_and_exit_2(tmp_path):
     result = smtplab("lab", str(tmp_path / "notes.txt"), "--no-browser")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == f"smtplab: error: {tmp_path / 'notes.txt'} is a file, not a folder: " \
-                            "give a folder for the course (default: ./smtplab-course)\n"
+    assert (
+        result.stderr == f"smtplab: error: {tmp_path / 'notes.txt'} is a file, not a folder: "
+        "give a folder for the course (default: ./smtplab-course)\n"
+    )
 
 
 def test_the_notebook_requirements_are_the_notebook_extra():
@@ -275,7 +309,10 @@ def test_lab_without_the_notebook_libraries_installs_them_and_says_so(tmp_path):
     # The real pip, offline: a requirement it cannot find fails the way a missing network does.
     result = subprocess.run(
         [sys.executable, "-c", _MISSING_THEN, "smtplab-no-such-package-x", str(tmp_path / "course"), "--no-browser"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "PIP_NO_INDEX": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PIP_NO_INDEX": "1"},
     )
     assert result.returncode == 2
     assert result.stdout.splitlines()[:2] == [
@@ -286,8 +323,10 @@ def test_lab_without_the_notebook_libraries_installs_them_and_says_so(tmp_path):
     ]
     assert "smtplab-no-such-package-x" in result.stderr  # pip's own messages are shown, not hidden
     last = result.stderr.splitlines()[-1]
-    assert last == (f"smtplab: error: pip could not install the notebook libraries (exit status 1); see its messages "
-                    f"above, then install them with: {sys.executable} -m pip install 'smtplab[notebook]'")
+    assert last == (
+        f"smtplab: error: pip could not install the notebook libraries (exit status 1); see its messages "
+        f"above, then install them with: {sys.executable} -m pip install 'smtplab[notebook]'"
+    )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "course").exists()  # nothing copied before the libraries are there
 
@@ -329,8 +368,14 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
     source = make_source(tmp_path / "v1", 1)
     target = tmp_path / "my course"
     env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
-                 "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+        "IPYTHONDIR",
+    ):
         env[name] = str(tmp_path / "jupyter" / name.lower())
     # CI runs as root, which JupyterLab refuses unless told otherwise; `smtplab lab` itself does not override it.
     config = tmp_path / "jupyter" / "jupyter_config_dir"
@@ -340,7 +385,11 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-c", _START, str(source), str(target), "--no-browser", "--port", "0"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
@@ -375,8 +424,11 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
                 assert time.monotonic() - started < 60 and process.poll() is None, "".join(output)
                 time.sleep(0.1)
         assert api("api/status")["kernels"] == 0
-        assert {item["name"] for item in api("api/contents")["content"]} == {"00-start-here.ipynb",
-                                                                             "01-anatomy-of-a-reply.ipynb", "data"}
+        assert {item["name"] for item in api("api/contents")["content"]} == {
+            "00-start-here.ipynb",
+            "01-anatomy-of-a-reply.ipynb",
+            "data",
+        }
         # Below JupyterLab's log, the address again, alone on its line, where a learner sees it.
         heading = "    smtplab lab: the course is running in JupyterLab. Open this address in your browser:\n"
         while heading not in output or len(output) < output.index(heading) + 4:
@@ -385,7 +437,7 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
             except queue.Empty:
                 assert time.monotonic() - started < 60, "no address below the log:\n" + "".join(output)
         at = output.index(heading)
-        assert output[at + 1:at + 4] == ["\n", f"        {address.group()}\n", "\n"]
+        assert output[at + 1 : at + 4] == ["\n", f"        {address.group()}\n", "\n"]
     finally:
         process.terminate()  # the CLI passes SIGTERM on to JupyterLab, which stops
         try:
@@ -403,11 +455,11 @@ def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
 # -- the learner's copy of the real course -----------------------------------------------------------------------
 
 NOTEBOOKS = ROOT / "notebooks"
-COURSE_NOTEBOOKS = sorted(str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb")
-                          if ".ipynb_checkpoints" not in p.parts)
+COURSE_NOTEBOOKS = sorted(
+    str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
 #: What only a solved exercise prints: it must not be waiting in a learner's copy.
-EARNED = ("Well done", "Làm tốt", "Solved 6 of 6", "solved. The last reply", "Correct:",
-          "The greylist scenario works")
+EARNED = ("Well done", "Làm tốt", "Solved 6 of 6", "solved. The last reply", "Correct:", "The greylist scenario works")
 
 
 def cells(path: Path) -> list[dict]:
@@ -437,7 +489,7 @@ def test_every_exercise_of_the_course_has_a_starter_and_a_self_check(name):
     for i in solutions:
         starter = full[i]["metadata"]["smtplab"]["starter"]
         assert starter.startswith("#") and starter.endswith("\n")
-        check = next(cell for cell in full[i + 1:] if cell["cell_type"] == "code")
+        check = next(cell for cell in full[i + 1 :] if cell["cell_type"] == "code")
         assert "self-check" in tags(check), (name, full[i]["id"])
         assert "with self_check(" in "".join(check["source"])
     assert not any("NBVAL" in "".join(cell["source"]) for cell in full)  # tags, not comments
@@ -447,7 +499,7 @@ def test_every_exercise_of_the_course_has_a_starter_and_a_self_check(name):
 def test_the_learners_copy_opens_unsolved(learner_course, name):
     full, mine = cells(NOTEBOOKS / name), cells(learner_course / name)
     assert [c["id"] for c in mine] == [c["id"] for c in full]
-    for before, after in zip(full, mine):
+    for before, after in zip(full, mine, strict=True):
         text = output_text(after)
         assert not any(earned in text for earned in EARNED), (name, after["id"])
         if "solution" in tags(before):
@@ -458,8 +510,9 @@ def test_the_learners_copy_opens_unsolved(learner_course, name):
         elif {"self-check", "uses-solution"} & set(tags(before)):
             assert after["outputs"] == [] and after["source"] == before["source"]
         else:  # everything else, markdown and demos alike, as it is, less the test suite's own tags
-            assert {k: v for k, v in after.items() if k != "metadata"} == {k: v for k, v in before.items()
-                                                                          if k != "metadata"}
+            assert {k: v for k, v in after.items() if k != "metadata"} == {
+                k: v for k, v in before.items() if k != "metadata"
+            }
             assert tags(after) == [t for t in tags(before) if not t.startswith("nbval")]
     assert "nbval" not in (learner_course / name).read_text(encoding="utf-8").lower()
 
@@ -488,23 +541,29 @@ def run_all(path: Path, extra: str | None = None) -> tuple[list[dict], str | Non
             cell.outputs, cell.execution_count = [], None
     if extra is not None:
         notebook.cells.append(nbformat.v4.new_code_cell(extra, id="test-extra"))
-    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     stopped = None
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError:
-        stopped = next(c.id for c in notebook.cells
-                       if any(o.get("output_type") == "error" for o in c.get("outputs", []))
-                       and "raises-exception" not in c.metadata.get("tags", []))
+        stopped = next(
+            c.id
+            for c in notebook.cells
+            if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            and "raises-exception" not in c.metadata.get("tags", [])
+        )
     return [dict(c) for c in notebook.cells], stopped
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(("name", "first_check"), [("00-start-here.ipynb", "start-16"),
-                                                   ("07-workshop-challenges.ipynb", "nb07-06")])
+@pytest.mark.parametrize(
+    ("name", "first_check"), [("00-start-here.ipynb", "start-16"), ("07-workshop-challenges.ipynb", "nb07-06")]
+)
 def test_run_all_on_the_learners_copy_stops_at_the_first_exercise_with_one_friendly_line(
-        learner_course, name, first_check):
+    learner_course, name, first_check
+):
     ran, stopped = run_all(learner_course / name)
     assert stopped == first_check
     (error,) = [o for o in next(c for c in ran if c["id"] == stopped)["outputs"] if o["output_type"] == "error"]
@@ -512,7 +571,7 @@ def test_run_all_on_the_learners_copy_stops_at_the_first_exercise_with_one_frien
     (line,) = error["traceback"]  # one line, not a traceback
     assert "Not yet:" in line
     index = [c["id"] for c in ran].index(stopped)
-    assert all(c.get("execution_count") is None for c in ran[index + 1:] if c["cell_type"] == "code")
+    assert all(c.get("execution_count") is None for c in ran[index + 1 :] if c["cell_type"] == "code")
     assert not any(earned in output_text(c) for c in ran for earned in EARNED)
 
 
@@ -550,12 +609,14 @@ def test_the_answer_key_in_docs_is_the_one_the_course_makes():
 
     key = answer_key(NOTEBOOKS)
     assert (ROOT / "docs" / "answer-key.md").read_text(encoding="utf-8") == key, (
-        "docs/answer-key.md is out of date: python -m smtplab.notebook.answer_key > docs/answer-key.md")
+        "docs/answer-key.md is out of date: python -m smtplab.notebook.answer_key > docs/answer-key.md"
+    )
     for name in COURSE_NOTEBOOKS:
         solutions = sum("solution" in tags(c) for c in cells(NOTEBOOKS / name))
         assert key.count(f"`{name}`") == 1 and solutions
-    assert key.count("A solution:") == sum("solution" in tags(c) for n in COURSE_NOTEBOOKS
-                                           for c in cells(NOTEBOOKS / n))
+    assert key.count("A solution:") == sum(
+        "solution" in tags(c) for n in COURSE_NOTEBOOKS for c in cells(NOTEBOOKS / n)
+    )
     assert "| 2 | `VRFY alice` |  | **252** |" in key  # the quizzes' answers too
 
 
@@ -566,7 +627,7 @@ def test_the_workshop_plan_fills_two_hours_with_notebooks_that_exist():
     minutes = [int(row[1]) for row in rows]
     assert sum(minutes) == 120
     clock = 0
-    for row, length in zip(rows, minutes):  # each row starts when the one before ends
+    for row, length in zip(rows, minutes, strict=True):  # each row starts when the one before ends
         hours, mins = map(int, row[0].split(":"))
         assert hours * 60 + mins == clock, row
         clock += length

@@ -12,9 +12,8 @@ import shutil
 import smtplib
 import subprocess
 
-import pytest
-
 import browser
+import pytest
 from targets import ServeTarget
 
 pytestmark = pytest.mark.browser
@@ -49,11 +48,29 @@ def test_the_dashboard_page_shows_the_class_and_follows_it(served, tmp_path):
     served.wait(lambda: any(DASHBOARD.match(line) for line in served.err), "the dashboard line")
     url = next(m for m in map(DASHBOARD.match, served.err) if m)[1]
     smtplib_learner(served.port, "an", "VRFY alice", "DATA")
-    swaks = subprocess.run([SWAKS, "--server", f"127.0.0.1:{served.port}", "--ehlo", "bi.learner.lab", "--to",
-                            "eve@elsewhere.example", "--timeout", "15"], capture_output=True, text=True, timeout=60)
+    swaks = subprocess.run(
+        [
+            SWAKS,
+            "--server",
+            f"127.0.0.1:{served.port}",
+            "--ehlo",
+            "bi.learner.lab",
+            "--to",
+            "eve@elsewhere.example",
+            "--timeout",
+            "15",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "550 5.7.1" in swaks.stdout
-    curl = subprocess.run([CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/cu.learner.lab",
-                           "--mail-rcpt", "alice"], capture_output=True, text=True, timeout=60)
+    curl = subprocess.run(
+        [CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/cu.learner.lab", "--mail-rcpt", "alice"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert curl.returncode == 0, curl.stderr
     served.wait(lambda: len(served.out) >= 3, "three sessions")
 
@@ -72,7 +89,8 @@ def test_the_dashboard_page_shows_the_class_and_follows_it(served, tmp_path):
             assert page.locator('tr[data-learner="an"] .smtplab-challenge').all_inner_texts() == ["5"]
             # A chip is coloured by its class: 503 is red, 252 green.
             red = page.locator('tr[data-learner="an"] .smtplab-class-5').first.evaluate(
-                "e => getComputedStyle(e).backgroundColor")
+                "e => getComputedStyle(e).backgroundColor"
+            )
             assert red == "rgb(255, 235, 233)"
             assert page.locator('g.smtplab-bar[data-code="250"]').get_attribute("data-learners") == "3"
             assert page.locator('g.smtplab-bar[data-code="550"]').get_attribute("data-learners") == "1"
@@ -102,10 +120,15 @@ def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_p
         pytest.skip(why)
     root = tmp_path / "instructor"
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from smtplab.notebook.widgets import ClassDashboard\n\n"
-        'dashboard = ClassDashboard(events="class-events.jsonl", interval=0.5)\n'
-        "dashboard")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from smtplab.notebook.widgets import ClassDashboard\n\n"
+                'dashboard = ClassDashboard(events="class-events.jsonl", interval=0.5)\n'
+                "dashboard"
+            )
+        ]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "instructor.ipynb")
     served = ServeTarget(root, "--events", "class-events.jsonl")

@@ -8,10 +8,9 @@ import smtplib
 import threading
 
 import pytest
+from targets import ServeTarget, wait_until
 
 from smtplab.notebook.widgets import ClassDashboard
-
-from targets import ServeTarget, wait_until
 
 TIMEOUT = 20
 

@@ -226,6 +226,7 @@ def test_one_escaper_for_html_and_svg(text, escaped):
 
 def test_the_package_has_one_html_escaper():
     import pathlib
+
     import smtplab
 
     root = pathlib.Path(smtplab.__file__).parent

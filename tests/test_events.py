@@ -17,10 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from targets import InProcessTarget, ServeTarget, normal_session, wait_until
 
 from smtplab.server.events import EventsReader
-
-from targets import InProcessTarget, ServeTarget, normal_session, wait_until
 
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 CURL = shutil.which("curl") or "/usr/bin/curl"
@@ -74,12 +73,31 @@ def learners_session(served: Classroom) -> None:
     with smtplib.SMTP("127.0.0.1", served.port, local_hostname="an.learner.lab", timeout=TIMEOUT) as client:
         client.sendmail("an@school.example", ["alice@lab.example"], "Subject: hi\r\n\r\nhello\r\n")
         assert client.rcpt("<eve@elsewhere.example>")[0] == 503  # no MAIL since the message: out of turn
-    swaks = run_peer([SWAKS, "--server", f"127.0.0.1:{served.port}", "--ehlo", "bi.learner.lab", "--to",
-                      "bob@lab.example", "--from", "bi@school.example", "--auth", "PLAIN", "--auth-user", "alice",
-                      "--auth-password", PASSWORD, "--timeout", "15"])
+    swaks = run_peer(
+        [
+            SWAKS,
+            "--server",
+            f"127.0.0.1:{served.port}",
+            "--ehlo",
+            "bi.learner.lab",
+            "--to",
+            "bob@lab.example",
+            "--from",
+            "bi@school.example",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            PASSWORD,
+            "--timeout",
+            "15",
+        ]
+    )
     assert swaks.returncode == 0, swaks.stdout + swaks.stderr
-    curl = run_peer([CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/cu.learner.lab",
-                     "--mail-rcpt", "alice"])
+    curl = run_peer(
+        [CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/cu.learner.lab", "--mail-rcpt", "alice"]
+    )
     assert curl.returncode == 0, curl.stderr
     served.wait_sessions(3)
 
@@ -103,8 +121,10 @@ def test_every_reply_is_a_json_line_naming_the_learner_and_never_a_password(clas
     assert sorted(" ".join(str(e["code"]) for e in session) for session in by_session.values()) == sorted(logged)
     an, bi, cu = (next(s for s in by_session.values() if s[-1]["learner"] == name) for name in ("an", "bi", "cu"))
     assert an[0]["code"] == 220 and an[0]["learner"] is None and an[0]["command"] is None  # before EHLO
-    assert [(e["command"], e["code"]) for e in an[1:3]] == [("EHLO an.learner.lab", 250),
-                                                           ("MAIL FROM:<an@school.example> size=22", 250)]
+    assert [(e["command"], e["code"]) for e in an[1:3]] == [
+        ("EHLO an.learner.lab", 250),
+        ("MAIL FROM:<an@school.example> size=22", 250),
+    ]
     assert ("RCPT TO:<eve@elsewhere.example>", 503, "5.5.1") in [(e["command"], e["code"], e["enhanced"]) for e in an]
     data = [e for e in an if e["command"] == "DATA"]
     assert data[0]["code"] == 354
@@ -146,8 +166,9 @@ def test_a_killed_server_has_lost_no_line_it_wrote(classroom):
 
 def test_a_file_left_with_a_cut_line_is_continued_and_the_cut_line_skipped(classroom, tmp_path):
     events = tmp_path / "events.jsonl"
-    events.write_text('{"event": "start", "scenario": "default"}\n{"time": "t", "session": "old-1", "pe',
-                      encoding="utf-8")
+    events.write_text(
+        '{"event": "start", "scenario": "default"}\n{"time": "t", "session": "old-1", "pe', encoding="utf-8"
+    )
     served = classroom()
     with smtplib.SMTP("127.0.0.1", served.port, local_hostname="an.learner.lab", timeout=TIMEOUT) as client:
         client.ehlo()
@@ -158,18 +179,28 @@ def test_a_file_left_with_a_cut_line_is_continued_and_the_cut_line_skipped(class
     assert progress.skipped == 1 and "not JSON" in progress.problems[0]
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["--events", "no/such/folder/events.jsonl"], "--events 'no/such/folder/events.jsonl' cannot be written: "),
-    (["--dashboard", "0"], "--dashboard needs --events FILE"),
-    (["--events", "e.jsonl", "--dashboard", "0", "--dashboard-host", "0.0.0.0"],
-     "--dashboard-host '0.0.0.0' is not loopback"),
-    (["--dashboard", "70000"], "invalid port '70000'"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--events", "no/such/folder/events.jsonl"], "--events 'no/such/folder/events.jsonl' cannot be written: "),
+        (["--dashboard", "0"], "--dashboard needs --events FILE"),
+        (
+            ["--events", "e.jsonl", "--dashboard", "0", "--dashboard-host", "0.0.0.0"],
+            "--dashboard-host '0.0.0.0' is not loopback",
+        ),
+        (["--dashboard", "70000"], "invalid port '70000'"),
+    ],
+)
 def test_bad_classroom_options_are_one_line_and_status_2(tmp_path, args, says):
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", "m", *args],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", "m", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -267,22 +298,45 @@ def test_thirty_learners_at_once_are_all_on_the_dashboard_with_every_code_they_r
         return {220, 250, 252, 503, 221}
 
     def with_swaks(name: str) -> set[int]:
-        result = run_peer([SWAKS, "--server", f"127.0.0.1:{served.port}", "--ehlo", f"{name}.learner.lab",
-                           "--to", "eve@elsewhere.example", "--timeout", "15"])
+        result = run_peer(
+            [
+                SWAKS,
+                "--server",
+                f"127.0.0.1:{served.port}",
+                "--ehlo",
+                f"{name}.learner.lab",
+                "--to",
+                "eve@elsewhere.example",
+                "--timeout",
+                "15",
+            ]
+        )
         assert "550 5.7.1" in result.stdout, result.stdout
         return {220, 250, 550, 221}
 
     def with_curl(name: str) -> set[int]:
-        result = run_peer([CURL, "-sS", "--max-time", "15", f"smtp://127.0.0.1:{served.port}/{name}.learner.lab",
-                           "--mail-from", f"{name}@school.example", "--mail-rcpt", "bob@lab.example",
-                           "--upload-file", str(message)])
+        result = run_peer(
+            [
+                CURL,
+                "-sS",
+                "--max-time",
+                "15",
+                f"smtp://127.0.0.1:{served.port}/{name}.learner.lab",
+                "--mail-from",
+                f"{name}@school.example",
+                "--mail-rcpt",
+                "bob@lab.example",
+                "--upload-file",
+                str(message),
+            ]
+        )
         assert result.returncode == 0, result.stderr
         return {220, 250, 354, 221}
 
     peers = [with_smtplib, with_swaks, with_curl]
     names = [f"learner-{n:02d}" for n in range(30)]
     with ThreadPoolExecutor(max_workers=30) as pool:
-        expected = dict(zip(names, pool.map(lambda n: peers[int(n[-2:]) % 3](n), names)))
+        expected = dict(zip(names, pool.map(lambda n: peers[int(n[-2:]) % 3](n), names), strict=True))
     served.wait_sessions(30)
     with urllib.request.urlopen(url + "/progress.json", timeout=TIMEOUT) as response:
         data = json.load(response)

@@ -13,8 +13,14 @@ from smtplab import SMTPLabError, UnknownCode, catalogue, explain, parse_reply
 def test_a_bare_code_is_explained_with_the_seed_sections(query):
     text = str(explain(query))
     assert text.startswith("SMTP 252 Cannot Verify User\n")
-    for heading in ("Description", "When you see this code", "How to fix", "Commands that return it",
-                    "Related codes", "Learn more"):
+    for heading in (
+        "Description",
+        "When you see this code",
+        "How to fix",
+        "Commands that return it",
+        "Related codes",
+        "Learn more",
+    ):
         assert f"\n{heading}\n" in text
     assert catalogue("en").basic(252).description.split()[0] in text
     assert "VRFY, EXPN" in text

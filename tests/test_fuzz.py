@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from targets import InProcessTarget, normal_session
 
 from smtplab import Comparison, Explanation, SMTPLabError, compare, explain, parse_reply
 from smtplab.server.lab_server import Limits
-from targets import InProcessTarget, normal_session
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,8 +43,28 @@ FINALE = b"\r\n.\r\nQUIT\r\n"
 REPLY_LINE = re.compile(rb"\A[2-5][0-9]{2}[ -][\x20-\x7e]*\Z")
 STARTTLS_READY = b"220 2.0.0 Ready to start TLS\r\n"
 
-VERBS = ["EHLO", "HELO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
-         "AUTH", "AUTH PLAIN", "AUTH LOGIN", "STARTTLS", "ETRN", "BDAT", "mail from:", "", "."]
+VERBS = [
+    "EHLO",
+    "HELO",
+    "MAIL FROM:",
+    "RCPT TO:",
+    "DATA",
+    "RSET",
+    "VRFY",
+    "EXPN",
+    "HELP",
+    "NOOP",
+    "QUIT",
+    "AUTH",
+    "AUTH PLAIN",
+    "AUTH LOGIN",
+    "STARTTLS",
+    "ETRN",
+    "BDAT",
+    "mail from:",
+    "",
+    ".",
+]
 PREFIXES = [
     b"",
     b"EHLO learner.example\r\n",
@@ -54,7 +74,7 @@ PREFIXES = [
     b"EHLO learner.example\r\nMAIL FROM:<fuzz@school.example>\r\nRCPT TO:<alice@lab.example>\r\nDATA\r\n",
     b"EHLO learner.example\r\nAUTH LOGIN\r\n",
 ]
-NASTY = st.characters(codec="utf-8") | st.sampled_from("\x00\r\n\t\x7f\"<>@:\\ \u00e9\u2028\ufeff")
+NASTY = st.characters(codec="utf-8") | st.sampled_from('\x00\r\n\t\x7f"<>@:\\ \u00e9\u2028\ufeff')
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +152,9 @@ def lines(parts: list[tuple[str, str | bytes, bytes]]) -> bytes:
 line_parts = st.lists(
     st.tuples(
         st.sampled_from(VERBS),
-        st.text(NASTY, max_size=60) | st.binary(max_size=60) | st.sampled_from(["<alice@lab.example>", "al", "x" * 600]),
+        st.text(NASTY, max_size=60)
+        | st.binary(max_size=60)
+        | st.sampled_from(["<alice@lab.example>", "al", "x" * 600]),
         st.sampled_from([b"\r\n", b"\n", b"\r", b""]),
     ),
     max_size=8,

@@ -6,10 +6,10 @@ fixes one word per concept; this test reads every Vietnamese data file.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from smtplab import catalogue
 
@@ -42,8 +42,21 @@ TEXTS = _vietnamese_texts()
 
 
 def test_the_glossary_covers_the_concepts_the_catalogue_needs():
-    assert {"enhanced-status-code", "reply-text", "blocklist", "relay", "forward", "advertise", "mailbox",
-            "recipient", "sender", "greylisting", "lab", "delivery", "submission-server"} <= set(GLOSSARY)
+    assert {
+        "enhanced-status-code",
+        "reply-text",
+        "blocklist",
+        "relay",
+        "forward",
+        "advertise",
+        "mailbox",
+        "recipient",
+        "sender",
+        "greylisting",
+        "lab",
+        "delivery",
+        "submission-server",
+    } <= set(GLOSSARY)
     assert GLOSSARY["relay"]["term"] != GLOSSARY["forward"]["term"]
     for concept, entry in GLOSSARY.items():
         assert entry["term"] and entry["rejected"], concept

@@ -20,8 +20,22 @@ from smtplab.server.guards import (
 )
 from smtplab.server.reply_templates import reply_names, reply_template
 
-VERBS = ("HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "AUTH",
-         "STARTTLS", "ETRN")
+VERBS = (
+    "HELO",
+    "EHLO",
+    "MAIL",
+    "RCPT",
+    "DATA",
+    "RSET",
+    "NOOP",
+    "QUIT",
+    "VRFY",
+    "EXPN",
+    "HELP",
+    "AUTH",
+    "STARTTLS",
+    "ETRN",
+)
 # A client that has said EHLO, in each step of a transaction.
 AT = {step: SessionFacts(step=step, extended=step != GREETED) for step in (GREETED, READY, MAIL, RCPT)}
 
@@ -158,17 +172,16 @@ def test_custom_connection_rules_come_after_the_server_and_before_the_policy():
     assert before == {"too-many-connections", "shutting-down"}
 
 
-@pytest.mark.parametrize(("module", "forbidden"), [
-    ("guards", {"asyncio", "socket", "ssl", "aiosmtpd", "aiosmtplib"}),
-    # The standard library's address parser imports socket (email.utils); nothing more.
-    ("arguments", {"asyncio", "ssl", "aiosmtpd", "aiosmtplib"}),
-])
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("guards", {"asyncio", "socket", "ssl", "aiosmtpd", "aiosmtplib"}),
+        # The standard library's address parser imports socket (email.utils); nothing more.
+        ("arguments", {"asyncio", "ssl", "aiosmtpd", "aiosmtplib"}),
+    ],
+)
 def test_the_guard_tables_and_argument_parsing_are_pure(module, forbidden):
-    script = (
-        "import json, sys\n"
-        f"from smtplab.server import {module}\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+    script = f"import json, sys\nfrom smtplab.server import {module}\nprint(json.dumps(sorted(sys.modules)))\n"
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert not set(json.loads(out.stdout)) & forbidden
 
@@ -194,22 +207,28 @@ def test_parse_path(text, expected):
     assert parse_path(text) == expected
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ([], {}),
-    (["SIZE=10", "BODY=8BITMIME"], {"SIZE": "10", "BODY": "8BITMIME"}),
-    (["SMTPUTF8"], {"SMTPUTF8": True}),
-    (["SIZE="], None),
-    (["X-Y=1"], None),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ([], {}),
+        (["SIZE=10", "BODY=8BITMIME"], {"SIZE": "10", "BODY": "8BITMIME"}),
+        (["SMTPUTF8"], {"SMTPUTF8": True}),
+        (["SIZE="], None),
+        (["X-Y=1"], None),
+    ],
+)
 def test_parse_params(params, expected):
     assert parse_params(params) == expected
 
 
-@pytest.mark.parametrize(("keyword", "text", "expected"), [
-    ("FROM:", "FROM:<a@b>", "<a@b>"),
-    ("FROM:", "from: <a@b>", "<a@b>"),
-    ("TO:", "FROM:<a@b>", None),
-    ("FROM:", "FROM", None),
-])
+@pytest.mark.parametrize(
+    ("keyword", "text", "expected"),
+    [
+        ("FROM:", "FROM:<a@b>", "<a@b>"),
+        ("FROM:", "from: <a@b>", "<a@b>"),
+        ("TO:", "FROM:<a@b>", None),
+        ("FROM:", "FROM", None),
+    ],
+)
 def test_strip_keyword(keyword, text, expected):
     assert strip_keyword(keyword, text) == expected

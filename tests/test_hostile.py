@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from targets import KINDS, MAILDIR_NAME, Raw, Target, normal_session, start, start_transaction
 
 from smtplab.server.mailbox import LabMailbox
-from targets import KINDS, MAILDIR_NAME, Raw, Target, normal_session, start, start_transaction
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -154,9 +154,12 @@ def test_nul_and_non_utf8_bytes_in_commands_get_replies_never_echoed_raw(launch)
 
 def test_nul_and_non_utf8_bytes_in_data_are_stored_exactly(launch):
     target = launch()
-    body = (b"Subject: bytes \xff\xfe and \xc3\x28\r\nX-Nul: a\x00b\r\n\r\n"
-            b"\x00\x01\x02 \xed\xa0\x80 \xf8\x88\x80\x80\x80 \xff\r\n"
-            + bytes(b for b in range(256) if b not in (10, 13)) + b"\r\n")
+    body = (
+        b"Subject: bytes \xff\xfe and \xc3\x28\r\nX-Nul: a\x00b\r\n\r\n"
+        b"\x00\x01\x02 \xed\xa0\x80 \xf8\x88\x80\x80\x80 \xff\r\n"
+        + bytes(b for b in range(256) if b not in (10, 13))
+        + b"\r\n"
+    )
     with target.raw() as client:
         start_transaction(client)
         client.send(body + b".\r\n")
@@ -205,8 +208,10 @@ def test_pipelined_commands_are_answered_in_order(launch):
     with target.raw() as client:
         assert client.reply().code == 220
         assert "PIPELINING" in client.command("EHLO learner.example").lines
-        client.send(b"MAIL FROM:<learner@school.example>\r\nRCPT TO:<alice@lab.example>\r\n"
-                    b"RCPT TO:<eve@elsewhere.example>\r\nRCPT TO:<bob@lab.example>\r\nDATA\r\n")
+        client.send(
+            b"MAIL FROM:<learner@school.example>\r\nRCPT TO:<alice@lab.example>\r\n"
+            b"RCPT TO:<eve@elsewhere.example>\r\nRCPT TO:<bob@lab.example>\r\nDATA\r\n"
+        )
         assert [r.code for r in client.replies(5)] == [250, 250, 550, 250, 354]
         client.send(b"Subject: piped\r\n\r\nall at once\r\n.\r\nRSET\r\n" + b"NOOP\r\n" * 200 + b"QUIT\r\n")
         replies = client.replies(203)
@@ -215,9 +220,11 @@ def test_pipelined_commands_are_answered_in_order(launch):
         assert replies[-1].code == 221
         assert client.closed_by_server()
     (stored,) = target.messages()
-    assert stored.startswith(b"X-Smtplab-Envelope-From: <learner@school.example>\r\n"
-                             b"X-Smtplab-Envelope-To: <alice@lab.example> <bob@lab.example>\r\n"
-                             b"Subject: piped\r\n")
+    assert stored.startswith(
+        b"X-Smtplab-Envelope-From: <learner@school.example>\r\n"
+        b"X-Smtplab-Envelope-To: <alice@lab.example> <bob@lab.example>\r\n"
+        b"Subject: piped\r\n"
+    )
     normal_session(target)
     finish(target, stored=2)
 
@@ -333,8 +340,10 @@ def test_commands_sent_at_once_by_many_clients_are_all_answered(launch):
     def client(number: int) -> None:
         with target.raw() as raw:
             go.wait(10)
-            raw.send(f"EHLO c{number}.example\r\nMAIL FROM:<c{number}@school.example>\r\n"
-                     f"RCPT TO:<bob@lab.example>\r\nDATA\r\n".encode())
+            raw.send(
+                f"EHLO c{number}.example\r\nMAIL FROM:<c{number}@school.example>\r\n"
+                f"RCPT TO:<bob@lab.example>\r\nDATA\r\n".encode()
+            )
             codes = [raw.reply().code for _ in range(5)]
             raw.send(f"Subject: client {number}\r\n\r\nhi\r\n.\r\nQUIT\r\n".encode())
             codes += [raw.reply().code for _ in range(2)]

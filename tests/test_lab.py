@@ -18,7 +18,7 @@ import pytest
 import smtplab
 from smtplab import Lab
 from smtplab.core.catalogue import catalogue
-from smtplab.lab.client import note
+from smtplab.core.reply import Reply, parse_reply
 from smtplab.errors import (
     CatalogueError,
     LabArgumentError,
@@ -28,9 +28,9 @@ from smtplab.errors import (
     UnknownCode,
     UnknownLanguage,
 )
-from smtplab.server.policy import Policy
-from smtplab.core.reply import Reply, parse_reply
+from smtplab.lab.client import note
 from smtplab.server.lab_server import Limits
+from smtplab.server.policy import Policy
 
 ALL_CODES = [entry.code for entry in catalogue().basic_codes()]
 
@@ -102,8 +102,10 @@ def test_limits_bound_the_lab_server_and_the_labs_own_client_counts_as_one_sessi
     with Lab(limits=Limits(max_connections=2, command_line=64)) as lab:
         too_long = lab.send("NOOP " + "x" * 60)
         assert str(too_long) == "500 5.5.2 Error: command line too long (64 octets at most, CRLF included)"
-        with socket.create_connection(lab.address, timeout=10) as second, \
-                socket.create_connection(lab.address, timeout=10) as third:
+        with (
+            socket.create_connection(lab.address, timeout=10) as second,
+            socket.create_connection(lab.address, timeout=10) as third,
+        ):
             assert second.makefile("rb").readline().startswith(b"220 ")
             assert third.makefile("rb").readline().startswith(b"421 4.3.2 ")
         assert lab.send("NOOP").code == 250
@@ -127,7 +129,11 @@ def test_a_full_session_lands_a_message_in_the_mailbox(lab):
     assert lab.data("Subject: Hello\n\nHi Alice,\n.a line with a dot\n").code == 250
     assert lab.quit().code == 221
     [message] = lab.mailbox.messages()
-    assert (message.mail_from, message.rcpt_tos, message.subject) == ("me@learner.example", ("alice@lab.example",), "Hello")
+    assert (message.mail_from, message.rcpt_tos, message.subject) == (
+        "me@learner.example",
+        ("alice@lab.example",),
+        "Hello",
+    )
     text = str(lab.transcript)
     assert text.startswith("<- 220 lab.example ESMTP smtplab\n")
     assert "-> DATA\n<- 354 " in text
@@ -185,7 +191,12 @@ def test_a_421_mid_session_then_a_reconnect_note(lab):
     lines = str(lab.transcript).splitlines()
     at = lines.index("-> NOOP")
     assert lines[at + 1].startswith("<- 421 4.3.2 ")
-    assert lines[at + 2:at + 6] == [f"** {note('reconnected')}", "<- 220 lab.example ESMTP smtplab", "-> NOOP", "<- 250 2.0.0 OK"]
+    assert lines[at + 2 : at + 6] == [
+        f"** {note('reconnected')}",
+        "<- 220 lab.example ESMTP smtplab",
+        "-> NOOP",
+        "<- 250 2.0.0 OK",
+    ]
 
 
 def test_a_busy_server_answers_every_send_with_its_greeting():
@@ -334,11 +345,7 @@ def test_lab_faces_show_status_without_ports(lab):
 
 
 def test_import_smtplab_stays_light_and_exports_lab_lazily():
-    script = (
-        "import json, sys, smtplab\n"
-        "assert 'Lab' in smtplab.__all__\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
+    script = "import json, sys, smtplab\nassert 'Lab' in smtplab.__all__\nprint(json.dumps(sorted(sys.modules)))\n"
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     assert not {"asyncio", "aiosmtpd", "aiosmtplib", "smtplab.lab.lab"} & set(json.loads(out))
     assert smtplab.Lab is Lab
@@ -444,15 +451,8 @@ def test_reproduce_speaks_the_lab_language():
 
 
 def test_a_lab_left_open_is_closed_at_interpreter_exit():
-    script = (
-        "from smtplab import Lab\n"
-        "lab = Lab()\n"
-        "lab.ehlo(); lab.starttls()\n"
-        "print(lab.mailbox.path)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60
-    )
+    script = "from smtplab import Lab\nlab = Lab()\nlab.ehlo(); lab.starttls()\nprint(lab.mailbox.path)\n"
+    done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception" not in done.stderr
     assert not Path(done.stdout.strip()).exists()
@@ -520,7 +520,7 @@ def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
     server = SlowServer()
     try:
         with Lab() as lab:
-            lab.transcript  # the lab's own greeting has come
+            _ = lab.transcript  # the lab's own greeting has come
             lab._runtime.client = lab._client(*server.address, lab._transcript)
             assert lab.send("NOOP").code == 250
 
@@ -554,7 +554,7 @@ def test_the_transcript_property_does_not_wait_for_a_greeting_that_does_not_come
     server = SlowServer(greet=False)
     try:
         with Lab() as lab:
-            lab.transcript
+            _ = lab.transcript
             client = lab._client(*server.address, lab._transcript)
             lab._runtime.client = client
             lab._greeting = asyncio.run_coroutine_threadsafe(client.connect(), lab._runtime.loop)
@@ -572,12 +572,12 @@ def test_the_transcript_property_raises_what_is_not_a_connection_failure():
     from concurrent.futures import Future
 
     with Lab() as lab:
-        lab.transcript
+        _ = lab.transcript
         broken: Future = Future()
         broken.set_exception(ZeroDivisionError("a bug, not a network failure"))
         lab._greeting = broken
         with pytest.raises(ZeroDivisionError, match="a bug"):
-            lab.transcript
+            _ = lab.transcript
         assert lab._greeting is None
         assert lab.transcript.exchanges[0].reply.code == 220
 

@@ -23,13 +23,13 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from targets import InProcessTarget, ServeTarget, normal_session, start_transaction, wait_until
 
 from smtplab.errors import PolicyError
 from smtplab.server.arguments import without_root_dot
 from smtplab.server.lab_server import Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.session_tally import KEEP, CodeTally, CommandTally
-from targets import InProcessTarget, ServeTarget, normal_session, start_transaction, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,9 +76,19 @@ def test_a_session_tally_of_200000_commands_keeps_the_same_memory_as_one_of_1000
     assert after_200000 - after_1000 < 16 * 1024
     assert len(commands) == 200_000 and commands.counts == {"VRFY": 200_000}
     assert list(commands)[:2] == ["VRFY user0", "VRFY user1"] and list(commands)[-1] == "VRFY user199999"
-    record = SessionRecord("127.0.0.1:5000", tuple(commands), tuple(codes), 0, False, None, 12.0,
-                           command_count=len(commands), code_count=len(codes),
-                           command_counts=(("VRFY", 200_000),), code_counts=(("252", 200_000),))
+    record = SessionRecord(
+        "127.0.0.1:5000",
+        tuple(commands),
+        tuple(codes),
+        0,
+        False,
+        None,
+        12.0,
+        command_count=len(commands),
+        code_count=len(codes),
+        command_counts=(("VRFY", 200_000),),
+        code_counts=(("252", 200_000),),
+    )
     line = str(record)
     assert len(line) < 600
     assert f"VRFY ... {200_000 - 2 * KEEP} more ... VRFY" in line
@@ -86,8 +96,9 @@ def test_a_session_tally_of_200000_commands_keeps_the_same_memory_as_one_of_1000
 
 
 def test_a_short_session_logs_every_command_as_before():
-    record = SessionRecord("127.0.0.1:5000", ("EHLO x", "QUIT"), (220, 250, 221), 0, False, None, 0.1,
-                           command_count=2, code_count=3)
+    record = SessionRecord(
+        "127.0.0.1:5000", ("EHLO x", "QUIT"), (220, 250, 221), 0, False, None, 0.1, command_count=2, code_count=3
+    )
     assert str(record) == "127.0.0.1:5000 [EHLO QUIT] -> [220 250 221] stored=0 0.1s"
 
 
@@ -262,8 +273,9 @@ def mount_tiny_disk(where: Path) -> bool:
     where.mkdir()
     if os.geteuid() != 0:
         return False
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], check=False,
-                            capture_output=True, timeout=30)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(where)], check=False, capture_output=True, timeout=30
+    )
     return result.returncode == 0
 
 
@@ -294,7 +306,9 @@ def test_a_full_disk_gets_452_4_3_1_one_log_line_and_no_traceback(serve, tmp_pat
             assert client.command("QUIT").code == 221
         target.wait_ended(1)
         warnings = [line for line in target.err if "WARNING" in line]
-        assert warnings == ["smtplab serve: WARNING: 127.0.0.1: message not stored (disk full): No space left on device"]
+        assert warnings == [
+            "smtplab serve: WARNING: 127.0.0.1: message not stored (disk full): No space left on device"
+        ]
         assert not any("Traceback" in line for line in target.err + target.out)
         assert target.stored() == 0 and target.tmp() == []
         filler.unlink()
@@ -365,14 +379,17 @@ def test_failed_auth_attempts_slow_down_then_close_with_421(serve):
 # -- smaller -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "read"), [
-    ("<alice@lab.example.>", "<alice@lab.example>"),
-    ("alice@lab.example.", "alice@lab.example"),
-    ("<alice@lab.example.> SIZE=10", "<alice@lab.example> SIZE=10"),
-    ("<alice@lab.example..>", "<alice@lab.example..>"),
-    ("<alice.@lab.example>", "<alice.@lab.example>"),
-    ("<>", "<>"),
-])
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("<alice@lab.example.>", "<alice@lab.example>"),
+        ("alice@lab.example.", "alice@lab.example"),
+        ("<alice@lab.example.> SIZE=10", "<alice@lab.example> SIZE=10"),
+        ("<alice@lab.example..>", "<alice@lab.example..>"),
+        ("<alice.@lab.example>", "<alice.@lab.example>"),
+        ("<>", "<>"),
+    ],
+)
 def test_without_root_dot(given, read):
     assert without_root_dot(given) == read
 
@@ -388,8 +405,9 @@ def test_a_trailing_dot_in_a_domain_is_the_same_address(serve):
         assert client.command("DATA").code == 354
         assert client.command("Subject: dot\r\n\r\nhi\r\n.").code == 250
     (message,) = target.messages()
-    assert message.startswith(b"X-Smtplab-Envelope-From: <learner@school.example>\r\n"
-                              b"X-Smtplab-Envelope-To: <alice@lab.example>\r\n")
+    assert message.startswith(
+        b"X-Smtplab-Envelope-From: <learner@school.example>\r\nX-Smtplab-Envelope-To: <alice@lab.example>\r\n"
+    )
     assert target.stop() == 0
 
 
@@ -423,13 +441,16 @@ def test_partial_files_left_in_tmp_by_a_crash_are_removed_at_start_up(serve, tmp
     assert target.stop() == 0
 
 
-@pytest.mark.parametrize(("field", "value", "expected"), [
-    ("max_per_client", 0, "a whole number of at least 1"),
-    ("session_deadline", -1, "a number of seconds above 0"),
-    ("data_deadline", float("nan"), "a number of seconds above 0"),
-    ("auth_failure_limit", True, "a whole number of at least 1"),
-    ("auth_failure_delay", -0.5, "a number of seconds 0 or more"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("max_per_client", 0, "a whole number of at least 1"),
+        ("session_deadline", -1, "a number of seconds above 0"),
+        ("data_deadline", float("nan"), "a number of seconds above 0"),
+        ("auth_failure_limit", True, "a whole number of at least 1"),
+        ("auth_failure_delay", -0.5, "a number of seconds 0 or more"),
+    ],
+)
 def test_limits_name_a_bad_value_and_what_was_expected(field, value, expected):
     with pytest.raises(PolicyError) as info:
         Limits(**{field: value})
@@ -443,7 +464,16 @@ def test_limits_without_deadlines_or_a_per_client_limit():
 
 
 def test_serve_refuses_a_negative_deadline_in_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "smtplab", "serve", "--port", "0", "--data-deadline", "-1"],
-                            check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--data-deadline", "-1"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
-    assert result.stderr == "smtplab serve: error: --data-deadline cannot be -1.0: expected a number of seconds 0 or more\n"
+    assert (
+        result.stderr
+        == "smtplab serve: error: --data-deadline cannot be -1.0: expected a number of seconds 0 or more\n"
+    )

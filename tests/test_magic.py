@@ -11,8 +11,8 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
 from smtplab import Lab  # noqa: E402
-from smtplab.notebook.magic import SMTPMagics, Step, parse_cell  # noqa: E402
 from smtplab.core.transcript import Transcript  # noqa: E402
+from smtplab.notebook.magic import SMTPMagics, Step, parse_cell  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +175,12 @@ def test_lab_flag_sends_on_the_learners_lab(ip):
 @pytest.mark.parametrize(
     ("line", "body", "message"),
     [
-        ("--vrfy confrim", "VRFY alice",
-         "%%smtp --vrfy confrim: policy.vrfy cannot be 'confrim': expected one of 'cannot-verify', 'confirm', "
-         "'disabled'; did you mean 'confirm'?"),
+        (
+            "--vrfy confrim",
+            "VRFY alice",
+            "%%smtp --vrfy confrim: policy.vrfy cannot be 'confrim': expected one of 'cannot-verify', 'confirm', "
+            "'disabled'; did you mean 'confirm'?",
+        ),
         ("--vrfyy confirm", "VRFY alice", "%%smtp has no flag --vrfyy; did you mean --vrfy? (flags: --help"),
         ("--lang fr", "NOOP", "%%smtp --lang: no catalogue in language 'fr'; available: en, vi"),
         ("--max-size lots", "NOOP", "policy.max_size cannot be 'lots': expected a whole number of at least 1"),
@@ -186,8 +189,11 @@ def test_lab_flag_sends_on_the_learners_lab(ip):
         ("--vrfy", "NOOP", "%%smtp: argument --vrfy: expected one argument"),
         ("VRFY alice", "NOOP", "%%smtp takes only flags on its line, not 'VRFY'"),
         ("", "# only a comment\n\n", "the %%smtp cell has no commands"),
-        ("", "EHLO a.example\nDATA\nSubject: x\n\nno final dot",
-         "the message after DATA (line 2 of the cell) has no end: finish it with a line holding a single '.'"),
+        (
+            "",
+            "EHLO a.example\nDATA\nSubject: x\n\nno final dot",
+            "the message after DATA (line 2 of the cell) has no end: finish it with a line holding a single '.'",
+        ),
         ("--lab nothing_here", "NOOP", "nothing_here holds nothing, not a Lab; run nothing_here = Lab() first"),
     ],
 )
@@ -258,8 +264,11 @@ def test_smtp_compare_shows_two_codes_side_by_side(ip):
 @pytest.mark.parametrize(
     ("magic", "line", "message"),
     [
-        ("smtp_explain", "259", "%smtp_explain: unknown reply code 259: the catalogue has no 259; "
-                                "nearest known codes: 253, 252, 251"),
+        (
+            "smtp_explain",
+            "259",
+            "%smtp_explain: unknown reply code 259: the catalogue has no 259; nearest known codes: 253, 252, 251",
+        ),
         ("smtp_explain", "", "%smtp_explain needs a code: %smtp_explain 252"),
         ("smtp_explain", "252 --lnag vi", "%smtp_explain has no flag --lnag; did you mean --lang?"),
         ("smtp_explain", "252 --lang de", "no catalogue in language 'de'; available: en, vi"),
@@ -295,21 +304,31 @@ def test_import_smtplab_leaves_ipython_alone_until_the_extension_loads():
 @pytest.mark.parametrize(
     ("run", "english", "vietnamese"),
     [
-        (lambda ip, lang: smtp(ip, f"--lang {lang} --vrfy sometimes", "VRFY alice"),
-         "%%smtp --vrfy sometimes: policy.vrfy cannot be 'sometimes': expected one of",
-         "%%smtp --vrfy sometimes: policy.vrfy không thể là 'sometimes': cần một trong các giá trị"),
-        (lambda ip, lang: smtp(ip, f"--lang={lang} --vrfi confirm", "VRFY alice"),
-         "%%smtp has no flag --vrfi; did you mean --vrfy? (flags: ",
-         "%%smtp không có cờ --vrfi; có phải ý bạn là --vrfy? (các cờ: "),
-        (lambda ip, lang: smtp(ip, f"--lang {lang}", "# nothing to send"),
-         "the %%smtp cell has no commands",
-         "ô %%smtp không có lệnh nào"),
-        (lambda ip, lang: smtp(ip, f"--lang {lang}", "DATA\nSubject: no end\n"),
-         "the message after DATA (line 1 of the cell) has no end",
-         "thư sau DATA (dòng 1 của ô) chưa có điểm kết thúc"),
-        (lambda ip, lang: ip.run_line_magic("smtp_compare", f"250 --lang {lang}"),
-         "%smtp_compare needs two reply codes, e.g. %smtp_compare 250 252; got 1: 250",
-         "%smtp_compare cần hai mã phản hồi, ví dụ %smtp_compare 250 252; nhận được 1: 250"),
+        (
+            lambda ip, lang: smtp(ip, f"--lang {lang} --vrfy sometimes", "VRFY alice"),
+            "%%smtp --vrfy sometimes: policy.vrfy cannot be 'sometimes': expected one of",
+            "%%smtp --vrfy sometimes: policy.vrfy không thể là 'sometimes': cần một trong các giá trị",
+        ),
+        (
+            lambda ip, lang: smtp(ip, f"--lang={lang} --vrfi confirm", "VRFY alice"),
+            "%%smtp has no flag --vrfi; did you mean --vrfy? (flags: ",
+            "%%smtp không có cờ --vrfi; có phải ý bạn là --vrfy? (các cờ: ",
+        ),
+        (
+            lambda ip, lang: smtp(ip, f"--lang {lang}", "# nothing to send"),
+            "the %%smtp cell has no commands",
+            "ô %%smtp không có lệnh nào",
+        ),
+        (
+            lambda ip, lang: smtp(ip, f"--lang {lang}", "DATA\nSubject: no end\n"),
+            "the message after DATA (line 1 of the cell) has no end",
+            "thư sau DATA (dòng 1 của ô) chưa có điểm kết thúc",
+        ),
+        (
+            lambda ip, lang: ip.run_line_magic("smtp_compare", f"250 --lang {lang}"),
+            "%smtp_compare needs two reply codes, e.g. %smtp_compare 250 252; got 1: 250",
+            "%smtp_compare cần hai mã phản hồi, ví dụ %smtp_compare 250 252; nhận được 1: 250",
+        ),
     ],
 )
 def test_usage_errors_speak_the_language_asked_for(ip, run, english, vietnamese):

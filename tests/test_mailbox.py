@@ -36,8 +36,9 @@ def test_a_delivered_message_is_a_file_in_new_and_nothing_else(box):
 def test_the_envelope_survives_and_the_message_reads_back(box):
     key = box.deliver("alice@lab.example", ["bob@lab.example", "carol@lab.example"], MESSAGE)
     (summary,) = box.messages()
-    assert summary == MessageSummary(key, "alice@lab.example", ("bob@lab.example", "carol@lab.example"),
-                                     "Hello lab", len(MESSAGE))
+    assert summary == MessageSummary(
+        key, "alice@lab.example", ("bob@lab.example", "carol@lab.example"), "Hello lab", len(MESSAGE)
+    )
     message = box.get(key)
     assert message["Subject"] == "Hello lab"
     assert message.get_content() == "First message.\n"
@@ -201,7 +202,11 @@ def test_a_vietnamese_mailbox_speaks_vietnamese(tmp_path):
         assert lines[0] == "Hộp thư môi trường thực hành: 1 thư"
         assert lines[1].split() == ["#", "Người", "gửi", "Người", "nhận", "Tiêu", "đề", "Kích", "thước"]
         html = box._repr_html_()
-        assert 'lang="vi"' in html and "<th>Người gửi</th>" in html and "<caption>Hộp thư môi trường thực hành: 1 thư</caption>" in html
+        assert (
+            'lang="vi"' in html
+            and "<th>Người gửi</th>" in html
+            and "<caption>Hộp thư môi trường thực hành: 1 thư</caption>" in html
+        )
     assert str(box) == "Hộp thư môi trường thực hành (đã đóng)"
 
 
@@ -227,8 +232,9 @@ def test_concurrent_deliveries_share_directory_syncs_and_all_arrive(box, monkeyp
         real(path)
 
     monkeypatch.setattr(module, "_fsync_directory", slow_sync)
-    threads = [threading.Thread(target=box.deliver, args=("a@lab.example", ["bob@lab.example"], MESSAGE))
-               for _ in range(16)]
+    threads = [
+        threading.Thread(target=box.deliver, args=("a@lab.example", ["bob@lab.example"], MESSAGE)) for _ in range(16)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -252,7 +258,9 @@ def test_deliver_many_stores_each_message_with_one_directory_sync_and_reports_ea
     monkeypatch.setattr(os, "fsync", second_write_fails)
     results = box.deliver_many([("a@x", ["bob@lab.example"], b"Subject: %d\r\n\r\nhi\r\n" % n) for n in range(3)])
     assert isinstance(results[1], OSError) and "No space" in str(results[1])
-    assert [r for r in results if isinstance(r, str)] == sorted(os.listdir(box.path / "new")) == [results[0], results[2]]
+    assert (
+        [r for r in results if isinstance(r, str)] == sorted(os.listdir(box.path / "new")) == [results[0], results[2]]
+    )
     assert [m.subject for m in box] == ["0", "2"] and box.count() == 2
     assert os.listdir(box.path / "tmp") == [] and syncs == [box.path / "new"]
 

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from targets import ServeTarget, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -51,8 +50,10 @@ class Ledger:
 def message(client: int, number: int) -> tuple[str, str]:
     message_id = f"<soak-c{client}-m{number}@school.example>"
     body = "line of a larger message\r\n" * (2000 if number % 7 == 3 else 3)  # ~50 KB now and then
-    text = (f"From: client{client}@school.example\r\nTo: alice@lab.example\r\n"
-            f"Subject: soak client {client} message {number}\r\nMessage-ID: {message_id}\r\n\r\n{body}")
+    text = (
+        f"From: client{client}@school.example\r\nTo: alice@lab.example\r\n"
+        f"Subject: soak client {client} message {number}\r\nMessage-ID: {message_id}\r\n\r\n{body}"
+    )
     return message_id, text
 
 
@@ -96,14 +97,16 @@ def test_every_message_that_got_250_is_stored_exactly_once_and_no_other(tmp_path
     served = ServeTarget(tmp_path, "--grace", "10")
     try:
         ledger = Ledger()
-        clients = [threading.Thread(target=send_all, args=(served.port, n, ledger), daemon=True)
-                   for n in range(CLIENTS)]
+        clients = [
+            threading.Thread(target=send_all, args=(served.port, n, ledger), daemon=True) for n in range(CLIENTS)
+        ]
         begun = time.monotonic()
         for thread in clients:
             thread.start()
         with ledger.lock:
-            assert ledger.lock.wait_for(lambda: len(ledger.acknowledged) >= SIGNAL_AFTER, timeout=60), \
+            assert ledger.lock.wait_for(lambda: len(ledger.acknowledged) >= SIGNAL_AFTER, timeout=60), (
                 f"only {len(ledger.acknowledged)} messages acknowledged; errors: {ledger.errors[:3]}"
+            )
         status = served.stop()  # SIGTERM, then wait for the exit
         for thread in clients:
             thread.join(30)

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_contains_every_catalogue_file(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (wheel,) = tmp_path.glob("smtplab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

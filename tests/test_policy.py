@@ -11,10 +11,10 @@ import threading
 
 import pytest
 
-from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
-from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
-from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.core.reply import parse_reply
+from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
+from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
+from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.server.settings import SETTINGS
 
 # -- settings ------------------------------------------------------------------
@@ -239,8 +239,22 @@ def test_rule_steps_include_connection_and_data_end():
     assert p.rule("data-end", "554 5.7.1 No").command == "DATA-end"
     assert p.rule("connection", "421 4.3.2 Not now").command == "CONNECTION"
     assert p.rule("ETRN", "250 OK, queuing for node lab.example started").reply.code == 250
-    assert set(RULE_STEPS) >= {"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "VRFY", "EXPN", "HELP", "NOOP",
-                               "QUIT", "STARTTLS", "AUTH", "ETRN"}
+    assert set(RULE_STEPS) >= {
+        "HELO",
+        "EHLO",
+        "MAIL",
+        "RCPT",
+        "DATA",
+        "RSET",
+        "VRFY",
+        "EXPN",
+        "HELP",
+        "NOOP",
+        "QUIT",
+        "STARTTLS",
+        "AUTH",
+        "ETRN",
+    }
 
 
 @pytest.mark.parametrize(
@@ -276,13 +290,22 @@ VRFY = [
     ({"vrfy": "confirm"}, "car", "250 2.1.5 <carol@lab.example>"),
     ({"vrfy": "confirm"}, "staff", "250 2.1.5 <staff@lab.example> is a mailing list; EXPN staff shows its members"),
     ({"vrfy": "confirm"}, "dave", "251 2.1.5 User not local; will forward to <dave@elsewhere.example>"),
-    ({"vrfy": "confirm", "forwarding": "refuse"}, "dave",
-     "551 5.1.6 User not local; please try <dave@elsewhere.example>"),
+    (
+        {"vrfy": "confirm", "forwarding": "refuse"},
+        "dave",
+        "551 5.1.6 User not local; please try <dave@elsewhere.example>",
+    ),
     ({"vrfy": "confirm"}, "nobody", "550 5.1.1 <nobody@lab.example>: User unknown"),
-    ({"vrfy": "confirm"}, "x@other.example",
-     "551 5.7.1 <x@other.example>: User not local; the lab does not relay to other.example"),
-    ({"vrfy": "confirm"}, "al",
-     "553-5.1.4 User ambiguous; possibilities are:\n553-5.1.4 <alice@lab.example>\n553 5.1.4 <alan@lab.example>"),
+    (
+        {"vrfy": "confirm"},
+        "x@other.example",
+        "551 5.7.1 <x@other.example>: User not local; the lab does not relay to other.example",
+    ),
+    (
+        {"vrfy": "confirm"},
+        "al",
+        "553-5.1.4 User ambiguous; possibilities are:\n553-5.1.4 <alice@lab.example>\n553 5.1.4 <alan@lab.example>",
+    ),
     ({"vrfy": "confirm", "users": ["zoe"]}, "alice", "550 5.1.1 <alice@lab.example>: User unknown"),
 ]
 
@@ -318,8 +341,11 @@ RCPT = [
     ({"forwarding": "refuse"}, "dave@lab.example", "551 5.1.6 User not local; please try <dave@elsewhere.example>"),
     ({}, "nobody@lab.example", "550 5.1.1 <nobody@lab.example>: User unknown"),
     ({}, "eve@elsewhere.example", "550 5.7.1 <eve@elsewhere.example>: Relay access denied"),
-    ({"null_mx": ["nomail.example"]}, "x@nomail.example",
-     "556 5.1.10 <x@nomail.example>: Recipient address has null MX"),
+    (
+        {"null_mx": ["nomail.example"]},
+        "x@nomail.example",
+        "556 5.1.10 <x@nomail.example>: Recipient address has null MX",
+    ),
     ({"domains": ["school.example"]}, "bob@lab.example", "550 5.7.1 <bob@lab.example>: Relay access denied"),
 ]
 
@@ -364,23 +390,33 @@ def test_greylist_makes_the_first_try_wait_and_lets_a_patient_retry_through():
 @pytest.mark.parametrize(
     ("action", "english", "vietnamese"),
     [
-        (lambda p: setattr(p, "vrfy", "confrim"),
-         "policy.vrfy cannot be 'confrim': expected one of 'cannot-verify', 'confirm', 'disabled'; did you mean "
-         "'confirm'?",
-         "policy.vrfy không thể là 'confrim': cần một trong các giá trị 'cannot-verify', 'confirm', 'disabled'; "
-         "có phải ý bạn là 'confirm'?"),
-        (lambda p: p.update(max_recipients=0),
-         "policy.max_recipients cannot be 0: expected a whole number of at least 1",
-         "policy.max_recipients không thể là 0: cần một số nguyên, ít nhất là 1"),
-        (lambda p: setattr(p, "users", "alice"),
-         "policy.users cannot be 'alice': expected a list of user names, such as ['alice']",
-         "policy.users không thể là 'alice': cần một danh sách tên người dùng, ví dụ ['alice']"),
-        (lambda p: p.rule("RCTP", "550 5.1.1 No"),
-         "a rule cannot answer 'RCTP': expected one of " + ", ".join(RULE_STEPS) + "; did you mean 'RCPT'?",
-         "quy tắc không thể trả lời 'RCTP': cần một trong " + ", ".join(RULE_STEPS) + "; có phải ý bạn là 'RCPT'?"),
-        (lambda p: delattr(p, "vrfy"),
-         "policy settings cannot be deleted; set policy.vrfy to a value, or call policy.reset()",
-         "không thể xoá thiết lập chính sách; hãy gán policy.vrfy một giá trị, hoặc gọi policy.reset()"),
+        (
+            lambda p: setattr(p, "vrfy", "confrim"),
+            "policy.vrfy cannot be 'confrim': expected one of 'cannot-verify', 'confirm', 'disabled'; did you mean "
+            "'confirm'?",
+            "policy.vrfy không thể là 'confrim': cần một trong các giá trị 'cannot-verify', 'confirm', 'disabled'; "
+            "có phải ý bạn là 'confirm'?",
+        ),
+        (
+            lambda p: p.update(max_recipients=0),
+            "policy.max_recipients cannot be 0: expected a whole number of at least 1",
+            "policy.max_recipients không thể là 0: cần một số nguyên, ít nhất là 1",
+        ),
+        (
+            lambda p: setattr(p, "users", "alice"),
+            "policy.users cannot be 'alice': expected a list of user names, such as ['alice']",
+            "policy.users không thể là 'alice': cần một danh sách tên người dùng, ví dụ ['alice']",
+        ),
+        (
+            lambda p: p.rule("RCTP", "550 5.1.1 No"),
+            "a rule cannot answer 'RCTP': expected one of " + ", ".join(RULE_STEPS) + "; did you mean 'RCPT'?",
+            "quy tắc không thể trả lời 'RCTP': cần một trong " + ", ".join(RULE_STEPS) + "; có phải ý bạn là 'RCPT'?",
+        ),
+        (
+            lambda p: delattr(p, "vrfy"),
+            "policy settings cannot be deleted; set policy.vrfy to a value, or call policy.reset()",
+            "không thể xoá thiết lập chính sách; hãy gán policy.vrfy một giá trị, hoặc gọi policy.reset()",
+        ),
     ],
 )
 def test_policy_errors_speak_the_policys_language(action, english, vietnamese):

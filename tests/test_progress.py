@@ -5,44 +5,67 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_core_imports import FORBIDDEN, loaded_modules
 
 from smtplab.core.progress import ClassProgress, learner_name, parse_event, redact
 
-from test_core_imports import FORBIDDEN, loaded_modules
 
-
-def line(session: str, code: int, command: str | None = None, *, learner: str | None = None,
-         enhanced: str | None = None, peer: str = "10.0.0.5:50412", reply: str | None = None) -> str:
-    return json.dumps({"time": "2026-12-04T09:00:00.000Z", "session": session, "peer": peer, "learner": learner,
-                       "command": command, "code": code, "enhanced": enhanced, "reply": reply or f"{code} text"})
+def line(
+    session: str,
+    code: int,
+    command: str | None = None,
+    *,
+    learner: str | None = None,
+    enhanced: str | None = None,
+    peer: str = "10.0.0.5:50412",
+    reply: str | None = None,
+) -> str:
+    return json.dumps(
+        {
+            "time": "2026-12-04T09:00:00.000Z",
+            "session": session,
+            "peer": peer,
+            "learner": learner,
+            "command": command,
+            "code": code,
+            "enhanced": enhanced,
+            "reply": reply or f"{code} text",
+        }
+    )
 
 
 START = json.dumps({"event": "start", "time": "t", "scenario": "default", "default_policy": True})
 
 
-@pytest.mark.parametrize(("helo", "name"), [
-    ("an.learner.lab", "an"),
-    ("AN.Learner.LAB", "an"),
-    ("nguyen-van-an.learner.lab.", "nguyen-van-an"),
-    ("learner.example", None),
-    ("an.learner.lab.example", None),
-    (".learner.lab", None),
-    ("a.b.learner.lab", None),     # one label only
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("helo", "name"),
+    [
+        ("an.learner.lab", "an"),
+        ("AN.Learner.LAB", "an"),
+        ("nguyen-van-an.learner.lab.", "nguyen-van-an"),
+        ("learner.example", None),
+        ("an.learner.lab.example", None),
+        (".learner.lab", None),
+        ("a.b.learner.lab", None),  # one label only
+        ("", None),
+        (None, None),
+    ],
+)
 def test_the_ehlo_name_names_the_learner(helo, name):
     assert learner_name(helo) == name
 
 
-@pytest.mark.parametrize(("command", "shown"), [
-    ("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=", "AUTH PLAIN ****"),
-    ("auth login YWxpY2U=", "auth login ****"),
-    ("AUTH LOGIN", "AUTH LOGIN"),
-    ("AUTH", "AUTH"),
-    ("MAIL FROM:<a@b>", "MAIL FROM:<a@b>"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=", "AUTH PLAIN ****"),
+        ("auth login YWxpY2U=", "auth login ****"),
+        ("AUTH LOGIN", "AUTH LOGIN"),
+        ("AUTH", "AUTH"),
+        ("MAIL FROM:<a@b>", "MAIL FROM:<a@b>"),
+        (None, None),
+    ],
+)
 def test_auth_credentials_are_redacted(command, shown):
     assert redact(command) == shown
 
@@ -56,17 +79,45 @@ def test_a_password_in_the_file_never_reaches_the_progress():
 
 # (lines, learner, codes reached, challenges solved)
 FOLDS = [
-    ([line("s1", 220), line("s1", 250, "EHLO an.learner.lab", learner="an"), line("s1", 252, "VRFY alice", learner="an")],
-     "an", [220, 250, 252], []),
+    (
+        [
+            line("s1", 220),
+            line("s1", 250, "EHLO an.learner.lab", learner="an"),
+            line("s1", 252, "VRFY alice", learner="an"),
+        ],
+        "an",
+        [220, 250, 252],
+        [],
+    ),
     ([START, line("s1", 250, learner="an"), line("s1", 503, "DATA", learner="an")], "an", [250, 503], [5]),
-    ([json.dumps({"event": "start", "time": "t", "scenario": "relay-test", "default_policy": False}),
-      line("s1", 503, "DATA", learner="an")], "an", [503], []),
-    ([line("s1", 530, learner="an"), line("s2", 235, learner="an")], "an", [235, 530], []),   # two sessions: two attempts
+    (
+        [
+            json.dumps({"event": "start", "time": "t", "scenario": "relay-test", "default_policy": False}),
+            line("s1", 503, "DATA", learner="an"),
+        ],
+        "an",
+        [503],
+        [],
+    ),
+    (
+        [line("s1", 530, learner="an"), line("s2", 235, learner="an")],
+        "an",
+        [235, 530],
+        [],
+    ),  # two sessions: two attempts
     ([line("s1", 530, learner="an"), line("s1", 235, learner="an")], "an", [235, 530], [3]),
-    ([line("s1", 551, learner="an"), line("s2", 452, learner="an"), line("s3", 556, learner="an")],
-     "an", [452, 551, 556], [1, 2, 4]),
-    ([line("s1", 552, enhanced="5.2.2", learner="an"), line("s1", 250, enhanced="2.1.5", learner="an")],
-     "an", [250, 552], [6]),
+    (
+        [line("s1", 551, learner="an"), line("s2", 452, learner="an"), line("s3", 556, learner="an")],
+        "an",
+        [452, 551, 556],
+        [1, 2, 4],
+    ),
+    (
+        [line("s1", 552, enhanced="5.2.2", learner="an"), line("s1", 250, enhanced="2.1.5", learner="an")],
+        "an",
+        [250, 552],
+        [6],
+    ),
 ]
 
 
@@ -90,16 +141,28 @@ def test_replies_before_the_ehlo_count_for_the_learner_the_session_names():
 
 def test_sessions_that_name_nobody_count_for_their_address():
     progress = ClassProgress()
-    progress.feed([line("s1", 220, peer="10.0.0.7:1"), line("s1", 250, "EHLO laptop", peer="10.0.0.7:1"),
-                   line("s2", 550, "RCPT TO:<x@y>", peer="10.0.0.7:2"), line("s3", 252, peer="[::1]:3")])
+    progress.feed(
+        [
+            line("s1", 220, peer="10.0.0.7:1"),
+            line("s1", 250, "EHLO laptop", peer="10.0.0.7:1"),
+            line("s2", 550, "RCPT TO:<x@y>", peer="10.0.0.7:2"),
+            line("s3", 252, peer="[::1]:3"),
+        ]
+    )
     rows = progress.learners()
     assert [(p.name, p.host, p.reached()) for p in rows] == [(None, "10.0.0.7", [220, 250, 550]), (None, "::1", [252])]
 
 
 def test_the_class_summary_counts_learners_per_code():
     progress = ClassProgress()
-    progress.feed([line("a", 250, learner="an"), line("a", 250, learner="an"), line("b", 250, learner="bi"),
-                   line("b", 550, learner="bi")])
+    progress.feed(
+        [
+            line("a", 250, learner="an"),
+            line("a", 250, learner="an"),
+            line("b", 250, learner="bi"),
+            line("b", 550, learner="bi"),
+        ]
+    )
     assert progress.learners_per_code() == {250: 2, 550: 1}
     assert [p.name for p in progress.learners()] == ["an", "bi"]
 
@@ -108,12 +171,18 @@ def test_the_transcript_keeps_the_last_lines():
     progress = ClassProgress()
     progress.feed([line("s", 250, f"NOOP {n}", learner="an", reply=f"250 ok {n}") for n in range(10)])
     assert list(progress.learner("an").transcript) == [
-        "C: NOOP 7", "S: 250 ok 7", "C: NOOP 8", "S: 250 ok 8", "C: NOOP 9", "S: 250 ok 9"]
+        "C: NOOP 7",
+        "S: 250 ok 7",
+        "C: NOOP 8",
+        "S: 250 ok 8",
+        "C: NOOP 9",
+        "S: 250 ok 9",
+    ]
 
 
 # Bad input: (line, what the problem says)
 BAD = [
-    ('{"time": "t", "session": "s", "peer": "p", "co', "not JSON"),           # truncated
+    ('{"time": "t", "session": "s", "peer": "p", "co', "not JSON"),  # truncated
     ("hello there", "not JSON"),
     ("[1, 2]", "a JSON list, not an object"),
     ('{"time": "t", "session": "s", "peer": "p"}', "no reply 'code'"),
@@ -122,7 +191,7 @@ BAD = [
     ('{"time": "t", "peer": "p", "code": 250}', "no 'session'"),
     ('{"time": "t", "session": "s", "peer": ["p"], "code": 250}', "'peer' is list"),
     ('{"time": "t", "session": "s", "peer": "p", "code": 250, "learner": {}}', "'learner' is dict"),
-    ('\udcff\udcfe', "not JSON"),
+    ("\udcff\udcfe", "not JSON"),
 ]
 
 
@@ -151,5 +220,6 @@ def test_blank_lines_are_no_problem():
 def test_the_pure_modules_import_no_io_library():
     modules = loaded_modules(
         "import json, sys\nfrom smtplab.core import progress, challenges, class_view\n"
-        "print(json.dumps(sorted(sys.modules)))\n")
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
     assert [m for m in FORBIDDEN if m in modules] == []

@@ -43,10 +43,9 @@ NO_TOML_PARSER = (
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Every file and folder under ``folder`` with its size and modification time."""
-    return {
-        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-    } | {".": (0, folder.stat().st_mtime_ns)}
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))} | {
+        ".": (0, folder.stat().st_mtime_ns)
+    }
 
 
 def ordered(value: object) -> object:
@@ -67,11 +66,18 @@ def wheel(tmp_path_factory) -> Path:
     before = snapshot(ROOT / "smtplab")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     after = snapshot(ROOT / "smtplab")
-    SOURCE_TREE_CHANGES.extend(sorted(name for name in before.keys() | after.keys()
-                                      if before.get(name) != after.get(name) and "__pycache__" not in name))
+    SOURCE_TREE_CHANGES.extend(
+        sorted(
+            name
+            for name in before.keys() | after.keys()
+            if before.get(name) != after.get(name) and "__pycache__" not in name
+        )
+    )
     (built,) = folder.glob("smtplab-*.whl")
     return built
 
@@ -86,7 +92,9 @@ class Install:
         python = self.venv / "bin" / "python"
         subprocess.run(
             [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
-            check=True, capture_output=True, timeout=300,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
         self.python = str(python)
         self.script = str(self.venv / "bin" / "smtplab")
@@ -106,8 +114,9 @@ class Install:
         """Run as a learner would: from an unrelated folder, with PYTHONDONTWRITEBYTECODE=1."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env.update(PYTHONDONTWRITEBYTECODE="1", XDG_CACHE_HOME=str(self.cache), HOME=str(self.home))
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, env=env, cwd=self.home,
-                              check=False)
+        return subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=60, env=env, cwd=self.home, check=False
+        )
 
     def make_writable(self) -> None:
         for path in [self.package, *self.package.rglob("*")]:
@@ -185,8 +194,15 @@ def checkout_run(cache: Path, *args: str, env: dict | None = None) -> subprocess
     """Run the command line from this checkout (no parsed files beside the data) with its own cache folder."""
     environ = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
     environ.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache), **(env or {}))
-    return subprocess.run([sys.executable, "-c", NO_TOML_PARSER, *args], capture_output=True, text=True,
-                          timeout=60, env=environ, cwd=cache.parent, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", NO_TOML_PARSER, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        cwd=cache.parent,
+        check=False,
+    )
 
 
 def test_a_checkout_keeps_its_parsed_copies_in_the_user_cache(tmp_path):
@@ -230,7 +246,7 @@ def test_the_cache_keeps_a_few_versions_of_a_data_file(tmp_path, monkeypatch):
     monkeypatch.setattr(catalogue_module, "_DATA_DIR", str(data))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for version in range(catalogue_module.CACHE_VERSIONS_KEPT + 3):
-        (data / "sample.toml").write_text(f'version = {version}\n', encoding="utf-8")
+        (data / "sample.toml").write_text(f"version = {version}\n", encoding="utf-8")
         assert catalogue_module._load("sample.toml") == {"version": version}
         assert catalogue_module._load("sample.toml") == {"version": version}  # now from the cache
     kept = list((tmp_path / "cache" / "smtplab" / "catalogue").iterdir())

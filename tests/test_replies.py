@@ -18,7 +18,13 @@ from conftest import reference
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smtplab.core.reply import Reply, parse_reply
 from smtplab.errors import ServerReplyError
+from smtplab.server import guards, protocol
+from smtplab.server.lab_server import LabServer
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy
+from smtplab.server.protocol import LabSMTP
 from smtplab.server.reply_templates import (
     MAX_VALUE_LENGTH,
     identify,
@@ -27,12 +33,6 @@ from smtplab.server.reply_templates import (
     reply_template,
     server_reply,
 )
-from smtplab.server import guards, protocol
-from smtplab.server.lab_server import LabServer
-from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy
-from smtplab.server.protocol import LabSMTP
-from smtplab.core.reply import Reply, parse_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = reference()
@@ -51,10 +51,29 @@ ALL = reply_names()
 
 
 def test_the_catalogue_names_the_situations_a_learner_meets():
-    for name in ("greeting", "vrfy-cannot-verify", "relay-denied", "user-unknown", "mailbox", "will-forward",
-                 "user-moved", "vrfy-ambiguous", "greylist-450", "greylist-451", "auth-required",
-                 "auth-encryption-required", "message-too-big", "too-many-recipients", "null-mx",
-                 "no-service", "no-mail", "busy", "shutting-down", "idle-timeout", "help"):
+    for name in (
+        "greeting",
+        "vrfy-cannot-verify",
+        "relay-denied",
+        "user-unknown",
+        "mailbox",
+        "will-forward",
+        "user-moved",
+        "vrfy-ambiguous",
+        "greylist-450",
+        "greylist-451",
+        "auth-required",
+        "auth-encryption-required",
+        "message-too-big",
+        "too-many-recipients",
+        "null-mx",
+        "no-service",
+        "no-mail",
+        "busy",
+        "shutting-down",
+        "idle-timeout",
+        "help",
+    ):
         assert name in ALL
 
 
@@ -151,8 +170,13 @@ def _methods_that_push(cls: type) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for call in ast.walk(node):
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "push"
-                        and isinstance(call.func.value, ast.Name) and call.func.value.id == "self"):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "push"
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "self"
+                ):
                     found.add(node.name)
     return found
 
@@ -184,9 +208,15 @@ def test_no_method_of_aiosmtpd_that_writes_a_reply_runs_in_the_lab():
 
     # Every attribute those methods read exists on a new session (aiosmtpd's __init__, which sets
     # them for aiosmtpd, does not run).
-    read = {node.attr for name in reached for node in ast.walk(ast.parse(textwrap.dedent(_source(name))))
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
-            and isinstance(node.ctx, ast.Load)}
+    read = {
+        node.attr
+        for name in reached
+        for node in ast.walk(ast.parse(textwrap.dedent(_source(name))))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and isinstance(node.ctx, ast.Load)
+    }
     assert {"_timeout_handle", "_original_transport", "_tls_protocol", "_handle_hooks"} <= read
     loop = asyncio.new_event_loop()
     try:

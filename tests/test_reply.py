@@ -30,7 +30,7 @@ PARSED = [
     ("250 2.0.0", 250, ("2.0.0",), "2.0.0"),
     ("250 2.0.0Ok", 250, ("2.0.0Ok",), None),  # the enhanced code must stand alone
     ("220 mail.example.net ESMTP\tready", 220, ("mail.example.net ESMTP\tready",), None),
-    ("250 Grüße aus Hà Nội".encode("utf-8"), 250, ("Grüße aus Hà Nội",), None),
+    ("250 Grüße aus Hà Nội".encode(), 250, ("Grüße aus Hà Nội",), None),
     (b"250 caf\xe9", 250, ("caf\u00e9",), None),  # Latin-1 from an old server keeps every byte
 ]
 
@@ -126,8 +126,11 @@ def test_reply_constructor_rejects_what_a_server_cannot_send():
 
 codes = st.builds(lambda a, b, c: a * 100 + b * 10 + c, st.integers(2, 5), st.integers(0, 5), st.integers(0, 9))
 line_text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x01\x02\x03\x04\x05\x06\x07\x08"
-                  "\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f"),
+    st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\x00\x01\x02\x03\x04\x05\x06\x07\x08"
+        "\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f",
+    ),
     max_size=60,
 )
 replies = st.builds(Reply, codes, st.lists(line_text, min_size=1, max_size=5).map(tuple))

@@ -32,12 +32,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from targets import KINDS, MAILDIR_NAME, InProcessTarget, ServeTarget, normal_session, start
 
 from smtplab import Lab, explain
+from smtplab.server.lab_server import LabServer
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
-from smtplab.server.lab_server import LabServer
-from targets import KINDS, MAILDIR_NAME, InProcessTarget, ServeTarget, normal_session, start
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -149,9 +149,20 @@ def test_no_spelling_of_another_domain_is_accepted_for_relay(kind, tmp_path):
 class Outbound:
     """An audit hook that records, while on, every way the process could reach out."""
 
-    EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr",
-              "socket.sendto", "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-              "os.fork", "urllib.Request"}
+    EVENTS = {
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "socket.sendto",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "urllib.Request",
+    }
     on = False
     seen: list[tuple[str, tuple[object, ...]]] = []
     installed = False
@@ -189,7 +200,8 @@ def test_a_forwarded_users_mail_is_stored_locally_and_nothing_reaches_out(tmp_pa
             assert command("EHLO learner.example").startswith(b"250 ")
             assert command("MAIL FROM:<learner@school.example>").startswith(b"250 ")
             assert command("RCPT TO:<dave@lab.example>") == (
-                b"251 2.1.5 User not local; will forward to <dave@elsewhere.example>\r\n")
+                b"251 2.1.5 User not local; will forward to <dave@elsewhere.example>\r\n"
+            )
             assert command("DATA").startswith(b"354 ")
             assert command("Subject: for dave\r\n\r\nhello\r\n.").startswith(b"250 2.0.0 OK: message 1 stored")
             assert command("QUIT").startswith(b"221 ")
@@ -201,22 +213,36 @@ def test_a_forwarded_users_mail_is_stored_locally_and_nothing_reaches_out(tmp_pa
     connects = [args for event, args in Outbound.seen if event == "socket.connect"]
     assert [address for _sock, address in connects] == [(target.host, target.port)]  # this test's own client
     assert [event for event, _args in Outbound.seen if event != "socket.connect"] == []
-    (stored,) = [(tmp_path / "maildir" / "new" / name).read_bytes() for name in os.listdir(tmp_path / "maildir" / "new")]
-    assert stored.startswith(b"X-Smtplab-Envelope-From: <learner@school.example>\r\n"
-                             b"X-Smtplab-Envelope-To: <dave@lab.example>\r\nSubject: for dave\r\n")
+    (stored,) = [
+        (tmp_path / "maildir" / "new" / name).read_bytes() for name in os.listdir(tmp_path / "maildir" / "new")
+    ]
+    assert stored.startswith(
+        b"X-Smtplab-Envelope-From: <learner@school.example>\r\n"
+        b"X-Smtplab-Envelope-To: <dave@lab.example>\r\nSubject: for dave\r\n"
+    )
 
 
-SERVER_MODULES = ["smtplab.server.lab_server", "smtplab.server.protocol", "smtplab.server.handler", "smtplab.server.mailbox", "smtplab.server.decisions",
-                  "smtplab.server.policy", "smtplab.server.reply_templates", "smtplab.server.serve",
-                  "smtplab.server.guards", "smtplab.server.arguments"]
+SERVER_MODULES = [
+    "smtplab.server.lab_server",
+    "smtplab.server.protocol",
+    "smtplab.server.handler",
+    "smtplab.server.mailbox",
+    "smtplab.server.decisions",
+    "smtplab.server.policy",
+    "smtplab.server.reply_templates",
+    "smtplab.server.serve",
+    "smtplab.server.guards",
+    "smtplab.server.arguments",
+]
 
 
 @pytest.mark.parametrize("module", SERVER_MODULES)
 def test_the_server_side_has_no_way_to_send_mail_anywhere(module):
     source = Path(importlib.import_module(module).__file__).read_text(encoding="utf-8")
     tree = ast.parse(source)
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not imported & {"smtplib", "aiosmtplib", "subprocess", "urllib", "http", "requests", "dns"}
     if module != "smtplab.server.serve":  # serve resolves --host to check it is loopback, and connects nowhere
@@ -242,7 +268,9 @@ def test_auth_over_plain_text_only_where_the_policy_allows_it(tmp_path):
             code, lines = client.ehlo("learner.example")
             assert b"AUTH PLAIN LOGIN" in lines
             assert client.login("alice", SECRET)[0] == 235
-            assert client.sendmail("learner@school.example", ["bob@lab.example"], "Subject: over TLS\r\n\r\nhi\r\n") == {}
+            assert (
+                client.sendmail("learner@school.example", ["bob@lab.example"], "Subject: over TLS\r\n\r\nhi\r\n") == {}
+            )
     finally:
         target.close()
     with Lab() as lab:  # the default policy lets learners try AUTH over loopback
@@ -283,8 +311,14 @@ def test_plain_text_pipelined_after_starttls_is_discarded_not_run_inside_tls(kin
                 assert recv_line(tls).startswith(b"221 ")
         target.wait_ended(1)
         if isinstance(target, InProcessTarget):
-            assert target.records[0].commands == ("EHLO learner.example", "STARTTLS", "NOOP", "EHLO learner.example",
-                                                  "MAIL FROM:<learner@school.example>", "QUIT")
+            assert target.records[0].commands == (
+                "EHLO learner.example",
+                "STARTTLS",
+                "NOOP",
+                "EHLO learner.example",
+                "MAIL FROM:<learner@school.example>",
+                "QUIT",
+            )
             assert target.records[0].tls
         elif isinstance(target, ServeTarget):  # a Lab keeps no record of other clients' sessions
             assert "[EHLO STARTTLS NOOP EHLO MAIL QUIT]" in target.out[0] and " TLS " in target.out[0]
@@ -359,16 +393,27 @@ def test_every_html_face_escapes_server_and_user_text(tmp_path):
         playground = Playground(lab)
         playground.send_line(f"VRFY {PAYLOAD}")
         playground.send_line("bad\ncommand " + PAYLOAD)  # refused by the client: an error box
-        for view in (playground.error_view, playground.state_view, playground.transcript_view,
-                     playground.last_reply_view, playground.mailbox_view):
+        for view in (
+            playground.error_view,
+            playground.state_view,
+            playground.transcript_view,
+            playground.last_reply_view,
+            playground.mailbox_view,
+        ):
             assert_inert(view.value)
         assert "&lt;script&gt;" in playground.error_view.value
 
 
 # -- message content never chooses a path ----------------------------------------------------
 
-TRAVERSAL = ["../../escaped", "../../../../../../tmp/smtplab-escaped", "/tmp/smtplab-escaped", "..\\..\\escaped",
-             "new/../../escaped", "escaped\x00.txt"]
+TRAVERSAL = [
+    "../../escaped",
+    "../../../../../../tmp/smtplab-escaped",
+    "/tmp/smtplab-escaped",
+    "..\\..\\escaped",
+    "new/../../escaped",
+    "escaped\x00.txt",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -377,7 +422,7 @@ def test_headers_and_envelope_cannot_choose_where_a_message_is_written(kind, tmp
     base.mkdir(parents=True)
     target = start(kind, base)
     try:
-        for number, path in enumerate(TRAVERSAL):
+        for path in TRAVERSAL:
             with target.raw() as client:
                 assert client.reply().code == 220
                 client.command("EHLO learner.example")
@@ -385,8 +430,10 @@ def test_headers_and_envelope_cannot_choose_where_a_message_is_written(kind, tmp
                 assert client.command(f"MAIL FROM:<{sender}>").code == 250
                 assert client.command("RCPT TO:<alice@lab.example>").code == 250
                 assert client.command("DATA").code == 354
-                headers = (f"Subject: {path}\r\nMessage-ID: <{path}@school.example>\r\nFrom: {path}\r\n"
-                           f"X-Filename: {path}\r\nContent-Disposition: attachment; filename=\"{path}\"\r\n")
+                headers = (
+                    f"Subject: {path}\r\nMessage-ID: <{path}@school.example>\r\nFrom: {path}\r\n"
+                    f'X-Filename: {path}\r\nContent-Disposition: attachment; filename="{path}"\r\n'
+                )
                 client.send(headers.encode() + b"\r\nbody\r\n.\r\n")
                 assert client.reply().code == 250, path
         assert target.stop() == 0
@@ -409,8 +456,15 @@ def test_headers_and_envelope_cannot_choose_where_a_message_is_written(kind, tmp
 
 # -- AUTH secrets stay secret ------------------------------------------------------------------
 
-SECRETS = [SECRET, WRONG, b64(SECRET), b64(WRONG), b64("\0alice\0" + SECRET), b64("\0alice\0" + WRONG),
-           b64("alice\0alice\0" + SECRET)]
+SECRETS = [
+    SECRET,
+    WRONG,
+    b64(SECRET),
+    b64(WRONG),
+    b64("\0alice\0" + SECRET),
+    b64("\0alice\0" + WRONG),
+    b64("alice\0alice\0" + SECRET),
+]
 
 
 def test_serve_never_logs_an_auth_secret(tmp_path):
@@ -464,10 +518,18 @@ def test_a_transcript_never_holds_an_auth_secret_in_any_face():
         assert lab.auth("PLAIN", "alice", WRONG).code == 535
         assert lab.auth("LOGIN", "alice", WRONG).code == 535
         transcript = lab.transcript
-        faces = [str(transcript), repr(transcript), transcript._repr_html_(), transcript.diagram()._repr_svg_(),
-                 str(transcript.diagram()), str(transcript[2:]), repr(list(transcript)),
-                 " ".join(str(e) for e in transcript), " ".join(repr(e) for e in transcript),
-                 " ".join(e.sent or "" for e in transcript.exchanges)]
+        faces = [
+            str(transcript),
+            repr(transcript),
+            transcript._repr_html_(),
+            transcript.diagram()._repr_svg_(),
+            str(transcript.diagram()),
+            str(transcript[2:]),
+            repr(list(transcript)),
+            " ".join(str(e) for e in transcript),
+            " ".join(repr(e) for e in transcript),
+            " ".join(e.sent or "" for e in transcript.exchanges),
+        ]
         for face in faces:
             assert [secret for secret in SECRETS if secret in face] == []
         assert "AUTH PLAIN ****" in str(transcript) and "-> ****" in str(transcript)

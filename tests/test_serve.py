@@ -25,13 +25,12 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from targets import ServeTarget, start_transaction
 
 from smtplab.errors import SMTPLabError
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import SCENARIOS, UnknownScenario, scenario
 from smtplab.server.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
-
-from targets import ServeTarget, start_transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
@@ -39,8 +38,10 @@ CURL = shutil.which("curl") or "/usr/bin/curl"
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 LISTENING = re.compile(r"^smtplab serve: listening on (\S+):(\d+)$")
 # A SessionRecord line: peer [verbs] -> [codes] stored=N ... seconds
-LOG_LINE = re.compile(r"^127\.0\.0\.1:\d+ \[(?P<verbs>[^\]]*)\] -> \[(?P<codes>[^\]]*)\] stored=(?P<stored>\d+)"
-                      r"(?: TLS)?(?: user=\S+)? \d+\.\ds$")
+LOG_LINE = re.compile(
+    r"^127\.0\.0\.1:\d+ \[(?P<verbs>[^\]]*)\] -> \[(?P<codes>[^\]]*)\] stored=(?P<stored>\d+)"
+    r"(?: TLS)?(?: user=\S+)? \d+\.\ds$"
+)
 TIMEOUT = 20  # seconds, for anything that waits on the server or a peer
 
 
@@ -54,6 +55,7 @@ class Served(ServeTarget):
 
     def wait_line(self, verbs: str) -> re.Match[str]:
         """The first session log line whose commands are ``verbs`` (lines of other sessions may come between)."""
+
         def found() -> re.Match[str] | None:
             return next((m for m in map(LOG_LINE.match, self.out) if m and m["verbs"] == verbs), None)
 
@@ -103,8 +105,9 @@ def send_one(served: Served, subject: str = "a normal message") -> None:
     """A normal session that must still work: smtplib sends a message and it is stored."""
     before = served.stored()
     with served.smtp() as client:
-        refused = client.sendmail("learner@school.example", ["alice@lab.example"],
-                                  f"Subject: {subject}\r\n\r\nhello\r\n")
+        refused = client.sendmail(
+            "learner@school.example", ["alice@lab.example"], f"Subject: {subject}\r\n\r\nhello\r\n"
+        )
     assert refused == {}
     assert served.stored() == before + 1
 
@@ -130,8 +133,13 @@ def test_the_default_maildir_is_a_kept_folder_in_the_working_directory(tmp_path,
 
 
 def test_without_maildir_option_mail_goes_to_smtplab_maildir(tmp_path):
-    process = subprocess.Popen([sys.executable, "-m", "smtplab", "serve", "--port", "0"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smtplab", "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stderr.readline()
         port = int(LISTENING.match(line.strip())[2])
@@ -196,7 +204,11 @@ def test_aiosmtplib_session(shared):
         async with aiosmtplib.SMTP(hostname="127.0.0.1", port=shared.port, timeout=TIMEOUT, start_tls=False) as client:
             verified = await client.vrfy("alice")
             message = EmailMessage()
-            message["Subject"], message["From"], message["To"] = "from aiosmtplib", "a@school.example", "carol@lab.example"
+            message["Subject"], message["From"], message["To"] = (
+                "from aiosmtplib",
+                "a@school.example",
+                "carol@lab.example",
+            )
             message.set_content("hello")
             errors, answer = await client.send_message(message)
             assert errors == {}
@@ -211,8 +223,9 @@ def test_aiosmtplib_session(shared):
 
 def test_aiosmtplib_starttls_session_is_logged_with_tls(shared):
     async def talk() -> int:
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=shared.port, timeout=TIMEOUT,
-                                   validate_certs=False) as client:  # the lab's certificate is a throw-away one
+        async with aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=shared.port, timeout=TIMEOUT, validate_certs=False
+        ) as client:  # the lab's certificate is a throw-away one
             return (await client.noop()).code
 
     assert asyncio.run(talk()) == 250
@@ -223,23 +236,51 @@ def test_aiosmtplib_starttls_session_is_logged_with_tls(shared):
 
 def test_swaks_sends_a_message(shared):
     before = shared.stored()
-    result = run_peer([SWAKS, "--server", f"127.0.0.1:{shared.port}", "--from", "learner@school.example",
-                       "--to", "alice@lab.example", "--helo", "learner.example", "--timeout", "15",
-                       "--header", "Subject: from swaks"])
+    result = run_peer(
+        [
+            SWAKS,
+            "--server",
+            f"127.0.0.1:{shared.port}",
+            "--from",
+            "learner@school.example",
+            "--to",
+            "alice@lab.example",
+            "--helo",
+            "learner.example",
+            "--timeout",
+            "15",
+            "--header",
+            "Subject: from swaks",
+        ]
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"^<-  250 2\.0\.0 OK: message \d+ stored in the lab mailbox$", result.stdout, re.M)
     assert shared.stored() == before + 1
     assert any(b"Subject: from swaks" in m for m in shared.messages())
 
 
-@pytest.mark.parametrize(("recipient", "line"), [
-    ("eve@elsewhere.example", "550 5.7.1 <eve@elsewhere.example>: Relay access denied"),
-    ("nobody@lab.example", "550 5.1.1 <nobody@lab.example>: User unknown"),
-])
+@pytest.mark.parametrize(
+    ("recipient", "line"),
+    [
+        ("eve@elsewhere.example", "550 5.7.1 <eve@elsewhere.example>: Relay access denied"),
+        ("nobody@lab.example", "550 5.1.1 <nobody@lab.example>: User unknown"),
+    ],
+)
 def test_swaks_to_a_relay_or_unknown_recipient_fails_with_550(shared, recipient, line):
     before = shared.stored()
-    result = run_peer([SWAKS, "--server", f"127.0.0.1:{shared.port}", "--from", "learner@school.example",
-                       "--to", recipient, "--timeout", "15"])
+    result = run_peer(
+        [
+            SWAKS,
+            "--server",
+            f"127.0.0.1:{shared.port}",
+            "--from",
+            "learner@school.example",
+            "--to",
+            recipient,
+            "--timeout",
+            "15",
+        ]
+    )
     assert result.returncode != 0
     assert f"<** {line}" in result.stdout
     assert shared.stored() == before
@@ -256,9 +297,21 @@ def test_curl_uploads_a_message(shared, tmp_path):
     before = shared.stored()
     message = tmp_path / "message.txt"
     message.write_bytes(b"From: learner@school.example\r\nSubject: from curl\r\n\r\nuploaded with curl\r\n")
-    result = run_peer([CURL, "-v", "--max-time", "15", f"smtp://127.0.0.1:{shared.port}",
-                       "--mail-from", "learner@school.example", "--mail-rcpt", "bob@lab.example",
-                       "--upload-file", str(message)])
+    result = run_peer(
+        [
+            CURL,
+            "-v",
+            "--max-time",
+            "15",
+            f"smtp://127.0.0.1:{shared.port}",
+            "--mail-from",
+            "learner@school.example",
+            "--mail-rcpt",
+            "bob@lab.example",
+            "--upload-file",
+            str(message),
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"^< 250 2\.0\.0 OK: message \d+ stored", result.stderr, re.M)
     assert shared.stored() == before + 1
@@ -267,10 +320,23 @@ def test_curl_uploads_a_message(shared, tmp_path):
 
 def test_smtp_source_sessions_in_parallel_are_all_stored_and_logged(shared):
     before = shared.stored()
-    result = run_peer([SMTP_SOURCE, "-s", "5", "-m", "40", "-f", "sender@lab.example", "-t", "alice@lab.example",
-                       f"127.0.0.1:{shared.port}"])
+    result = run_peer(
+        [
+            SMTP_SOURCE,
+            "-s",
+            "5",
+            "-m",
+            "40",
+            "-f",
+            "sender@lab.example",
+            "-t",
+            "alice@lab.example",
+            f"127.0.0.1:{shared.port}",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert shared.stored() == before + 40
+
     def sessions() -> list[re.Match[str]]:  # smtp-source says HELO; no other test here does
         return [m for m in map(LOG_LINE.match, shared.out) if m and m["verbs"] == "HELO MAIL RCPT DATA QUIT"]
 
@@ -300,14 +366,20 @@ def test_binary_bytes_get_500_then_a_normal_session_works(shared, line):
     send_one(shared)
 
 
-@pytest.mark.parametrize(("before", "command", "line"), [
-    ((), "MAIL FROM:<learner@school.example>", "503 5.5.1 Error: send HELO/EHLO first"),
-    (("EHLO learner.example",), "RCPT TO:<alice@lab.example>", "503 5.5.1 Error: need MAIL command"),
-    (("EHLO learner.example",), "DATA", "503 5.5.1 Error: need MAIL command"),  # no transaction: MAIL comes first
-    (("EHLO learner.example", "MAIL FROM:<a@school.example>"), "DATA", "503 5.5.1 Error: need RCPT command"),
-    (("EHLO learner.example", "MAIL FROM:<a@school.example>"), "MAIL FROM:<b@school.example>",
-     "503 5.5.1 Error: nested MAIL command"),
-])
+@pytest.mark.parametrize(
+    ("before", "command", "line"),
+    [
+        ((), "MAIL FROM:<learner@school.example>", "503 5.5.1 Error: send HELO/EHLO first"),
+        (("EHLO learner.example",), "RCPT TO:<alice@lab.example>", "503 5.5.1 Error: need MAIL command"),
+        (("EHLO learner.example",), "DATA", "503 5.5.1 Error: need MAIL command"),  # no transaction: MAIL comes first
+        (("EHLO learner.example", "MAIL FROM:<a@school.example>"), "DATA", "503 5.5.1 Error: need RCPT command"),
+        (
+            ("EHLO learner.example", "MAIL FROM:<a@school.example>"),
+            "MAIL FROM:<b@school.example>",
+            "503 5.5.1 Error: nested MAIL command",
+        ),
+    ],
+)
 def test_commands_out_of_order_get_503_then_a_normal_session_works(shared, before, command, line):
     with shared.raw() as client:
         assert client.reply().code == 220
@@ -361,7 +433,9 @@ def test_a_signal_lets_a_message_in_flight_finish_closes_idle_sessions_with_421_
     assert served.stored() == 1
     assert b"the first half,\r\nand the second half.\r\n" in served.messages()[0]
     assert len(served.out) == 2 and all(LOG_LINE.match(line) for line in served.out)
-    assert served.err[-1].endswith("stopped after 2 session(s); 1 message(s) stored in " + str(served.maildir.resolve()))
+    assert served.err[-1].endswith(
+        "stopped after 2 session(s); 1 message(s) stored in " + str(served.maildir.resolve())
+    )
 
 
 def test_a_signal_with_nobody_connected_exits_0_at_once(start):
@@ -396,8 +470,9 @@ def test_a_scenario_and_options_on_top(start):
         assert client.command("MAIL FROM:<learner@school.example>").code == 530
     assert served.stop() == 0
 
-    served = start("--scenario", "strict", "--vrfy", "confirm", "--user", "zed@school.example", "--user", "yan",
-                   "--lang", "vi")
+    served = start(
+        "--scenario", "strict", "--vrfy", "confirm", "--user", "zed@school.example", "--user", "yan", "--lang", "vi"
+    )
     served.wait_err("scenario strict: VRFY và EXPN bị tắt")
     with served.raw() as client:
         client.reply()
@@ -451,24 +526,27 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
     assert_one_line_error(result, f"127.0.0.1:{port}", "Address already in use", "--port 0")
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (("--scenario", "strikt"), ("unknown scenario 'strikt'", "did you mean 'strict'?")),
-    (("--vrfy", "confrim"), ("--vrfy cannot be 'confrim'", "did you mean 'confirm'?")),
-    (("--vrfy", "yes"), ("--vrfy cannot be 'yes'", "'cannot-verify', 'confirm', 'disabled'")),
-    (("--maildir", "a-file/maildir"), ("--maildir 'a-file/maildir' cannot be used", "Not a directory")),
-    (("--maildir", "a-file"), ("--maildir 'a-file' cannot be used",)),
-    (("--port", "65536"), ("--port cannot be 65536",)),
-    (("--port", "http"), ("argument --port: invalid int value: 'http'",)),
-    (("--max-connections", "0"), ("--max-connections cannot be 0",)),
-    (("--max-size", "0"), ("--max-size cannot be 0",)),
-    (("--idle-timeout", "0"), ("--idle-timeout cannot be 0.0",)),
-    (("--grace", "-1"), ("--grace cannot be -1.0",)),
-    (("--user", "not an address"), ("--user cannot be 'not an address'",)),
-    (("--host", "no-such-host.invalid"), ("--host 'no-such-host.invalid'",)),
-    (("--lang", "fr"), ("argument --lang: invalid choice: 'fr'",)),
-    (("--verbose",), ("unrecognized arguments: --verbose",)),
-    (("extra",), ("unrecognized arguments: extra",)),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--scenario", "strikt"), ("unknown scenario 'strikt'", "did you mean 'strict'?")),
+        (("--vrfy", "confrim"), ("--vrfy cannot be 'confrim'", "did you mean 'confirm'?")),
+        (("--vrfy", "yes"), ("--vrfy cannot be 'yes'", "'cannot-verify', 'confirm', 'disabled'")),
+        (("--maildir", "a-file/maildir"), ("--maildir 'a-file/maildir' cannot be used", "Not a directory")),
+        (("--maildir", "a-file"), ("--maildir 'a-file' cannot be used",)),
+        (("--port", "65536"), ("--port cannot be 65536",)),
+        (("--port", "http"), ("argument --port: invalid int value: 'http'",)),
+        (("--max-connections", "0"), ("--max-connections cannot be 0",)),
+        (("--max-size", "0"), ("--max-size cannot be 0",)),
+        (("--idle-timeout", "0"), ("--idle-timeout cannot be 0.0",)),
+        (("--grace", "-1"), ("--grace cannot be -1.0",)),
+        (("--user", "not an address"), ("--user cannot be 'not an address'",)),
+        (("--host", "no-such-host.invalid"), ("--host 'no-such-host.invalid'",)),
+        (("--lang", "fr"), ("argument --lang: invalid choice: 'fr'",)),
+        (("--verbose",), ("unrecognized arguments: --verbose",)),
+        (("extra",), ("unrecognized arguments: extra",)),
+    ],
+)
 def test_bad_options_are_one_line_and_exit_2(tmp_path, args, words):
     (tmp_path / "a-file").write_text("not a folder\n")
     result = serve_command(tmp_path, "--port", "0", *args) if args[0] != "--port" else serve_command(tmp_path, *args)
@@ -481,8 +559,19 @@ def test_help_lists_every_scenario():
     assert result.returncode == 0
     for name in SCENARIOS:
         assert re.search(rf"^  {re.escape(name)} +\S", result.stdout, re.M), name
-    for option in ("--host", "--port", "--maildir", "--vrfy", "--user", "--scenario", "--lang",
-                   "--max-connections", "--max-size", "--idle-timeout", "--grace"):
+    for option in (
+        "--host",
+        "--port",
+        "--maildir",
+        "--vrfy",
+        "--user",
+        "--scenario",
+        "--lang",
+        "--max-connections",
+        "--max-size",
+        "--idle-timeout",
+        "--grace",
+    ):
         assert option in result.stdout
 
 
@@ -507,8 +596,9 @@ def test_an_unknown_scenario_suggests_the_nearest():
 
 
 def test_build_policy_applies_options_over_the_scenario():
-    policy = build_policy(ServeOptions(scenario="relay-test", vrfy="disabled", users=("zed@school.example", "Yan"),
-                                       max_size=5000))
+    policy = build_policy(
+        ServeOptions(scenario="relay-test", vrfy="disabled", users=("zed@school.example", "Yan"), max_size=5000)
+    )
     assert policy.vrfy == "disabled" and policy.forwarding == "refuse"
     assert policy.users == ("zed", "yan") and policy.domains == ("lab.example", "school.example")
     assert policy.max_size == 5000
@@ -519,10 +609,20 @@ def test_build_policy_applies_options_over_the_scenario():
     assert build_limits(ServeOptions(max_connections=7)).max_per_client == 3
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("", False), ("192.0.2.10", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("192.0.2.10", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 

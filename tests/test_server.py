@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from targets import Raw
 
+from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.reply_templates import identify
-from smtplab.core.reply import Reply
-from smtplab.server.lab_server import LabServer, Limits, SessionRecord
-
-from targets import Raw
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,8 +100,16 @@ def test_greeting_and_ehlo_name_the_lab_not_the_machine(lab):
         code, ehlo = client.ehlo("learner.example")
     assert code == 250
     assert ehlo.decode().splitlines() == [
-        "lab.example Hello learner.example", "SIZE 10485760", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES",
-        "STARTTLS", "AUTH PLAIN LOGIN", "VRFY", "EXPN", "HELP",
+        "lab.example Hello learner.example",
+        "SIZE 10485760",
+        "8BITMIME",
+        "PIPELINING",
+        "ENHANCEDSTATUSCODES",
+        "STARTTLS",
+        "AUTH PLAIN LOGIN",
+        "VRFY",
+        "EXPN",
+        "HELP",
     ]
     assert str(session(lab, ehlo=False)[0]) == "220 lab.example ESMTP smtplab"
     assert lab.host == "127.0.0.1"
@@ -122,14 +129,50 @@ def test_a_message_sent_with_smtplib_is_stored_before_the_250(lab):
 def test_every_reply_line_comes_from_the_catalogue(lab):
     lab.policy.update(vrfy="confirm", null_mx=["nomail.example"])
     commands = [
-        "HELP", "HELP VRFY", "HELP NOPE", "NOOP", "RSET", "RSET now", "VRFY", "VRFY @@@", "VRFY al", "VRFY alice",
-        "VRFY dave", "VRFY x@other.example", "VRFY nobody", "EXPN", "EXPN staff", "EXPN nolist", "ETRN lab.example",
-        "FOO", "DATA", "RCPT TO:<bob@lab.example>", "MAIL", "MAIL FROM:<a@x> BODY=9BIT",
-        "MAIL FROM:<a@x> SIZE=99999999999", "MAIL FROM:<a@x> XFOO=1", "MAIL FROM:<a@x> SMTPUTF8", "MAIL FROM:@@",
-        "MAIL FROM:<a@x>", "MAIL FROM:<b@x>", "RCPT TO:@@", "RCPT TO:<bob@lab.example> NOTIFY=NEVER",
-        "RCPT TO:<x@nomail.example>", "RCPT TO:<x@other.example>", "RCPT TO:<dave@lab.example>",
-        "RCPT TO:<nobody@lab.example>", "RCPT TO:<bob@lab.example>", "DATA now",
-        "AUTH", "AUTH PLAIN a b c", "AUTH CRAM-MD5", "STARTTLS now", "HELO", "EHLO", "QUIT now", "QUIT",
+        "HELP",
+        "HELP VRFY",
+        "HELP NOPE",
+        "NOOP",
+        "RSET",
+        "RSET now",
+        "VRFY",
+        "VRFY @@@",
+        "VRFY al",
+        "VRFY alice",
+        "VRFY dave",
+        "VRFY x@other.example",
+        "VRFY nobody",
+        "EXPN",
+        "EXPN staff",
+        "EXPN nolist",
+        "ETRN lab.example",
+        "FOO",
+        "DATA",
+        "RCPT TO:<bob@lab.example>",
+        "MAIL",
+        "MAIL FROM:<a@x> BODY=9BIT",
+        "MAIL FROM:<a@x> SIZE=99999999999",
+        "MAIL FROM:<a@x> XFOO=1",
+        "MAIL FROM:<a@x> SMTPUTF8",
+        "MAIL FROM:@@",
+        "MAIL FROM:<a@x>",
+        "MAIL FROM:<b@x>",
+        "RCPT TO:@@",
+        "RCPT TO:<bob@lab.example> NOTIFY=NEVER",
+        "RCPT TO:<x@nomail.example>",
+        "RCPT TO:<x@other.example>",
+        "RCPT TO:<dave@lab.example>",
+        "RCPT TO:<nobody@lab.example>",
+        "RCPT TO:<bob@lab.example>",
+        "DATA now",
+        "AUTH",
+        "AUTH PLAIN a b c",
+        "AUTH CRAM-MD5",
+        "STARTTLS now",
+        "HELO",
+        "EHLO",
+        "QUIT now",
+        "QUIT",
     ]
     replies = session(lab, *commands)
     for command, reply in zip(["(greeting)", *commands], replies, strict=True):
@@ -148,8 +191,12 @@ SEQUENCE = [
     (["MAIL FROM:<a@x>", "MAIL FROM:<a@x>"], 503, "5.5.1 Error: nested MAIL command", True),
     (["AUTH PLAIN"], 503, "5.5.1 Error: send EHLO first", False),
     (["HELO me", "AUTH PLAIN"], 503, "5.5.1 Error: send EHLO first", False),
-    (["MAIL FROM:<a@x>", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ="], 503,
-     "5.5.1 Error: AUTH is not allowed during a mail transaction", True),
+    (
+        ["MAIL FROM:<a@x>", "AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ="],
+        503,
+        "5.5.1 Error: AUTH is not allowed during a mail transaction",
+        True,
+    ),
 ]
 
 
@@ -340,7 +387,8 @@ def test_disabled_vrfy_and_expn_leave_ehlo_and_help(lab):
         keywords = client.ehlo("learner.example")[1].decode().splitlines()
         assert "VRFY" not in keywords and "EXPN" not in keywords and "STARTTLS" not in keywords
         assert client.docmd("HELP") == (
-            214, b"2.0.0 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET"
+            214,
+            b"2.0.0 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET",
         )
         assert client.docmd("HELP VRFY")[0] == 504
 
@@ -348,7 +396,8 @@ def test_disabled_vrfy_and_expn_leave_ehlo_and_help(lab):
 def test_help_answers_214(lab):
     with lab.smtp() as client:
         assert client.docmd("HELP") == (
-            214, b"2.0.0 Supported commands: AUTH DATA EHLO EXPN HELO HELP MAIL NOOP QUIT RCPT RSET STARTTLS VRFY"
+            214,
+            b"2.0.0 Supported commands: AUTH DATA EHLO EXPN HELO HELP MAIL NOOP QUIT RCPT RSET STARTTLS VRFY",
         )
         assert client.docmd("HELP vrfy") == (214, b"2.0.0 Syntax: VRFY <address>")
 
@@ -360,7 +409,8 @@ def test_size_limit_at_mail_and_at_the_final_dot_stores_nothing(lab):
         with pytest.raises(smtplib.SMTPSenderRefused) as caught:  # smtplib declares SIZE= in MAIL
             client.sendmail("alice@lab.example", ["bob@lab.example"], "Subject: big\r\n\r\n" + "z" * 200)
     assert (caught.value.smtp_code, caught.value.smtp_error) == (
-        552, b"5.3.4 Message size exceeds fixed maximum message size (100 octets)"
+        552,
+        b"5.3.4 Message size exceeds fixed maximum message size (100 octets)",
     )
     with lab.raw() as client:  # a client that does not declare the size finds out after the final dot
         reply = _message_via_raw(client, b"Subject: big\r\n\r\n" + b"z" * 200 + b"\r\n")
@@ -408,7 +458,8 @@ def test_greylisting_defers_the_first_try_and_accepts_a_patient_retry(lab, code)
         first_try = time.monotonic()
         first = client.rcpt("bob@lab.example")
         assert first == (
-            code, b"4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 1 seconds"
+            code,
+            b"4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 1 seconds",
         )
         assert client.rcpt("bob@lab.example")[0] == code  # too soon
         # A patient client retries until the greylisting delay is over (retries do not restart the clock).
@@ -443,7 +494,8 @@ def test_auth_mechanism_names_are_taken_in_any_case(lab):
     with lab.smtp() as client:
         client.ehlo("learner.example")
         assert client.docmd("auth plain AGFsaWNlAHdvbmRlcmxhbmQ=") == (
-            538, b"5.7.11 Encryption required for requested authentication mechanism"
+            538,
+            b"5.7.11 Encryption required for requested authentication mechanism",
         )
 
 
@@ -662,7 +714,8 @@ def test_another_hostname_is_announced_everywhere():
     try:
         replies = session(running, "QUIT")
         assert [str(r) for r in (replies[0], replies[-1])] == [
-            "220 mx.school.example ESMTP smtplab", "221 2.0.0 mx.school.example closing connection"
+            "220 mx.school.example ESMTP smtplab",
+            "221 2.0.0 mx.school.example closing connection",
         ]
     finally:
         running.close()
@@ -754,6 +807,7 @@ def test_a_line_aiosmtpd_would_write_itself_is_logged_and_replaced_by_451(caplog
 
     running = LabThread()
     try:
+
         async def listen():
             loop = asyncio.get_running_loop()
             server = running.server
@@ -786,6 +840,11 @@ def test_aiosmtpd_logs_nothing_a_learner_would_see_and_its_logger_is_left_alone(
         "assert logging.getLogger('mail.log').handlers == [], logging.getLogger('mail.log').handlers\n"
         "print('done')\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert (out.returncode, out.stdout, out.stderr) == (0, "done\n", "")

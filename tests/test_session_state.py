@@ -127,8 +127,9 @@ def test_why_503(step, sent, reason):
 
 
 def transcript(*steps: tuple[str | None, int | None]) -> Transcript:
-    return Transcript([Exchange(sent, Reply(code, "text") if code else None, None if code else "a note")
-                       for sent, code in steps])
+    return Transcript(
+        [Exchange(sent, Reply(code, "text") if code else None, None if code else "a note") for sent, code in steps]
+    )
 
 
 GREETING = (None, 220)
@@ -139,21 +140,53 @@ SESSION_CASES = [
     ((GREETING, ("EHLO x", 250)), "ready", None),
     ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250)), "mail", None),
     ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("RCPT TO:<b@lab.example>", 250)), "rcpt", None),
-    ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("RCPT TO:<b@lab.example>", 250),
-      ("DATA", 354)), "data", None),
-    ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("RCPT TO:<b@lab.example>", 250),
-      ("DATA", 354), ("Subject: hi\n\nhello\n", 250)), "ready", None),
+    (
+        (
+            GREETING,
+            ("EHLO x", 250),
+            ("MAIL FROM:<a@lab.example>", 250),
+            ("RCPT TO:<b@lab.example>", 250),
+            ("DATA", 354),
+        ),
+        "data",
+        None,
+    ),
+    (
+        (
+            GREETING,
+            ("EHLO x", 250),
+            ("MAIL FROM:<a@lab.example>", 250),
+            ("RCPT TO:<b@lab.example>", 250),
+            ("DATA", 354),
+            ("Subject: hi\n\nhello\n", 250),
+        ),
+        "ready",
+        None,
+    ),
     ((GREETING, ("EHLO x", 250), ("QUIT", 221)), "not-connected", None),
     ((GREETING, ("EHLO x", 250), ("QUIT", 221), (None, None), GREETING), "greeted", None),
     ((GREETING, ("RCPT TO:<b@lab.example>", 503)), "greeted", ("RCPT TO", "greeted", "need_hello")),
     ((GREETING, ("EHLO x", 250), ("DATA", 503)), "ready", ("DATA", "ready", "data_without_mail")),
-    ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("MAIL FROM:<a@lab.example>", 503)),
-     "mail", ("MAIL FROM", "mail", "nested_mail")),
+    (
+        (GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("MAIL FROM:<a@lab.example>", 503)),
+        "mail",
+        ("MAIL FROM", "mail", "nested_mail"),
+    ),
     # a 503 is explained only while it is the last reply
     ((GREETING, ("DATA", 503), ("NOOP", 250)), "greeted", None),
     # a 503 as message text after a 354 is not a command's 503
-    ((GREETING, ("EHLO x", 250), ("MAIL FROM:<a@lab.example>", 250), ("RCPT TO:<b@lab.example>", 250),
-      ("DATA", 354), ("text", 503)), "ready", None),
+    (
+        (
+            GREETING,
+            ("EHLO x", 250),
+            ("MAIL FROM:<a@lab.example>", 250),
+            ("RCPT TO:<b@lab.example>", 250),
+            ("DATA", 354),
+            ("text", 503),
+        ),
+        "ready",
+        None,
+    ),
     # a refused greeting: the client hangs up with a note
     (((None, 554), (None, None)), "not-connected", None),
     # the client hung up after an unadvertised STARTTLS (a note without a reply)

@@ -173,9 +173,22 @@ def test_append_rejects_what_is_not_an_exchange():
         Transcript().append("250 OK")  # type: ignore[arg-type]
 
 
-@given(st.lists(st.tuples(st.sampled_from(["NOOP", "VRFY bob", "RSET"]), st.sampled_from([
-    "250 OK", "252 2.1.5 Cannot VRFY user", "550-5.1.1 no\r\n550 5.1.1 such user", "421 4.3.2 bye",
-])), max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["NOOP", "VRFY bob", "RSET"]),
+            st.sampled_from(
+                [
+                    "250 OK",
+                    "252 2.1.5 Cannot VRFY user",
+                    "550-5.1.1 no\r\n550 5.1.1 such user",
+                    "421 4.3.2 bye",
+                ]
+            ),
+        ),
+        max_size=8,
+    )
+)
 def test_reply_lines_parse_back_to_the_replies(steps):
     t = Transcript([Exchange(sent, r(reply)) for sent, reply in steps])
     text, replies, current = str(t), [], []

@@ -15,12 +15,12 @@ import pytest
 
 from smtplab import Lab, compare, explain
 from smtplab.core.catalogue import catalogue
-from smtplab.errors import ReplyParseError, UnknownCode
-from smtplab.server.policy import Policy
 from smtplab.core.quizzes import QUIZZES, Grade, QuizStep, UnknownQuiz, as_quiz, grade, parse_guess, quiz, score
-from smtplab.server.settings import SETTINGS
+from smtplab.errors import ReplyParseError, UnknownCode
 from smtplab.notebook.widgets import QUICK_COMMANDS, CodeComparer, Playground, Quiz, ReplyExplainer
 from smtplab.notebook.widgets._common import policy_choices, setting_choices
+from smtplab.server.policy import Policy
+from smtplab.server.settings import SETTINGS
 
 EN, VI = catalogue("en"), catalogue("vi")
 
@@ -93,8 +93,13 @@ def test_a_picked_label_explains_the_code_not_a_reply_line():
 
 @pytest.mark.parametrize(
     ("query", "error"),
-    [("abc", UnknownCode), ("299", UnknownCode), ("999 nope", ReplyParseError), ("9.9.9", UnknownCode),
-     ("5.99.99", UnknownCode)],
+    [
+        ("abc", UnknownCode),
+        ("299", UnknownCode),
+        ("999 nope", ReplyParseError),
+        ("9.9.9", UnknownCode),
+        ("5.99.99", UnknownCode),
+    ],
 )
 def test_explainer_shows_bad_input_as_a_message(query, error):
     with pytest.raises(error) as raised:
@@ -211,15 +216,28 @@ def test_playground_css_classes(lab):
     assert "smtplab-command" in classes(widget.command)
     assert "smtplab-send" in classes(widget.send_button)
     assert "smtplab-history" in classes(widget.history)
-    for view, css in ((widget.state_view, "smtplab-state"), (widget.transcript_view, "smtplab-transcript"),
-                      (widget.last_reply_view, "smtplab-last-reply"), (widget.mailbox_view, "smtplab-mailbox"),
-                      (widget.error_view, "smtplab-error-view")):
+    for view, css in (
+        (widget.state_view, "smtplab-state"),
+        (widget.transcript_view, "smtplab-transcript"),
+        (widget.last_reply_view, "smtplab-last-reply"),
+        (widget.mailbox_view, "smtplab-mailbox"),
+        (widget.error_view, "smtplab-error-view"),
+    ):
         assert css in classes(view)
     assert [key for key, *_ in QUICK_COMMANDS] == list(widget.quick)
     for key, button in widget.quick.items():
         assert {"smtplab-quick", f"smtplab-quick-{key}"} <= classes(button)
     assert [b.description for b in widget.quick.values()] == [
-        "EHLO", "MAIL FROM", "RCPT TO", "DATA", "VRFY", "EXPN", "RSET", "NOOP", "QUIT"]
+        "EHLO",
+        "MAIL FROM",
+        "RCPT TO",
+        "DATA",
+        "VRFY",
+        "EXPN",
+        "RSET",
+        "NOOP",
+        "QUIT",
+    ]
     assert "smtplab-policy-vrfy" in classes(widget.policy["vrfy"])
     assert "smtplab-policy-greylist-code" in classes(widget.policy["greylist_code"])
 
@@ -261,8 +279,12 @@ def test_every_quick_button_calls_its_lab_helper(lab):
 
 def test_a_whole_session_with_quick_buttons(lab):
     widget = Playground(lab)
-    steps = [("ehlo", "After EHLO"), ("mail", "In a mail transaction"), ("rcpt", "Recipients accepted"),
-             ("data", "After EHLO")]
+    steps = [
+        ("ehlo", "After EHLO"),
+        ("mail", "In a mail transaction"),
+        ("rcpt", "Recipients accepted"),
+        ("data", "After EHLO"),
+    ]
     for key, step in steps:
         widget.quick[key].click()
         assert f"<strong>{step}</strong>" in widget.state_view.value, key
@@ -370,7 +392,8 @@ def test_policy_switches_come_from_the_policy_settings(lab):
     widget = Playground(lab)
     assert list(widget.policy) == list(policy_choices())
     assert {"vrfy", "expn", "forwarding", "greylist_code", "auth", "state", "starttls", "storage_full"} <= set(
-        widget.policy)
+        widget.policy
+    )
     assert [v for _label, v in widget.policy["vrfy"].options] == ["cannot-verify", "confirm", "disabled"]
     assert [v for _label, v in widget.policy["expn"].options] == ["lists", "refuse", "disabled"]
     for name, dropdown in widget.policy.items():
@@ -446,7 +469,10 @@ def test_each_ready_quiz_produces_its_codes_on_the_live_lab(lab, name):
         assert f"Step {number} of {len(widget.steps)}" in widget.step_view.value
         assert html.escape(step.hint_in("en")) not in widget.step_view.value  # a hint first gives it away
         answer(widget, step.expect)
-        assert widget.grades[-1] == Grade("right", 1.0, step.expect, step.expect, str(step.expect)), (name, step.command)
+        assert widget.grades[-1] == Grade("right", 1.0, step.expect, step.expect, str(step.expect)), (
+            name,
+            step.command,
+        )
         assert f"Right! The server answered {step.expect}." in widget.feedback.value
         assert f"SMTP {step.expect} {EN.basic(step.expect).title}" in widget.feedback.value
         assert "smtplab-quiz-hint" not in widget.feedback.value  # a right guess needs no hint
@@ -468,8 +494,10 @@ def test_quiz_follows_the_lesson_250_is_not_252_and_hints_come_after_a_wrong_gue
     assert html.escape(step.hint_in("en")) not in widget.step_view.value
     answer(widget, "250")  # VRFY alice under cannot-verify: 252
     assert widget.grades[-1].verdict == "wrong" and widget.grades[-1].points == 0
-    assert ("Not this time: you guessed 250, and the server answered 252. Both start with 2, but they do not "
-            "promise the same thing") in widget.feedback.value
+    assert (
+        "Not this time: you guessed 250, and the server answered 252. Both start with 2, but they do not "
+        "promise the same thing"
+    ) in widget.feedback.value
     assert html.escape(step.hint_in("en")) in widget.feedback.value  # the hint, now that it teaches
     assert "Cannot Verify User" in widget.feedback.value
     assert "Your score: 1 of 6." in widget.score_view.value
@@ -557,10 +585,15 @@ def test_quiz_with_custom_steps_and_restart(lab):
 def test_quiz_css_classes(lab):
     widget = Quiz(lab, "vrfy")
     assert {"smtplab-widget", "smtplab-quiz"} <= classes(widget)
-    for part, css in ((widget.step_view, "smtplab-quiz-step"), (widget.guess, "smtplab-quiz-guess"),
-                      (widget.check, "smtplab-quiz-check"), (widget.next, "smtplab-quiz-next"),
-                      (widget.restart, "smtplab-quiz-restart"), (widget.feedback, "smtplab-quiz-feedback"),
-                      (widget.score_view, "smtplab-quiz-score")):
+    for part, css in (
+        (widget.step_view, "smtplab-quiz-step"),
+        (widget.guess, "smtplab-quiz-guess"),
+        (widget.check, "smtplab-quiz-check"),
+        (widget.next, "smtplab-quiz-next"),
+        (widget.restart, "smtplab-quiz-restart"),
+        (widget.feedback, "smtplab-quiz-feedback"),
+        (widget.score_view, "smtplab-quiz-score"),
+    ):
         assert css in classes(part)
 
 
@@ -613,8 +646,7 @@ def test_quiz_needs_steps(lab):
 def test_the_three_ready_quizzes():
     assert list(QUIZZES) == ["vrfy", "session", "failures"]
     vrfy = quiz("vrfy")
-    assert [s.policy.get("vrfy") for s in vrfy.steps if "vrfy" in s.policy] == [
-        "cannot-verify", "confirm", "disabled"]
+    assert [s.policy.get("vrfy") for s in vrfy.steps if "vrfy" in s.policy] == ["cannot-verify", "confirm", "disabled"]
     assert [s.expect for s in quiz("session").steps] == [250, 250, 250, 354, 250, 221]
     codes = {s.expect // 100 for s in quiz("failures").steps}
     assert {4, 5} <= codes
@@ -631,17 +663,29 @@ def test_ready_quiz_data_is_complete(name):
 
 
 def test_unknown_quiz_suggests_the_nearest():
-    with pytest.raises(UnknownQuiz, match="there is no quiz called 'vrfyy': expected one of vrfy, session, "
-                                          "failures; did you mean 'vrfy'"):
+    with pytest.raises(
+        UnknownQuiz,
+        match="there is no quiz called 'vrfyy': expected one of vrfy, session, failures; did you mean 'vrfy'",
+    ):
         quiz("vrfyy")
     assert isinstance(UnknownQuiz("x"), LookupError)
 
 
 @pytest.mark.parametrize(
     ("guess", "code", "verdict", "points"),
-    [(250, 250, "right", 1.0), (250, 252, "wrong", 0.0), (550, 554, "wrong", 0.0), (450, 550, "wrong", 0.0),
-     ("2", 252, "partly", 0.5), ("2xx", 252, "partly", 0.5), ("5XX", 554, "partly", 0.5), ("4xx", 550, "wrong", 0.0),
-     (250, 354, "wrong", 0.0), (250, None, "no-reply", 0.0), ("2xx", None, "no-reply", 0.0)],
+    [
+        (250, 250, "right", 1.0),
+        (250, 252, "wrong", 0.0),
+        (550, 554, "wrong", 0.0),
+        (450, 550, "wrong", 0.0),
+        ("2", 252, "partly", 0.5),
+        ("2xx", 252, "partly", 0.5),
+        ("5XX", 554, "partly", 0.5),
+        ("4xx", 550, "wrong", 0.0),
+        (250, 354, "wrong", 0.0),
+        (250, None, "no-reply", 0.0),
+        ("2xx", None, "no-reply", 0.0),
+    ],
 )
 def test_grade(guess, code, verdict, points):
     result = grade(guess, code)
@@ -662,8 +706,9 @@ def test_score_and_guesses():
 
 def test_as_quiz_accepts_names_steps_and_dicts():
     assert as_quiz("vrfy") is quiz("vrfy")
-    custom = as_quiz(["NOOP", {"command": "VRFY alice", "hint": {"en": "a", "vi": "b"}, "expect": 252},
-                      QuizStep("RSET")])
+    custom = as_quiz(
+        ["NOOP", {"command": "VRFY alice", "hint": {"en": "a", "vi": "b"}, "expect": 252}, QuizStep("RSET")]
+    )
     assert [s.command for s in custom.steps] == ["NOOP", "VRFY alice", "RSET"]
     assert custom.steps[1].hint_in("vi") == "b" and custom.steps[0].hint_in("vi") == ""
     with pytest.raises(TypeError, match="quiz step 1 is 42: expected a command line"):

@@ -10,8 +10,6 @@ from __future__ import annotations
 from smtplab.core.values import value
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
-if TYPE_CHECKING:  # pragma: no cover
-    from typing import Union
 
 __all__ = [
     "Cell",
@@ -72,7 +70,7 @@ class ReplyCode:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    Span = Union[str, Code, Strong, Emphasis, Link, ReplyCode]
+    Span = str | Code | Strong | Emphasis | Link | ReplyCode
 
 
 # -- blocks -------------------------------------------------------------------
@@ -172,7 +170,7 @@ class Details:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    Block = Union[Heading, Paragraph, Items, Preformatted, Table, Diagram, Details]
+    Block = Heading | Paragraph | Items | Preformatted | Table | Diagram | Details
 
 
 @value

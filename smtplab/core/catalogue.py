@@ -16,7 +16,7 @@ import marshal
 import os
 import re
 import sys
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from types import MappingProxyType
 
 from smtplab.core.suggestions import nearest_codes
@@ -25,7 +25,8 @@ from smtplab.errors import CatalogueError, UnknownCode, UnknownLanguage
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Any, Mapping
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = [
     "LANGUAGES",
@@ -48,7 +49,6 @@ ENHANCED_FIELDS = ("title", "description", "when", "fix")
 _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
-
 
 
 @value
@@ -311,7 +311,7 @@ def _prune_cache(folder: str, stem: str) -> None:
     """Keep the :data:`CACHE_VERSIONS_KEPT` newest parsed copies of one data file, so the cache stays small."""
     copies = []
     for entry in os.scandir(folder):
-        rest = entry.name[len(stem):]
+        rest = entry.name[len(stem) :]
         if entry.name.startswith(stem) and rest[:1].isdigit() and entry.name.endswith(".marshal"):
             copies.append((entry.stat().st_mtime_ns, entry.path))
     for _, old in sorted(copies, reverse=True)[CACHE_VERSIONS_KEPT:]:
@@ -496,9 +496,14 @@ class Catalogue:
             suggestions = self.nearest_enhanced_shape(str(code))
             if suggestions:
                 raise UnknownCode(
-                    self.ui("error.bad_enhanced_class", text=str(code).strip(), digit=str(code).strip()[0],
-                            codes=", ".join(suggestions)),
-                    str(code), suggestions,
+                    self.ui(
+                        "error.bad_enhanced_class",
+                        text=str(code).strip(),
+                        digit=str(code).strip()[0],
+                        codes=", ".join(suggestions),
+                    ),
+                    str(code),
+                    suggestions,
                 )
             raise UnknownCode(self.ui("error.not_enhanced", text=str(code)), str(code), ("2.0.0", "5.1.1", "4.7.1"))
         generic = "X." + key.split(".", 1)[1]
@@ -506,9 +511,7 @@ class Catalogue:
         if generic in entries:
             return entries[generic]
         cls = key.split(".")[0]
-        suggestions = tuple(
-            (e.code if cls == "X" else f"{cls}{e.code[1:]}") for e in self._nearest_enhanced(generic)
-        )
+        suggestions = tuple((e.code if cls == "X" else f"{cls}{e.code[1:]}") for e in self._nearest_enhanced(generic))
         raise UnknownCode(
             self.ui("error.unknown_enhanced", code=key, generic=generic, codes=", ".join(suggestions)),
             key,
@@ -555,8 +558,9 @@ class Catalogue:
         table = self._pairs_raw.get(f"{low}-{high}")
         if table is None:
             return None
-        return PairNotes((low, high), tuple(table["differences"]), tuple(table["when_to_use"]),
-                         tuple(table.get("references", ())))
+        return PairNotes(
+            (low, high), tuple(table["differences"]), tuple(table["when_to_use"]), tuple(table.get("references", ()))
+        )
 
     def curated_pairs(self) -> tuple[tuple[int, int], ...]:
         return tuple(tuple(int(c) for c in key.split("-")) for key in self._pairs_raw)  # type: ignore[misc]
@@ -594,6 +598,6 @@ def catalogue(lang: str = "en") -> Catalogue:
     return _loaded(check_language(lang))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _loaded(lang: str) -> Catalogue:
     return Catalogue(lang)

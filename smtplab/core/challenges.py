@@ -127,15 +127,17 @@ class Challenge:
 def _challenges() -> tuple[Challenge, ...]:
     out = []
     for table in _load("classroom.toml")["challenge"]:
-        out.append(Challenge(
-            number=int(table["number"]),
-            reply=ReplyPattern.parse(table["reply"]),
-            title=dict(table["title"]),
-            task=dict(table["task"]),
-            after=ReplyPattern.parse(table["after"]) if "after" in table else None,
-            last=bool(table.get("last", False)),
-            default_policy=bool(table.get("default_policy", False)),
-        ))
+        out.append(
+            Challenge(
+                number=int(table["number"]),
+                reply=ReplyPattern.parse(table["reply"]),
+                title=dict(table["title"]),
+                task=dict(table["task"]),
+                after=ReplyPattern.parse(table["after"]) if "after" in table else None,
+                last=bool(table.get("last", False)),
+                default_policy=bool(table.get("default_policy", False)),
+            )
+        )
     return tuple(out)
 
 

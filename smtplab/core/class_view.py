@@ -61,9 +61,11 @@ def _who(learner: LearnerProgress, lang: str) -> str:
 def _row(learner: LearnerProgress, lang: str) -> str:
     codes = "".join(_chip(c) for c in learner.reached())
     challenges = "".join(
-        f'<span class="smtplab-challenge" title="{escape_html(label(lang, "challenge", number=c.number, title=c.title_in(lang)))}">'
+        f'<span class="smtplab-challenge" '
+        f'title="{escape_html(label(lang, "challenge", number=c.number, title=c.title_in(lang)))}">'
         f"{c.number}</span>"
-        for c in CHALLENGES if c.number in learner.challenges
+        for c in CHALLENGES
+        if c.number in learner.challenges
     )
     solved = label(lang, "solved_of", solved=len(learner.challenges), total=len(CHALLENGES))
     transcript = escape_html("\n".join(learner.transcript))
@@ -80,13 +82,14 @@ def _row(learner: LearnerProgress, lang: str) -> str:
 def table_html(progress: ClassProgress, lang: str = "en") -> str:
     """The learners' table (or a line saying nobody has come yet), with the skipped-lines note."""
     learners = progress.learners()
-    parts = [
-        f'<p class="smtplab-summary">{escape_html(label(lang, "summary", learners=len(learners), sessions=progress.sessions, events=progress.events))}</p>'
-    ]
+    summary = label(lang, "summary", learners=len(learners), sessions=progress.sessions, events=progress.events)
+    parts = [f'<p class="smtplab-summary">{escape_html(summary)}</p>']
     if not learners:
         parts.append(f'<p class="smtplab-empty">{escape_html(label(lang, "no_learners"))}</p>')
     else:
-        head = "".join(f"<th>{escape_html(label(lang, key))}</th>" for key in ("learner", "codes", "challenges", "transcript"))
+        head = "".join(
+            f"<th>{escape_html(label(lang, key))}</th>" for key in ("learner", "codes", "challenges", "transcript")
+        )
         rows = "".join(_row(learner, lang) for learner in learners)
         parts.append(f'<table class="smtplab-learners"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     if progress.skipped:
@@ -104,12 +107,14 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
     bar, gap, height, top, bottom = 34, 10, 160, 24, 22
     width = len(codes) * (bar + gap) + gap
     title = label(lang, "chart")
-    parts = [(
-        f'<svg class="smtplab-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height + top + bottom}" viewBox="0 0 {width} {height + top + bottom}" '
-        'style="font-family:system-ui,sans-serif;font-size:12px">'
-        f"<title>{escape_html(title)}</title>"
-    )]
+    parts = [
+        (
+            f'<svg class="smtplab-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
+            f'height="{height + top + bottom}" viewBox="0 0 {width} {height + top + bottom}" '
+            'style="font-family:system-ui,sans-serif;font-size:12px">'
+            f"<title>{escape_html(title)}</title>"
+        )
+    ]
     for index, code in enumerate(codes):
         count = counts[code]
         tall = round(height * count / most)
@@ -130,7 +135,8 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
 def dashboard_html(progress: ClassProgress, lang: str = "en") -> str:
     """The whole dashboard as an HTML fragment: title, chart, then the learners' table."""
     return (
-        STYLE + DASHBOARD_STYLE
+        STYLE
+        + DASHBOARD_STYLE
         + f'<div class="smtplab smtplab-dashboard" lang="{escape_html(lang)}">'
         + f"<h2>{escape_html(label(lang, 'title'))}</h2>"
         + f"<h3>{escape_html(label(lang, 'chart'))}</h3>"

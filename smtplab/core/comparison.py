@@ -9,13 +9,12 @@ assembled from the two entries. Pure.
 
 from __future__ import annotations
 
-
-from smtplab.core.values import value
 from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
 from smtplab.core.document import Displayable, Document, Heading, Items, Paragraph
-from smtplab.errors import UnknownCode
 from smtplab.core.references import reference_span
 from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
+from smtplab.core.values import value
+from smtplab.errors import UnknownCode
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +51,9 @@ class Comparison(Displayable):
         if self.notes is not None:
             return self.notes.when_to_use
         cat = catalogue(self.lang)
-        return tuple(cat.ui("compare.which_line", code=e.code, title=e.title, choose=e.choose) for e in (self.a, self.b))
+        return tuple(
+            cat.ui("compare.which_line", code=e.code, title=e.title, choose=e.choose) for e in (self.a, self.b)
+        )
 
     def document(self) -> Document:
         cat = catalogue(self.lang)
@@ -83,23 +84,37 @@ def introduction(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
     if a.class_digit == b.class_digit:
         text = cat.ui(
             "compare.same_class",
-            a=a.code, title_a=a.title, b=b.code, title_b=b.title, digit=a.class_digit,
-            class_name=cat.reply_class_name(a.class_digit), class_meaning=cat.ui(f"class.{a.class_digit}.meaning"),
+            a=a.code,
+            title_a=a.title,
+            b=b.code,
+            title_b=b.title,
+            digit=a.class_digit,
+            class_name=cat.reply_class_name(a.class_digit),
+            class_meaning=cat.ui(f"class.{a.class_digit}.meaning"),
         )
     else:
         text = cat.ui(
             "compare.different_class",
-            a=a.code, title_a=a.title, digit_a=a.class_digit, class_name_a=cat.reply_class_name(a.class_digit),
+            a=a.code,
+            title_a=a.title,
+            digit_a=a.class_digit,
+            class_name_a=cat.reply_class_name(a.class_digit),
             class_meaning_a=cat.ui(f"class.{a.class_digit}.meaning"),
-            b=b.code, title_b=b.title, digit_b=b.class_digit, class_name_b=cat.reply_class_name(b.class_digit),
+            b=b.code,
+            title_b=b.title,
+            digit_b=b.class_digit,
+            class_name_b=cat.reply_class_name(b.class_digit),
             class_meaning_b=cat.ui(f"class.{b.class_digit}.meaning"),
         )
     if a.category_digit == b.category_digit:
         second = cat.ui("compare.same_category", category_name=cat.category_name(a.category_digit))
     else:
         second = cat.ui(
-            "compare.different_category", a=a.code, b=b.code,
-            category_a=cat.category_name(a.category_digit), category_b=cat.category_name(b.category_digit),
+            "compare.different_category",
+            a=a.code,
+            b=b.code,
+            category_a=cat.category_name(a.category_digit),
+            category_b=cat.category_name(b.category_digit),
         )
     return f"{text} {second}"
 
@@ -118,13 +133,18 @@ def _outcome(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
         return cat.ui(key, intermediate=intermediate.code, other=other.code, example=example)
     positive, negative = (a, b) if a.class_digit < b.class_digit else (b, a)
     if positive.class_digit == 3:
-        return cat.ui("compare.diff_prompt_refused", intermediate=positive.code, negative=negative.code,
-                      example=cat.ui(f"compare.example.{positive.commands[0]}"),
-                      class_negative=cat.reply_class_name(negative.class_digit))
+        return cat.ui(
+            "compare.diff_prompt_refused",
+            intermediate=positive.code,
+            negative=negative.code,
+            example=cat.ui(f"compare.example.{positive.commands[0]}"),
+            class_negative=cat.reply_class_name(negative.class_digit),
+        )
     both_answer = answers_commands(positive) and answers_commands(negative)
     return cat.ui(
         "compare.diff_outcome" if both_answer else "compare.diff_outcome_plain",
-        positive=positive.code, negative=negative.code,
+        positive=positive.code,
+        negative=negative.code,
         class_positive=cat.reply_class_name(positive.class_digit),
         class_negative=cat.reply_class_name(negative.class_digit),
     )
@@ -163,9 +183,13 @@ def generated_differences(cat: Catalogue, a: BasicCode, b: BasicCode) -> tuple[s
     out.extend(_commands(cat, a, b))
     enhanced_a, enhanced_b = enhanced_phrase(cat, a), enhanced_phrase(cat, b)
     if enhanced_a or enhanced_b:
-        out.append(cat.ui("compare.diff_enhanced",
-                          enhanced_a=enhanced_a or cat.ui("compare.enhanced.none", code=a.code),
-                          enhanced_b=enhanced_b or cat.ui("compare.enhanced.none", code=b.code)))
+        out.append(
+            cat.ui(
+                "compare.diff_enhanced",
+                enhanced_a=enhanced_a or cat.ui("compare.enhanced.none", code=a.code),
+                enhanced_b=enhanced_b or cat.ui("compare.enhanced.none", code=b.code),
+            )
+        )
     if len(out) < 2:
         out.insert(0, cat.ui("compare.summary", a=a.code, title_a=a.title, b=b.code, title_b=b.title))
     unique: list[str] = []

@@ -110,7 +110,7 @@ def _table_text(table: Table) -> str:
     def lines(cells: list[list[str]]) -> list[str]:
         height = max(len(c) for c in cells)
         return [
-            "  ".join((c[n] if n < len(c) else "").ljust(w) for c, w in zip(cells, widths)).rstrip()
+            "  ".join((c[n] if n < len(c) else "").ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
             for n in range(height)
         ]
 
@@ -288,7 +288,6 @@ def escape_html(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text).translate(_HTML_ESCAPES)
 
 
-
 def _html_span(span: Span) -> str:
     if isinstance(span, str):
         return escape_html(span).replace("\n", "<br/>")
@@ -315,7 +314,10 @@ def _html_line(line: str | tuple[Span, ...]) -> str:
 
 def _html_pre(block: Preformatted) -> str:
     if block.css:
-        lines = "\n".join(f'<span class="{escape_html(css)}">{_html_line(line)}</span>' for line, css in zip(block.lines, block.css))
+        lines = "\n".join(
+            f'<span class="{escape_html(css)}">{_html_line(line)}</span>'
+            for line, css in zip(block.lines, block.css, strict=False)
+        )
     else:
         lines = "\n".join(_html_line(line) for line in block.lines)
     return f'<pre class="smtplab-{escape_html(block.role)}">{lines}</pre>'
@@ -370,7 +372,11 @@ def _blocks_html(blocks: tuple[Block, ...]) -> str:
 
 def render_html_body(doc: Document) -> str:
     """The document's HTML without the style sheet, for embedding in a larger page."""
-    return f'<div class="smtplab smtplab-{escape_html(doc.kind)}" lang="{escape_html(doc.lang)}">' + _blocks_html(doc.blocks) + "</div>"
+    return (
+        f'<div class="smtplab smtplab-{escape_html(doc.kind)}" lang="{escape_html(doc.lang)}">'
+        + _blocks_html(doc.blocks)
+        + "</div>"
+    )
 
 
 def render_html(doc: Document) -> str:

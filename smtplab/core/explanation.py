@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from smtplab.core.values import value
 from smtplab.core.catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
 from smtplab.core.document import (
     Code,
@@ -21,9 +20,10 @@ from smtplab.core.document import (
     ReplyCode,
     Strong,
 )
-from smtplab.errors import ReplyParseError, UnknownCode
 from smtplab.core.references import reference_span
 from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.values import value
+from smtplab.errors import ReplyParseError, UnknownCode
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,30 +99,40 @@ class Explanation(Displayable):
         elif self.reply is not None:
             blocks.append(Heading(cat.ui("title.unknown_reply", code=self.reply.code), 1))
         elif self.enhanced is not None:
-            blocks.append(
-                Heading(cat.ui("title.enhanced", code=self.enhanced_status, title=self.enhanced.title), 1)
-            )
+            blocks.append(Heading(cat.ui("title.enhanced", code=self.enhanced_status, title=self.enhanced.title), 1))
         if self.reply is not None:
             blocks.append(Heading(cat.ui("heading.server_said"), 2))
             blocks.append(Preformatted(tuple(self.reply.wire_lines())))
             if self.basic is None:
                 blocks.append(
                     Paragraph(
-                        cat.ui("label.unknown_code", code=self.reply.code,
-                               class_name=cat.reply_class_name(self.reply.code // 100))
+                        cat.ui(
+                            "label.unknown_code",
+                            code=self.reply.code,
+                            class_name=cat.reply_class_name(self.reply.code // 100),
+                        )
                     )
                 )
                 blocks.append(Heading(cat.ui("heading.digits"), 2))
                 blocks.append(digits_items(cat, self.reply.code))
             mismatch = _class_mismatch(self.reply)
             if mismatch:
-                blocks.append(Paragraph(cat.ui("label.class_mismatch", enhanced=mismatch, digit=self.reply.code // 100)))
+                blocks.append(
+                    Paragraph(cat.ui("label.class_mismatch", enhanced=mismatch, digit=self.reply.code // 100))
+                )
         if self.basic is not None:
             blocks.extend(_basic_blocks(cat, self.basic, with_enhanced_list=self.enhanced_status is None))
         if self.enhanced_status is not None:
             pairing = cat.pairing_note(self.basic.code) if self.basic is not None else None
-            blocks.extend(_enhanced_blocks(cat, self.enhanced_status, self.enhanced,
-                                           top=self.basic is None and self.reply is None, pairing=pairing))
+            blocks.extend(
+                _enhanced_blocks(
+                    cat,
+                    self.enhanced_status,
+                    self.enhanced,
+                    top=self.basic is None and self.reply is None,
+                    pairing=pairing,
+                )
+            )
         blocks.extend(_learn_more(cat, self.basic, self.enhanced))
         return Document("explanation", tuple(blocks), self.lang)
 
@@ -136,8 +146,11 @@ def _class_mismatch(reply: Reply) -> str | None:
 
 def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) -> list[Block]:
     blocks: list[Block] = []
-    for flag, key in ((entry.unconfirmed, "unconfirmed"), (entry.registry_only, "registry_only"),
-                      (entry.deprecated, "deprecated")):
+    for flag, key in (
+        (entry.unconfirmed, "unconfirmed"),
+        (entry.registry_only, "registry_only"),
+        (entry.deprecated, "deprecated"),
+    ):
         if flag:
             blocks.append(Paragraph(Strong(cat.ui(f"label.{key}"))))
     blocks.append(Heading(cat.ui("heading.digits"), 2))
@@ -148,13 +161,18 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     commands = entry.commands + tuple(c for c in entry.other_commands if c not in entry.commands)
     if commands:
         blocks.append(Heading(cat.ui("heading.commands"), 2))
-        exempt = (" (" + cat.ui("label.except_commands", commands=", ".join(entry.except_commands)) + ")",) \
-            if entry.except_commands else ()
+        exempt = (
+            (" (" + cat.ui("label.except_commands", commands=", ".join(entry.except_commands)) + ")",)
+            if entry.except_commands
+            else ()
+        )
         blocks.append(Paragraph(*command_spans(cat, commands), *exempt))
         if with_enhanced_list and entry.enhanced:
             blocks.append(
-                Paragraph(cat.ui("label.enhanced_with") + ": ",
-                          *[s for i, e in enumerate(entry.enhanced) for s in ((", ",) if i else ()) + (Code(e),)])
+                Paragraph(
+                    cat.ui("label.enhanced_with") + ": ",
+                    *[s for i, e in enumerate(entry.enhanced) for s in ((", ",) if i else ()) + (Code(e),)],
+                )
             )
     if entry.related:
         blocks.append(Heading(cat.ui("heading.related"), 2))
@@ -173,8 +191,9 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
     return blocks
 
 
-def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool,
-                     pairing: str | None = None) -> list[Block]:
+def _enhanced_blocks(
+    cat: Catalogue, status: str, entry: EnhancedCode | None, top: bool, pairing: str | None = None
+) -> list[Block]:
     """The enhanced code's class, subject and detail; with a ``pairing`` note, the note replaces the detail's text.
 
     A detail's own text can contradict the basic code it came with (2.1.5
@@ -190,7 +209,9 @@ def _enhanced_blocks(cat: Catalogue, status: str, entry: EnhancedCode | None, to
         items.append((Strong(f"{cat.ui('label.class')} {cls}: {part.title}."), " " + part.description))
     subject = cat.enhanced_subject(int(status.split(".")[1]))
     if subject is not None:
-        items.append((Strong(f"{cat.ui('label.subject')} {subject.number}: {subject.title}."), " " + subject.description))
+        items.append(
+            (Strong(f"{cat.ui('label.subject')} {subject.number}: {subject.title}."), " " + subject.description)
+        )
     if entry is not None:
         detail_text = pairing if pairing is not None else entry.description
         items.append((Strong(f"{cat.ui('label.detail')} {entry.code}: {entry.title}."), " " + detail_text))
@@ -244,8 +265,9 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
     if isinstance(query, Reply):
         return _explain_reply(cat, str(query).splitlines()[0], query)
     if isinstance(query, bool) or not isinstance(query, (int, str)):
-        raise UnknownCode(cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query),
-                          ("250", "252", "550"))
+        raise UnknownCode(
+            cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query), ("250", "252", "550")
+        )
     text = str(query).strip()
     if _BARE_CODE_RE.match(text) or isinstance(query, int):
         entry = cat.basic(text)
@@ -267,8 +289,9 @@ def _localised(cat: Catalogue, error: ReplyParseError) -> ReplyParseError:
     """The same parse error, worded in the catalogue's language (unchanged when it names no reason)."""
     if error.reason is None:
         return error
-    return ReplyParseError(cat.ui(f"error.reply.{error.reason}", **error.values), error.line, error.line_number,
-                           error.reason, error.values)
+    return ReplyParseError(
+        cat.ui(f"error.reply.{error.reason}", **error.values), error.line, error.line_number, error.reason, error.values
+    )
 
 
 def _explain_reply(cat: Catalogue, query: str, reply: Reply) -> Explanation:

@@ -248,7 +248,9 @@ class ClassProgress:
         if learner is None:
             learner = session.learner = self._learners.get((session.name, ""))
             if learner is None:
-                learner = session.learner = self._learners[(session.name, "")] = LearnerProgress(session.name, event.host)
+                learner = session.learner = self._learners[(session.name, "")] = LearnerProgress(
+                    session.name, event.host
+                )
             for earlier in session.waiting:
                 learner.add(earlier)
             session.waiting.clear()

@@ -37,8 +37,8 @@ from types import MappingProxyType
 from typing import Any
 
 from smtplab.core.catalogue import catalogue
-from smtplab.errors import UnknownQuiz, suggest
 from smtplab.core.values import value
+from smtplab.errors import UnknownQuiz, suggest
 
 __all__ = [
     "QUIZZES",
@@ -115,8 +115,12 @@ class Grade:
     @property
     def same_class(self) -> bool:
         """True when a wrong code has the right first digit: the 250-for-252 mistake the course warns of."""
-        return self.verdict == "wrong" and self.code is not None and self.guess >= 100 \
+        return (
+            self.verdict == "wrong"
+            and self.code is not None
+            and self.guess >= 100
             and self.guess // 100 == self.code // 100
+        )
 
 
 @value
@@ -142,91 +146,163 @@ def _step(command: str, expect: int, en: str, vi: str, **policy: Any) -> QuizSte
 _EHLO = "EHLO learner.example"
 _MAIL = "MAIL FROM:<learner@lab.example>"
 
-_VRFY = QuizData("vrfy", MappingProxyType({"en": "VRFY under three policies", "vi": "VRFY với ba chính sách"}), (
-    _step(_EHLO, 250,
-          "Every session starts with the client introducing itself. Does the server accept the introduction?",
-          "Mọi phiên làm việc đều bắt đầu bằng việc máy khách tự giới thiệu. Máy chủ có chấp nhận lời giới thiệu đó không?",
-          vrfy="cannot-verify"),
-    _step("VRFY alice", 252,
-          "The lab's default VRFY policy is cannot-verify: the server will not say whether a user exists, "
-          "yet it does not refuse the command either.",
-          "Chính sách VRFY mặc định của môi trường thực hành là cannot-verify: máy chủ không cho biết người dùng "
-          "có tồn tại hay không, nhưng cũng không từ chối lệnh."),
-    _step("VRFY alice", 250,
-          "Now the server confirms local users, and alice is one of them.",
-          "Bây giờ máy chủ xác nhận người dùng cục bộ, và alice là một trong số đó.",
-          vrfy="confirm"),
-    _step("VRFY nobody", 550,
-          "Still confirming, but there is no user called nobody here. Is that a temporary or a permanent answer?",
-          "Máy chủ vẫn xác nhận, nhưng ở đây không có người dùng nào tên nobody. Đó là câu trả lời tạm thời "
-          "hay vĩnh viễn?"),
-    _step("VRFY al", 553,
-          "Two users, alice and alan, start with al. The server cannot tell which one you mean.",
-          "Có hai người dùng bắt đầu bằng al là alice và alan. Máy chủ không biết bạn muốn nói tới ai."),
-    _step("VRFY alice", 502,
-          "The administrator has switched VRFY off: the command exists, but this server does not carry it out.",
-          "Quản trị viên đã tắt VRFY: lệnh này có tồn tại, nhưng máy chủ này không thực hiện nó.",
-          vrfy="disabled"),
-))
+_VRFY = QuizData(
+    "vrfy",
+    MappingProxyType({"en": "VRFY under three policies", "vi": "VRFY với ba chính sách"}),
+    (
+        _step(
+            _EHLO,
+            250,
+            "Every session starts with the client introducing itself. Does the server accept the introduction?",
+            "Mọi phiên làm việc đều bắt đầu bằng việc máy khách tự giới thiệu. "
+            "Máy chủ có chấp nhận lời giới thiệu đó không?",
+            vrfy="cannot-verify",
+        ),
+        _step(
+            "VRFY alice",
+            252,
+            "The lab's default VRFY policy is cannot-verify: the server will not say whether a user exists, "
+            "yet it does not refuse the command either.",
+            "Chính sách VRFY mặc định của môi trường thực hành là cannot-verify: máy chủ không cho biết người dùng "
+            "có tồn tại hay không, nhưng cũng không từ chối lệnh.",
+        ),
+        _step(
+            "VRFY alice",
+            250,
+            "Now the server confirms local users, and alice is one of them.",
+            "Bây giờ máy chủ xác nhận người dùng cục bộ, và alice là một trong số đó.",
+            vrfy="confirm",
+        ),
+        _step(
+            "VRFY nobody",
+            550,
+            "Still confirming, but there is no user called nobody here. Is that a temporary or a permanent answer?",
+            "Máy chủ vẫn xác nhận, nhưng ở đây không có người dùng nào tên nobody. Đó là câu trả lời tạm thời "
+            "hay vĩnh viễn?",
+        ),
+        _step(
+            "VRFY al",
+            553,
+            "Two users, alice and alan, start with al. The server cannot tell which one you mean.",
+            "Có hai người dùng bắt đầu bằng al là alice và alan. Máy chủ không biết bạn muốn nói tới ai.",
+        ),
+        _step(
+            "VRFY alice",
+            502,
+            "The administrator has switched VRFY off: the command exists, but this server does not carry it out.",
+            "Quản trị viên đã tắt VRFY: lệnh này có tồn tại, nhưng máy chủ này không thực hiện nó.",
+            vrfy="disabled",
+        ),
+    ),
+)
 
-_SESSION = QuizData("session", MappingProxyType({"en": "A successful session", "vi": "Một phiên gửi thư thành công"}), (
-    _step(_EHLO, 250,
-          "The client introduces itself; the answer lists the server's extensions.",
-          "Máy khách tự giới thiệu; câu trả lời liệt kê các phần mở rộng của máy chủ."),
-    _step(_MAIL, 250,
-          "The sender's address opens a mail transaction.",
-          "Địa chỉ người gửi mở ra một giao dịch thư."),
-    _step("RCPT TO:<bob@lab.example>", 250,
-          "bob is a local user of lab.example.",
-          "bob là người dùng cục bộ của lab.example."),
-    _step("DATA", 354,
-          "The server does not accept the message yet: it asks for it. Which class means “go on”?",
-          "Máy chủ chưa nhận thư ngay: nó yêu cầu máy khách gửi nội dung thư. Lớp mã nào có nghĩa là “cứ tiếp tục”?"),
-    _step("Subject: Quiz\n\nHello Bob, this message comes from the quiz.\n", 250,
-          "The final dot ends the message, and the lab stores it in its mailbox.",
-          "Dấu chấm cuối cùng kết thúc thư, và môi trường thực hành lưu thư vào hộp thư của nó."),
-    _step("QUIT", 221,
-          "Saying goodbye: the server answers, then closes the connection.",
-          "Chào tạm biệt: máy chủ trả lời rồi đóng kết nối."),
-))
+_SESSION = QuizData(
+    "session",
+    MappingProxyType({"en": "A successful session", "vi": "Một phiên gửi thư thành công"}),
+    (
+        _step(
+            _EHLO,
+            250,
+            "The client introduces itself; the answer lists the server's extensions.",
+            "Máy khách tự giới thiệu; câu trả lời liệt kê các phần mở rộng của máy chủ.",
+        ),
+        _step(
+            _MAIL, 250, "The sender's address opens a mail transaction.", "Địa chỉ người gửi mở ra một giao dịch thư."
+        ),
+        _step(
+            "RCPT TO:<bob@lab.example>",
+            250,
+            "bob is a local user of lab.example.",
+            "bob là người dùng cục bộ của lab.example.",
+        ),
+        _step(
+            "DATA",
+            354,
+            "The server does not accept the message yet: it asks for it. Which class means “go on”?",
+            "Máy chủ chưa nhận thư ngay: nó yêu cầu máy khách gửi nội dung thư. Lớp mã nào có nghĩa là “cứ tiếp tục”?",
+        ),
+        _step(
+            "Subject: Quiz\n\nHello Bob, this message comes from the quiz.\n",
+            250,
+            "The final dot ends the message, and the lab stores it in its mailbox.",
+            "Dấu chấm cuối cùng kết thúc thư, và môi trường thực hành lưu thư vào hộp thư của nó.",
+        ),
+        _step(
+            "QUIT",
+            221,
+            "Saying goodbye: the server answers, then closes the connection.",
+            "Chào tạm biệt: máy chủ trả lời rồi đóng kết nối.",
+        ),
+    ),
+)
 
-_FAILURES = QuizData("failures", MappingProxyType({"en": "When mail fails: 4xx or 5xx?", "vi": "Khi thư bị từ chối: 4xx hay 5xx?"}), (
-    _step(_EHLO, 250,
-          "A fresh start: the client introduces itself.",
-          "Bắt đầu lại từ đầu: máy khách tự giới thiệu.",
-          greylist_seconds=0, max_recipients=100, reject_content=[]),
-    _step(_MAIL, 250,
-          "The sender opens a transaction; nothing has gone wrong yet.",
-          "Người gửi mở một giao dịch; chưa có gì sai cả."),
-    _step("RCPT TO:<bob@lab.example>", 450,
-          "Greylisting is on: the server turns a new sender and recipient pair away for a while. "
-          "Should the client give up, or try again later?",
-          "Greylisting đang bật: máy chủ tạm thời từ chối một cặp người gửi và người nhận mới. "
-          "Máy khách nên bỏ cuộc hay thử lại sau?",
-          greylist_seconds=3600),
-    _step("RCPT TO:<friend@elsewhere.example>", 550,
-          "The lab takes mail for lab.example only and never relays it elsewhere. Would asking again help?",
-          "Phòng thí nghiệm chỉ nhận thư cho lab.example và không bao giờ chuyển tiếp thư đi nơi khác. "
-          "Hỏi lại có giúp được gì không?",
-          greylist_seconds=0),
-    _step("RCPT TO:<alice@lab.example>", 250,
-          "The server now takes one recipient per message, and none has been accepted yet.",
-          "Giờ máy chủ chỉ nhận một người nhận cho mỗi thư, và chưa có ai được chấp nhận.",
-          max_recipients=1),
-    _step("RCPT TO:<carol@lab.example>", 452,
-          "A second recipient goes over the limit. Is carol lost for good, or can she get the message "
-          "in another transaction?",
-          "Người nhận thứ hai vượt quá giới hạn. carol mất thư vĩnh viễn, hay cô ấy vẫn có thể nhận thư "
-          "trong một giao dịch khác?"),
-    _step("DATA", 354,
-          "One recipient was accepted, so the server is ready for the message.",
-          "Đã có một người nhận được chấp nhận, nên máy chủ sẵn sàng nhận nội dung thư."),
-    _step("Subject: You won the lottery\n\nClaim your prize today.\n", 554,
-          "The server now refuses messages that mention a lottery. Sending the same message again "
-          "would be refused again.",
-          "Giờ máy chủ từ chối những thư nhắc tới xổ số (lottery). Gửi lại đúng thư đó thì vẫn sẽ bị từ chối.",
-          reject_content=["lottery"]),
-))
+_FAILURES = QuizData(
+    "failures",
+    MappingProxyType({"en": "When mail fails: 4xx or 5xx?", "vi": "Khi thư bị từ chối: 4xx hay 5xx?"}),
+    (
+        _step(
+            _EHLO,
+            250,
+            "A fresh start: the client introduces itself.",
+            "Bắt đầu lại từ đầu: máy khách tự giới thiệu.",
+            greylist_seconds=0,
+            max_recipients=100,
+            reject_content=[],
+        ),
+        _step(
+            _MAIL,
+            250,
+            "The sender opens a transaction; nothing has gone wrong yet.",
+            "Người gửi mở một giao dịch; chưa có gì sai cả.",
+        ),
+        _step(
+            "RCPT TO:<bob@lab.example>",
+            450,
+            "Greylisting is on: the server turns a new sender and recipient pair away for a while. "
+            "Should the client give up, or try again later?",
+            "Greylisting đang bật: máy chủ tạm thời từ chối một cặp người gửi và người nhận mới. "
+            "Máy khách nên bỏ cuộc hay thử lại sau?",
+            greylist_seconds=3600,
+        ),
+        _step(
+            "RCPT TO:<friend@elsewhere.example>",
+            550,
+            "The lab takes mail for lab.example only and never relays it elsewhere. Would asking again help?",
+            "Phòng thí nghiệm chỉ nhận thư cho lab.example và không bao giờ chuyển tiếp thư đi nơi khác. "
+            "Hỏi lại có giúp được gì không?",
+            greylist_seconds=0,
+        ),
+        _step(
+            "RCPT TO:<alice@lab.example>",
+            250,
+            "The server now takes one recipient per message, and none has been accepted yet.",
+            "Giờ máy chủ chỉ nhận một người nhận cho mỗi thư, và chưa có ai được chấp nhận.",
+            max_recipients=1,
+        ),
+        _step(
+            "RCPT TO:<carol@lab.example>",
+            452,
+            "A second recipient goes over the limit. Is carol lost for good, or can she get the message "
+            "in another transaction?",
+            "Người nhận thứ hai vượt quá giới hạn. carol mất thư vĩnh viễn, hay cô ấy vẫn có thể nhận thư "
+            "trong một giao dịch khác?",
+        ),
+        _step(
+            "DATA",
+            354,
+            "One recipient was accepted, so the server is ready for the message.",
+            "Đã có một người nhận được chấp nhận, nên máy chủ sẵn sàng nhận nội dung thư.",
+        ),
+        _step(
+            "Subject: You won the lottery\n\nClaim your prize today.\n",
+            554,
+            "The server now refuses messages that mention a lottery. Sending the same message again "
+            "would be refused again.",
+            "Giờ máy chủ từ chối những thư nhắc tới xổ số (lottery). Gửi lại đúng thư đó thì vẫn sẽ bị từ chối.",
+            reject_content=["lottery"],
+        ),
+    ),
+)
 
 #: The ready quizzes, by name.
 QUIZZES: Mapping[str, QuizData] = MappingProxyType({q.name: q for q in (_VRFY, _SESSION, _FAILURES)})
@@ -250,8 +326,12 @@ def _as_step(item: QuizStep | str | Mapping[str, Any], number: int) -> QuizStep:
         if not unknown:
             hint = item.get("hint", {})
             hint = {"en": hint} if isinstance(hint, str) else dict(hint)
-            return QuizStep(item["command"], MappingProxyType(dict(item.get("policy", {}))),
-                            MappingProxyType(hint), item.get("expect"))
+            return QuizStep(
+                item["command"],
+                MappingProxyType(dict(item.get("policy", {}))),
+                MappingProxyType(hint),
+                item.get("expect"),
+            )
     raise TypeError(
         f"quiz step {number} is {item!r}: expected a command line such as 'VRFY alice', a QuizStep, "
         "or a dict with command and optionally policy, hint and expect"

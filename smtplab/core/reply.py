@@ -153,7 +153,7 @@ class Reply:
         out = []
         for line in self.lines:
             if prefix and (line == prefix or line.startswith(prefix + " ")):
-                line = line[len(prefix):].lstrip(" ")
+                line = line[len(prefix) :].lstrip(" ")
             out.append(line)
         return "\n".join(out)
 
@@ -259,13 +259,21 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
         number = index + 1
         line = raw[:-1] if raw.endswith("\r") else raw
         if "\r" in line:
-            raise ReplyParseError(f"line {number} contains a bare carriage return: {line!r}", line, number,
-                                  "bare_cr", {"number": number, "line": line})
+            raise ReplyParseError(
+                f"line {number} contains a bare carriage return: {line!r}",
+                line,
+                number,
+                "bare_cr",
+                {"number": number, "line": line},
+            )
         match = _LINE_RE.match(line)
         if not match:
             raise ReplyParseError(
-                f"line {number} does not start with a three-digit reply code: {line!r}", line, number,
-                "no_code", {"number": number, "line": line},
+                f"line {number} does not start with a three-digit reply code: {line!r}",
+                line,
+                number,
+                "no_code",
+                {"number": number, "line": line},
             )
         if not is_valid_code(match["code"]):
             raise ReplyParseError(
@@ -273,7 +281,8 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
                 f"(first digit 2-5, second 0-5): {line!r}",
                 line,
                 number,
-                "bad_code", {"number": number, "code": match["code"], "line": line},
+                "bad_code",
+                {"number": number, "code": match["code"], "line": line},
             )
         if code is None:
             code = match["code"]
@@ -283,7 +292,8 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
                 f"every line of a multi-line reply carries the same code: {line!r}",
                 line,
                 number,
-                "code_changed", {"number": number, "code": match["code"], "first": code, "line": line},
+                "code_changed",
+                {"number": number, "code": match["code"], "first": code, "line": line},
             )
         sep = match["sep"]
         if index < last and sep != "-":
@@ -291,7 +301,8 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
                 f"line {number} ends the reply (no '-' after the code) but more lines follow: {line!r}",
                 line,
                 number,
-                "more_follow", {"number": number, "line": line},
+                "more_follow",
+                {"number": number, "line": line},
             )
         if index == last and sep == "-":
             raise ReplyParseError(
@@ -299,14 +310,18 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
                 f"the last line needs a space after the code: {line!r}",
                 line,
                 number,
-                "continuation_last", {"number": number, "code": code, "line": line},
+                "continuation_last",
+                {"number": number, "code": code, "line": line},
             )
         body = match["text"] or ""
         bad = _FORBIDDEN_CHAR_RE.search(body)
         if bad:
             raise ReplyParseError(
-                f"line {number} contains the control character {bad.group()!r}: {line!r}", line, number,
-                "control_char", {"number": number, "char": bad.group(), "line": line},
+                f"line {number} contains the control character {bad.group()!r}: {line!r}",
+                line,
+                number,
+                "control_char",
+                {"number": number, "char": bad.group(), "line": line},
             )
         lines.append(body)
     assert code is not None

@@ -121,7 +121,9 @@ def role_sentence(cat: Catalogue, entry: BasicCode) -> str:
         return cat.ui(key, code=code)
     if kind == "any":
         return cat.ui("compare.role.any", code=code)
-    return cat.ui("compare.role.command", code=code, commands=commands_phrase(cat, entry.commands, entry.other_commands))
+    return cat.ui(
+        "compare.role.command", code=code, commands=commands_phrase(cat, entry.commands, entry.other_commands)
+    )
 
 
 def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
@@ -134,8 +136,12 @@ def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
     if is_greeting(entry):
         others = tuple(c for c in all_commands(entry) if c != "CONNECTION")
         if entry.enhanced and others:
-            return cat.ui("compare.enhanced.greeting_also", code=entry.code, first=entry.enhanced[0],
-                          commands=commands_phrase(cat, others))
+            return cat.ui(
+                "compare.enhanced.greeting_also",
+                code=entry.code,
+                first=entry.enhanced[0],
+                commands=commands_phrase(cat, others),
+            )
         return cat.ui("compare.enhanced.greeting", code=entry.code)
     if not entry.enhanced:
         return None

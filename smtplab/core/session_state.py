@@ -87,27 +87,31 @@ def _table() -> dict[tuple[str, str], Mapping[int | None, str]]:
 TRANSITIONS: Mapping[tuple[str, str], Mapping[int | None, str]] = MappingProxyType(_table())
 
 #: What makes sense at each step (the commands a learner would send next).
-NEXT_COMMANDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    NOT_CONNECTED: ("EHLO",),
-    GREETED: ("EHLO", "HELO", "NOOP", "QUIT"),
-    READY: ("MAIL FROM", "VRFY", "EXPN", "STARTTLS", "AUTH", "NOOP", "RSET", "QUIT"),
-    MAIL: ("RCPT TO", "RSET", "NOOP", "QUIT"),
-    RCPT: ("RCPT TO", "DATA", "RSET", "NOOP", "QUIT"),
-    DATA: (),  # the message itself, not a command
-})
+NEXT_COMMANDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        NOT_CONNECTED: ("EHLO",),
+        GREETED: ("EHLO", "HELO", "NOOP", "QUIT"),
+        READY: ("MAIL FROM", "VRFY", "EXPN", "STARTTLS", "AUTH", "NOOP", "RSET", "QUIT"),
+        MAIL: ("RCPT TO", "RSET", "NOOP", "QUIT"),
+        RCPT: ("RCPT TO", "DATA", "RSET", "NOOP", "QUIT"),
+        DATA: (),  # the message itself, not a command
+    }
+)
 
 #: ``(step the command was sent at, verb) -> reason`` for a 503; the reason is a key of ``[state.why]``.
-WHY_503: Mapping[tuple[str, str], str] = MappingProxyType({
-    **{(GREETED, verb): "need_hello" for verb in ("MAIL", "RCPT", "DATA", "AUTH", "STARTTLS")},
-    (READY, "RCPT"): "need_mail",
-    (READY, "DATA"): "data_without_mail",
-    (MAIL, "DATA"): "need_rcpt",
-    (MAIL, "MAIL"): "nested_mail",
-    (RCPT, "MAIL"): "nested_mail",
-    (READY, "AUTH"): "auth_again",
-    (MAIL, "AUTH"): "auth_in_transaction",
-    (RCPT, "AUTH"): "auth_in_transaction",
-})
+WHY_503: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        **{(GREETED, verb): "need_hello" for verb in ("MAIL", "RCPT", "DATA", "AUTH", "STARTTLS")},
+        (READY, "RCPT"): "need_mail",
+        (READY, "DATA"): "data_without_mail",
+        (MAIL, "DATA"): "need_rcpt",
+        (MAIL, "MAIL"): "nested_mail",
+        (RCPT, "MAIL"): "nested_mail",
+        (READY, "AUTH"): "auth_again",
+        (MAIL, "AUTH"): "auth_in_transaction",
+        (RCPT, "AUTH"): "auth_in_transaction",
+    }
+)
 
 _SPOKEN = {"MAIL": "MAIL FROM", "RCPT": "RCPT TO"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Sequence
+    from collections.abc import Sequence
 
 __all__ = ["nearest_codes"]
 
@@ -19,13 +19,17 @@ def _one_slip(code: str, typed: str) -> bool:
     if typed == code:
         return False
     if len(typed) == len(code) + 1:
-        return any(typed[:i] + typed[i + 1:] == code for i in range(len(typed)))
+        return any(typed[:i] + typed[i + 1 :] == code for i in range(len(typed)))
     if len(typed) + 1 == len(code):
-        return any(code[:i] + code[i + 1:] == typed for i in range(len(code)))
+        return any(code[:i] + code[i + 1 :] == typed for i in range(len(code)))
     if len(typed) == len(code):
         diffs = [i for i in range(len(code)) if code[i] != typed[i]]
-        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
-                                   and code[diffs[0]] == typed[diffs[1]] and code[diffs[1]] == typed[diffs[0]])
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and code[diffs[0]] == typed[diffs[1]]
+            and code[diffs[1]] == typed[diffs[0]]
+        )
     return False
 
 
@@ -44,7 +48,7 @@ def nearest_codes(codes: Sequence[int], text: str, n: int = 3) -> tuple[str, ...
 
     def rank(code: int) -> tuple[bool, int, int]:
         shared = 0
-        for a, b in zip(str(code), head):
+        for a, b in zip(str(code), head, strict=False):
             if a != b:
                 break
             shared += 1

@@ -51,10 +51,9 @@ from smtplab.core.values import value
 
 TYPE_CHECKING = False  # typing is not imported at run time (see smtplab.core.values)
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Iterator
+    from collections.abc import Iterator
 
     from smtplab.core.blocks import Block
-
     from smtplab.core.explanation import Explanation
 
 __all__ = ["Exchange", "ExplainedReply", "SVGDiagram", "Transcript", "mask_auth"]
@@ -189,9 +188,7 @@ def reply_summary(cat: Catalogue, reply: Reply) -> tuple[str, str]:
 
 def reply_lines(reply: Reply) -> Preformatted:
     """The reply as it travelled, each line's code coloured by its class."""
-    return Preformatted(
-        tuple((ReplyCode(line[:3]), line[3:]) for line in reply.wire_lines()), role="reply"
-    )
+    return Preformatted(tuple((ReplyCode(line[:3]), line[3:]) for line in reply.wire_lines()), role="reply")
 
 
 def _stuffed(message: str) -> list[str]:
@@ -417,7 +414,7 @@ def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> 
     lifelines = "".join(
         f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{escape_html(name)}</text>'
         f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 8}" stroke="#8c959f" stroke-dasharray="4 3"/>'
-        for x, name in zip((_CLIENT_X, _SERVER_X), names)
+        for x, name in zip((_CLIENT_X, _SERVER_X), names, strict=True)
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="smtplab-ladder" width="{_WIDTH}" height="{height}" '

@@ -33,9 +33,9 @@ from aiosmtplib import SMTP, SMTPConnectResponseError, SMTPException, SMTPRespon
 from aiosmtplib.response import SMTPResponse
 
 from smtplab.core.catalogue import LANGUAGES, catalogue
-from smtplab.errors import ReplyParseError
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, Transcript
+from smtplab.errors import ReplyParseError
 
 __all__ = ["DEFAULT_TIMEOUT", "RecordingClient", "note"]
 

@@ -29,21 +29,22 @@ import asyncio
 import atexit
 import base64
 import weakref
+from collections.abc import Mapping, Sequence
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from smtplab.core.catalogue import check_language, catalogue
+from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
-from smtplab.lab.client import RecordingClient
-from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, suggest
-from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy, describe_rule
 from smtplab.core.reply import Reply
+from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
+from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, suggest
+from smtplab.lab.client import RecordingClient
 from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
-from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
+from smtplab.server.mailbox import LabMailbox
+from smtplab.server.policy import Policy, describe_rule
 from smtplab.server.settings import SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,16 +103,18 @@ class Lab:
                 f"{', '.join(SETTINGS)}"
             )
         if policy is not None and not isinstance(policy, Policy):
-            raise LabArgumentError(f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); "
-                                   f"not {type(policy).__name__}")
+            raise LabArgumentError(
+                f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); not {type(policy).__name__}"
+            )
         if policy is not None and settings:
             raise LabArgumentError(
                 f"give the policy either as policy=Policy(...) or as settings such as {next(iter(settings))}=..., "
                 "not both: put the settings into the Policy"
             )
         if limits is not None and not isinstance(limits, Limits):
-            raise LabArgumentError(f"limits must be a smtplab.Limits, such as Limits(max_connections=5); "
-                                   f"not {type(limits).__name__}")
+            raise LabArgumentError(
+                f"limits must be a smtplab.Limits, such as Limits(max_connections=5); not {type(limits).__name__}"
+            )
         self.lang = check_language(lang)
         self._limits = limits
         self.hostname = hostname
@@ -358,8 +361,9 @@ class Lab:
             server = LabServer(policy, mailbox, hostname=self.hostname, limits=self._limits)
             host, port = await server.start()
             try:
-                client = RecordingClient(host, port, transcript, tls_context=server.client_tls_context,
-                                         server_hostname=self.hostname)
+                client = RecordingClient(
+                    host, port, transcript, tls_context=server.client_tls_context, server_hostname=self.hostname
+                )
                 try:
                     await client.connect()
                     for command in commands:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import threading
+from collections.abc import Awaitable
 from concurrent.futures import Future
-from typing import Awaitable, TypeVar
+from typing import TypeVar
 
 from smtplab.lab.client import RecordingClient
-from smtplab.server.mailbox import LabMailbox
 from smtplab.server.lab_server import LabServer
+from smtplab.server.mailbox import LabMailbox
 
 __all__ = ["LabRuntime"]
 

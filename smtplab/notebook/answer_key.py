@@ -45,8 +45,9 @@ def _notebooks(folder: Traversable, prefix: str = "") -> list[tuple[str, Travers
 
 def _exercises(name: str, cells: list[dict]) -> list[str]:
     out: list[str] = []
-    title = next((m[1] for c in cells if c["cell_type"] == "markdown" for m in [_HEADING.search(_text(c["source"]))]
-                  if m), name)
+    title = next(
+        (m[1] for c in cells if c["cell_type"] == "markdown" for m in [_HEADING.search(_text(c["source"]))] if m), name
+    )
     heading = ""
     for i, cell in enumerate(cells):
         if cell["cell_type"] == "markdown":
@@ -58,7 +59,7 @@ def _exercises(name: str, cells: list[dict]) -> list[str]:
         if not out:
             out += [f"## {title}", "", f"`{name}`", ""]
         out += [f"### {heading}", "", "A solution:", "", "```python", _text(cell["source"]).rstrip(), "```", ""]
-        check = next((c for c in cells[i + 1:] if "self-check" in c.get("metadata", {}).get("tags", [])), None)
+        check = next((c for c in cells[i + 1 :] if "self-check" in c.get("metadata", {}).get("tags", [])), None)
         printed = _printed(check).rstrip() if check else ""
         if printed:
             out += ["The self-check then prints:", "", "```text", printed, "```", ""]
@@ -66,13 +67,23 @@ def _exercises(name: str, cells: list[dict]) -> list[str]:
 
 
 def _quizzes() -> list[str]:
-    out = ["## The quizzes", "",
-           ("What each step of the ready quizzes makes the lab answer, with its default settings. A learner "
+    out = [
+        "## The quizzes",
+        "",
+        (
+            "What each step of the ready quizzes makes the lab answer, with its default settings. A learner "
             "scores a point for the exact code, half a point for the right first digit typed alone (2, 2xx), "
-            "nothing for another code."), ""]
+            "nothing for another code."
+        ),
+        "",
+    ]
     for data in QUIZZES.values():
-        out += [f"### `Quiz(\"{data.name}\")`: {data.title_in('en')}", "",
-                "| step | the lab sends | settings changed first | answer |", "|---|---|---|---|"]
+        out += [
+            f'### `Quiz("{data.name}")`: {data.title_in("en")}',
+            "",
+            "| step | the lab sends | settings changed first | answer |",
+            "|---|---|---|---|",
+        ]
         for number, step in enumerate(data.steps, start=1):
             command = step.command.rstrip().replace("\n", " ⏎ ")
             settings = ", ".join(f"`{k} = {v!r}`" for k, v in step.policy.items())
@@ -84,11 +95,17 @@ def _quizzes() -> list[str]:
 def answer_key(source: Traversable | None = None) -> str:
     """The answer key as Markdown, from the full course in *source* (default: the installed course)."""
     source = course_source() if source is None else source
-    out = ["# smtplab course: answer key", "",
-           ("For teachers; not part of the learners' copy. Generated from the course's full notebooks (whose "
+    out = [
+        "# smtplab course: answer key",
+        "",
+        (
+            "For teachers; not part of the learners' copy. Generated from the course's full notebooks (whose "
             "solutions the test suite runs) by `python -m smtplab.notebook.answer_key`: do not edit by hand. "
             "Each exercise has other good answers; the self-checks accept any that does what is asked. "
-            "See [the workshop plan](workshop-plan.md) for when each comes up."), ""]
+            "See [the workshop plan](workshop-plan.md) for when each comes up."
+        ),
+        "",
+    ]
     for name, entry in _notebooks(source):
         cells = json.loads(entry.read_text(encoding="utf-8"))["cells"]
         out += _exercises(name, cells)

@@ -83,9 +83,17 @@ class CopyReport:
     def lines(self) -> list[str]:
         """One line per kept file, then a summary line: what the CLI prints."""
         out = [f"kept your changes to {name} (the course's new version was not copied)" for name in self.kept]
-        counts = ", ".join(f"{len(names)} {what}" for what, names in
-                           (("added", self.added), ("updated", self.updated), ("kept", self.kept),
-                            ("already current", self.current), ("removed", self.removed)) if names)
+        counts = ", ".join(
+            f"{len(names)} {what}"
+            for what, names in (
+                ("added", self.added),
+                ("updated", self.updated),
+                ("kept", self.kept),
+                ("already current", self.current),
+                ("removed", self.removed),
+            )
+            if names
+        )
         out.append(f"course in {self.folder}: {counts or 'no files'}")
         return out
 
@@ -151,8 +159,9 @@ def check_folder(folder: Path | str) -> Path:
     folder = Path(folder).expanduser().absolute()
     try:
         if folder.exists() and not folder.is_dir():
-            raise CourseError(f"{folder} is a file, not a folder: give a folder for the course "
-                              f"(default: ./{DEFAULT_DIR})")
+            raise CourseError(
+                f"{folder} is a file, not a folder: give a folder for the course (default: ./{DEFAULT_DIR})"
+            )
         existing = next(p for p in (folder, *folder.parents) if p.exists())
     except PermissionError as exc:  # a parent folder that may not even be looked into
         raise CourseError(f"cannot use {folder}: {exc.strerror}") from exc
@@ -197,8 +206,11 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
                 report.kept.append(name)
         for name in sorted(recorded):  # a test file an older release copied, and nobody changed since
             target = folder.joinpath(*name.split("/"))
-            if name.rsplit("/", 1)[-1] in TEST_ONLY and target.is_file() \
-                    and _sha256(target.read_bytes()) == recorded[name]:
+            if (
+                name.rsplit("/", 1)[-1] in TEST_ONLY
+                and target.is_file()
+                and _sha256(target.read_bytes()) == recorded[name]
+            ):
                 target.unlink()
                 manifest.pop(name)
                 report.removed.append(name)
@@ -250,20 +262,28 @@ def install_notebook_extra(missing: list[str], say: Callable[[str], None]) -> No
 
     command = [sys.executable, "-m", "pip", "install", *NOTEBOOK_REQUIREMENTS]
     by_hand = f"{sys.executable} -m pip install 'smtplab[notebook]'"
-    say(f"smtplab lab: the course runs in JupyterLab, and {_listed(missing)} "
-        f"{'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}.")
-    say(f"smtplab lab: installing smtplab's notebook libraries now ({', '.join(NOTEBOOK_REQUIREMENTS)}); "
-        "this takes a minute or two, once:")
+    say(
+        f"smtplab lab: the course runs in JupyterLab, and {_listed(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}."
+    )
+    say(
+        f"smtplab lab: installing smtplab's notebook libraries now ({', '.join(NOTEBOOK_REQUIREMENTS)}); "
+        "this takes a minute or two, once:"
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         status = subprocess.run(command).returncode
     except OSError as exc:
-        raise CourseError(f"cannot run pip with {sys.executable}: {exc.strerror or exc}; "
-                          f"install the notebook libraries with: {by_hand}") from exc
+        raise CourseError(
+            f"cannot run pip with {sys.executable}: {exc.strerror or exc}; "
+            f"install the notebook libraries with: {by_hand}"
+        ) from exc
     if status != 0 or missing_notebook_modules():
-        raise CourseError(f"pip could not install the notebook libraries (exit status {status}); "
-                          f"see its messages above, then install them with: {by_hand}")
+        raise CourseError(
+            f"pip could not install the notebook libraries (exit status {status}); "
+            f"see its messages above, then install them with: {by_hand}"
+        )
     say("smtplab lab: the notebook libraries are installed.")
 
 
@@ -282,8 +302,14 @@ def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) 
     folder = Path(folder).absolute()
     # JupyterLab's log cut to warnings: what is left is the few lines with the address to open, which a
     # learner then finds at once instead of among a screenful of start-up messages.
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
-               "--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={folder}",
+        "--ServerApp.log_level=WARN",
+        "--LabApp.log_level=WARN",
+    ]
     if not browser:
         command.append("--no-browser")
     if port is not None:
@@ -307,9 +333,11 @@ _QUIET, _AT_MOST = 1.0, 5.0
 def banner(url: str, *, browser: bool) -> str:
     """The lines ``smtplab lab`` prints once JupyterLab is up: its address alone on a line, easy to find."""
     lead = "If no browser window opened, open" if browser else "Open"
-    return (f"\n    smtplab lab: the course is running in JupyterLab. {lead} this address in your browser:\n\n"
-            f"        {url}\n\n"
-            "    Stop JupyterLab with Ctrl+C (press it twice) when you are done.\n")
+    return (
+        f"\n    smtplab lab: the course is running in JupyterLab. {lead} this address in your browser:\n\n"
+        f"        {url}\n\n"
+        "    Stop JupyterLab with Ctrl+C (press it twice) when you are done.\n"
+    )
 
 
 def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) -> int:
@@ -326,8 +354,11 @@ def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) ->
     import time
 
     command = lab_command(folder, browser=browser, port=port)
-    print("starting JupyterLab (a few seconds); " + ("it opens in your browser, and " if browser else "")
-          + "the address to open is printed below. Ctrl+C stops it.")
+    print(
+        "starting JupyterLab (a few seconds); "
+        + ("it opens in your browser, and " if browser else "")
+        + "the address to open is printed below. Ctrl+C stops it."
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -58,7 +58,8 @@ class self_check:  # lower case: it reads as a statement in the notebooks, `with
             )
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 _tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
         if isinstance(error, AssertionError) and not isinstance(error, NotYet):
             raise NotYet(str(error) or "the check did not pass; read the exercise again") from None

@@ -59,10 +59,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
+from smtplab.core.transcript import Exchange, Transcript
 from smtplab.errors import SMTPLabError, suggest
 from smtplab.server.policy import Policy
 from smtplab.server.settings import SETTINGS, Setting
-from smtplab.core.transcript import Exchange, Transcript
 
 __all__ = ["SMTPMagics", "Step", "load_ipython_extension", "parse_cell", "unload_ipython_extension"]
 
@@ -153,17 +153,23 @@ def _flag(name: str) -> str:
 
 
 def _cell_parser() -> _Parser:
-    parser = _Parser(prog="%%smtp", add_help=False, allow_abbrev=False,
-                     description="Send the cell's SMTP commands to a fresh lab and show the explained transcript.")
+    parser = _Parser(
+        prog="%%smtp",
+        add_help=False,
+        allow_abbrev=False,
+        description="Send the cell's SMTP commands to a fresh lab and show the explained transcript.",
+    )
     parser.add_argument("-h", "--help", action="store_true", help="show this help and send nothing")
     parser.add_argument("--lang", help=f"language of the explanations: {', '.join(LANGUAGES)} (default en)")
     parser.add_argument("--out", metavar="NAME", help="also store the transcript in the variable NAME")
-    parser.add_argument("--lab", metavar="NAME",
-                        help="send on the lab held in the variable NAME instead of a fresh one")
+    parser.add_argument(
+        "--lab", metavar="NAME", help="send on the lab held in the variable NAME instead of a fresh one"
+    )
     policy = parser.add_argument_group("policy of the fresh lab (one flag per setting; see smtplab.server.policy)")
     for name, setting in SETTINGS.items():
-        policy.add_argument(_flag(name), dest=f"policy:{name}", metavar="VALUE",
-                            default=argparse.SUPPRESS, help=setting.describe)
+        policy.add_argument(
+            _flag(name), dest=f"policy:{name}", metavar="VALUE", default=argparse.SUPPRESS, help=setting.describe
+        )
     return parser
 
 

@@ -39,12 +39,15 @@ class Classroom:
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
                 raise ServeError(f"--dashboard cannot be {port!r}: expected a port from 0 to 65535")
             if options.events is None:
-                raise ServeError("--dashboard needs --events FILE: the page shows what the events file holds; "
-                                     "add for instance --events class-events.jsonl")
+                raise ServeError(
+                    "--dashboard needs --events FILE: the page shows what the events file holds; "
+                    "add for instance --events class-events.jsonl"
+                )
             from smtplab.server.dashboard_web import DashboardServer
 
-            page = DashboardServer(EventsReader(options.events), host=options.dashboard_host, port=port,
-                                   public=options.dashboard_public)  # refuses a host that is not loopback
+            page = DashboardServer(
+                EventsReader(options.events), host=options.dashboard_host, port=port, public=options.dashboard_public
+            )  # refuses a host that is not loopback
         classroom = cls(EventLog(options.events) if options.events is not None else None, options, policy)
         classroom.page = page
         return classroom

@@ -93,8 +93,9 @@ class _Server6(_Server):
 class DashboardServer:
     """The dashboard page on ``host``:``port`` (0: any free port), served from a daemon thread."""
 
-    def __init__(self, reader: EventsReader, *, host: str = "127.0.0.1", port: int = 0, public: bool = False,
-                 refresh: int = 2) -> None:
+    def __init__(
+        self, reader: EventsReader, *, host: str = "127.0.0.1", port: int = 0, public: bool = False, refresh: int = 2
+    ) -> None:
         from smtplab.server.serve import is_loopback
 
         if not public and not is_loopback(host):
@@ -118,8 +119,9 @@ class DashboardServer:
             ) from None
         server.reader, server.refresh = self.reader, self.refresh
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="smtplab-dashboard", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="smtplab-dashboard", daemon=True
+        )
         self._thread.start()
         host, port = server.server_address[:2]
         return str(host), int(port)

@@ -19,8 +19,8 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from smtplab.server.reply_templates import join_replies, server_reply
 from smtplab.core.reply import Reply
+from smtplab.server.reply_templates import join_replies, server_reply
 
 __all__ = [
     "Greylist",
@@ -46,8 +46,6 @@ def split_address(address: str) -> tuple[str, str | None]:
     if not at:
         return text, None
     return local, domain.lower().rstrip(".")
-
-
 
 
 def _address(local: str, domain: str | None, policy: Settings) -> str:

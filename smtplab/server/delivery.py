@@ -90,7 +90,7 @@ class DeliveryWriter:
         # Numbers in arrival order: the stored messages of this batch are the last ones counted.
         number = total - sum(isinstance(r, str) for r in results)
         answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | Exception]]] = {}
-        for (loop, future, *_), result in zip(jobs, results):
+        for (loop, future, *_), result in zip(jobs, results, strict=True):
             if isinstance(result, str):
                 number += 1
                 answers.setdefault(loop, []).append((future, number))

@@ -81,8 +81,9 @@ class EventLog:
             self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise EventsError(f"--events {str(self.path)!r} cannot be written: {reason}; "
-                              "give a file in a folder you can write to") from None
+            raise EventsError(
+                f"--events {str(self.path)!r} cannot be written: {reason}; give a file in a folder you can write to"
+            ) from None
         self._end_cut_line()
         self._run = secrets.token_hex(3)  # sessions of two runs appending to one file never share an id
         self._count = 0
@@ -118,16 +119,18 @@ class EventLog:
             notes.learner = learner_name(session.session.host_name)
         peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"
         enhanced = reply.enhanced
-        self._write({
-            "time": _now(),
-            "session": f"{self._run}-{notes.number}",
-            "peer": peer,
-            "learner": notes.learner,
-            "command": command,
-            "code": reply.code,
-            "enhanced": None if enhanced is None else str(enhanced),
-            "reply": f"{reply.code} {reply.lines[0]}".rstrip(),
-        })
+        self._write(
+            {
+                "time": _now(),
+                "session": f"{self._run}-{notes.number}",
+                "peer": peer,
+                "learner": notes.learner,
+                "command": command,
+                "code": reply.code,
+                "enhanced": None if enhanced is None else str(enhanced),
+                "reply": f"{reply.code} {reply.lines[0]}".rstrip(),
+            }
+        )
 
     def _write(self, record: dict[str, Any]) -> None:
         fd = self._fd

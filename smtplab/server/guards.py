@@ -98,7 +98,9 @@ class Guard:
         return self.holds(facts)
 
 
-def _guard(commands: str | None, when: str, holds: Callable[[SessionFacts], bool], reply: str, **extra: object) -> Guard:
+def _guard(
+    commands: str | None, when: str, holds: Callable[[SessionFacts], bool], reply: str, **extra: object
+) -> Guard:
     verbs = None if commands is None else frozenset(commands.split())
     exempt = frozenset(str(extra.pop("exempt", "")).split())
     return Guard(verbs, when, holds, reply, exempt, **extra)  # type: ignore[arg-type]
@@ -108,10 +110,20 @@ _IN_TRANSACTION = (MAIL, RCPT)
 
 #: Rules of the whole session, checked first, for every line (None stands for a line that is no command).
 SESSION_GUARDS: tuple[Guard, ...] = (
-    _guard(None, "the greeting was 554 (policy.state 'refuse'): only QUIT is accepted",
-           lambda f: f.refused, "no-service-quit-only", exempt="QUIT"),
-    _guard(None, "the server is stopping, or policy.state is 'shutting-down'",
-           lambda f: f.stopping, "shutting-down", closes=True),
+    _guard(
+        None,
+        "the greeting was 554 (policy.state 'refuse'): only QUIT is accepted",
+        lambda f: f.refused,
+        "no-service-quit-only",
+        exempt="QUIT",
+    ),
+    _guard(
+        None,
+        "the server is stopping, or policy.state is 'shutting-down'",
+        lambda f: f.stopping,
+        "shutting-down",
+        closes=True,
+    ),
 )
 
 #: Each command's rules of sequence and policy, checked after the learner's custom rules.
@@ -123,12 +135,20 @@ COMMAND_GUARDS: tuple[Guard, ...] = (
     # Only the answer to EHLO offers STARTTLS and AUTH (RFC 3207 4, RFC 4954 4): a client that has
     # not seen the offer does not expect them to work.
     _guard("STARTTLS AUTH", "no EHLO yet (nothing, or HELO)", lambda f: not f.extended, "need-ehlo"),
-    _guard("AUTH", "no TLS, and policy.auth_plaintext is off",
-           lambda f: not f.tls and not f.auth_plaintext, "auth-encryption-required"),
+    _guard(
+        "AUTH",
+        "no TLS, and policy.auth_plaintext is off",
+        lambda f: not f.tls and not f.auth_plaintext,
+        "auth-encryption-required",
+    ),
     _guard("AUTH", "AUTH already succeeded in this session", lambda f: f.authenticated, "auth-already"),
     _guard("MAIL RCPT DATA", "no HELO/EHLO yet", lambda f: f.step == GREETED, "need-helo"),
-    _guard("MAIL RCPT DATA VRFY EXPN", "policy.auth is 'required' and AUTH has not succeeded",
-           lambda f: f.auth_required and not f.authenticated, "auth-required"),
+    _guard(
+        "MAIL RCPT DATA VRFY EXPN",
+        "policy.auth is 'required' and AUTH has not succeeded",
+        lambda f: f.auth_required and not f.authenticated,
+        "auth-required",
+    ),
     _guard("RCPT", "no MAIL yet", lambda f: f.step == READY, "need-mail"),
     _guard("DATA", "no MAIL yet", lambda f: f.step == READY, "need-mail"),
     _guard("DATA", "MAIL, but no recipient accepted yet", lambda f: f.step == MAIL, "need-rcpt"),
@@ -138,8 +158,13 @@ COMMAND_GUARDS: tuple[Guard, ...] = (
 #: The greeting's rules, in order; the learner's CONNECTION rules come after the first two rows.
 #: When none holds, the greeting is ``greeting`` (220).
 GREETING_GUARDS: tuple[Guard, ...] = (
-    _guard(None, "one connection more than Limits.max_connections", lambda f: f.over_limit,
-           "too-many-connections", closes=True),
+    _guard(
+        None,
+        "one connection more than Limits.max_connections",
+        lambda f: f.over_limit,
+        "too-many-connections",
+        closes=True,
+    ),
     _guard(None, "the server is stopping", lambda f: f.stopping, "shutting-down", closes=True),
     _guard(None, "policy.state is 'busy'", lambda f: f.state == "busy", "busy", closes=True),
     _guard(None, "policy.state is 'no-mail'", lambda f: f.state == "no-mail", "no-mail", closes=True),

@@ -145,8 +145,12 @@ class LabHandler:
         with no traceback.
         """
         full = error.errno in _NO_SPACE
-        log.warning("%s: message not stored (%s): %s", session.client_ip or "?",
-                    "disk full" if full else "storage error", error.strerror or error)
+        log.warning(
+            "%s: message not stored (%s): %s",
+            session.client_ip or "?",
+            "disk full" if full else "storage error",
+            error.strerror or error,
+        )
         return server_reply("storage-full" if full else "local-error")
 
     async def deliver(self, sender: str, recipients: list[str], data: bytes) -> int:
@@ -181,7 +185,6 @@ class LabHandler:
         if expected is not None and hmac.compare_digest(expected.encode(), given.encode()):
             return name
         return None
-
 
     # -- shutting down -------------------------------------------------------
 

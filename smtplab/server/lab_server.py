@@ -45,15 +45,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from smtplab.server.decisions import Greylist
+from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
 from smtplab.server.reply_templates import server_reply
-from smtplab.core.reply import Reply
-from smtplab.server.session_tally import KEEP, CodeTally, CommandTally, Tally
+from smtplab.server.session_tally import KEEP, CodeTally, Tally
 
 if TYPE_CHECKING:  # pragma: no cover
     import trustme
@@ -107,8 +107,14 @@ class Limits:
     auth_failure_delay: float = 1.0
 
     def __post_init__(self) -> None:
-        wholes = (("max_connections", 1), ("command_line", 16), ("text_line", 16), ("data_size", 1),
-                  ("max_per_client", 1), ("auth_failure_limit", 1))
+        wholes = (
+            ("max_connections", 1),
+            ("command_line", 16),
+            ("text_line", 16),
+            ("data_size", 1),
+            ("max_per_client", 1),
+            ("auth_failure_limit", 1),
+        )
         for name, minimum in wholes:
             value = getattr(self, name)
             if value is None and name == "max_per_client":
@@ -120,10 +126,16 @@ class Limits:
             if value is None and name in ("session_deadline", "data_deadline"):
                 continue
             zero = name == "auth_failure_delay"
-            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                    or value < 0 or (value == 0 and not zero)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+                or (value == 0 and not zero)
+            ):
                 raise PolicyError(
-                    f"Limits.{name} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}"
+                    f"Limits.{name} cannot be {value!r}: "
+                    f"expected a number of seconds {'0 or more' if zero else 'above 0'}"
                 )
 
 
@@ -243,6 +255,7 @@ class LabServer:
         which port 0 would give two different ports. The port the first
         one got is asked for the others too, a few times over.
         """
+
         def factory() -> LabSMTP:
             return LabSMTP(self.handler, self, loop=loop)
 
@@ -411,7 +424,11 @@ class LabServer:
                 if limits.session_deadline is not None and now - started > limits.session_deadline:
                     log.info("%s: session deadline of %ss reached, closing", session.peer, limits.session_deadline)
                     self._close_with(session, server_reply("session-deadline", hostname=self.hostname))
-                elif limits.data_deadline is not None and data_since is not None and now - data_since > limits.data_deadline:
+                elif (
+                    limits.data_deadline is not None
+                    and data_since is not None
+                    and now - data_since > limits.data_deadline
+                ):
                     log.info("%s: DATA deadline of %ss reached, closing", session.peer, limits.data_deadline)
                     self._close_with(session, server_reply("data-deadline", hostname=self.hostname))
 

@@ -45,9 +45,7 @@ __all__ = ["LabMailbox", "MessageSummary"]
 
 FROM_HEADER = "X-Smtplab-Envelope-From"
 TO_HEADER = "X-Smtplab-Envelope-To"
-_ENVELOPE = re.compile(
-    rb"X-Smtplab-Envelope-From: <([^<>\r\n]*)>\r\nX-Smtplab-Envelope-To:((?: <[^<>\r\n]*>)*)\r\n"
-)
+_ENVELOPE = re.compile(rb"X-Smtplab-Envelope-From: <([^<>\r\n]*)>\r\nX-Smtplab-Envelope-To:((?: <[^<>\r\n]*>)*)\r\n")
 _ANGLED = re.compile(rb"<([^<>]*)>")
 _NAME = re.compile(r"(\d+)\.M(\d+)P(\d+)Q(\d+)\.smtplab\Z")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
@@ -143,7 +141,7 @@ def _split_envelope(raw: bytes) -> tuple[str, tuple[str, ...], bytes]:
         return "", (), raw
     sender = match[1].decode("utf-8", errors="replace")
     recipients = tuple(r.decode("utf-8", errors="replace") for r in _ANGLED.findall(match[2]))
-    return sender, recipients, raw[match.end():]
+    return sender, recipients, raw[match.end() :]
 
 
 def _subject(message: bytes) -> str:
@@ -290,7 +288,7 @@ class LabMailbox:
             except Exception as exc:  # this message's failure; the others are still stored
                 staged.append(exc)
         written = [item for item in staged if isinstance(item, _Staged)]
-        for item, error in zip(written, _fsync_all([item.handle.fileno() for item in written])):
+        for item, error in zip(written, _fsync_all([item.handle.fileno() for item in written]), strict=True):
             item.error = error
         results = [item if isinstance(item, Exception) else item.commit(self.path / "new") for item in staged]
         stored = sum(isinstance(r, str) for r in results)
@@ -459,9 +457,18 @@ class LabMailbox:
             return Document("mailbox", (Paragraph(ui("mailbox.empty")),), self.lang)
         header = tuple(ui(f"mailbox.{name}") for name in ("number", "from", "to", "subject", "size"))
         rows = tuple(
-            Row(tuple(Cell((text,)) for text in (
-                str(n), m.mail_from or "<>", ", ".join(m.rcpt_tos), m.subject, ui("mailbox.octets", size=m.size)
-            )))
+            Row(
+                tuple(
+                    Cell((text,))
+                    for text in (
+                        str(n),
+                        m.mail_from or "<>",
+                        ", ".join(m.rcpt_tos),
+                        m.subject,
+                        ui("mailbox.octets", size=m.size),
+                    )
+                )
+            )
             for n, m in enumerate(messages, start=1)
         )
         count = len(rows)

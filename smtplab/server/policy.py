@@ -101,8 +101,8 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -133,8 +133,22 @@ __all__ = ["RULE_STEPS", "Policy", "PolicySnapshot", "Rule"]
 #: The steps a custom rule can answer: every command the lab knows, the
 #: greeting (CONNECTION) and the reply after the final dot (DATA-end).
 RULE_STEPS: tuple[str, ...] = (
-    "CONNECTION", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DATA-end",
-    "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "ETRN",
+    "CONNECTION",
+    "HELO",
+    "EHLO",
+    "STARTTLS",
+    "AUTH",
+    "MAIL",
+    "RCPT",
+    "DATA",
+    "DATA-end",
+    "RSET",
+    "VRFY",
+    "EXPN",
+    "HELP",
+    "NOOP",
+    "QUIT",
+    "ETRN",
 )
 
 
@@ -425,7 +439,9 @@ def _rule_text(ui: Any, rule: Rule) -> str:
         left = ui("policy.always")
     else:
         left = ui("policy.times_one" if rule.times == 1 else "policy.times_other", count=rule.times)
-    return ui("policy.rule", command=rule.command, match=rule.match, reply=" / ".join(rule.reply.wire_lines()), left=left)
+    return ui(
+        "policy.rule", command=rule.command, match=rule.match, reply=" / ".join(rule.reply.wire_lines()), left=left
+    )
 
 
 def _rule_command(command: object) -> str:
@@ -434,8 +450,9 @@ def _rule_command(command: object) -> str:
     canonical = {step.upper(): step for step in RULE_STEPS}
     key = command.strip().upper()
     if key not in canonical:
-        raise policy_error("rule_command", command=repr(command), steps=", ".join(RULE_STEPS),
-                           hint=hint(key, canonical))
+        raise policy_error(
+            "rule_command", command=repr(command), steps=", ".join(RULE_STEPS), hint=hint(key, canonical)
+        )
     return canonical[key]
 
 
@@ -462,4 +479,3 @@ def _rule_times(times: object) -> int | None:
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise policy_error("rule_times", times=repr(times))
     return times
-

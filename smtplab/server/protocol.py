@@ -84,7 +84,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
 from smtplab.server.arguments import parse_params, parse_path, strip_keyword
-from smtplab.server.session_tally import CodeTally, CommandTally
 from smtplab.server.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
@@ -96,6 +95,7 @@ from smtplab.server.guards import (
 from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
+from smtplab.server.session_tally import CodeTally, CommandTally
 
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
 
@@ -410,7 +410,9 @@ class LabSMTP(SMTP):
     def _greeting(self) -> tuple[Reply, bool]:
         """The greeting and whether to hang up after it."""
         policy = self.lab_server.policy
-        facts = SessionFacts(over_limit=self.over_limit, stopping=self.lab_server.stopping, state=policy.snapshot().state)
+        facts = SessionFacts(
+            over_limit=self.over_limit, stopping=self.lab_server.stopping, state=policy.snapshot().state
+        )
         guard = refusal(GREETING_GUARDS[:GREETING_RULES_AFTER], None, facts)
         if guard is None:
             rule = policy.take_rule("CONNECTION", self.client_ip)
@@ -651,11 +653,13 @@ class LabSMTP(SMTP):
         if identity and identity != login:
             # RFC 4616: the server may refuse to act for another identity; the lab never does, so
             # ``bob\0alice\0wonderland`` is refused, not logged in as alice (Postfix does the same).
-            await self._auth_failed(server_reply(
-                "auth-identity-refused",
-                user=login.decode("utf-8", errors="replace"),
-                identity=identity.decode("utf-8", errors="replace"),
-            ))
+            await self._auth_failed(
+                server_reply(
+                    "auth-identity-refused",
+                    user=login.decode("utf-8", errors="replace"),
+                    identity=identity.decode("utf-8", errors="replace"),
+                )
+            )
             return
         self._session.authenticated = True
         self.user = user

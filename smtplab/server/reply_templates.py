@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from smtplab.core.catalogue import _load
-from smtplab.errors import CatalogueError, ServerReplyError, suggest
 from smtplab.core.reply import Reply, parse_reply
+from smtplab.errors import CatalogueError, ServerReplyError, suggest
 
 __all__ = [
     "ReplyTemplate",

@@ -48,11 +48,11 @@ from pathlib import Path
 from typing import TextIO
 
 from smtplab.errors import PolicyError, ServeError, SMTPLabError
+from smtplab.server.classroom import Classroom
+from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.scenarios import scenario
-from smtplab.server.lab_server import LabServer, Limits, SessionRecord
-from smtplab.server.classroom import Classroom
 
 __all__ = [
     "DEFAULT_MAILDIR",
@@ -153,7 +153,9 @@ def _whole(option: str, value: object, minimum: int) -> int:
 def _seconds(option: str, value: object, *, zero: bool = False) -> float:
     valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not valid or value < 0 or (value == 0 and not zero):  # type: ignore[operator]
-        raise ServeError(f"{option} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}")
+        raise ServeError(
+            f"{option} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}"
+        )
     return float(value)  # type: ignore[arg-type]
 
 
@@ -167,8 +169,9 @@ def build_limits(options: ServeOptions) -> Limits:
     """
     size = {} if options.max_size is None else {"data_size": _whole("--max-size", options.max_size, 1)}
     most = _whole("--max-connections", options.max_connections, 1)
-    per_client = max(1, most // 2) if options.max_per_client is None else _whole(
-        "--max-per-client", options.max_per_client, 1)
+    per_client = (
+        max(1, most // 2) if options.max_per_client is None else _whole("--max-per-client", options.max_per_client, 1)
+    )
     session = _seconds("--session-deadline", options.session_deadline, zero=True)
     data = _seconds("--data-deadline", options.data_deadline, zero=True)
     return Limits(
@@ -367,15 +370,21 @@ async def run(
         except OSError as exc:
             raise _bind_error(options, exc) from None
         if not loopback:
-            _say(err, f"warning: {options.host or 'every interface'} is not loopback: anyone who can reach "
-                      "this machine can talk to the lab server (it stores mail and relays nothing)")
+            _say(
+                err,
+                f"warning: {options.host or 'every interface'} is not loopback: anyone who can reach "
+                "this machine can talk to the lab server (it stores mail and relays nothing)",
+            )
         for host, port in server.addresses:
             _say(err, f"listening on {_where(host, port)}")
         if raised is not None:
             _say(err, f"open files allowed raised to {raised} for {limits.max_connections} sessions at once")
         if removed:
-            _say(err, f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
-                      f"from {mailbox.path / 'tmp'} (left by a crash)")
+            _say(
+                err,
+                f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
+                f"from {mailbox.path / 'tmp'} (left by a crash)",
+            )
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")

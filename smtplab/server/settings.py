@@ -70,6 +70,7 @@ class PolicySettings(TypedDict, total=False):
     reject_content: Iterable[str]
     null_mx: Iterable[str]
 
+
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\Z")
 
@@ -100,9 +101,9 @@ class Setting:
     def show(self, value: Any) -> str:
         """The value in a line of text, followed by what the setting accepts."""
         if isinstance(value, Mapping):
-            shown = ", ".join(
-                f"{k}: {' '.join(v) if isinstance(v, tuple) else v}" for k, v in value.items()
-            ) or "(none)"
+            shown = (
+                ", ".join(f"{k}: {' '.join(v) if isinstance(v, tuple) else v}" for k, v in value.items()) or "(none)"
+            )
         elif isinstance(value, tuple):
             shown = ", ".join(value) or "(none)"
         else:
@@ -131,7 +132,7 @@ def policy_error(key: str, **values: Piece) -> PolicyError:
 
 
 def hint(name: object, choices: Iterable[object]) -> Callable[[str], str]:
-    """"; did you mean 'confirm'?" (or nothing), in the language asked for."""
+    """ "; did you mean 'confirm'?" (or nothing), in the language asked for."""
     return lambda lang: suggest(name, choices, phrase=catalogue(lang).ui("policy_error.did_you_mean"))
 
 
@@ -277,27 +278,29 @@ def _enumerated(name: str, default: Any, values: Any, describe: str | None = Non
     return Setting(name, default, _choice(name, options), describe or " | ".join(map(str, options)), options)
 
 
-SETTINGS: Mapping[str, Setting] = MappingProxyType({
-    s.name: s
-    for s in (
-        _enumerated("vrfy", "cannot-verify", VrfyMode),
-        _enumerated("expn", "lists", ExpnMode),
-        _setting("users", ("alice", "bob", "carol", "alan"), _users, "local user names"),
-        _setting("domains", ("lab.example",), _domains, "local domains"),
-        _setting("lists", {"staff": ("alice", "bob")}, _lists, "mailing lists: name -> members"),
-        _setting("forwards", {"dave": "dave@elsewhere.example"}, _forwards, "moved users: name -> new address"),
-        _enumerated("forwarding", "forward", ForwardingMode, "forward (251) | refuse (551)"),
-        _setting("max_size", 10_485_760, _whole("max_size", 1), "octets, advertised as SIZE"),
-        _setting("storage_full", False, _flag("storage_full"), "True: 452 to MAIL and RCPT"),
-        _setting("max_recipients", 100, _whole("max_recipients", 1), "recipients per message"),
-        _setting("greylist_seconds", 0, _seconds("greylist_seconds"), "0 = off"),
-        _enumerated("greylist_code", 450, GreylistCode),
-        _enumerated("auth", "off", AuthMode),
-        _setting("credentials", {"alice": "wonderland"}, _credentials, "AUTH user -> password"),
-        _setting("auth_plaintext", True, _flag("auth_plaintext"), "False: AUTH only under TLS (else 538)"),
-        _setting("starttls", True, _flag("starttls"), "False: STARTTLS gets 454"),
-        _enumerated("state", "open", ServerState),
-        _setting("reject_content", (), _words, "words refused after DATA (554)"),
-        _setting("null_mx", (), _null_mx, "domains with a null MX (556)"),
-    )
-})
+SETTINGS: Mapping[str, Setting] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            _enumerated("vrfy", "cannot-verify", VrfyMode),
+            _enumerated("expn", "lists", ExpnMode),
+            _setting("users", ("alice", "bob", "carol", "alan"), _users, "local user names"),
+            _setting("domains", ("lab.example",), _domains, "local domains"),
+            _setting("lists", {"staff": ("alice", "bob")}, _lists, "mailing lists: name -> members"),
+            _setting("forwards", {"dave": "dave@elsewhere.example"}, _forwards, "moved users: name -> new address"),
+            _enumerated("forwarding", "forward", ForwardingMode, "forward (251) | refuse (551)"),
+            _setting("max_size", 10_485_760, _whole("max_size", 1), "octets, advertised as SIZE"),
+            _setting("storage_full", False, _flag("storage_full"), "True: 452 to MAIL and RCPT"),
+            _setting("max_recipients", 100, _whole("max_recipients", 1), "recipients per message"),
+            _setting("greylist_seconds", 0, _seconds("greylist_seconds"), "0 = off"),
+            _enumerated("greylist_code", 450, GreylistCode),
+            _enumerated("auth", "off", AuthMode),
+            _setting("credentials", {"alice": "wonderland"}, _credentials, "AUTH user -> password"),
+            _setting("auth_plaintext", True, _flag("auth_plaintext"), "False: AUTH only under TLS (else 538)"),
+            _setting("starttls", True, _flag("starttls"), "False: STARTTLS gets 454"),
+            _enumerated("state", "open", ServerState),
+            _setting("reject_content", (), _words, "words refused after DATA (554)"),
+            _setting("null_mx", (), _null_mx, "domains with a null MX (556)"),
+        )
+    }
+)

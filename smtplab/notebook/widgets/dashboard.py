@@ -48,8 +48,9 @@ class ClassDashboard(widgets.VBox):
     _thread: threading.Thread | None = None
     _stop: threading.Event | None = None  # (class defaults: close() also runs for an instance whose __init__ raised)
 
-    def __init__(self, events: str | os.PathLike[str], lang: str = "en", *, interval: float = 2.0,
-                 follow: bool = True) -> None:
+    def __init__(
+        self, events: str | os.PathLike[str], lang: str = "en", *, interval: float = 2.0, follow: bool = True
+    ) -> None:
         check_language(lang)
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
             raise ValueError(f"interval cannot be {interval!r}: expected a number of seconds above 0, such as 2")
@@ -97,8 +98,14 @@ class ClassDashboard(widgets.VBox):
             updates = (
                 (self.title, heading_html(label(lang, "title"))),
                 (self.chart, heading_html(label(lang, "chart")) + chart_svg(progress, lang)),
-                (self.table, STYLE + DASHBOARD_STYLE + f'<div class="smtplab smtplab-dashboard" lang="{lang}">'
-                 + table_html(progress, lang) + "</div>"),
+                (
+                    self.table,
+                    STYLE
+                    + DASHBOARD_STYLE
+                    + f'<div class="smtplab smtplab-dashboard" lang="{lang}">'
+                    + table_html(progress, lang)
+                    + "</div>",
+                ),
             )
             for widget, html in updates:
                 if widget.value != html:  # no message to the front end when nothing changed

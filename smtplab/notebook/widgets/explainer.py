@@ -7,27 +7,27 @@ language toggle switches both the explanation and the widget's own labels.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
 from smtplab.core.comparison import compare
-from smtplab.errors import SMTPLabError
 from smtplab.core.explanation import explain
+from smtplab.errors import SMTPLabError
 from smtplab.notebook.widgets._common import error_html, language_toggle, note_html, styled, ui
 
 __all__ = ["CodeComparer", "ReplyExplainer"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _options(lang: str) -> tuple[str, ...]:
     """The Combobox list: ``"252 Cannot Verify User"`` for each basic code, then ``"X.1.1 …"`` for each enhanced one."""
     cat = catalogue(lang)
     return tuple(e.label for e in cat.basic_codes()) + tuple(f"{e.code} {e.title}" for e in cat.enhanced_codes())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _label_queries() -> dict[str, tuple[str, int]]:
     """Each option label of every language → (the code it stands for, its position in the list)."""
     return {label: (label.split(" ", 1)[0], i) for lang in LANGUAGES for i, label in enumerate(_options(lang))}
@@ -118,9 +118,7 @@ class CodeComparer(widgets.VBox):
         self.swap = styled(widgets.Button(icon="exchange"), "smtplab-swap")
         self.language = language_toggle(lang)
         self.output = styled(widgets.HTML(), "smtplab-output", "smtplab-comparison-view")
-        super().__init__(
-            children=[widgets.HBox([self.first, self.swap, self.second]), self.language, self.output]
-        )
+        super().__init__(children=[widgets.HBox([self.first, self.swap, self.second]), self.language, self.output])
         styled(self, "smtplab-widget", "smtplab-comparer")
         self._busy = False
         self._relabel()

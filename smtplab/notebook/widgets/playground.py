@@ -22,28 +22,42 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
-from smtplab.core.transcript import ExplainedReply
 from smtplab.core.session_state import session_state
-from smtplab.notebook.widgets._common import attempt, error_html, esc, heading_html, note_html, policy_choices, styled, submit_handler, ui
+from smtplab.core.transcript import ExplainedReply
+from smtplab.notebook.widgets._common import (
+    attempt,
+    error_html,
+    esc,
+    heading_html,
+    note_html,
+    policy_choices,
+    styled,
+    submit_handler,
+    ui,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.lab.lab import Lab
     from smtplab.core.reply import Reply
+    from smtplab.lab.lab import Lab
 
 __all__ = ["QUICK_DEFAULTS", "QUICK_COMMANDS", "Playground"]
 
 #: What the quick buttons send: the learner's own name and address, a local user, list and recipient.
-QUICK_DEFAULTS: Mapping[str, str] = MappingProxyType({
-    "client": "learner.example",
-    "sender": "learner@lab.example",
-    "recipient": "bob@lab.example",
-    "user": "alice",
-    "list": "staff",
-    "message": "Subject: Hello from the playground\n\nHi Bob, this message was sent from the smtplab playground.\n",
-})
+QUICK_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {
+        "client": "learner.example",
+        "sender": "learner@lab.example",
+        "recipient": "bob@lab.example",
+        "user": "alice",
+        "list": "staff",
+        "message": "Subject: Hello from the playground\n\nHi Bob, this message was sent from the smtplab playground.\n",
+    }
+)
 
 #: The quick buttons: (CSS suffix, label, the line shown and kept in the history, the lab call).
-QUICK_COMMANDS: tuple[tuple[str, str, Callable[[Mapping[str, str]], str], Callable[[Lab, Mapping[str, str]], Any]], ...] = (
+QUICK_COMMANDS: tuple[
+    tuple[str, str, Callable[[Mapping[str, str]], str], Callable[[Lab, Mapping[str, str]], Any]], ...
+] = (
     ("ehlo", "EHLO", lambda d: f"EHLO {d['client']}", lambda lab, d: lab.ehlo(d["client"])),
     ("mail", "MAIL FROM", lambda d: f"MAIL FROM:<{d['sender']}>", lambda lab, d: lab.mail_from(d["sender"])),
     ("rcpt", "RCPT TO", lambda d: f"RCPT TO:<{d['recipient']}>", lambda lab, d: lab.rcpt_to(d["recipient"])),
@@ -89,25 +103,42 @@ class Playground(widgets.VBox):
         lang = self.lang
 
         self.command = styled(
-            widgets.Text(placeholder=ui(lang, "widget.command_placeholder"), description=ui(lang, "widget.command"),
-                         layout=widgets.Layout(width="36em")),
+            widgets.Text(
+                placeholder=ui(lang, "widget.command_placeholder"),
+                description=ui(lang, "widget.command"),
+                layout=widgets.Layout(width="36em"),
+            ),
             "smtplab-command",
         )
-        self.send_button = styled(widgets.Button(description=ui(lang, "widget.send"), button_style="primary",
-                                                 icon="paper-plane"), "smtplab-send")
+        self.send_button = styled(
+            widgets.Button(description=ui(lang, "widget.send"), button_style="primary", icon="paper-plane"),
+            "smtplab-send",
+        )
         self.quick: dict[str, widgets.Button] = {}
         for key, label, line, _call in QUICK_COMMANDS:
-            button = styled(widgets.Button(description=label, tooltip=line(self.defaults),
-                                           layout=widgets.Layout(width="auto")), "smtplab-quick", f"smtplab-quick-{key}")
+            button = styled(
+                widgets.Button(description=label, tooltip=line(self.defaults), layout=widgets.Layout(width="auto")),
+                "smtplab-quick",
+                f"smtplab-quick-{key}",
+            )
             button.on_click(lambda _b, key=key: self._on_quick(key))
             self.quick[key] = button
-        self.history = styled(widgets.Select(options=[], value=None, rows=min(history, 6),
-                                             layout=widgets.Layout(width="24em")), "smtplab-history")
+        self.history = styled(
+            widgets.Select(options=[], value=None, rows=min(history, 6), layout=widgets.Layout(width="24em")),
+            "smtplab-history",
+        )
         self.policy: dict[str, widgets.Dropdown] = {}
         for name, choices in policy_choices().items():
-            dropdown = styled(widgets.Dropdown(options=[(str(v), v) for v in choices], value=getattr(lab.policy, name),
-                                               description=name, style={"description_width": "9em"}),
-                              "smtplab-policy", f"smtplab-policy-{_css(name)}")
+            dropdown = styled(
+                widgets.Dropdown(
+                    options=[(str(v), v) for v in choices],
+                    value=getattr(lab.policy, name),
+                    description=name,
+                    style={"description_width": "9em"},
+                ),
+                "smtplab-policy",
+                f"smtplab-policy-{_css(name)}",
+            )
             dropdown.observe(lambda change, name=name: self._on_policy(name, change["new"]), "value")
             self.policy[name] = dropdown
         self.error_view = styled(widgets.HTML(), "smtplab-error-view")
@@ -121,24 +152,33 @@ class Playground(widgets.VBox):
         self.send_button.on_click(self._on_submit)
         self.history.observe(self._on_history, "value")
 
-        super().__init__(children=[
-            widgets.HBox([self.command, self.send_button]),
-            widgets.HTML(heading_html(ui(lang, "widget.quick"))),
-            widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
-            self.message_view,
-            self.error_view,
-            widgets.HBox([
-                widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.history"))),
-                              widgets.HTML(note_html(ui(lang, "widget.history_help"))), self.history]),
-                widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.policy"))), *self.policy.values()]),
-            ]),
-            self.state_view,
-            widgets.HTML(heading_html(ui(lang, "widget.transcript"))),
-            self.transcript_view,
-            # Collapsible, as an explanation is long: open at first.
-            widgets.Accordion([self.last_reply_view], titles=(ui(lang, "widget.last_reply"),), selected_index=0),
-            widgets.Accordion([self.mailbox_view], titles=(ui(lang, "widget.mailbox"),), selected_index=0),
-        ])
+        super().__init__(
+            children=[
+                widgets.HBox([self.command, self.send_button]),
+                widgets.HTML(heading_html(ui(lang, "widget.quick"))),
+                widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
+                self.message_view,
+                self.error_view,
+                widgets.HBox(
+                    [
+                        widgets.VBox(
+                            [
+                                widgets.HTML(heading_html(ui(lang, "widget.history"))),
+                                widgets.HTML(note_html(ui(lang, "widget.history_help"))),
+                                self.history,
+                            ]
+                        ),
+                        widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.policy"))), *self.policy.values()]),
+                    ]
+                ),
+                self.state_view,
+                widgets.HTML(heading_html(ui(lang, "widget.transcript"))),
+                self.transcript_view,
+                # Collapsible, as an explanation is long: open at first.
+                widgets.Accordion([self.last_reply_view], titles=(ui(lang, "widget.last_reply"),), selected_index=0),
+                widgets.Accordion([self.mailbox_view], titles=(ui(lang, "widget.mailbox"),), selected_index=0),
+            ]
+        )
         styled(self, "smtplab-widget", "smtplab-playground")
         self.refresh()
 
@@ -169,17 +209,19 @@ class Playground(widgets.VBox):
         message = "".join(f"{text}\n" for text in lines)
         reply = self._run(lambda: self.lab.send(message))
         if reply is not None:
-            self.message_view.value = note_html(ui(self.lang, "widget.message_sent", lines=len(lines)),
-                                                "smtplab-message-sent")
+            self.message_view.value = note_html(
+                ui(self.lang, "widget.message_sent", lines=len(lines)), "smtplab-message-sent"
+            )
         return reply
 
     def _show_message(self) -> None:
         lang, lines = self.lang, self.message_lines or []
         body = esc("\n".join(lines)) if lines else ""
-        self.message_view.value = (
-            note_html(ui(lang, "widget.message_mode"), "smtplab-message-mode")
-            + (f'<div class="smtplab smtplab-message-draft">{esc(ui(lang, "widget.message_so_far", lines=len(lines)))}'
-               f'<pre style="margin:.2em 0;white-space:pre-wrap">{body}</pre></div>' if lines else "")
+        self.message_view.value = note_html(ui(lang, "widget.message_mode"), "smtplab-message-mode") + (
+            f'<div class="smtplab smtplab-message-draft">{esc(ui(lang, "widget.message_so_far", lines=len(lines)))}'
+            f'<pre style="margin:.2em 0;white-space:pre-wrap">{body}</pre></div>'
+            if lines
+            else ""
         )
         self.command.placeholder = ui(lang, "widget.message_placeholder")
 

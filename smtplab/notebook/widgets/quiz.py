@@ -74,10 +74,17 @@ class Quiz(widgets.VBox):
         self._changed: dict[str, tuple[Any, Any]] = {}
 
         self.step_view = styled(widgets.HTML(), "smtplab-quiz-step")
-        self.guess = styled(widgets.Text(description=ui(lang, "quiz.guess"), placeholder=ui(lang, "quiz.guess_placeholder"),
-                                         layout=widgets.Layout(width="16em")), "smtplab-quiz-guess")
-        self.check = styled(widgets.Button(description=ui(lang, "quiz.check"), button_style="primary"),
-                            "smtplab-quiz-check")
+        self.guess = styled(
+            widgets.Text(
+                description=ui(lang, "quiz.guess"),
+                placeholder=ui(lang, "quiz.guess_placeholder"),
+                layout=widgets.Layout(width="16em"),
+            ),
+            "smtplab-quiz-guess",
+        )
+        self.check = styled(
+            widgets.Button(description=ui(lang, "quiz.check"), button_style="primary"), "smtplab-quiz-check"
+        )
         self.next = styled(widgets.Button(description=ui(lang, "quiz.next"), disabled=True), "smtplab-quiz-next")
         self.restart = styled(widgets.Button(description=ui(lang, "quiz.restart")), "smtplab-quiz-restart")
         self.feedback = styled(widgets.HTML(), "smtplab-quiz-feedback")
@@ -87,12 +94,14 @@ class Quiz(widgets.VBox):
         self.check.on_click(self._on_check)
         self.next.on_click(self._on_next)
         self.restart.on_click(self._on_restart)
-        super().__init__(children=[
-            self.step_view,
-            widgets.HBox([self.guess, self.check, self.next, self.restart]),
-            self.feedback,
-            self.score_view,
-        ])
+        super().__init__(
+            children=[
+                self.step_view,
+                widgets.HBox([self.guess, self.check, self.next, self.restart]),
+                self.feedback,
+                self.score_view,
+            ]
+        )
         styled(self, "smtplab-widget", "smtplab-quiz")
         self._show_step()
 
@@ -133,13 +142,16 @@ class Quiz(widgets.VBox):
         title = self.quiz.title_in(lang) if self.quiz.title else ""
         if title:
             parts.append(f"<h3>{esc(title)}</h3>")
-        parts.append(f"<p><strong>{esc(ui(lang, 'quiz.progress', number=self.index + 1, total=len(self.steps)))}"
-                     "</strong></p>")
+        parts.append(
+            f"<p><strong>{esc(ui(lang, 'quiz.progress', number=self.index + 1, total=len(self.steps)))}</strong></p>"
+        )
         if step.policy:
             settings = ", ".join(f"{name} = {value!r}" for name, value in step.policy.items())
             parts.append(f"<p>{esc(ui(lang, 'quiz.policy_change'))}: <code>{esc(settings)}</code></p>")
-        parts.append(f"<p>{esc(ui(lang, 'quiz.will_send'))}:</p>"
-                     f'<pre class="smtplab-quiz-command">{esc(step.command.rstrip())}</pre>')
+        parts.append(
+            f"<p>{esc(ui(lang, 'quiz.will_send'))}:</p>"
+            f'<pre class="smtplab-quiz-command">{esc(step.command.rstrip())}</pre>'
+        )
         parts.append(f"<p>{esc(ui(lang, 'quiz.predict'))}</p>")
         self.step_view.value = '<div class="smtplab smtplab-quiz-card">' + "".join(parts) + "</div>"
         self.guess.value = ""
@@ -192,8 +204,11 @@ class Quiz(widgets.VBox):
         changed, self._changed = self._changed, {}
         if lab is None or lab.closed:
             return []
-        back = {name: first for name, (first, last) in changed.items()
-                if getattr(lab.policy, name) == last and first != last}
+        back = {
+            name: first
+            for name, (first, last) in changed.items()
+            if getattr(lab.policy, name) == last and first != last
+        }
         if back:
             lab.policy.update(**back)
         return sorted(back)
@@ -210,12 +225,15 @@ class Quiz(widgets.VBox):
             explanation = explain(reply, lang)._repr_html_()
         colour = _VERDICT_STYLE[result.verdict]
         hint = step.hint_in(lang) if result.verdict != "right" else ""
-        hint_html = (f'<p class="smtplab-quiz-hint"><em>{esc(ui(lang, "quiz.hint"))}:</em> {esc(hint)}</p>'
-                     if hint else "")
+        hint_html = (
+            f'<p class="smtplab-quiz-hint"><em>{esc(ui(lang, "quiz.hint"))}:</em> {esc(hint)}</p>' if hint else ""
+        )
         note = note_html(self.note, "smtplab-quiz-note") if self.note else ""
         self.note = None
-        return (f'{note}<div class="smtplab smtplab-verdict smtplab-verdict-{result.verdict}" '
-                f'style="color:{colour};font-weight:bold;margin:.5em 0">{esc(text)}</div>{hint_html}{explanation}')
+        return (
+            f'{note}<div class="smtplab smtplab-verdict smtplab-verdict-{result.verdict}" '
+            f'style="color:{colour};font-weight:bold;margin:.5em 0">{esc(text)}</div>{hint_html}{explanation}'
+        )
 
     def _on_next(self, _source: object = None) -> None:
         if not self.checked or self.finished:
@@ -237,8 +255,7 @@ class Quiz(widgets.VBox):
         elif names and self._given_lab is not None and self._own_lab is None:
             self.feedback.value = note_html(ui(self.lang, "quiz.restored_some", names=", ".join(names)))
         else:
-            self.feedback.value = note_html(ui(self.lang, "quiz.restored" if self._own_lab is None
-                                               else "quiz.own_lab"))
+            self.feedback.value = note_html(ui(self.lang, "quiz.restored" if self._own_lab is None else "quiz.own_lab"))
         self.score_view.value = self._score_html(final=True)
 
     def _on_restart(self, _source: object = None) -> None:
