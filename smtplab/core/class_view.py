@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from smtplab.core.catalogue import _load
+from smtplab.core.catalogue import LANGUAGES, _load
 from smtplab.core.challenges import CHALLENGES
 from smtplab.core.document import STYLE, escape_html
 from smtplab.core.progress import ClassProgress, LearnerProgress
 
 __all__ = ["DASHBOARD_STYLE", "LANGUAGES", "chart_svg", "dashboard_html", "label", "page_html", "table_html"]
 
-LANGUAGES = ("en", "vi")
 #: Codes the chart always shows, reached or not: the ones the course is about.
 CHART_CODES = (250, 252, 550, 502, 503, 452)
 

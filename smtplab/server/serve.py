@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from smtplab.core.catalogue import LANGUAGES
 from smtplab.errors import PolicyError, ServeError, SMTPLabError
 from smtplab.server.classroom import Classroom
 from smtplab.server.lab_server import LabServer, Limits, SessionRecord
@@ -77,7 +78,6 @@ DEFAULT_MAX_CONNECTIONS = 400
 _SPARE_DESCRIPTORS = 64
 #: A file in the Maildir's tmp/ this much older than the start is a leftover of a crash (maildir(5): 36 hours).
 STALE_TMP_SECONDS = 36 * 3600.0
-_LANGUAGES = ("en", "vi")
 _PREFIX = "smtplab serve"
 
 
@@ -337,8 +337,8 @@ async def run(
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    if options.lang not in _LANGUAGES:
-        raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(_LANGUAGES)}")
+    if options.lang not in LANGUAGES:
+        raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(LANGUAGES)}")
     if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
         raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
     grace = _seconds("--grace", options.grace, zero=True)
