@@ -260,10 +260,9 @@ class Lab:
         assert self._server is not None
         host, port = self._server
         return RemoteLabError(
-            f"{what} is not available on the class server {host}:{port}: {why}. To try a policy of your own, "
-            "use a private lab (Lab(vrfy='confirm'), or lab.demo([...], vrfy='confirm') here, which runs on a "
-            "private throwaway server); to change the class server, ask the teacher to restart it with "
-            "another --scenario"
+            f"{what} is not available on the class server {host}:{port}: {why}. This step needs the teacher's "
+            "scenario (ask which --scenario the class server runs, or for another one) or a private lab: "
+            "lab = Lab(), or lab.demo([...], vrfy='confirm') here, which runs on a private throwaway server"
         )
 
     @property
