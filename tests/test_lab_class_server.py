@@ -40,7 +40,7 @@ def test_a_learner_works_on_the_class_server_and_the_file_names_them(served):
         assert lab.rcpt_to("alice@lab.example").code == 250
         assert lab.data("Subject: hi\n\nhello\n").code == 250
         assert lab.transcript.last_reply.code == 250
-        assert [e.reply.code for e in lab.transcript if e.reply][:3] == [220, 250, 252]
+        assert [e.reply.code for e in lab.transcript if e.reply][:4] == [220, 250, 250, 252]  # the lab's EHLO first
         assert "as the learner an (EHLO an.learner.lab)" in str(lab)
         assert repr(lab) == f"<Lab an on 127.0.0.1:{served.port} running, lang='en'>"
         assert lab.quit().code == 221
@@ -49,6 +49,23 @@ def test_a_learner_works_on_the_class_server_and_the_file_names_them(served):
     mine = [e for e in events(served) if e["learner"] == "an"]
     assert {e["code"] for e in mine} >= {250, 252, 503, 354, 221}
     assert "EHLO an.learner.lab" in [e["command"] for e in mine]
+
+
+def test_each_session_starts_by_naming_the_learner_so_a_first_vrfy_counts_for_them(served):
+    with Lab(server=f"127.0.0.1:{served.port}", learner="fi") as lab:
+        assert lab.vrfy("alice").code == 252
+        assert lab.quit().code == 221
+        assert lab.noop().code == 250  # a new session: greeted, named again, then NOOP
+        sent = [e.sent for e in lab.transcript if e.sent]
+        assert sent == ["EHLO fi.learner.lab", "VRFY alice", "QUIT", "EHLO fi.learner.lab", "NOOP"]
+        text = str(lab.transcript)
+        assert text.count("the lab greets with EHLO fi.learner.lab at the start of each session") == 2
+        lab.quit()
+    # Each line is written before its reply is sent, so the file holds both sessions by now.
+    sessions = {e["session"] for e in events(served) if e["learner"] == "fi"}
+    mine = [e for e in events(served) if e["session"] in sessions]
+    assert len(sessions) == 2 and {e["learner"] for e in mine if e["code"] != 220} == {"fi"}
+    assert [e["code"] for e in mine].count(221) == 2 and 252 in {e["code"] for e in mine}
 
 
 def test_any_ehlo_or_helo_names_the_learner_with_a_note_but_a_bare_one_is_sent_as_it_is(served):

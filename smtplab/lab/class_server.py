@@ -12,7 +12,11 @@ Decision: a learner's own EHLO/HELO name is *rewritten* to theirs, with a note
 in the transcript, rather than only given as the default: a learner who copies
 ``EHLO laptop.example`` from a lesson still shows up as themself on the
 dashboard. A bare ``EHLO`` (no name) is sent as it is, so its 501 can still be
-learned; the session is named by the next EHLO.
+learned. And the lab itself begins every session on the class server with
+``EHLO NAME.learner.lab`` (a note in the transcript says so), so a learner
+whose first command is ``VRFY alice``, as in notebook 03, is named all the
+same: the price is that "503, send EHLO first" cannot be shown there (a
+private ``Lab()`` shows it).
 """
 
 from __future__ import annotations

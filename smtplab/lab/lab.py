@@ -16,8 +16,9 @@
     lab.ehlo()                     # EHLO an.learner.lab: the teacher's dashboard shows "an"
 
 With ``server=`` the lab starts no server of its own: its client talks to the
-class server (see :mod:`smtplab.lab.class_server`), every EHLO or HELO names
-the learner, and everything that reads the transcript works as before. The
+class server (see :mod:`smtplab.lab.class_server`), each session begins with
+the lab's own ``EHLO NAME.learner.lab``, every EHLO or HELO names the
+learner, and everything that reads the transcript works as before. The
 class server's policy and mailbox are the teacher's: ``lab.policy`` and
 ``lab.mailbox`` raise :class:`~smtplab.errors.RemoteLabError` saying so, and
 :meth:`Lab.demo` and :meth:`Lab.reproduce` run on a private throwaway server
@@ -223,6 +224,8 @@ class Lab:
         else:
             if greeting is not None:
                 client.timeout = 30.0  # connected: replies get the client's usual patience
+                if client.connected:
+                    await self._introduce(client)
                 return  # 220, or a refusal such as 421 (the class is full): a reply the transcript shows
             notes = [exchange.note for exchange in self._transcript.exchanges if exchange.note]
             why = notes[-1] if notes else "no greeting"
@@ -231,6 +234,18 @@ class Lab:
             f"cannot reach the class server {host}:{port}: {why}. Check the address and port with your teacher "
             "(`smtplab serve` prints them when it starts), or work on a private lab with Lab()"
         )
+
+    async def _introduce(self, client: RecordingClient) -> None:
+        """Name the learner at the start of each class-server session: ``EHLO NAME.learner.lab``, with a note.
+
+        The class server's events file (and so the teacher's dashboard)
+        knows a session by its EHLO name; a learner whose first command is
+        ``VRFY`` would otherwise be a row with no name.
+        """
+        assert self.learner is not None
+        host = learner_host(self.learner)
+        self._transcript.append(Exchange(None, None, client_note("learner_introduced", self.lang, ehlo=host)))
+        await client.send(f"EHLO {host}")
 
     @property
     def remote(self) -> bool:
@@ -333,7 +348,16 @@ class Lab:
         runtime = self._runtime
         assert runtime.lock is not None and runtime.client is not None
         async with runtime.lock:
-            named = named_greeting(line, self.learner) if self.learner is not None else None
+            client = runtime.client
+            if self.learner is not None and not client.in_data:
+                if not client.connected:  # a new session on the class server: greet, then name the learner
+                    greeting = await client.connect()
+                    if not client.connected:
+                        if greeting is not None:
+                            self._transcript.append(Exchange(None, None, client_note("refused", self.lang, line=line)))
+                        return ExplainedReply.of(greeting, self.lang) if greeting is not None else None
+                    await self._introduce(client)
+            named = named_greeting(line, self.learner) if self.learner is not None and not client.in_data else None
             if named is not None:
                 said = client_note("learner_named", self.lang, learner=self.learner, line=line.strip(), sent=named)
                 self._transcript.append(Exchange(None, None, said))
