@@ -82,6 +82,14 @@ def test_any_ehlo_or_helo_names_the_learner_with_a_note_but_a_bare_one_is_sent_a
     assert named_greeting("VRFY x", "an") is None
 
 
+def test_starttls_works_on_the_class_server(served):
+    with Lab(server=f"127.0.0.1:{served.port}", learner="gi") as lab:
+        assert lab.ehlo().code == 250
+        assert lab.starttls().code == 220
+        assert "TLS is on" in str(lab.transcript)
+        assert lab.ehlo().code == 250 and lab.vrfy("alice").code == 252
+
+
 def test_the_async_twins_work_on_the_class_server(served):
     async def learner() -> list[int]:
         async with Lab(server=f"127.0.0.1:{served.port}", learner="cu") as lab:
