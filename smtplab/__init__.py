@@ -47,12 +47,14 @@ _EXPORTS = {
     **dict.fromkeys(
         (
             "CatalogueError",
+            "ClassServerUnreachable",
             "CourseError",
             "LabArgumentError",
             "LabClosed",
             "MailboxError",
             "NoRecipe",
             "PolicyError",
+            "RemoteLabError",
             "ReplyParseError",
             "SMTPLabError",
             "ServeError",
@@ -77,12 +79,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.transcript import Exchange, Transcript
     from smtplab.errors import (
         CatalogueError,
+        ClassServerUnreachable,
         CourseError,
         LabArgumentError,
         LabClosed,
         MailboxError,
         NoRecipe,
         PolicyError,
+        RemoteLabError,
         ReplyParseError,
         ServeError,
         ServerReplyError,
@@ -137,6 +141,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CatalogueError",
+    "ClassServerUnreachable",
     "CodeComparer",
     "Comparison",
     "CourseError",
@@ -157,6 +162,7 @@ __all__ = [
     "Reply",
     "ReplyCategory",
     "ReplyClass",
+    "RemoteLabError",
     "ReplyExplainer",
     "ReplyParseError",
     "SMTPLabError",

@@ -16,6 +16,8 @@ expect, so ``except ValueError`` keeps working::
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
     ├── LabArgumentError (TypeError)     Lab(...) or one of its methods called with an argument it does not take
     ├── LabClosed (RuntimeError)         a lab used after lab.close()
+    ├── RemoteLabError (RuntimeError)    a class server's lab asked for the teacher's policy or mailbox
+    ├── ClassServerUnreachable (ConnectionError)  Lab(server=...) found no SMTP server there
     ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
     ├── ServeError (RuntimeError)        an option ``smtplab serve`` cannot work with
     └── CourseError (OSError)            the course cannot be copied or JupyterLab installed or started
@@ -37,12 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CatalogueError",
+    "ClassServerUnreachable",
     "CourseError",
     "LabArgumentError",
     "LabClosed",
     "MailboxError",
     "NoRecipe",
     "PolicyError",
+    "RemoteLabError",
     "ReplyParseError",
     "SMTPLabError",
     "ServeError",
@@ -160,6 +164,18 @@ class LabArgumentError(SMTPLabError, TypeError):
 
 class LabClosed(SMTPLabError, RuntimeError):
     """The lab was used after :meth:`smtplab.Lab.close`; make a new one with ``Lab()``."""
+
+
+class RemoteLabError(SMTPLabError, RuntimeError):
+    """A lab on a class server (``Lab(server=...)``) was asked for what only a private lab has.
+
+    The class server's policy and mailbox are the teacher's: the message says
+    so, and what to do instead (a private ``Lab()``, or ask the teacher).
+    """
+
+
+class ClassServerUnreachable(SMTPLabError, ConnectionError):
+    """``Lab(server="host:port")`` found no SMTP server there: an unknown host, nothing listening, no answer."""
 
 
 class MailboxError(SMTPLabError, RuntimeError):

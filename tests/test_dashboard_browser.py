@@ -163,3 +163,70 @@ def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_p
     finally:
         served.close()
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.timeout(420)  # thirty learners, then JupyterLab and Chromium on a busy machine
+def test_after_thirty_learners_the_page_and_the_instructor_widget_show_every_row(tmp_path):
+    import nbformat
+    from class_of_thirty import SCENARIO, run_class
+
+    why = browser.missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {why}")
+        pytest.skip(why)
+    root = tmp_path / "instructor"
+    root.mkdir()
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from smtplab.notebook.widgets import ClassDashboard\n\n"
+                'ClassDashboard(events="class-events.jsonl")'  # as in the instructor guide's "Watch the class"
+            )
+        ]
+    )
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / "instructor.ipynb")
+    served = ServeTarget(root, "--events", "class-events.jsonl", "--dashboard", "0", *SCENARIO)
+    try:
+        served.wait(lambda: any(DASHBOARD.match(line) for line in served.err), "the dashboard line")
+        url = next(m for m in map(DASHBOARD.match, served.err) if m)[1]
+        learners = run_class(served.port)
+        served.wait(lambda: len(served.out) >= 30, "thirty sessions", timeout=60)
+
+        def check(where, timeout: float) -> None:
+            where.locator('tr[data-learner="curl30"]').wait_for(timeout=timeout)
+            rows = where.locator("tr.smtplab-learner")
+            names = [rows.nth(i).get_attribute("data-learner") for i in range(rows.count())]
+            assert sorted(names) == sorted(learners)
+            for name in ("lab01", "lab02", "sub11", "swaks21", "curl26"):
+                row = where.locator(f'tr[data-learner="{name}"]')
+                codes = row.locator(".smtplab-learner-codes .smtplab-code").all_inner_texts()
+                assert {int(code) for code in codes} == learners[name].codes, name
+                solved = row.locator(".smtplab-challenge").all_inner_texts()
+                assert {int(number) for number in solved} == learners[name].challenges, name
+            assert where.locator('g.smtplab-bar[data-code="551"]').get_attribute("data-learners") == "15"
+            assert where.locator('g.smtplab-bar[data-code="503"]').get_attribute("data-learners") == "10"
+
+        page_shot, widget_shot = tmp_path / "class-of-thirty-page.png", tmp_path / "class-of-thirty-widget.png"
+        with browser.chromium(tmp_path / "home") as page:
+            try:
+                page.goto(url)
+                check(page, 15_000)
+            finally:
+                page.screenshot(path=str(page_shot), full_page=True)
+                print(f"screenshot: {page_shot}")
+        with browser.JupyterLab(root, tmp_path / "jupyter") as lab, browser.chromium(tmp_path / "home2") as page:
+            try:
+                panel = browser.open_notebook(page, lab, "instructor.ipynb")
+                browser.run_all_cells(page, panel)
+                check(panel.locator(".smtplab-class-dashboard").first, 60_000)
+            except BaseException:
+                print(lab.log()[-5000:])
+                raise
+            finally:
+                page.screenshot(path=str(widget_shot))
+                print(f"screenshot: {widget_shot}")
+    finally:
+        served.close()
+    assert page_shot.stat().st_size > 10_000 and widget_shot.stat().st_size > 10_000

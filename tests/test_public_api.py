@@ -53,7 +53,7 @@ def test_every_exception_is_exported_from_errors_and_from_the_top_package():
     classes = {
         name: obj for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, SMTPLabError)
     }
-    assert len(classes) == 15
+    assert len(classes) == 17
     for name, cls in classes.items():
         assert name in errors.__all__ and name in smtplab.__all__
         assert getattr(smtplab, name) is cls
@@ -137,7 +137,7 @@ def test_a_mistyped_lab_keyword_names_labs_own_parameters():
         smtplab.Lab(hostnam="school.example")
     message = str(caught.value)
     assert message.startswith("Lab() got an unexpected keyword 'hostnam'; did you mean 'hostname'?")
-    assert "Lab's parameters are lang, hostname, maildir, keep_maildir, limits, policy" in message
+    assert "Lab's parameters are lang, server, learner, hostname, maildir, keep_maildir, limits, policy" in message
     assert isinstance(caught.value, TypeError)  # as Python's own "unexpected keyword argument"
 
 

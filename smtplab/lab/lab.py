@@ -12,6 +12,19 @@
     lab.mailbox                    # the messages the server accepted
     lab.close()                    # or: with Lab() as lab: ...
 
+    lab = Lab(server="class.example:2525", learner="an")   # the teacher's `smtplab serve`
+    lab.ehlo()                     # EHLO an.learner.lab: the teacher's dashboard shows "an"
+
+With ``server=`` the lab starts no server of its own: its client talks to the
+class server (see :mod:`smtplab.lab.class_server`), each session begins with
+the lab's own ``EHLO NAME.learner.lab``, every EHLO or HELO names the
+learner, and everything that reads the transcript works as before. The
+class server's policy and mailbox are the teacher's: ``lab.policy`` and
+``lab.mailbox`` raise :class:`~smtplab.errors.RemoteLabError` saying so, and
+:meth:`Lab.demo` and :meth:`Lab.reproduce` run on a private throwaway server
+in the learner's own kernel (they never used the lab's session anyway), which
+their transcript's first note says.
+
 A :class:`Lab` runs one background thread with its own event loop (a
 :class:`~smtplab.lab.runtime.LabRuntime`), holding the
 :class:`~smtplab.server.lab_server.LabServer` and the
@@ -39,8 +52,24 @@ from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
-from smtplab.errors import CatalogueError, LabArgumentError, LabClosed, NoRecipe, suggest
+from smtplab.errors import (
+    CatalogueError,
+    ClassServerUnreachable,
+    LabArgumentError,
+    LabClosed,
+    NoRecipe,
+    RemoteLabError,
+    suggest,
+)
+from smtplab.lab.class_server import (
+    check_learner,
+    learner_host,
+    named_greeting,
+    parse_server,
+    unverified_tls_context,
+)
 from smtplab.lab.client import RecordingClient
+from smtplab.lab.client import note as client_note
 from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
 from smtplab.server.mailbox import LabMailbox
@@ -57,10 +86,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Lab"]
 
 #: Lab's own keyword parameters, named in the message when a keyword is neither one of them nor a policy setting.
-_PARAMETERS = ("lang", "hostname", "maildir", "keep_maildir", "limits", "policy")
+_PARAMETERS = ("lang", "server", "learner", "hostname", "maildir", "keep_maildir", "limits", "policy")
 
 _START_TIMEOUT = 30.0
 _GREETING_WAIT = 2.0  # the lab's own server greets in milliseconds; never hold a learner's cell for long
+_CONNECT_WAIT = 10.0  # a class server that has not greeted by then is not coming: say so, never hang
+_PRIVATE_ONLY = ("hostname", "maildir", "keep_maildir", "limits", "policy")
 
 
 class Lab:
@@ -81,6 +112,13 @@ class Lab:
     :class:`~smtplab.errors.LabArgumentError` naming the nearest of both,
     and so does giving ``policy=`` and settings together.
 
+    ``server="host:port"`` and ``learner="name"`` connect to a class server
+    (``smtplab serve``) instead, as the learner ``name`` (one word of letters,
+    digits, ``-`` or ``_``); the server's policy and mailbox are then the
+    teacher's, so the parameters of a private lab's server are refused there.
+    A server that cannot be reached raises
+    :class:`~smtplab.errors.ClassServerUnreachable` at once.
+
     ``with Lab() as lab:`` and ``async with Lab() as lab:`` close it at the end.
     """
 
@@ -88,6 +126,8 @@ class Lab:
         self,
         lang: str = "en",
         *,
+        server: str | None = None,
+        learner: str | None = None,
         hostname: str = "lab.example",
         maildir: str | None = None,
         keep_maildir: bool = False,
@@ -116,14 +156,24 @@ class Lab:
                 f"limits must be a smtplab.Limits, such as Limits(max_connections=5); not {type(limits).__name__}"
             )
         self.lang = check_language(lang)
+        self._server: tuple[str, int] | None = None
+        self.learner: str | None = None
+        if server is not None or learner is not None:
+            given = {
+                "hostname": hostname != "lab.example",
+                "maildir": maildir is not None,
+                "keep_maildir": keep_maildir,
+            }
+            given |= {"limits": limits is not None, "policy": policy is not None or bool(settings)}
+            self._server, self.learner = _class_server(server, learner, [k for k in _PRIVATE_ONLY if given[k]])
         self._limits = limits
         self.hostname = hostname
         if policy is not None:
             policy.lang = self.lang  # its error messages speak the lab's language
-        self.policy = policy if policy is not None else Policy(lang=self.lang, **settings)
+        self._policy = policy if policy is not None else Policy(lang=self.lang, **settings)
         self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
-        runtime = LabRuntime(LabMailbox(maildir, keep=keep_maildir, lang=self.lang))
+        runtime = LabRuntime(None if self.remote else LabMailbox(maildir, keep=keep_maildir, lang=self.lang))
         self._runtime = runtime
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
         # shut its executors down, so the exit path knows not to ask them for work.
@@ -132,6 +182,9 @@ class Lab:
         atexit.register(runtime.close, at_exit=True)
         try:
             runtime.thread.start()
+            if self._server is not None:
+                runtime.call(self._join_class())
+                return
             runtime.call(asyncio.wait_for(self._start(), _START_TIMEOUT))
             # The client reads the greeting while the learner's next line runs; the transcript,
             # and any command sent (the client's lock is taken first by connect), wait for it.
@@ -144,9 +197,88 @@ class Lab:
     async def _start(self) -> None:
         runtime = self._runtime
         runtime.lock = asyncio.Lock()
-        runtime.server = LabServer(self.policy, runtime.mailbox, hostname=self.hostname, limits=self._limits)
+        assert runtime.mailbox is not None
+        runtime.server = LabServer(self._policy, runtime.mailbox, hostname=self.hostname, limits=self._limits)
         host, port = await runtime.server.start()
         runtime.client = self._client(host, port, self._transcript)
+
+    async def _join_class(self) -> None:
+        """Connect to the class server and read its greeting; ClassServerUnreachable if nothing is there."""
+        assert self._server is not None and self.learner is not None
+        host, port = self._server
+        runtime = self._runtime
+        runtime.lock = asyncio.Lock()
+        client = RecordingClient(
+            host,
+            port,
+            self._transcript,
+            hostname=learner_host(self.learner),
+            tls_context=unverified_tls_context,
+            timeout=_CONNECT_WAIT,
+        )
+        runtime.client = client
+        try:
+            greeting = await asyncio.wait_for(client.connect(), _CONNECT_WAIT)
+        except asyncio.TimeoutError:
+            why = f"no SMTP greeting within {_CONNECT_WAIT:g} s"
+        else:
+            if greeting is not None:
+                client.timeout = 30.0  # connected: replies get the client's usual patience
+                if client.connected:
+                    await self._introduce(client)
+                return  # 220, or a refusal such as 421 (the class is full): a reply the transcript shows
+            notes = [exchange.note for exchange in self._transcript.exchanges if exchange.note]
+            why = notes[-1] if notes else "no greeting"
+        await client.close()
+        raise ClassServerUnreachable(
+            f"cannot reach the class server {host}:{port}: {why}. Check the address and port with your teacher "
+            "(`smtplab serve` prints them when it starts), or work on a private lab with Lab()"
+        )
+
+    async def _introduce(self, client: RecordingClient) -> None:
+        """Name the learner at the start of each class-server session: ``EHLO NAME.learner.lab``, with a note.
+
+        The class server's events file (and so the teacher's dashboard)
+        knows a session by its EHLO name; a learner whose first command is
+        ``VRFY`` would otherwise be a row with no name.
+        """
+        assert self.learner is not None
+        host = learner_host(self.learner)
+        self._transcript.append(Exchange(None, None, client_note("learner_introduced", self.lang, ehlo=host)))
+        await client.send(f"EHLO {host}")
+
+    @property
+    def remote(self) -> bool:
+        """True when the lab talks to a class server (``Lab(server=...)``), not a server of its own."""
+        return self._server is not None
+
+    @property
+    def policy(self) -> Policy:
+        """What the lab's own server answers; set its settings live (``lab.policy.vrfy = "confirm"``).
+
+        On a class server the policy is the teacher's: asking for it raises
+        :class:`~smtplab.errors.RemoteLabError`.
+        """
+        if self._server is not None:
+            raise self._remote_error("lab.policy", "the class server's policy belongs to the teacher")
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        if self._server is not None:
+            raise self._remote_error("lab.policy", "the class server's policy belongs to the teacher")
+        if not isinstance(policy, Policy):
+            raise LabArgumentError(f"lab.policy must be a smtplab.Policy, not {type(policy).__name__}")
+        self._policy = policy
+
+    def _remote_error(self, what: str, why: str) -> RemoteLabError:
+        assert self._server is not None
+        host, port = self._server
+        return RemoteLabError(
+            f"{what} is not available on the class server {host}:{port}: {why}. This step needs the teacher's "
+            "scenario (ask which --scenario the class server runs, or for another one) or a private lab: "
+            "lab = Lab(), or lab.demo([...], vrfy='confirm') here, which runs on a private throwaway server"
+        )
 
     @property
     def transcript(self) -> Transcript:
@@ -178,7 +310,7 @@ class Lab:
             if pending.done():
                 self._greeting = None
 
-    def _client(self, host: str, port: int, transcript: Transcript) -> RecordingClient:
+    def _client(self, host: str, port: int, transcript: Transcript) -> RecordingClient:  # a private lab's client
         assert self._runtime.server is not None
         context = self._runtime.server.client_tls_context  # made at the first STARTTLS
         return RecordingClient(host, port, transcript, tls_context=context, server_hostname=self.hostname)
@@ -187,14 +319,19 @@ class Lab:
 
     @property
     def address(self) -> tuple[str, int] | None:
-        """(host, port) of the lab server while it runs; None once closed."""
+        """(host, port) of the lab server (or the class server) while the lab runs; None once closed."""
+        if self._server is not None:
+            return None if self.closed else self._server
         server = self._runtime.server
         return None if self.closed or server is None else server.address
 
     @property
     def mailbox(self) -> LabMailbox:
-        """The messages the lab accepted (a real Maildir)."""
-        return self._runtime.mailbox
+        """The messages the lab accepted (a real Maildir); on a class server, RemoteLabError."""
+        mailbox = self._runtime.mailbox
+        if mailbox is None:
+            raise self._remote_error("lab.mailbox", "the messages it accepts are stored on the teacher's machine")
+        return mailbox
 
     @property
     def closed(self) -> bool:
@@ -211,6 +348,20 @@ class Lab:
         runtime = self._runtime
         assert runtime.lock is not None and runtime.client is not None
         async with runtime.lock:
+            client = runtime.client
+            if self.learner is not None and not client.in_data:
+                if not client.connected:  # a new session on the class server: greet, then name the learner
+                    greeting = await client.connect()
+                    if not client.connected:
+                        if greeting is not None:
+                            self._transcript.append(Exchange(None, None, client_note("refused", self.lang, line=line)))
+                        return ExplainedReply.of(greeting, self.lang) if greeting is not None else None
+                    await self._introduce(client)
+            named = named_greeting(line, self.learner) if self.learner is not None and not client.in_data else None
+            if named is not None:
+                said = client_note("learner_named", self.lang, learner=self.learner, line=line.strip(), sent=named)
+                self._transcript.append(Exchange(None, None, said))
+                line = named
             reply = await runtime.client.send(line)
         return ExplainedReply.of(reply, self.lang) if reply is not None else None
 
@@ -231,7 +382,7 @@ class Lab:
     # -- one helper per command ----------------------------------------------
 
     def ehlo(self, name: str | None = None) -> Reply | None:
-        """``EHLO <name>`` (default: the client's name, learner.example)."""
+        """``EHLO <name>`` (default: the client's name, learner.example; on a class server, NAME.learner.lab)."""
         return self.send(f"EHLO {name or self._client_name}")
 
     def helo(self, name: str | None = None) -> Reply | None:
@@ -294,6 +445,11 @@ class Lab:
         for name, given in (("mechanism", mechanism), ("username", username), ("password", password)):
             if given is not None and not isinstance(given, str):
                 raise LabArgumentError(f"lab.auth(): {name} is text, not {type(given).__name__}")
+        if (username is None or password is None) and self._server is not None:
+            raise LabArgumentError(
+                "lab.auth() on a class server needs username= and password=: the users are the teacher's "
+                "(ask for them; `smtplab serve --user NAME:PASSWORD` sets them)"
+            )
         if username is None or password is None:
             if not self.policy.credentials:
                 raise LabArgumentError(
@@ -349,10 +505,12 @@ class Lab:
         its own greylisting memory and its own temporary mailbox, both gone
         with it.
         """
-        policy = Policy() if fresh else _copy(self.policy)
+        policy = Policy() if fresh or self._server is not None else _copy(self._policy)
         policy.update(**settings)
         added = [policy.rule(**_rule_arguments(rule)) for rule in rules]
         transcript = Transcript(lang=self.lang)
+        if self._server is not None:  # the class server's policy is the teacher's: a private server it is
+            transcript.append(Exchange(None, None, client_note("private_demo", self.lang)))
         shown = [f"{k}={v!r}" for k, v in settings.items()] + [describe_rule(r, self.lang) for r in added]
         if shown:
             note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
@@ -446,6 +604,13 @@ class Lab:
         ui = catalogue(self.lang).ui
         if self.closed:
             return [ui("lab.closed")]
+        if self._server is not None and self.learner is not None:
+            count = len(self.transcript)
+            host, port = self._server
+            return [
+                ui("lab.class_server", server=f"{host}:{port}", learner=self.learner, ehlo=learner_host(self.learner)),
+                ui("lab.exchanges_one" if count == 1 else "lab.exchanges_other", count=count),
+            ]
         count, messages = len(self.transcript), len(self.mailbox)
         changed = ", ".join(f"{k}={v!r}" for k, v in self.policy.changed().items())
         return [
@@ -456,22 +621,49 @@ class Lab:
         ]
 
     def __repr__(self) -> str:
-        return f"<Lab {self.hostname} {'closed' if self.closed else 'running'}, lang={self.lang!r}>"
+        state = "closed" if self.closed else "running"
+        if self._server is not None:
+            return f"<Lab {self.learner} on {self._server[0]}:{self._server[1]} {state}, lang={self.lang!r}>"
+        return f"<Lab {self.hostname} {state}, lang={self.lang!r}>"
 
     def document(self) -> Document:
         """The lab's name and host, then its status: running or closed, exchanges, messages, policy."""
         name = catalogue(self.lang).ui("summary.lab")
+        where = self.hostname if self._server is None else f"{self._server[0]}:{self._server[1]}"
         return Document(
             "lab",
-            (Paragraph(Strong(name), " ", Code(self.hostname)), Items(tuple((part,) for part in self._status()))),
+            (Paragraph(Strong(name), " ", Code(where)), Items(tuple((part,) for part in self._status()))),
             self.lang,
         )
 
     def __str__(self) -> str:
-        return f"{catalogue(self.lang).ui('summary.lab')} {self.hostname} ({self.lang}): " + "; ".join(self._status())
+        where = self.hostname if self._server is None else f"{self._server[0]}:{self._server[1]}"
+        return f"{catalogue(self.lang).ui('summary.lab')} {where} ({self.lang}): " + "; ".join(self._status())
 
     def _repr_html_(self) -> str:
         return render_html(self.document())
+
+
+def _class_server(server: object, learner: object, private: list[str]) -> tuple[tuple[str, int], str]:
+    """The checked ``server=`` and ``learner=`` of a class server's lab; LabArgumentError naming what is wrong."""
+    if server is None:
+        raise LabArgumentError(
+            "learner= names you on a class server: give its address too, "
+            "Lab(server='class.example:2525', learner='an'); a private Lab() needs neither"
+        )
+    address = parse_server(server)
+    if learner is None:
+        raise LabArgumentError(
+            f"Lab(server={server!r}) needs learner='your-name' (one word of letters, digits, - or _), "
+            "so the teacher's dashboard shows you: Lab(server=..., learner='an')"
+        )
+    name = check_learner(learner)
+    if private:
+        raise LabArgumentError(
+            f"Lab(server=...) cannot take {', '.join(private)}: those set up a private lab's own server, and "
+            "the class server's policy, mailbox and limits are the teacher's; drop them, or use a private Lab()"
+        )
+    return address, name
 
 
 def _angle(address: str) -> str:

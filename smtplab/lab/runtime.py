@@ -34,7 +34,7 @@ T = TypeVar("T")
 class LabRuntime:
     """Loop, thread, server, client and mailbox of one lab; see the module docstring."""
 
-    def __init__(self, mailbox: LabMailbox) -> None:
+    def __init__(self, mailbox: LabMailbox | None) -> None:
         self.mailbox = mailbox
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="smtplab-lab", daemon=True)
@@ -120,11 +120,13 @@ class LabRuntime:
         finally:
             if not self.loop.is_closed() and not self.loop.is_running():
                 self.loop.close()
-            self.mailbox.close()
+            if self.mailbox is not None:
+                self.mailbox.close()
 
     async def _halt(self) -> None:
         try:
             await self.stop(at_exit=False)
         finally:
-            self.mailbox.close()
+            if self.mailbox is not None:
+                self.mailbox.close()
             self.loop.stop()

@@ -20,7 +20,12 @@ flag lasts exactly one cell. Starting a lab takes a few hundredths of a
 second. The price is that the cell's lab and its mailbox are gone once the
 cell has run; ``--lab NAME`` sends the commands on a lab of the learner's
 instead (``lab = Lab()`` in an earlier cell), whose session, transcript and
-mailbox carry on from cell to cell.
+mailbox carry on from cell to cell. ``--server HOST:PORT`` sends them to a
+class server (``smtplab serve``) instead, as the learner ``--learner NAME``
+(default: the ``SMTPLAB_LEARNER`` environment variable, else the login name,
+which on a JupyterHub is the learner's own): a fresh connection per cell, every
+EHLO naming the learner; policy flags are refused there (the class server's
+policy is the teacher's).
 
 The cell body: one SMTP command per line; blank lines and lines starting
 with ``#`` are skipped. After a ``DATA`` line, the lines up to a line
@@ -165,6 +170,12 @@ def _cell_parser() -> _Parser:
     parser.add_argument(
         "--lab", metavar="NAME", help="send on the lab held in the variable NAME instead of a fresh one"
     )
+    parser.add_argument("--server", metavar="HOST:PORT", help="send to the class server at HOST:PORT (smtplab serve)")
+    parser.add_argument(
+        "--learner",
+        metavar="NAME",
+        help="with --server: your name on the class server (default: $SMTPLAB_LEARNER, else your login name)",
+    )
     policy = parser.add_argument_group("policy of the fresh lab (one flag per setting; see smtplab.server.policy)")
     for name, setting in SETTINGS.items():
         policy.add_argument(
@@ -282,13 +293,14 @@ class SMTPMagics(Magics):
     def smtp(self, line: str, cell: str) -> Transcript | None:
         """Send the cell's SMTP commands to a fresh lab and show the transcript, every reply explained.
 
-        %%smtp [--lang en|vi] [--out NAME] [--lab NAME] [--<setting> VALUE ...]
+        %%smtp [--lang en|vi] [--out NAME] [--lab NAME | --server HOST:PORT [--learner NAME]] [--<setting> VALUE ...]
 
         One command per line; after DATA, the message up to a line holding a
         single '.'. Every lab policy setting is a flag (--vrfy confirm,
         --auth required, --users alice,bob ...), listed below.
         --out NAME also stores the transcript in NAME; --lab NAME sends on
-        the Lab in NAME (its session, transcript and mailbox carry on).
+        the Lab in NAME (its session, transcript and mailbox carry on);
+        --server HOST:PORT sends to a class server as --learner NAME.
         """
         parser = _cell_parser()
         args = _parse(parser, line)
@@ -299,8 +311,14 @@ class SMTPMagics(Magics):
         policy = _policy(args, lang)
         out = _identifier(args.out, "--out", lang) if args.out else None
         steps = parse_cell(cell, lang)
+        if args.lab and args.server:
+            raise _usage(lang, "lab_and_server")
+        if args.learner is not None and not args.server:
+            raise _usage(lang, "learner_needs_server")
         if args.lab:
             transcript = self._on_lab(args, policy, steps, lang)
+        elif args.server:
+            transcript = _on_class_server(args, policy, steps, lang)
         else:
             from smtplab.lab.lab import Lab
 
@@ -370,6 +388,42 @@ class SMTPMagics(Magics):
             return compare(args.codes[0], args.codes[1], lang=lang)
         except SMTPLabError as exc:
             raise _usage(lang, "compare_failed", reason=exc) from None
+
+
+def _default_learner() -> str:
+    """The learner's name when ``--learner`` is not given: $SMTPLAB_LEARNER, else the login name made one word."""
+    import getpass
+    import os
+
+    given = os.environ.get("SMTPLAB_LEARNER", "").strip()
+    if given:
+        return given
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without one): ask for --learner
+        return ""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", login).strip("-_")[:63]
+
+
+def _on_class_server(args: argparse.Namespace, policy: dict[str, Any], steps: list[Step], lang: str) -> Transcript:
+    """The cell on a class server, as ``--learner`` (or the default learner), on a fresh connection."""
+    from smtplab.lab.lab import Lab
+
+    if policy:
+        first = next(iter(policy))
+        raise _usage(lang, "server_policy", flag=_flag(first))
+    learner = args.learner if args.learner is not None else _default_learner()
+    if not learner:
+        raise _usage(lang, "server_learner")
+    try:
+        lab = Lab(_language(args.lang, "%%smtp"), server=args.server, learner=learner)
+    except SMTPLabError as exc:
+        raise _usage(lang, "server_failed", reason=exc) from None
+    with lab:
+        _run(lab, steps)
+        if lab.transcript.last_reply is None or lab.transcript.last_reply.code != 221:
+            lab.send("QUIT")  # end the session politely, so the server logs it now
+        return lab.transcript.copy()
 
 
 def _run(lab: Any, steps: list[Step]) -> None:

@@ -92,7 +92,9 @@ class Playground(widgets.VBox):
     ) -> None:
         self.lab = lab
         self.lang = check_language(lang or lab.lang)
-        self.defaults: Mapping[str, str] = MappingProxyType({**QUICK_DEFAULTS, **(defaults or {})})
+        remote = getattr(lab, "remote", False)  # on a class server the policy and mailbox are the teacher's
+        named = {"client": f"{lab.learner.lower()}.learner.lab"} if remote and lab.learner else {}
+        self.defaults: Mapping[str, str] = MappingProxyType({**QUICK_DEFAULTS, **named, **(defaults or {})})
         if history < 1:
             raise ValueError(f"history keeps at least 1 command line, not {history!r}")
         self.history_size = history
@@ -128,7 +130,7 @@ class Playground(widgets.VBox):
             "smtplab-history",
         )
         self.policy: dict[str, widgets.Dropdown] = {}
-        for name, choices in policy_choices().items():
+        for name, choices in {} if remote else policy_choices().items():
             dropdown = styled(
                 widgets.Dropdown(
                     options=[(str(v), v) for v in choices],
@@ -168,7 +170,22 @@ class Playground(widgets.VBox):
                                 self.history,
                             ]
                         ),
-                        widgets.VBox([widgets.HTML(heading_html(ui(lang, "widget.policy"))), *self.policy.values()]),
+                        widgets.VBox(
+                            [
+                                widgets.HTML(heading_html(ui(lang, "widget.policy"))),
+                                *self.policy.values(),
+                                *(
+                                    [
+                                        styled(
+                                            widgets.HTML(note_html(ui(lang, "widget.policy_remote"))),
+                                            "smtplab-policy-remote",
+                                        )
+                                    ]
+                                    if remote
+                                    else []
+                                ),
+                            ]
+                        ),
                     ]
                 ),
                 self.state_view,
@@ -306,5 +323,8 @@ class Playground(widgets.VBox):
         self.last_reply_view.value = (
             ExplainedReply.of(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))
         )
+        if getattr(lab, "remote", False):
+            self.mailbox_view.value = note_html(ui(lang, "widget.mailbox_remote"))
+            return
         mailbox, error = attempt(lambda: lab.mailbox._repr_html_())
         self.mailbox_view.value = mailbox if error is None else error_html(error)

@@ -47,6 +47,11 @@ class Quiz(widgets.VBox):
     a :class:`~smtplab.core.quizzes.QuizData`, or a list of command lines, dicts
     (``{"command": "VRFY alice", "policy": {"vrfy": "confirm"}, "hint": "…"}``)
     or :class:`~smtplab.core.quizzes.QuizStep` values.
+
+    On a lab on a class server (``Lab(server=..., learner=...)``) a step that
+    needs a policy change cannot run (the server's policy is the teacher's):
+    it is shown with a note saying so and skipped, and the score counts only
+    the steps that ran.
     """
 
     def __init__(self, lab: Lab | Steps, steps: Steps | None = None, lang: str = "en") -> None:
@@ -65,6 +70,8 @@ class Quiz(widgets.VBox):
         self._given_lab = given
         self._own_lab: Lab | None = None
         self.grades: list[Grade] = []
+        #: The numbers (from 0) of the steps skipped because the class server's policy is the teacher's.
+        self.skipped: set[int] = set()
         self.index = 0
         self.checked = False
         self.finished = False
@@ -148,6 +155,16 @@ class Quiz(widgets.VBox):
         if step.policy:
             settings = ", ".join(f"{name} = {value!r}" for name, value in step.policy.items())
             parts.append(f"<p>{esc(ui(lang, 'quiz.policy_change'))}: <code>{esc(settings)}</code></p>")
+        if step.policy and self._on_class_server:
+            parts.append(note_html(ui(lang, "quiz.remote_skip"), "smtplab-quiz-skipped"))
+            self.step_view.value = '<div class="smtplab smtplab-quiz-card">' + "".join(parts) + "</div>"
+            self.skipped.add(self.index)
+            self.guess.value = self.feedback.value = ""
+            self.guess.disabled = self.check.disabled = True
+            self.next.disabled = False
+            self.next.description = ui(lang, "quiz.finish" if self.index == len(self.steps) - 1 else "quiz.next")
+            self.checked = True
+            return
         parts.append(
             f"<p>{esc(ui(lang, 'quiz.will_send'))}:</p>"
             f'<pre class="smtplab-quiz-command">{esc(step.command.rstrip())}</pre>'
@@ -183,6 +200,12 @@ class Quiz(widgets.VBox):
         self.feedback.value = self._feedback(result, reply, step)
         self.score_view.value = self._score_html(final=False)
 
+    @property
+    def _on_class_server(self) -> bool:
+        """True while the steps go to the learner's lab on a class server, whose policy is the teacher's."""
+        given = self._given_lab
+        return given is not None and not given.closed and given.remote
+
     def _send_step(self, step: QuizStep) -> Any:
         lab = self.lab
         self._apply_policy(lab, step)
@@ -202,7 +225,7 @@ class Quiz(widgets.VBox):
         """Undo the quiz's own settings, leaving any the learner changed since; the names put back."""
         lab = self._given_lab if self._given_lab is not None and not self._given_lab.closed else self._own_lab
         changed, self._changed = self._changed, {}
-        if lab is None or lab.closed:
+        if lab is None or lab.closed or lab.remote:
             return []
         back = {
             name: first
@@ -261,13 +284,14 @@ class Quiz(widgets.VBox):
     def _on_restart(self, _source: object = None) -> None:
         attempt(self._put_back)
         self.grades, self.index, self.finished, self.error = [], 0, False, None
+        self.skipped = set()
         self.score_view.value = ""
         self._show_step()
 
     @property
     def score(self) -> Score:
         """Points so far, out of the number of steps."""
-        return score(self.grades, total=len(self.steps))
+        return score(self.grades, total=len(self.steps) - len(self.skipped))
 
     def _score_html(self, final: bool) -> str:
         lang, total = self.lang, self.score

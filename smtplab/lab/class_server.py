@@ -1,0 +1,108 @@
+"""Where a learner's lab meets a class server: the ``server=`` address, the learner's name, their EHLO.
+
+``Lab(server="class.example:2525", learner="an")`` talks to a running
+``smtplab serve`` instead of starting a server of its own. This module holds
+the small rules of that: :func:`parse_server` reads ``"host:port"``,
+:func:`check_learner` checks the name, and :func:`named_greeting` makes every
+EHLO or HELO the lab sends name the learner (``EHLO an.learner.lab``), which is
+how the class server's events file and the teacher's dashboard know who is
+who (:func:`smtplab.core.progress.learner_name`).
+
+Decision: a learner's own EHLO/HELO name is *rewritten* to theirs, with a note
+in the transcript, rather than only given as the default: a learner who copies
+``EHLO laptop.example`` from a lesson still shows up as themself on the
+dashboard. A bare ``EHLO`` (no name) is sent as it is, so its 501 can still be
+learned. And the lab itself begins every session on the class server with
+``EHLO NAME.learner.lab`` (a note in the transcript says so), so a learner
+whose first command is ``VRFY alice``, as in notebook 03, is named all the
+same: the price is that "503, send EHLO first" cannot be shown there (a
+private ``Lab()`` shows it).
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+
+from smtplab.core.progress import LEARNER_SUFFIX, learner_name
+from smtplab.errors import LabArgumentError
+
+__all__ = ["check_learner", "learner_host", "named_greeting", "parse_server", "unverified_tls_context"]
+
+_LEARNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
+_GREETING = re.compile(r"\s*(EHLO|HELO)(\s+)(\S.*?)\s*\Z", re.IGNORECASE)
+
+
+def parse_server(server: object) -> tuple[str, int]:
+    """``"host:port"`` (``"[::1]:2525"`` for an IPv6 address) as (host, port); LabArgumentError naming what is wrong."""
+    if not isinstance(server, str):
+        raise LabArgumentError(
+            "server= is the class server as text, 'host:port' such as 'class.example:2525'; "
+            f"not {type(server).__name__}"
+        )
+    text = server.strip()
+    if text.startswith("smtp://"):
+        text = text[len("smtp://") :].rstrip("/")
+    host, colon, port = text.rpartition(":")
+    if not colon or not host:
+        raise LabArgumentError(
+            f"server={server!r} has no port: give it as 'host:port', such as "
+            f"'{text or 'class.example'}:2525' (the port `smtplab serve` printed when it started)"
+        )
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise LabArgumentError(
+            f"server={server!r}: the port {port!r} is not a port number; expected a whole number "
+            "from 1 to 65535, such as 2525"
+        )
+    if not host or any(c.isspace() for c in host):
+        raise LabArgumentError(f"server={server!r}: {host!r} is not a host name; expected one such as 'class.example'")
+    return host, int(port)
+
+
+def check_learner(learner: object) -> str:
+    """The learner's name as given, when it is one word of letters, digits, ``-`` or ``_``; else LabArgumentError."""
+    if not isinstance(learner, str):
+        raise LabArgumentError(
+            "Lab(server=...) needs learner='your-name' (one word of letters, digits, - or _), "
+            f"so the teacher's dashboard shows you; got {type(learner).__name__}"
+        )
+    if not _LEARNER.match(learner):
+        nearest = re.sub(r"[^A-Za-z0-9_-]+", "-", learner.strip()).strip("-_")[:63] or "an"
+        raise LabArgumentError(
+            f"learner={learner!r} is not one word of letters, digits, - or _ (no spaces, dots or accents, "
+            f"at most 63 characters); try learner={nearest!r}"
+        )
+    return learner
+
+
+def learner_host(learner: str) -> str:
+    """The EHLO name that names ``learner`` on a class server: ``an`` → ``an.learner.lab``."""
+    return f"{learner.lower()}{LEARNER_SUFFIX}"
+
+
+def named_greeting(line: str, learner: str) -> str | None:
+    """``line`` with its EHLO/HELO name replaced by the learner's, or None when it needs no change.
+
+    >>> named_greeting("EHLO laptop.example", "an")
+    'EHLO an.learner.lab'
+    >>> named_greeting("EHLO an.learner.lab", "an") is None
+    True
+    """
+    match = _GREETING.match(line)
+    if match is None or learner_name(match[3]) == learner.lower():
+        return None
+    return f"{match[1]}{match[2]}{learner_host(learner)}"
+
+
+def unverified_tls_context() -> ssl.SSLContext:
+    """The context for STARTTLS with a class server: encrypted, its certificate not checked.
+
+    ``smtplab serve`` signs its certificate with a certificate authority it
+    makes in memory at start, which no learner's machine can know; a lesson
+    about STARTTLS needs the 220 and the handshake, not the trust chain.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

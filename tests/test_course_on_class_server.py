@@ -1,0 +1,66 @@
+"""Notebooks 03 and 07 run by a learner against a class server: the optional cell uncommented, Run All.
+
+A real kernel (nbclient) and a real `smtplab serve --events` subprocess. The cells that need no policy
+change work there and the teacher's events file names the learner; a cell that changes the policy stops
+with the message that the step needs the teacher's scenario or a private lab.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from targets import ServeTarget
+
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def on_class_server(name: str, port: int, learner: str) -> nbformat.NotebookNode:
+    """The notebook with its optional class-server cell uncommented, pointed at 127.0.0.1:port."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and 'server="' in c.source)
+    lines = [line[2:] if line.startswith("# ") else line for line in cell.source.splitlines()[1:]]
+    cell.source = "\n".join(lines).replace("CLASS-HOST:2525", f"127.0.0.1:{port}").replace("your-name", learner)
+    return notebook
+
+
+def errors(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [
+        (cell.source.splitlines()[0], f"{output.ename}: {output.evalue}")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(
+    ("name", "scenario", "reached"),
+    [("03-vrfy-and-252.ipynb", "default", {220, 250, 252}), ("07-workshop-challenges.ipynb", "relay-test", {503})],
+)
+def test_a_notebook_on_the_class_server(tmp_path, name, scenario, reached):
+    served = ServeTarget(tmp_path, "--events", "events.jsonl", "--scenario", scenario)
+    try:
+        notebook = on_class_server(name, served.port, "an")
+        nbclient.NotebookClient(
+            notebook, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:
+        served.close()
+    failed = errors(notebook)
+    policy_errors = [error for _line, error in failed if error.startswith("RemoteLabError")]
+    assert policy_errors, "a cell that changes the policy should have stopped"
+    for error in policy_errors:
+        assert "lab.policy is not available on the class server" in error
+        assert "This step needs the teacher's scenario" in error and "a private lab" in error
+    for first_line, error in failed:  # anything else is a self-check that found no answer after such a stop
+        assert error.startswith("RemoteLabError") or first_line.startswith(("# Self-check", "# Check for")), error
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()[1:]]
+    sessions = {e["session"] for e in events if e["learner"] == "an"}
+    assert sessions == {e["session"] for e in events}  # every session the notebook opened names the learner
+    assert reached <= {e["code"] for e in events}
