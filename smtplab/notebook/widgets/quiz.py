@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
+from smtplab.core.document import Code, Document, Emphasis, Heading, Paragraph, Preformatted, Strong, render_html_body
 from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
 from smtplab.lab.lab import Lab
 from smtplab.notebook.widgets._common import attempt, error_html, esc, note_html, styled, submit_handler, ui
 
 if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.core.blocks import Block
     from smtplab.core.quizzes import Score
 
 __all__ = ["Quiz"]
@@ -145,19 +147,17 @@ class Quiz(widgets.VBox):
 
     def _show_step(self) -> None:
         lang, step = self.lang, self.steps[self.index]
-        parts = []
+        blocks: list[Block] = []
         title = self.quiz.title_in(lang) if self.quiz.title else ""
         if title:
-            parts.append(f"<h3>{esc(title)}</h3>")
-        parts.append(
-            f"<p><strong>{esc(ui(lang, 'quiz.progress', number=self.index + 1, total=len(self.steps)))}</strong></p>"
-        )
+            blocks.append(Heading(title))
+        blocks.append(Paragraph(Strong(ui(lang, "quiz.progress", number=self.index + 1, total=len(self.steps)))))
         if step.policy:
             settings = ", ".join(f"{name} = {value!r}" for name, value in step.policy.items())
-            parts.append(f"<p>{esc(ui(lang, 'quiz.policy_change'))}: <code>{esc(settings)}</code></p>")
+            blocks.append(Paragraph(f"{ui(lang, 'quiz.policy_change')}: ", Code(settings)))
         if step.policy and self._on_class_server:
-            parts.append(note_html(ui(lang, "quiz.remote_skip"), "smtplab-quiz-skipped"))
-            self.step_view.value = '<div class="smtplab smtplab-quiz-card">' + "".join(parts) + "</div>"
+            blocks.append(Paragraph(Emphasis(ui(lang, "quiz.remote_skip"))))
+            self.step_view.value = render_html_body(Document("quiz-card", tuple(blocks), lang))
             self.skipped.add(self.index)
             self.guess.value = self.feedback.value = ""
             self.guess.disabled = self.check.disabled = True
@@ -165,12 +165,12 @@ class Quiz(widgets.VBox):
             self.next.description = ui(lang, "quiz.finish" if self.index == len(self.steps) - 1 else "quiz.next")
             self.checked = True
             return
-        parts.append(
-            f"<p>{esc(ui(lang, 'quiz.will_send'))}:</p>"
-            f'<pre class="smtplab-quiz-command">{esc(step.command.rstrip())}</pre>'
-        )
-        parts.append(f"<p>{esc(ui(lang, 'quiz.predict'))}</p>")
-        self.step_view.value = '<div class="smtplab smtplab-quiz-card">' + "".join(parts) + "</div>"
+        blocks += [
+            Paragraph(f"{ui(lang, 'quiz.will_send')}:"),
+            Preformatted(tuple(step.command.rstrip().split("\n")), role="quiz-command"),
+            Paragraph(ui(lang, "quiz.predict")),
+        ]
+        self.step_view.value = render_html_body(Document("quiz-card", tuple(blocks), lang))
         self.guess.value = ""
         self.guess.disabled = self.check.disabled = False
         self.next.disabled = True
@@ -299,4 +299,4 @@ class Quiz(widgets.VBox):
         if not final:
             return note_html(line, "smtplab-quiz-running-score")
         detail = ui(lang, "quiz.score_detail", right=total.right, partly=total.partly, wrong=total.wrong)
-        return f'<div class="smtplab smtplab-quiz-final"><h3>{esc(line)}</h3><p>{esc(detail)}</p></div>'
+        return render_html_body(Document("quiz-final", (Heading(line), Paragraph(detail)), lang))
