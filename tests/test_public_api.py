@@ -137,7 +137,10 @@ def test_a_mistyped_lab_keyword_names_labs_own_parameters():
         smtplab.Lab(hostnam="school.example")
     message = str(caught.value)
     assert message.startswith("Lab() got an unexpected keyword 'hostnam'; did you mean 'hostname'?")
-    assert "Lab's parameters are lang, server, learner, hostname, maildir, keep_maildir, limits, policy" in message
+    assert (
+        "Lab's parameters are lang, server, learner, hostname, maildir, keep_maildir, keep_exchanges, limits, policy"
+        in message
+    )
     assert isinstance(caught.value, TypeError)  # as Python's own "unexpected keyword argument"
 
 

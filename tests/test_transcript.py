@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.session_state import session_state
 from smtplab.core.transcript import Exchange, ExplainedReply, SVGDiagram, Transcript, first_sentence, mask_auth
+from smtplab.errors import SMTPLabError
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -415,3 +417,145 @@ def test_transcript_markdown_is_the_wire_log_and_a_pipe_table():
     md = session().render("markdown")
     assert md.startswith("```text\n<- 220 ")
     assert "| → | ← | Title | Description |" in md and "| `VRFY alice` | `252 2.1.5" in md
+
+
+# -- a long session: the last `keep` exchanges, positions of the whole session --------------------
+
+
+def long_session(keep: int, lang: str = "en") -> Transcript:
+    """Greeting, EHLO, MAIL, RCPT, DATA, the message, QUIT: 7 exchanges, of which the last ``keep`` are kept."""
+    t = Transcript(lang=lang, keep=keep)
+    for exchange in session().exchanges[:7]:
+        if exchange.sent != "VRFY alice":
+            t.append(exchange)
+    t.append(Exchange("QUIT", r("221 2.0.0 bye")))
+    return t
+
+
+def test_a_transcript_keeps_the_last_exchanges_and_counts_the_ones_it_let_go():
+    t = long_session(keep=3)
+    assert len(t) == 7 and t.dropped == 4
+    assert [e.sent for e in t] == ["DATA", "Subject: hi\n\n.hidden\nbody\n", "QUIT"]
+    assert t.exchanges == tuple(t) and t.replies() == tuple(e.reply for e in t)
+    assert t.last_reply == r("221 2.0.0 bye")
+    assert repr(t) == "<Transcript 7 exchanges (4 no longer kept), last reply 221, lang='en'>"
+    assert Transcript().keep == 1000
+
+
+def test_the_default_keeps_a_thousand_and_none_keeps_every_one():
+    many = [Exchange("NOOP", r("250 OK"))] * 1500
+    assert (len(Transcript(many)), Transcript(many).dropped, len(Transcript(many).exchanges)) == (1500, 500, 1000)
+    every = Transcript(many, keep=None)
+    assert (len(every), every.dropped, len(every.exchanges)) == (1500, 0, 1500)
+
+
+def test_what_a_dropped_exchange_was_is_still_known_to_the_next_one():
+    # The 354 that makes the message "data" and the 334 that makes a line a secret may be let go.
+    t = Transcript(keep=1)
+    t.append(Exchange("DATA", r("354 go")))
+    t.append(Exchange(".dot\nline", r("250 OK")))
+    assert str(t) == "** 1 earlier exchange dropped; keeping the last 1\n-> ..dot\n-> line\n-> .\n<- 250 OK\n"
+    t = Transcript(keep=1)
+    t.append(Exchange("AUTH LOGIN", r("334 VXNlcm5hbWU6")))
+    t.append(Exchange("YWxpY2U=", r("334 UGFzc3dvcmQ6")))
+    assert "YWxpY2U" not in str(t) + repr(t.exchanges) and t[-1].sent == "****"
+
+
+@pytest.mark.parametrize(
+    "index, sent",
+    [(4, "DATA"), (6, "QUIT"), (-1, "QUIT"), (-3, "DATA")],
+)
+def test_indexing_uses_positions_of_the_whole_session(index, sent):
+    assert long_session(keep=3)[index].sent == sent
+
+
+@pytest.mark.parametrize("index, says", [(0, "exchange 0 is no longer kept"), (-4, "positions 4 to 6"), (7, "0 to 6")])
+def test_indexing_a_let_go_or_missing_position_is_an_index_error_naming_the_range(index, says):
+    with pytest.raises(IndexError, match=says):
+        long_session(keep=3)[index]
+
+
+@pytest.mark.parametrize(
+    "part, length, dropped, sent",
+    [
+        (slice(5, None), 2, 0, ["Subject: hi\n\n.hidden\nbody\n", "QUIT"]),
+        (slice(0, None), 7, 4, ["DATA", "Subject: hi\n\n.hidden\nbody\n", "QUIT"]),
+        (slice(2, 5), 3, 2, ["DATA"]),
+        (slice(1, 3), 2, 2, []),
+        (slice(7, None), 0, 0, []),
+        (slice(None, None, 2), 4, 2, ["DATA", "QUIT"]),
+        (slice(None, None, -1), 7, 4, ["QUIT", "Subject: hi\n\n.hidden\nbody\n", "DATA"]),
+    ],
+)
+def test_a_slice_has_the_length_of_its_positions_and_counts_the_let_go_ones(part, length, dropped, sent):
+    piece = long_session(keep=3)[part]
+    assert (len(piece), piece.dropped) == (length, dropped) == (len(range(7)[part]), length - len(piece.exchanges))
+    assert [e.sent for e in piece] == sent
+
+
+def test_since_a_start_position_still_works_after_exchanges_are_let_go():
+    # The pattern of notebook 07 and %%smtp --lab: remember len(), send, slice from there.
+    t = Transcript([Exchange(None, r("220 hi"))], keep=2)
+    start = len(t)
+    for command in ("EHLO x", "VRFY alice", "NOOP"):
+        t.append(Exchange(command, r("250 OK")))
+    assert (start, len(t), t.dropped) == (1, 4, 2)
+    assert [e.sent for e in t[start:]] == ["VRFY alice", "NOOP"]
+    assert t[start:].dropped == 1 and len(t[start:].replies()) == 2
+    assert str(t[start:]).startswith("** 1 earlier exchange dropped; keeping the last 2\n-> VRFY alice")
+
+
+def test_the_session_state_of_a_cut_transcript_starts_where_the_session_stood():
+    t = long_session(keep=2)  # the message and QUIT are kept; the session was in DATA before them
+    assert t.first_step == "data" and session_state(t).step == "not-connected"
+    mid = Transcript(session().exchanges[:5], keep=1)  # only RCPT kept; MAIL was accepted before it
+    assert (mid.first_step, session_state(mid).step) == ("mail", "rcpt")
+    assert session_state(session()[4:5]).step == "rcpt"  # a slice starts from the step at its first exchange
+
+
+def test_every_face_says_how_many_exchanges_were_let_go_first():
+    t = long_session(keep=3)
+    note = "** 4 earlier exchanges dropped; keeping the last 3"
+    assert str(t).splitlines()[0] == note and str(t).splitlines()[1] == "-> DATA"
+    md = t.render("markdown")
+    assert md.startswith(f"```text\n{note}\n-> DATA") and "| \\*\\* 4 earlier exchanges dropped" in md
+    html = t._repr_html_()
+    parsed = structure(html)
+    rows = [attrs.get("class") for tag, attrs in parsed.tags if tag == "tr"][1:]  # after the header
+    assert rows[0] == "smtplab-note" and rows.count("smtplab-exchange") == 3
+    assert note in "".join(parsed.text)
+    root = ET.fromstring(str(t.diagram()))
+    first = root.findall(f"{SVG}g")[0]
+    assert first.get("class") == "smtplab-note" and first.find(f"{SVG}text").text == note
+    assert repr(t.diagram()) == "<SVGDiagram 3 exchanges>"
+    ET.fromstring(f"<root>{html}</root>")
+
+
+def test_the_note_speaks_the_transcript_language_and_singular_is_singular():
+    assert (
+        str(long_session(keep=3, lang="vi")).splitlines()[0] == "** đã bỏ 4 lượt trao đổi đầu; chỉ giữ 3 lượt gần nhất"
+    )
+    assert str(long_session(keep=6)).splitlines()[0] == "** 1 earlier exchange dropped; keeping the last 6"
+
+
+def test_a_copy_and_equality_carry_what_was_let_go():
+    t = long_session(keep=3)
+    copy = t.copy()
+    assert copy == t and copy.dropped == 4 and copy.keep == 3 and str(copy) == str(t)
+    assert t != Transcript(t.exchanges, keep=3)  # the same kept exchanges, but nothing let go
+    copy.append(Exchange("NOOP", r("250 OK")))
+    assert len(t) == 7 and len(copy) == 8
+
+
+@pytest.mark.parametrize(
+    "keep, says",
+    [
+        (0, "keep=0: a transcript keeps at least 1 exchange; try keep=1000"),
+        ("10", "whole number such as 1000"),
+        (True, "not bool"),
+    ],
+)
+def test_a_keep_that_is_not_a_positive_whole_number_is_refused(keep, says):
+    with pytest.raises(SMTPLabError, match=says) as raised:
+        Transcript(keep=keep)
+    assert isinstance(raised.value, TypeError)

@@ -238,9 +238,12 @@ def session_state(exchanges: Iterable[Exchange], lang: str = "en") -> SessionSta
 
     Returns the step the session is at now and, when the last reply was a
     503 to a command, why. Reads only ``sent`` and ``reply`` of each exchange.
+    A transcript that let go of its first exchanges (or a slice of one)
+    starts from its ``first_step``, where the session stood at its first
+    kept exchange.
     """
     check_language(lang)
-    step, misstep = NOT_CONNECTED, None
+    step, misstep = _check_step(getattr(exchanges, "first_step", NOT_CONNECTED)), None
     for exchange in exchanges:
         code = exchange.reply.code if exchange.reply is not None else None
         if code is None and exchange.sent is None and step == NOT_CONNECTED:

@@ -17,7 +17,10 @@ the wire (dot-stuffed) and ends with the lone ``.``.
 
 A transcript is append-only (the lab's client appends as it talks, from its
 own thread), so the object a learner holds always shows the current state;
-reading it is safe from any thread.
+reading it is safe from any thread. Its memory is bounded: it keeps the last
+:data:`KEEP` exchanges (``Transcript(keep=...)``, ``Lab(keep_exchanges=...)``),
+counts the ones it let go and says so at the top of every face, while
+positions (``len``, indexing, slicing) stay those of the whole session.
 
 :class:`ExplainedReply` is a reply that remembers a language, so that a
 notebook shows it with its explanation; it equals the plain reply.
@@ -25,8 +28,10 @@ notebook shows it with its explanation; it equals the plain reply.
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
+from collections import deque
 
 from smtplab.core.catalogue import Catalogue, catalogue
 from smtplab.core.document import (
@@ -47,7 +52,9 @@ from smtplab.core.document import (
     render_markdown,
 )
 from smtplab.core.reply import Reply
+from smtplab.core.session_state import NOT_CONNECTED, advance
 from smtplab.core.values import value
+from smtplab.errors import LabArgumentError
 
 TYPE_CHECKING = False  # typing is not imported at run time (see smtplab.core.values)
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +63,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block
     from smtplab.core.explanation import Explanation
 
-__all__ = ["Exchange", "ExplainedReply", "SVGDiagram", "Transcript", "mask_auth"]
+__all__ = ["KEEP", "Exchange", "ExplainedReply", "SVGDiagram", "Transcript", "check_keep", "mask_auth"]
+
+#: Exchanges a transcript keeps unless told otherwise: a long lesson's worth, in about half a megabyte.
+KEEP = 1000
 
 MASK = "****"
 _AUTH_SECRET = re.compile(r"(?i)\A(\s*AUTH\s+\S+)\s+\S.*\Z", re.DOTALL)
@@ -226,27 +236,54 @@ def first_sentence(text: str) -> str:
     return text
 
 
-class Transcript(Displayable):
-    """The exchanges of a lab session, in order; see the module docstring."""
+class _View:
+    """A transcript as it is at one moment: the kept exchanges, how many came before them, the step they start at."""
 
-    def __init__(self, exchanges: tuple[Exchange, ...] | list[Exchange] = (), lang: str = "en") -> None:
+    __slots__ = ("dropped", "first_step", "items")
+
+    def __init__(self, items: tuple[tuple[Exchange, str], ...], dropped: int, first_step: str) -> None:
+        self.items, self.dropped, self.first_step = items, dropped, first_step
+
+
+class Transcript(Displayable):
+    """The exchanges of a lab session, in order; see the module docstring.
+
+    ``keep`` bounds the memory a long session holds: the transcript keeps
+    the last ``keep`` exchanges (:data:`KEEP` unless told; None keeps every
+    one), counts the ones it let go (:attr:`dropped`) and says so first in
+    each of its faces. Positions stay absolute: ``len()`` counts every
+    exchange of the session, ``transcript[-1]`` is the newest, and
+    ``transcript[start:]`` is what came since ``start = len(transcript)``
+    however many were let go meanwhile. Iterating, :attr:`exchanges` and
+    :meth:`replies` give the kept exchanges; indexing one that was let go
+    raises IndexError, and a slice reaching back before the kept ones
+    counts those positions as dropped.
+    """
+
+    def __init__(
+        self, exchanges: tuple[Exchange, ...] | list[Exchange] = (), lang: str = "en", *, keep: int | None = KEEP
+    ) -> None:
         self.lang = lang
+        self.keep = check_keep(keep)
         self._lock = threading.Lock()
-        # Appended to (one thread at a time, under the lock); readers take a snapshot with _snapshot().
-        self._items: list[tuple[Exchange, str]] = []
+        # Appended to under the lock (the lab's client, from its own thread); readers take a _view() under it.
+        self._items: deque[tuple[Exchange, str]] = deque(maxlen=self.keep)
+        self._dropped = 0
+        self._first_step = NOT_CONNECTED  # where the session stood at the first kept exchange
         for exchange in exchanges:
             self.append(exchange)
 
     # -- growing -------------------------------------------------------------
 
     def append(self, exchange: Exchange) -> Exchange:
-        """Add one exchange and return it as stored (AUTH secrets masked)."""
+        """Add one exchange and return it as stored (AUTH secrets masked); the oldest goes when ``keep`` are held."""
         if not isinstance(exchange, Exchange):
             raise TypeError(f"a transcript holds Exchange values, not {type(exchange).__name__}")
         with self._lock:
+            items = self._items
             kind = _COMMAND
-            if exchange.sent is not None and self._items:
-                previous = self._items[-1][0]
+            if exchange.sent is not None and items:
+                previous = items[-1][0]
                 if previous.sent is not None or previous.reply is not None:
                     code = previous.reply.code if previous.reply is not None else None
                     kind = _DATA if code == 354 else _SECRET if code == 334 else _COMMAND
@@ -254,93 +291,181 @@ class Transcript(Displayable):
                 masked = MASK if kind == _SECRET else mask_auth(exchange.sent)
                 if masked != exchange.sent:
                     exchange = Exchange(masked, exchange.reply, exchange.note, exchange.at)
-            self._items.append((exchange, kind))
+            if len(items) == items.maxlen:
+                oldest = items[0][0]
+                self._first_step = advance(self._first_step, oldest.sent, _code(oldest))
+                self._dropped += 1
+            items.append((exchange, kind))
         return exchange
 
     def copy(self) -> Transcript:
         """A separate transcript with the exchanges as they are now."""
-        return self._with(self._snapshot())
+        return self._with(self._view())
 
-    def _with(self, items: tuple[tuple[Exchange, str], ...]) -> Transcript:
-        new = Transcript(lang=self.lang)
-        new._items = list(items)
+    def _with(self, view: _View) -> Transcript:
+        new = Transcript(lang=self.lang, keep=self.keep)
+        new._items.extend(view.items)
+        new._dropped, new._first_step = view.dropped, view.first_step
         return new
 
-    def _snapshot(self) -> tuple[tuple[Exchange, str], ...]:
-        """The exchanges as they are now, unaffected by any appended later (from the lab's thread)."""
-        return tuple(self._items)
+    def _view(self) -> _View:
+        """The transcript as it is now, unaffected by any exchange appended later (from the lab's thread)."""
+        with self._lock:
+            return _View(tuple(self._items), self._dropped, self._first_step)
 
     # -- reading -------------------------------------------------------------
 
     @property
+    def dropped(self) -> int:
+        """How many exchanges, the session's first ones, this transcript no longer keeps."""
+        return self._dropped
+
+    @property
+    def first_step(self) -> str:
+        """The session step (see :mod:`smtplab.core.session_state`) at the first kept exchange."""
+        return self._first_step
+
+    @property
     def exchanges(self) -> tuple[Exchange, ...]:
-        return tuple(exchange for exchange, _ in self._snapshot())
+        """The kept exchanges, oldest first."""
+        return tuple(exchange for exchange, _ in self._view().items)
 
     def replies(self) -> tuple[Reply, ...]:
-        """Every reply, greeting included, in order."""
-        return tuple(e.reply for e, _ in self._snapshot() if e.reply is not None)
+        """Every kept reply, greeting included, in order."""
+        return tuple(e.reply for e, _ in self._view().items if e.reply is not None)
 
     @property
     def last_reply(self) -> Reply | None:
         """The most recent reply, or None if there is none yet."""
-        for exchange, _ in reversed(self._items):  # appends after this starts are not seen
+        for exchange, _ in reversed(self._view().items):
             if exchange.reply is not None:
                 return exchange.reply
         return None
 
     def __len__(self) -> int:
-        return len(self._items)
+        """Every exchange of the session, the ones no longer kept included: the next one's position."""
+        with self._lock:
+            return self._dropped + len(self._items)
 
     def __iter__(self) -> Iterator[Exchange]:
         return iter(self.exchanges)
 
     def __getitem__(self, index: int | slice) -> Exchange | Transcript:
+        view = self._view()
+        total = view.dropped + len(view.items)
         if isinstance(index, slice):
-            return self._with(self._snapshot()[index])
-        return self._items[index][0]
+            return self._with(_slice(view, range(total)[index]))
+        position = operator.index(index)
+        if position < 0:
+            position += total
+        if not 0 <= position < total:
+            raise IndexError(f"transcript index {index} is out of range: it holds positions 0 to {total - 1}")
+        if position < view.dropped:
+            raise IndexError(
+                f"exchange {index} is no longer kept: this transcript keeps the last {self.keep}, "
+                f"positions {view.dropped} to {total - 1}"
+            )
+        return view.items[position - view.dropped][0]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Transcript):
             return NotImplemented
-        return self.lang == other.lang and self.exchanges == other.exchanges
+        return self.lang == other.lang and self.dropped == other.dropped and self.exchanges == other.exchanges
 
     __hash__ = None  # type: ignore[assignment]  # it grows
 
     # -- faces ---------------------------------------------------------------
 
     def __repr__(self) -> str:
-        last = self.last_reply
+        view = self._view()
+        last = next((e.reply for e, _ in reversed(view.items) if e.reply is not None), None)
         tail = f", last reply {last.code}" if last is not None else ""
-        count = len(self)
-        return f"<Transcript {count} exchange{'' if count == 1 else 's'}{tail}, lang={self.lang!r}>"
+        count = view.dropped + len(view.items)
+        gone = f" ({view.dropped} no longer kept)" if view.dropped else ""
+        return f"<Transcript {count} exchange{'' if count == 1 else 's'}{gone}{tail}, lang={self.lang!r}>"
 
     def document(self) -> Document:
-        """The ladder diagram, then a table: each command, its reply, the reply's title and meaning."""
-        return self._document(self._snapshot())
+        """The ladder diagram, then a table: each command, its reply, the reply's title and meaning.
 
-    def _document(self, items: tuple[tuple[Exchange, str], ...]) -> Document:
+        When exchanges were let go, a note saying how many comes first in both.
+        """
+        return self._document(self._view())
+
+    def _document(self, view: _View) -> Document:
         cat = catalogue(self.lang)
+        note = self._dropped_note(cat, view.dropped)
         blocks: list[Block] = []
-        if items:
-            text = tuple(line for exchange, kind in items for line in _text_lines(exchange, kind))
-            blocks.append(Diagram(self._diagram(items).svg, text))
+        if view.items or note:
+            blocks.append(Diagram(self._diagram(view).svg, tuple(_lines(view.items, note))))
         header = ("→", "←", cat.ui("label.title"), cat.ui("heading.description"))
-        rows = tuple(row for exchange, kind in items for row in _table_rows(cat, exchange, kind))
-        blocks.append(Table(header, rows, kind="transcript"))
+        rows = [Row((Cell(("** " + note,), columns=4),), "note")] if note else []
+        rows.extend(row for exchange, kind in view.items for row in _table_rows(cat, exchange, kind))
+        blocks.append(Table(header, tuple(rows), kind="transcript"))
         return Document("transcript", tuple(blocks), self.lang)
+
+    def _dropped_note(self, cat: Catalogue, dropped: int) -> str | None:
+        if not dropped:
+            return None
+        return cat.ui("note.dropped_one" if dropped == 1 else "note.dropped_other", count=dropped, keep=self.keep)
 
     def __str__(self) -> str:
         # The terminal face is the wire log (as swaks prints it), the diagram's own text form.
-        lines = [line for exchange, kind in self._snapshot() for line in _text_lines(exchange, kind)]
+        view = self._view()
+        lines = _lines(view.items, self._dropped_note(catalogue(self.lang), view.dropped))
         return "\n".join(lines) + "\n" if lines else ""
 
     def diagram(self) -> SVGDiagram:
         """The session as a ladder (sequence) diagram: commands go right, replies come back left."""
-        return self._diagram(self._snapshot())
+        return self._diagram(self._view())
 
-    def _diagram(self, items: tuple[tuple[Exchange, str], ...]) -> SVGDiagram:
+    def _diagram(self, view: _View) -> SVGDiagram:
         cat = catalogue(self.lang)
-        return SVGDiagram(_ladder(items, (cat.ui("lab.client"), cat.ui("lab.server"))), len(items))
+        names = (cat.ui("lab.client"), cat.ui("lab.server"))
+        return SVGDiagram(_ladder(view.items, names, self._dropped_note(cat, view.dropped)), len(view.items))
+
+
+def check_keep(keep: int | None, name: str = "keep") -> int | None:
+    """``keep`` if it is a whole number of exchanges above zero (or None: keep every one); ``name`` names it."""
+    if keep is None:
+        return None
+    if isinstance(keep, bool) or not isinstance(keep, int):
+        raise LabArgumentError(
+            f"{name} is how many exchanges a transcript keeps, a whole number such as {KEEP} (or None for all); "
+            f"not {type(keep).__name__}"
+        )
+    if keep < 1:
+        raise LabArgumentError(f"{name}={keep}: a transcript keeps at least 1 exchange; try {name}={KEEP}")
+    return keep
+
+
+def _code(exchange: Exchange) -> int | None:
+    return exchange.reply.code if exchange.reply is not None else None
+
+
+def _slice(view: _View, positions: range) -> _View:
+    """The part of ``view`` at ``positions`` (absolute): the kept exchanges there, and how many of them were let go."""
+    dropped = view.dropped
+    start, stop, stride = positions.start, positions.stop, positions.step
+    if stride > 0:  # the positions before the first kept one, then the rest
+        gone = len(range(start, min(stop, dropped), stride))
+        kept = positions[gone:]
+    else:  # going back: the kept positions come first
+        kept = range(start, max(stop, dropped - 1), stride)
+        gone = len(positions) - len(kept)
+    items = tuple(view.items[p - dropped] for p in kept)
+    step = view.first_step
+    if kept and positions.step > 0:
+        for exchange, _ in view.items[: kept[0] - dropped]:
+            step = advance(step, exchange.sent, _code(exchange))
+    else:
+        step = NOT_CONNECTED
+    return _View(items, gone, step)
+
+
+def _lines(items: tuple[tuple[Exchange, str], ...], note: str | None) -> list[str]:
+    """The wire log: the note on exchanges let go, then every kept exchange's lines."""
+    head = [f"** {note}"] if note else []
+    return head + [line for exchange, kind in items for line in _text_lines(exchange, kind)]
 
 
 def _table_rows(cat: Catalogue, exchange: Exchange, kind: str) -> list[Row]:
@@ -386,10 +511,22 @@ def _arrow(y: int, right: bool, label: str, colour: str, css: str) -> str:
     )
 
 
-def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> str:
-    """The SVG ladder; ``names`` label the client's and the server's lifelines."""
+def _note_box(y: int, note: str) -> str:
+    return (
+        f'<g class="smtplab-note"><rect x="{_CLIENT_X - 40}" y="{y - 16}" width="{_SERVER_X - _CLIENT_X + 80}" '
+        f'height="22" rx="3" fill="#eaeef2" stroke="{_GREY}"/>'
+        f'<text x="{(_CLIENT_X + _SERVER_X) // 2}" y="{y}" text-anchor="middle" fill="{_GREY}">'
+        f"{escape_html(_clip('** ' + note))}</text></g>"
+    )
+
+
+def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str], dropped: str | None = None) -> str:
+    """The SVG ladder; ``names`` label the client's and the server's lifelines, ``dropped`` notes what was let go."""
     body: list[str] = []
     y = _TOP
+    if dropped:
+        y += _STEP
+        body.append(_note_box(y, dropped))
     for exchange, kind in items:
         sent = _sent_lines(exchange, kind)
         if sent:
@@ -404,12 +541,7 @@ def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str]) -> 
             body.append(_arrow(y, False, label, _COLOURS[digit], f"smtplab-reply smtplab-class-{digit}"))
         if exchange.note is not None:
             y += _STEP
-            body.append(
-                f'<g class="smtplab-note"><rect x="{_CLIENT_X - 40}" y="{y - 16}" width="{_SERVER_X - _CLIENT_X + 80}" '
-                f'height="22" rx="3" fill="#eaeef2" stroke="{_GREY}"/>'
-                f'<text x="{(_CLIENT_X + _SERVER_X) // 2}" y="{y}" text-anchor="middle" fill="{_GREY}">'
-                f"{escape_html(_clip('** ' + exchange.note))}</text></g>"
-            )
+            body.append(_note_box(y, exchange.note))
     height = y + _STEP
     lifelines = "".join(
         f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{escape_html(name)}</text>'

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.core.reply import Reply
-from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
+from smtplab.core.transcript import KEEP, Exchange, ExplainedReply, Transcript, check_keep
 from smtplab.errors import (
     CatalogueError,
     ClassServerUnreachable,
@@ -86,7 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Lab"]
 
 #: Lab's own keyword parameters, named in the message when a keyword is neither one of them nor a policy setting.
-_PARAMETERS = ("lang", "server", "learner", "hostname", "maildir", "keep_maildir", "limits", "policy")
+_PARAMETERS = ("lang", "server", "learner", "hostname", "maildir", "keep_maildir", "keep_exchanges", "limits", "policy")
 
 _START_TIMEOUT = 30.0
 _GREETING_WAIT = 2.0  # the lab's own server greets in milliseconds; never hold a learner's cell for long
@@ -100,7 +100,9 @@ class Lab:
     ``lang`` is the language of explanations (``"en"`` or ``"vi"``);
     ``hostname`` the name the server announces; ``maildir`` where accepted
     mail is stored (a temporary folder, removed by :meth:`close`, unless
-    given or ``keep_maildir``); ``limits`` the server's :class:`~smtplab.Limits`
+    given or ``keep_maildir``); ``keep_exchanges`` how many of the latest
+    exchanges ``lab.transcript`` keeps (1000 unless told, None for all: a
+    long session's memory stays flat); ``limits`` the server's :class:`~smtplab.Limits`
     (sessions at once, line lengths, largest message, idle timeout; the lab's
     own client counts as one session); ``policy`` what the server answers, a
     :class:`~smtplab.Policy` that the lab uses live (``lab.policy``) and
@@ -131,6 +133,7 @@ class Lab:
         hostname: str = "lab.example",
         maildir: str | None = None,
         keep_maildir: bool = False,
+        keep_exchanges: int | None = KEEP,
         limits: Limits | None = None,
         policy: Policy | None = None,
         **settings: Unpack[PolicySettings],
@@ -166,12 +169,12 @@ class Lab:
             }
             given |= {"limits": limits is not None, "policy": policy is not None or bool(settings)}
             self._server, self.learner = _class_server(server, learner, [k for k in _PRIVATE_ONLY if given[k]])
+        self._transcript = Transcript(lang=self.lang, keep=check_keep(keep_exchanges, "keep_exchanges"))
         self._limits = limits
         self.hostname = hostname
         if policy is not None:
             policy.lang = self.lang  # its error messages speak the lab's language
         self._policy = policy if policy is not None else Policy(lang=self.lang, **settings)
-        self._transcript = Transcript(lang=self.lang)
         self._greeting: Future[Reply | None] | None = None
         runtime = LabRuntime(None if self.remote else LabMailbox(maildir, keep=keep_maildir, lang=self.lang))
         self._runtime = runtime
@@ -282,7 +285,7 @@ class Lab:
 
     @property
     def transcript(self) -> Transcript:
-        """Every exchange of the lab's session, from the server's greeting on."""
+        """The lab's session from the greeting on: its latest ``keep_exchanges`` exchanges, counted from the first."""
         self._await_greeting()
         return self._transcript
 
