@@ -83,7 +83,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
-from smtplab.server.arguments import parse_params, parse_path, strip_keyword
+from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
+from smtplab.server.decisions import is_listed
 from smtplab.server.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
@@ -766,6 +767,10 @@ class LabSMTP(SMTP):
             await self._reply(found)
             return
         address, options, params = found
+        repeated = repeated_param(options)
+        if repeated is not None:
+            await self._reply("mail-param-repeated", parameter=repeated)
+            return
         body = params.pop("BODY", "7BIT")
         if body not in ("7BIT", "8BITMIME"):
             await self._reply("body-invalid")
@@ -805,7 +810,7 @@ class LabSMTP(SMTP):
             await self._reply("rcpt-params-unknown")
             return
         reply = self.handler.handle_RCPT(self, address, options)
-        if reply.is_success:
+        if reply.is_success and not is_listed(address, self._envelope.rcpt_tos):  # a repeated one is kept once
             self._envelope.rcpt_tos.append(address)
             self._envelope.rcpt_options.extend(options)
         await self._send(reply)
