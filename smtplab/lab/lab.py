@@ -57,6 +57,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Lab"]
 
 #: Lab's own keyword parameters, named in the message when a keyword is neither one of them nor a policy setting.
+#: A lab's limits unless ``limits=`` says otherwise: the server's defaults, without the junk-command
+#: and error limits. They protect a class server from one client among many; a notebook's lab has
+#: one learner, whose own loop of 150 VRFYs or a lesson full of refusals must not end in 421.
+#: Memory stays bounded without them (a session keeps a tally, not every command).
+NOTEBOOK_LIMITS = Limits(junk_command_limit=None, hard_error_limit=None)
+
 _PARAMETERS = ("lang", "hostname", "maildir", "keep_maildir", "limits", "policy")
 
 _START_TIMEOUT = 30.0
@@ -71,7 +77,8 @@ class Lab:
     mail is stored (a temporary folder, removed by :meth:`close`, unless
     given or ``keep_maildir``); ``limits`` the server's :class:`~smtplab.Limits`
     (sessions at once, line lengths, largest message, idle timeout; the lab's
-    own client counts as one session); ``policy`` what the server answers, a
+    own client counts as one session; :data:`NOTEBOOK_LIMITS` when not given,
+    which has no junk-command or error limit: a learner's lab is nobody else's); ``policy`` what the server answers, a
     :class:`~smtplab.Policy` that the lab uses live (``lab.policy``) and
     whose error messages then speak the lab's language.
 
@@ -144,7 +151,9 @@ class Lab:
     async def _start(self) -> None:
         runtime = self._runtime
         runtime.lock = asyncio.Lock()
-        runtime.server = LabServer(self.policy, runtime.mailbox, hostname=self.hostname, limits=self._limits)
+        runtime.server = LabServer(
+            self.policy, runtime.mailbox, hostname=self.hostname, limits=self._limits or NOTEBOOK_LIMITS
+        )
         host, port = await runtime.server.start()
         runtime.client = self._client(host, port, self._transcript)
 

@@ -96,6 +96,7 @@ from smtplab.server.guards import (
 from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
+from smtplab.server.session_budget import SessionBudget
 from smtplab.server.session_tally import CodeTally, CommandTally
 
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
@@ -129,6 +130,10 @@ class ServerLimits(Protocol):
     def auth_failure_limit(self) -> int: ...
     @property
     def auth_failure_delay(self) -> float: ...
+    @property
+    def junk_command_limit(self) -> int | None: ...
+    @property
+    def hard_error_limit(self) -> int | None: ...
 
 
 class SessionHost(Protocol):
@@ -197,6 +202,9 @@ class LabSMTP(SMTP):
         self.commands: CommandTally = CommandTally()
         self.codes: CodeTally = CodeTally()
         self._auth_failures = 0
+        #: Junk commands and error replies so far, against Limits.junk_command_limit and hard_error_limit.
+        self.budget = SessionBudget(limits.junk_command_limit, limits.hard_error_limit)
+        self._greeted = False
         self.stored = 0
         self.user: str | None = None
         self.started = time.monotonic()
@@ -396,6 +404,8 @@ class LabSMTP(SMTP):
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
+        if self._greeted:
+            self.budget.replied(reply)
         self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             transport.close()
@@ -431,6 +441,7 @@ class LabSMTP(SMTP):
         """Greet, then read and answer commands until the connection ends."""
         reply, close = self._greeting()
         await self._send(reply, close=close)
+        self._greeted = True
         unknown_left = UNKNOWN_COMMAND_LIMIT
         while self._open:
             try:
@@ -469,6 +480,10 @@ class LabSMTP(SMTP):
                         continue
                     await self._answer_line(command, "unknown-command", command=command)
                     continue
+                if await self._over_budget(command, command):
+                    continue
+                # Every command restarts the idle timer, junk ones too (as in Postfix): the junk
+                # limit and Limits.session_deadline bound a session kept alive with NOOP.
                 self._reset_timeout()
                 await self._run(command, arg, method)
             except (asyncio.CancelledError, ConnectionResetError):
@@ -482,6 +497,19 @@ class LabSMTP(SMTP):
                     self.connection_lost(error)
                 else:
                     await self._send(reply)
+
+    async def _over_budget(self, recorded: str, command: str | None) -> bool:
+        """Close the session with 421 if this line is one too many (junk or errors; see SessionBudget).
+
+        ``command`` is the line's verb, None for a line that runs no command.
+        """
+        name = self.budget.over(command)
+        if name is None:
+            return False
+        log.info("%s: %s (%d junk, %d errors), closing", self.peer, name, self.budget.junk, self.budget.errors)
+        self.commands.append(recorded)
+        await self._send(server_reply(name, hostname=self.hostname), close=True)
+        return True
 
     async def _read_command_line(self) -> bytes | None:
         """The next line from the client; None, once all of it is read, for a line too long to read."""
@@ -498,6 +526,8 @@ class LabSMTP(SMTP):
 
     async def _answer_line(self, recorded: str, name: str, **values: Any) -> None:
         """Answer a line that runs no command (unknown, too long, not ASCII…) with reply ``name``."""
+        if await self._over_budget(recorded, None):
+            return
         self.commands.append(recorded)
         self.policy_snapshot = self.lab_server.policy.snapshot()
         guard = refusal(SESSION_GUARDS, None, self.facts())
@@ -913,6 +943,7 @@ class LabSMTP(SMTP):
         except OSError as error:  # a full disk, or a Maildir that cannot be written
             return self.handler.storage_failure(self, error)
         self.stored += 1
+        self.budget.delivered()
         return server_reply("message-stored", number=number)
 
     async def smtp_ETRN(self, arg: str | None) -> None:
