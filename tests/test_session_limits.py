@@ -20,6 +20,7 @@ from smtplab.errors import PolicyError, ServeError
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
 from smtplab.server.serve import ServeOptions, build_limits
+from smtplab.server.settings import SETTINGS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -239,3 +240,86 @@ def test_with_the_junk_limit_off_200000_noops_leave_the_servers_memory_flat(serv
     assert " commands=200001 (NOOP=200000 QUIT=1) replies=200002 (250=200000 220=1 221=1)" in target.out[-1]
     assert target.stop() == 0
     assert target.problems() == []
+
+
+# -- bare line ends in a message -------------------------------------------------------------------
+
+#: As sent after the 354: a bare LF, a bare CR, a stuffed dot, a dot then a bare LF, a dot after a bare LF.
+SENT = b"Subject: bare\r\n\r\none\ntwo\rthree\r\n..stuffed\r\n.\nafter a dot\r\nx\n.y\r\n..\n..z\r\n"
+#: What each policy.bare_newlines stores (after the two envelope lines): dots undone on CRLF lines only.
+STORED = {
+    "keep": b"Subject: bare\r\n\r\none\ntwo\rthree\r\n.stuffed\r\n\nafter a dot\r\nx\n.y\r\n.\n..z\r\n",
+    "normalise": (
+        b"Subject: bare\r\n\r\none\r\ntwo\r\nthree\r\n.stuffed\r\n\r\nafter a dot\r\nx\r\n.y\r\n.\r\n..z\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", ["keep", "normalise"])
+def test_each_mode_stores_exactly_the_bytes_the_docs_say(tmp_path, mode):
+    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits())
+    try:
+        with target.raw() as client:
+            start_transaction(client)
+            client.send(SENT + b".\r\n")
+            assert client.reply().code == 250
+        (stored,) = target.messages()
+        assert stored.split(b"\r\n", 2)[2] == STORED[mode]
+        assert target.problems() == []
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "ending"),
+    [
+        (b"Subject: lf\r\n\r\nbare\nline\r\n", "<LF>"),
+        (b"Subject: cr\r\n\r\nbare\rline\r\n", "<CR>"),
+        (b"Subject: cr before crlf\r\n\r\nline\r\r\n", "<CR>"),
+    ],
+)
+def test_by_default_a_bare_newline_gets_550_5_5_2_nothing_is_stored_and_the_session_goes_on(in_process, sent, ending):
+    with in_process.raw() as client:
+        start_transaction(client)
+        client.send(sent + b".\r\n")
+        reply = client.reply()
+        assert (reply.code, str(reply.enhanced)) == (550, "5.5.2"), reply
+        assert f"Error: bare {ending} received" in reply.text
+        assert client.command("MAIL FROM:<learner@school.example>").code == 250  # the transaction is over
+        assert client.command("RCPT TO:<bob@lab.example>").code == 250
+        assert client.command("DATA").code == 354
+        assert client.command("Subject: fixed\r\n\r\nevery line ends in CRLF\r\n.").code == 250
+    (stored,) = in_process.messages()
+    assert b"Subject: fixed\r\n" in stored
+
+
+SMUGGLED = b"MAIL FROM:<ceo@lab.example>\r\nRCPT TO:<bob@lab.example>\r\nDATA\r\nSubject: forged\r\n\r\npay now\r\n"
+
+
+@pytest.mark.parametrize("end", [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r\n.\r"])
+@pytest.mark.parametrize("mode", ["reject", "normalise", "keep"])
+def test_a_smuggled_end_of_data_never_ends_the_message(tmp_path, end, mode):
+    """Only CRLF.CRLF ends a message: the forged transaction after a bare-newline dot is message text."""
+    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits())
+    try:
+        with target.raw() as client:
+            start_transaction(client)
+            client.send(b"Subject: outer\r\n\r\nhello" + end + SMUGGLED + b".\r\n")
+            reply = client.reply()
+            assert reply.code == (550 if mode == "reject" else 250), reply
+            assert client.command("NOOP").code == 250  # no reply to a forged MAIL, RCPT or DATA came first
+        stored = target.messages()
+        assert len(stored) == (0 if mode == "reject" else 1)
+        if stored:
+            assert b"Subject: outer\r\n" in stored[0] and b"MAIL FROM:<ceo@lab.example>" in stored[0]
+            assert b"X-Smtplab-Envelope-From: <learner@school.example>" in stored[0]
+    finally:
+        target.close()
+
+
+def test_bare_newlines_is_a_policy_setting_with_three_choices():
+    assert SETTINGS["bare_newlines"].choices == ("reject", "normalise", "keep")
+    assert Policy().bare_newlines == "reject"
+    with pytest.raises(PolicyError) as info:
+        Policy(bare_newlines="normalize")
+    assert "did you mean 'normalise'?" in str(info.value)

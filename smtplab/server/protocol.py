@@ -94,6 +94,7 @@ from smtplab.server.guards import (
     refusal,
 )
 from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
+from smtplab.server.newlines import bare_newline, normalised
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
 from smtplab.server.session_budget import SessionBudget
@@ -887,6 +888,10 @@ class LabSMTP(SMTP):
     async def _read_message(self) -> tuple[bytes, str | None]:
         """The message up to the final dot, without transparency dots; or the reason it was not kept.
 
+        The message ends only at CRLF . CRLF, and a transparency dot is only
+        the first octet of a line the client ended with CRLF, whatever bare
+        CR or LF the line holds (:mod:`smtplab.server.newlines`).
+
         A message too big or with a line too long is read to its end and
         dropped as it comes (RFC 5321 4.2.5: the reply waits for the dot).
         """
@@ -928,6 +933,13 @@ class LabSMTP(SMTP):
             # Lines are read one octet longer than the limit, to leave room for a
             # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
             return server_reply("text-line-too-long")
+        bare = bare_newline(data)
+        if bare is not None:
+            mode = self.policy_snapshot.bare_newlines
+            if mode == "reject":
+                return server_reply("bare-newline", ending=bare)
+            if mode == "normalise":
+                data = normalised(data)
         recipients = list(self._envelope.rcpt_tos)
         rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
