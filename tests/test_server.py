@@ -823,7 +823,11 @@ def test_a_line_aiosmtpd_would_write_itself_is_logged_and_replaced_by_451(caplog
             assert str(client.command("NOOP")) == "451 4.3.0 Error: local error in processing"
             assert client.command("EHLO learner.example").code == 250  # the session goes on
         assert "aiosmtpd tried to send a line of its own" in caplog.text and "250 OK" in caplog.text
-        listener.close()
+
+        async def stop_listening():  # on the server's loop: asyncio servers are not thread-safe
+            listener.close()
+
+        running.run(stop_listening())
     finally:
         running.close()
 
