@@ -14,7 +14,9 @@ as an error and replaced by ``451 4.3.0``.
 A command goes through, in order:
 
 1. the command loop (:meth:`LabSMTP._handle_client`): line length, ASCII,
-   unknown commands (the fifth closes the session with 421);
+   unknown commands (the fifth closes the session with 421), and the
+   session's budget of junk commands and error replies
+   (:mod:`smtplab.server.session_budget`: one too many closes it with 421);
 2. the guard tables of :mod:`smtplab.server.guards` (refused or stopping
    session, the learner's custom rules, sequence and policy), read from a
    :class:`~smtplab.server.guards.SessionFacts` value;
@@ -33,7 +35,10 @@ Other behaviour:
   the server's connection limit (:data:`~smtplab.server.guards.GREETING_GUARDS`).
 * **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just
   hangs up), and a message being received keeps the session from counting
-  as idle.
+  as idle. Every command restarts it, junk ones too, as in Postfix.
+* **A message** ends only at CRLF . CRLF; its bare CR or LF is refused,
+  normalised or kept as ``policy.bare_newlines`` says
+  (:mod:`smtplab.server.newlines`).
 * **STARTTLS**: the TLS context is awaited from the server at the first
   STARTTLS, so making the throw-away certificate never blocks the event
   loop; a failed handshake closes the connection without a traceback, and
