@@ -367,6 +367,20 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="seconds from DATA's 354 to the final dot before 421 (default: 600; 0: no deadline)",
     )
     serve.add_argument(
+        "--junk-command-limit",
+        type=int,
+        default=100,
+        metavar="N",
+        help="NOOP, VRFY, EXPN, RSET, HELP, ETRN per session before 421 (default: 100, as Postfix; 0: no limit)",
+    )
+    serve.add_argument(
+        "--hard-error-limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="4xx/5xx replies per session before the next command gets 421 (default: 20, as Postfix; 0: no limit)",
+    )
+    serve.add_argument(
         "--grace",
         type=float,
         default=10.0,
@@ -423,6 +437,8 @@ def _serve(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         session_deadline=args.session_deadline,
         data_deadline=args.data_deadline,
+        junk_command_limit=args.junk_command_limit,
+        hard_error_limit=args.hard_error_limit,
         grace=args.grace,
         events=args.events,
         dashboard=args.dashboard,

@@ -213,10 +213,11 @@ def test_pipelined_commands_are_answered_in_order(launch):
             b"RCPT TO:<eve@elsewhere.example>\r\nRCPT TO:<bob@lab.example>\r\nDATA\r\n"
         )
         assert [r.code for r in client.replies(5)] == [250, 250, 550, 250, 354]
-        client.send(b"Subject: piped\r\n\r\nall at once\r\n.\r\nRSET\r\n" + b"NOOP\r\n" * 200 + b"QUIT\r\n")
-        replies = client.replies(203)
+        # RSET and 99 NOOP: 100 junk commands since the message was stored, as many as a session may send.
+        client.send(b"Subject: piped\r\n\r\nall at once\r\n.\r\nRSET\r\n" + b"NOOP\r\n" * 99 + b"QUIT\r\n")
+        replies = client.replies(102)
         assert replies[0].code == 250 and replies[0].text.startswith("OK: message 1 stored")
-        assert [r.code for r in replies[1:-1]] == [250] * 201
+        assert [r.code for r in replies[1:-1]] == [250] * 100
         assert replies[-1].code == 221
         assert client.closed_by_server()
     (stored,) = target.messages()

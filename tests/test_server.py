@@ -25,6 +25,7 @@ from targets import Raw
 
 from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.lab.lab import NOTEBOOK_LIMITS
 from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class LabThread:
-    """A lab server on its own event loop in a background thread, as a notebook runs it."""
+    """A lab server on its own event loop in a background thread, as a notebook runs it (its limits unless told)."""
 
     def __init__(self, policy: Policy | None = None, limits: Limits | None = None, **kwargs: Any) -> None:
         self.policy = policy or Policy()
@@ -43,7 +44,9 @@ class LabThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="lab-server", daemon=True)
         self.thread.start()
-        self.server = LabServer(self.policy, self.mailbox, limits=limits, on_session_end=self.records.append, **kwargs)
+        self.server = LabServer(
+            self.policy, self.mailbox, limits=limits or NOTEBOOK_LIMITS, on_session_end=self.records.append, **kwargs
+        )
         self.host, self.port = self.run(self.server.start())
 
     def run(self, coroutine: Any, timeout: float = 15) -> Any:
@@ -820,7 +823,11 @@ def test_a_line_aiosmtpd_would_write_itself_is_logged_and_replaced_by_451(caplog
             assert str(client.command("NOOP")) == "451 4.3.0 Error: local error in processing"
             assert client.command("EHLO learner.example").code == 250  # the session goes on
         assert "aiosmtpd tried to send a line of its own" in caplog.text and "250 OK" in caplog.text
-        listener.close()
+
+        async def stop_listening():  # on the server's loop: asyncio servers are not thread-safe
+            listener.close()
+
+        running.run(stop_listening())
     finally:
         running.close()
 

@@ -86,6 +86,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Lab"]
 
 #: Lab's own keyword parameters, named in the message when a keyword is neither one of them nor a policy setting.
+#: A lab's limits unless ``limits=`` says otherwise: the server's defaults, without the junk-command
+#: and error limits. They protect a class server from one client among many; a notebook's lab has
+#: one learner, whose own loop of 150 VRFYs or a lesson full of refusals must not end in 421.
+#: Memory stays bounded without them (a session keeps a tally, not every command).
+NOTEBOOK_LIMITS = Limits(junk_command_limit=None, hard_error_limit=None)
+
 _PARAMETERS = ("lang", "server", "learner", "hostname", "maildir", "keep_maildir", "keep_exchanges", "limits", "policy")
 
 _START_TIMEOUT = 30.0
@@ -104,7 +110,8 @@ class Lab:
     exchanges ``lab.transcript`` keeps (1000 unless told, None for all: a
     long session's memory stays flat); ``limits`` the server's :class:`~smtplab.Limits`
     (sessions at once, line lengths, largest message, idle timeout; the lab's
-    own client counts as one session); ``policy`` what the server answers, a
+    own client counts as one session; :data:`NOTEBOOK_LIMITS` when not given,
+    which has no junk-command or error limit: a learner's lab is nobody else's); ``policy`` what the server answers, a
     :class:`~smtplab.Policy` that the lab uses live (``lab.policy``) and
     whose error messages then speak the lab's language.
 
@@ -201,7 +208,9 @@ class Lab:
         runtime = self._runtime
         runtime.lock = asyncio.Lock()
         assert runtime.mailbox is not None
-        runtime.server = LabServer(self._policy, runtime.mailbox, hostname=self.hostname, limits=self._limits)
+        runtime.server = LabServer(
+            self._policy, runtime.mailbox, hostname=self.hostname, limits=self._limits or NOTEBOOK_LIMITS
+        )
         host, port = await runtime.server.start()
         runtime.client = self._client(host, port, self._transcript)
 
@@ -519,7 +528,7 @@ class Lab:
             note = catalogue(self.lang).ui("note.policy", settings=", ".join(shown))
             transcript.append(Exchange(None, None, note))
         with LabMailbox(lang=self.lang) as mailbox:
-            server = LabServer(policy, mailbox, hostname=self.hostname, limits=self._limits)
+            server = LabServer(policy, mailbox, hostname=self.hostname, limits=self._limits or NOTEBOOK_LIMITS)
             host, port = await server.start()
             try:
                 client = RecordingClient(

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
-__all__ = ["parse_params", "parse_path", "strip_keyword", "without_root_dot"]
+__all__ = ["parse_params", "parse_path", "repeated_param", "strip_keyword", "without_root_dot"]
 
 
 def strip_keyword(keyword: str, argument: str) -> str | None:
@@ -83,3 +83,22 @@ def parse_params(params: Iterable[str]) -> dict[str, str | bool] | None:
             return None
         result[name] = value if eq else True
     return result
+
+
+def repeated_param(params: Iterable[str]) -> str | None:
+    """The first ESMTP keyword given more than once (any case), or None.
+
+    ``parse_params`` keeps the last of a repeated keyword; a server must
+    not pick one silently (``SIZE=10 SIZE=99999999``), so the lab refuses
+    the command instead.
+
+    >>> repeated_param(["SIZE=10", "BODY=8BITMIME", "size=99"])
+    'SIZE'
+    """
+    seen: set[str] = set()
+    for param in params:
+        name = param.partition("=")[0].upper()
+        if name in seen:
+            return name
+        seen.add(name)
+    return None

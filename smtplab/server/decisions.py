@@ -16,7 +16,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from smtplab.core.reply import Reply
@@ -26,6 +26,7 @@ __all__ = [
     "Greylist",
     "expn_reply",
     "forbidden_word",
+    "is_listed",
     "rcpt_reply",
     "split_address",
     "vrfy_reply",
@@ -46,6 +47,17 @@ def split_address(address: str) -> tuple[str, str | None]:
     if not at:
         return text, None
     return local, domain.lower().rstrip(".")
+
+
+def is_listed(address: str, addresses: Iterable[str]) -> bool:
+    """Whether ``address`` is one of ``addresses``, as the lab compares recipients: without regard to case.
+
+    The lab's users are compared without regard to case (``ALICE`` is
+    alice), and so are domains (RFC 5321 2.4); so ``Alice@LAB.example``
+    repeats ``alice@lab.example``.
+    """
+    wanted = address.strip().strip("<>").casefold()
+    return any(other.strip().strip("<>").casefold() == wanted for other in addresses)
 
 
 def _address(local: str, domain: str | None, policy: Settings) -> str:

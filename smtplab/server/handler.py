@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from smtplab.core.reply import Reply
-from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
+from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, is_listed, rcpt_reply, vrfy_reply
 from smtplab.server.delivery import DeliveryWriter
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy, PolicySnapshot
@@ -115,8 +115,15 @@ class LabHandler:
         return server_reply("mail-ok", address="" if address == NULL_SENDER else address)
 
     def handle_RCPT(self, session: SessionView, address: str, rcpt_options: Sequence[str]) -> Reply:
-        """250/251 if the lab takes mail for ``address`` now (the protocol then keeps the recipient)."""
+        """250/251 if the lab takes mail for ``address`` now (the protocol then keeps the recipient).
+
+        A recipient already accepted in this transaction is accepted again
+        (250, saying so) and kept once, as Postfix does: the message is
+        stored once for it, and it takes no place under ``max_recipients``.
+        """
         policy = session.policy_snapshot
+        if is_listed(address, session.recipients):
+            return server_reply("rcpt-duplicate", address=address.strip().strip("<>"))
         if len(session.recipients) >= policy.max_recipients:
             return server_reply("too-many-recipients")
         if policy.storage_full:

@@ -93,6 +93,15 @@ class Limits:
       one is answered ``421 4.7.0`` and the session closed. From the third
       failure on, each answer waits ``auth_failure_delay`` seconds more than
       the one before.
+    * ``junk_command_limit``: NOOP, VRFY, EXPN, RSET, HELP and ETRN in one
+      session (None: no limit); one more is answered ``421 4.7.0`` and the
+      session closed (Postfix: ``smtpd_junk_command_limit``).
+    * ``hard_error_limit``: 4xx and 5xx replies the client brings on itself
+      in one session (None: no limit); the next command is answered ``421
+      4.7.0`` and the session closed (Postfix: ``smtpd_hard_error_limit``).
+
+    Storing a message forgives both counts, as Postfix does; see
+    :mod:`smtplab.server.session_budget` for what counts.
     """
 
     max_connections: int = 20
@@ -105,6 +114,8 @@ class Limits:
     data_deadline: float | None = 600.0
     auth_failure_limit: int = 5
     auth_failure_delay: float = 1.0
+    junk_command_limit: int | None = 100
+    hard_error_limit: int | None = 20
 
     def __post_init__(self) -> None:
         wholes = (
@@ -114,10 +125,12 @@ class Limits:
             ("data_size", 1),
             ("max_per_client", 1),
             ("auth_failure_limit", 1),
+            ("junk_command_limit", 1),
+            ("hard_error_limit", 1),
         )
         for name, minimum in wholes:
             value = getattr(self, name)
-            if value is None and name == "max_per_client":
+            if value is None and name in ("max_per_client", "junk_command_limit", "hard_error_limit"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise PolicyError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")

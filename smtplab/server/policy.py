@@ -76,6 +76,13 @@ Every setting, its values (the default first) and what the server answers:
     case) → 554 5.7.1 after the final dot, and nothing is stored.
 ``null_mx``
     ``()``, or domains: RCPT for them → 556 5.1.10 (RFC 7505).
+``bare_newlines``
+    What a message with a lone LF or CR (not part of a CR LF) gets; the
+    message ends only at CR LF . CR LF in every mode
+    (:mod:`smtplab.server.newlines`).
+    ``"reject"``: 550 5.5.2 after the final dot, and nothing is stored.
+    ``"normalise"``: stored with each lone LF or CR made a CR LF.
+    ``"keep"``: stored as it came.
 
 Custom rules make any step answer any reply::
 
@@ -114,6 +121,7 @@ from smtplab.errors import CatalogueError, PolicyError
 from smtplab.server.settings import (
     SETTINGS,
     AuthMode,
+    BareNewlineMode,
     ExpnMode,
     ForwardingMode,
     GreylistCode,
@@ -242,6 +250,7 @@ class Policy:
     state: ServerState
     reject_content: Sequence[str]
     null_mx: Sequence[str]
+    bare_newlines: BareNewlineMode
 
     def __init__(self, *, lang: str = "en", **settings: Unpack[PolicySettings]) -> None:
         object.__setattr__(self, "_lang", check_language(lang))

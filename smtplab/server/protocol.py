@@ -14,7 +14,9 @@ as an error and replaced by ``451 4.3.0``.
 A command goes through, in order:
 
 1. the command loop (:meth:`LabSMTP._handle_client`): line length, ASCII,
-   unknown commands (the fifth closes the session with 421);
+   unknown commands (the fifth closes the session with 421), and the
+   session's budget of junk commands and error replies
+   (:mod:`smtplab.server.session_budget`: one too many closes it with 421);
 2. the guard tables of :mod:`smtplab.server.guards` (refused or stopping
    session, the learner's custom rules, sequence and policy), read from a
    :class:`~smtplab.server.guards.SessionFacts` value;
@@ -33,7 +35,10 @@ Other behaviour:
   the server's connection limit (:data:`~smtplab.server.guards.GREETING_GUARDS`).
 * **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just
   hangs up), and a message being received keeps the session from counting
-  as idle.
+  as idle. Every command restarts it, junk ones too, as in Postfix.
+* **A message** ends only at CRLF . CRLF; its bare CR or LF is refused,
+  normalised or kept as ``policy.bare_newlines`` says
+  (:mod:`smtplab.server.newlines`).
 * **STARTTLS**: the TLS context is awaited from the server at the first
   STARTTLS, so making the throw-away certificate never blocks the event
   loop; a failed handshake closes the connection without a traceback, and
@@ -83,7 +88,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
-from smtplab.server.arguments import parse_params, parse_path, strip_keyword
+from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
+from smtplab.server.decisions import is_listed
 from smtplab.server.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
@@ -93,8 +99,10 @@ from smtplab.server.guards import (
     refusal,
 )
 from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
+from smtplab.server.newlines import bare_newline, normalised
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
+from smtplab.server.session_budget import SessionBudget
 from smtplab.server.session_tally import CodeTally, CommandTally
 
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
@@ -128,6 +136,10 @@ class ServerLimits(Protocol):
     def auth_failure_limit(self) -> int: ...
     @property
     def auth_failure_delay(self) -> float: ...
+    @property
+    def junk_command_limit(self) -> int | None: ...
+    @property
+    def hard_error_limit(self) -> int | None: ...
 
 
 class SessionHost(Protocol):
@@ -196,6 +208,9 @@ class LabSMTP(SMTP):
         self.commands: CommandTally = CommandTally()
         self.codes: CodeTally = CodeTally()
         self._auth_failures = 0
+        #: Junk commands and error replies so far, against Limits.junk_command_limit and hard_error_limit.
+        self.budget = SessionBudget(limits.junk_command_limit, limits.hard_error_limit)
+        self._greeted = False
         self.stored = 0
         self.user: str | None = None
         self.started = time.monotonic()
@@ -395,6 +410,8 @@ class LabSMTP(SMTP):
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
+        if self._greeted:
+            self.budget.replied(reply)
         self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             transport.close()
@@ -430,6 +447,7 @@ class LabSMTP(SMTP):
         """Greet, then read and answer commands until the connection ends."""
         reply, close = self._greeting()
         await self._send(reply, close=close)
+        self._greeted = True
         unknown_left = UNKNOWN_COMMAND_LIMIT
         while self._open:
             try:
@@ -468,6 +486,10 @@ class LabSMTP(SMTP):
                         continue
                     await self._answer_line(command, "unknown-command", command=command)
                     continue
+                if await self._over_budget(command, command):
+                    continue
+                # Every command restarts the idle timer, junk ones too (as in Postfix): the junk
+                # limit and Limits.session_deadline bound a session kept alive with NOOP.
                 self._reset_timeout()
                 await self._run(command, arg, method)
             except (asyncio.CancelledError, ConnectionResetError):
@@ -481,6 +503,19 @@ class LabSMTP(SMTP):
                     self.connection_lost(error)
                 else:
                     await self._send(reply)
+
+    async def _over_budget(self, recorded: str, command: str | None) -> bool:
+        """Close the session with 421 if this line is one too many (junk or errors; see SessionBudget).
+
+        ``command`` is the line's verb, None for a line that runs no command.
+        """
+        name = self.budget.over(command)
+        if name is None:
+            return False
+        log.info("%s: %s (%d junk, %d errors), closing", self.peer, name, self.budget.junk, self.budget.errors)
+        self.commands.append(recorded)
+        await self._send(server_reply(name, hostname=self.hostname), close=True)
+        return True
 
     async def _read_command_line(self) -> bytes | None:
         """The next line from the client; None, once all of it is read, for a line too long to read."""
@@ -497,6 +532,8 @@ class LabSMTP(SMTP):
 
     async def _answer_line(self, recorded: str, name: str, **values: Any) -> None:
         """Answer a line that runs no command (unknown, too long, not ASCII…) with reply ``name``."""
+        if await self._over_budget(recorded, None):
+            return
         self.commands.append(recorded)
         self.policy_snapshot = self.lab_server.policy.snapshot()
         guard = refusal(SESSION_GUARDS, None, self.facts())
@@ -766,6 +803,10 @@ class LabSMTP(SMTP):
             await self._reply(found)
             return
         address, options, params = found
+        repeated = repeated_param(options)
+        if repeated is not None:
+            await self._reply("mail-param-repeated", parameter=repeated)
+            return
         body = params.pop("BODY", "7BIT")
         if body not in ("7BIT", "8BITMIME"):
             await self._reply("body-invalid")
@@ -805,7 +846,7 @@ class LabSMTP(SMTP):
             await self._reply("rcpt-params-unknown")
             return
         reply = self.handler.handle_RCPT(self, address, options)
-        if reply.is_success:
+        if reply.is_success and not is_listed(address, self._envelope.rcpt_tos):  # a repeated one is kept once
             self._envelope.rcpt_tos.append(address)
             self._envelope.rcpt_options.extend(options)
         await self._send(reply)
@@ -852,6 +893,10 @@ class LabSMTP(SMTP):
     async def _read_message(self) -> tuple[bytes, str | None]:
         """The message up to the final dot, without transparency dots; or the reason it was not kept.
 
+        The message ends only at CRLF . CRLF, and a transparency dot is only
+        the first octet of a line the client ended with CRLF, whatever bare
+        CR or LF the line holds (:mod:`smtplab.server.newlines`).
+
         A message too big or with a line too long is read to its end and
         dropped as it comes (RFC 5321 4.2.5: the reply waits for the dot).
         """
@@ -893,6 +938,13 @@ class LabSMTP(SMTP):
             # Lines are read one octet longer than the limit, to leave room for a
             # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
             return server_reply("text-line-too-long")
+        bare = bare_newline(data)
+        if bare is not None:
+            mode = self.policy_snapshot.bare_newlines
+            if mode == "reject":
+                return server_reply("bare-newline", ending=bare)
+            if mode == "normalise":
+                data = normalised(data)
         recipients = list(self._envelope.rcpt_tos)
         rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
@@ -908,6 +960,7 @@ class LabSMTP(SMTP):
         except OSError as error:  # a full disk, or a Maildir that cannot be written
             return self.handler.storage_failure(self, error)
         self.stored += 1
+        self.budget.delivered()
         return server_reply("message-stored", number=number)
 
     async def smtp_ETRN(self, arg: str | None) -> None:

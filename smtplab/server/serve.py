@@ -103,6 +103,8 @@ class ServeOptions:
     idle_timeout: float = 300.0
     session_deadline: float = 3600.0
     data_deadline: float = 600.0
+    junk_command_limit: int = 100
+    hard_error_limit: int = 20
     grace: float = 10.0
     events: str | os.PathLike[str] | None = None
     dashboard: int | None = None
@@ -160,8 +162,8 @@ def _seconds(option: str, value: object, *, zero: bool = False) -> float:
 
 
 def build_limits(options: ServeOptions) -> Limits:
-    """The server's limits from ``--max-connections``, ``--max-per-client``, ``--max-size``, ``--idle-timeout``
-    and the deadlines (0: none).
+    """The server's limits from ``--max-connections``, ``--max-per-client``, ``--max-size``, ``--idle-timeout``,
+    the deadlines and the junk-command and error limits (0: none).
 
     One client may hold half the sessions unless ``--max-per-client`` says
     otherwise, as Postfix's ``smtpd_client_connection_count_limit`` is half
@@ -172,6 +174,8 @@ def build_limits(options: ServeOptions) -> Limits:
     per_client = (
         max(1, most // 2) if options.max_per_client is None else _whole("--max-per-client", options.max_per_client, 1)
     )
+    junk = _whole("--junk-command-limit", options.junk_command_limit, 0)
+    errors = _whole("--hard-error-limit", options.hard_error_limit, 0)
     session = _seconds("--session-deadline", options.session_deadline, zero=True)
     data = _seconds("--data-deadline", options.data_deadline, zero=True)
     return Limits(
@@ -180,6 +184,8 @@ def build_limits(options: ServeOptions) -> Limits:
         idle_timeout=_seconds("--idle-timeout", options.idle_timeout),
         session_deadline=session or None,
         data_deadline=data or None,
+        junk_command_limit=junk or None,
+        hard_error_limit=errors or None,
         **size,
     )
 

@@ -24,6 +24,7 @@ __all__ = [
     "SETTINGS",
     "policy_error",
     "AuthMode",
+    "BareNewlineMode",
     "ExpnMode",
     "ForwardingMode",
     "GreylistCode",
@@ -41,6 +42,7 @@ ForwardingMode = Literal["forward", "refuse"]
 GreylistCode = Literal[450, 451]
 AuthMode = Literal["off", "required"]
 ServerState = Literal["open", "busy", "shutting-down", "refuse", "no-mail"]
+BareNewlineMode = Literal["reject", "normalise", "keep"]
 
 
 class PolicySettings(TypedDict, total=False):
@@ -69,6 +71,7 @@ class PolicySettings(TypedDict, total=False):
     state: ServerState
     reject_content: Iterable[str]
     null_mx: Iterable[str]
+    bare_newlines: BareNewlineMode
 
 
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
@@ -301,6 +304,7 @@ SETTINGS: Mapping[str, Setting] = MappingProxyType(
             _enumerated("state", "open", ServerState),
             _setting("reject_content", (), _words, "words refused after DATA (554)"),
             _setting("null_mx", (), _null_mx, "domains with a null MX (556)"),
+            _enumerated("bare_newlines", "reject", BareNewlineMode, "reject (550) | normalise (CRLF) | keep"),
         )
     }
 )
