@@ -378,7 +378,7 @@ def test_greylist_makes_the_first_try_wait_and_lets_a_patient_retry_through():
     assert grey.check("127.0.0.1", "a@x", "bob@lab.example", 60, now=1060.1) is None  # passed stays passed
     assert grey.check("127.0.0.1", "a@x", "bob@lab.example", 0, now=0) is None  # off
     assert str(grey.greylist_reply(451, "bob@lab.example", "30")) == (
-        "451 4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 30 seconds"
+        "451 4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 30 s"
     )
     grey.clear()
     assert len(grey) == 0

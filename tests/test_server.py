@@ -462,7 +462,7 @@ def test_greylisting_defers_the_first_try_and_accepts_a_patient_retry(lab, code)
         first = client.rcpt("bob@lab.example")
         assert first == (
             code,
-            b"4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 1 seconds",
+            b"4.7.1 <bob@lab.example>: Recipient address rejected: Greylisted, try again in 1 s",
         )
         assert client.rcpt("bob@lab.example")[0] == code  # too soon
         # A patient client retries until the greylisting delay is over (retries do not restart the clock).
