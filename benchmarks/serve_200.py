@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from serve_throughput import SMTP_SOURCE, Server
+from serve_throughput import SMTP_SOURCE, Server, source_argv
 
 TARGET_RATIO = 1.0
 SESSION = " [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1 "
@@ -44,19 +44,7 @@ SESSION = " [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1
 def one_round(server: Server, sessions: int, messages: int) -> tuple[float, list[str]]:
     """Send `messages` over `sessions` parallel sessions: (messages per second, every error seen)."""
     before = server.stored()
-    argv = [
-        SMTP_SOURCE,
-        "-s",
-        str(sessions),
-        "-m",
-        str(messages),
-        "-c",
-        "-f",
-        "sender@lab.example",
-        "-t",
-        "alice@lab.example",
-        f"127.0.0.1:{server.port}",
-    ]
+    argv = source_argv(server.port, sessions, messages)
     start = time.perf_counter()
     result = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=900)
     seconds = time.perf_counter() - start

@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from serve_throughput import SMTP_SOURCE, Server
+from serve_throughput import SMTP_SOURCE, Server, source_argv
 
 SESSIONS = (20, 200)
 TARGET_RATIO = 1.0
@@ -55,19 +55,7 @@ def overflows() -> int | None:
 def one_round(server: Server, sessions: int, messages: int) -> tuple[float, int | None]:
     """(messages per second, listen overflows meanwhile), after checking that every message was stored."""
     before, dropped = server.stored(), overflows()
-    argv = [
-        SMTP_SOURCE,
-        "-s",
-        str(sessions),
-        "-m",
-        str(messages),
-        "-c",
-        "-f",
-        "sender@lab.example",
-        "-t",
-        "alice@lab.example",
-        f"127.0.0.1:{server.port}",
-    ]
+    argv = source_argv(server.port, sessions, messages)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=900)
     seconds = time.perf_counter() - start

@@ -39,6 +39,25 @@ from paired import verdict
 
 TARGET_RATIO = 1.0
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+
+
+def source_argv(port: int, sessions: int, messages: int) -> list[str]:
+    """smtp-source sending `messages` one-recipient messages over `sessions` parallel sessions to 127.0.0.1:port."""
+    return [
+        SMTP_SOURCE,
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-c",
+        "-f",
+        "sender@lab.example",
+        "-t",
+        "alice@lab.example",
+        f"127.0.0.1:{port}",
+    ]
+
+
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 
@@ -106,19 +125,7 @@ class Server:
 def one_round(server: Server, sessions: int, messages: int) -> float:
     """Send `messages` with smtp-source; return messages per second, after checking every one was stored."""
     before, cpu_before = server.stored(), server.cpu_seconds()
-    argv = [
-        SMTP_SOURCE,
-        "-s",
-        str(sessions),
-        "-m",
-        str(messages),
-        "-c",
-        "-f",
-        "sender@lab.example",
-        "-t",
-        "alice@lab.example",
-        f"127.0.0.1:{server.port}",
-    ]
+    argv = source_argv(server.port, sessions, messages)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=600)
     seconds = time.perf_counter() - start
