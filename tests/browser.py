@@ -44,6 +44,18 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def require() -> None:
+    """Skip a browser test where it cannot run; fail it in CI, where .ci/run installs all it needs
+    (a skip there would hide a broken set-up)."""
+    import pytest
+
+    why = missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test cannot run in CI: {why}")
+        pytest.skip(why)
+
+
 def missing() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not os.access(CHROMIUM, os.X_OK):

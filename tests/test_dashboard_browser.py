@@ -6,7 +6,6 @@ The screenshot lands in the test's tmp folder (printed), pass or fail.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import smtplib
@@ -26,11 +25,7 @@ TIMEOUT = 20
 
 @pytest.fixture
 def served(tmp_path):
-    why = browser.missing()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {why}")
-        pytest.skip(why)
+    browser.require()
     target = ServeTarget(tmp_path, "--events", "events.jsonl", "--dashboard", "0")
     yield target
     target.close()
@@ -113,11 +108,7 @@ def test_the_dashboard_page_shows_the_class_and_follows_it(served, tmp_path):
 def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_path):
     import nbformat
 
-    why = browser.missing()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {why}")
-        pytest.skip(why)
+    browser.require()
     root = tmp_path / "instructor"
     root.mkdir()
     notebook = nbformat.v4.new_notebook(
@@ -170,11 +161,7 @@ def test_after_thirty_learners_the_page_and_the_instructor_widget_show_every_row
     import nbformat
     from class_of_thirty import SCENARIO, run_class
 
-    why = browser.missing()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {why}")
-        pytest.skip(why)
+    browser.require()
     root = tmp_path / "instructor"
     root.mkdir()
     notebook = nbformat.v4.new_notebook(
