@@ -30,12 +30,11 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from serve_throughput import SMTP_SOURCE, Server, source_argv
+from serve_throughput import SMTP_SOURCE, Server, smtplab_server, source_argv, stock_server
 
 TARGET_RATIO = 1.0
 SESSION = " [HELO MAIL RCPT DATA QUIT] -> [220 250 250 250 354 250 221] stored=1 "
@@ -72,34 +71,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="smtplab-bench-200-") as scratch:
         root = Path(scratch)
-        smtplab = Server(
-            "smtplab",
-            [
-                sys.executable,
-                "-m",
-                "smtplab",
-                "serve",
-                "--port",
-                "0",
-                "--maildir",
-                str(root / "smtplab"),
-                "--max-connections",
-                str(max_connections),
-            ],
-            root / "smtplab",
-            root / "smtplab.log",
-        )
-        stock = Server(
-            "stock",
-            [
-                sys.executable,
-                str(Path(__file__).with_name("serve_throughput.py")),
-                "--serve-stock",
-                str(root / "stock"),
-            ],
-            root / "stock",
-            root / "stock.log",
-        )
+        smtplab = smtplab_server(root, "--max-connections", str(max_connections))
+        stock = stock_server(root)
         rates: dict[str, list[float]] = {"smtplab": [], "stock": []}
         errors: dict[str, list[str]] = {"smtplab": [], "stock": []}
         sent = 0

@@ -30,12 +30,11 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from serve_throughput import SMTP_SOURCE, Server, source_argv
+from serve_throughput import SMTP_SOURCE, Server, smtplab_server, source_argv, stock_server
 
 SESSIONS = (20, 200)
 TARGET_RATIO = 1.0
@@ -76,23 +75,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="smtplab-bench-sessions-") as scratch:
         root = Path(scratch)
-        smtplab = Server(
-            "smtplab",
-            [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(root / "smtplab")],
-            root / "smtplab",
-            root / "smtplab.log",
-        )
-        stock = Server(
-            "stock",
-            [
-                sys.executable,
-                str(Path(__file__).with_name("serve_throughput.py")),
-                "--serve-stock",
-                str(root / "stock"),
-            ],
-            root / "stock",
-            root / "stock.log",
-        )
+        smtplab = smtplab_server(root)
+        stock = stock_server(root)
         runs = [(server, sessions) for sessions in SESSIONS for server in (stock, smtplab)]
         rates: dict[tuple[str, int], list[float]] = {(s.name, n): [] for s, n in runs}
         dropped: dict[tuple[str, int], list[int]] = {(s.name, n): [] for s, n in runs}

@@ -122,6 +122,18 @@ class Server:
         self.log.close()
 
 
+def smtplab_server(root: Path, *options: str) -> Server:
+    """`smtplab serve` on a free port with its Maildir under `root`, plus `options`."""
+    argv = [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(root / "smtplab"), *options]
+    return Server("smtplab", argv, root / "smtplab", root / "smtplab.log")
+
+
+def stock_server(root: Path) -> Server:
+    """aiosmtpd's stock Mailbox handler (this script's --serve-stock) with its Maildir under `root`."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--serve-stock", str(root / "stock")]
+    return Server("stock", argv, root / "stock", root / "stock.log")
+
+
 def one_round(server: Server, sessions: int, messages: int) -> float:
     """Send `messages` with smtp-source; return messages per second, after checking every one was stored."""
     before, cpu_before = server.stored(), server.cpu_seconds()
@@ -151,29 +163,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="smtplab-bench-") as scratch:
         root = Path(scratch)
-        smtplab = Server(
-            "smtplab",
-            [
-                sys.executable,
-                "-m",
-                "smtplab",
-                "serve",
-                "--port",
-                "0",
-                "--maildir",
-                str(root / "smtplab"),
-                "--max-connections",
-                str(max(20, args.sessions * 2)),
-            ],
-            root / "smtplab",
-            root / "smtplab.log",
-        )
-        stock = Server(
-            "stock",
-            [sys.executable, __file__, "--serve-stock", str(root / "stock")],
-            root / "stock",
-            root / "stock.log",
-        )
+        smtplab = smtplab_server(root, "--max-connections", str(max(20, args.sessions * 2)))
+        stock = stock_server(root)
         rates: dict[str, list[float]] = {"smtplab": [], "stock": []}
         try:
             # A short warm-up round each (byte-code, first Maildir files), not counted.
