@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 # The function shares its name with its module, so it is bound eagerly: a lazy
 # binding would be replaced by the module as soon as anything imports it.
+from smtplab import errors as _errors  # noqa: E402
 from smtplab.core.catalogue import LANGUAGES, catalogue  # noqa: E402
 
 # Other names are imported on first use (PEP 562), so that `import smtplab`
@@ -43,29 +44,8 @@ _EXPORTS = {
     "Playground": "notebook.widgets",
     "Quiz": "notebook.widgets",
     "ReplyExplainer": "notebook.widgets",
-    # every exception, and the helper behind their "did you mean" hints
-    **dict.fromkeys(
-        (
-            "CatalogueError",
-            "ClassServerUnreachable",
-            "CourseError",
-            "LabArgumentError",
-            "LabClosed",
-            "MailboxError",
-            "NoRecipe",
-            "PolicyError",
-            "RemoteLabError",
-            "ReplyParseError",
-            "SMTPLabError",
-            "ServeError",
-            "ServerReplyError",
-            "UnknownCode",
-            "UnknownLanguage",
-            "UnknownQuiz",
-            "UnknownScenario",
-        ),
-        "errors",
-    ),
+    # every exception (errors.py lists them; it is loaded already, by the catalogue)
+    **dict.fromkeys((name for name in _errors.__all__ if name[0].isupper()), "errors"),
 }
 
 #: The names that need the `notebook` extra, and what to install when it is missing.
