@@ -10,6 +10,7 @@ import re
 import shutil
 import smtplib
 import subprocess
+from pathlib import Path
 
 import browser
 import pytest
@@ -104,24 +105,27 @@ def test_the_dashboard_page_shows_the_class_and_follows_it(served, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
-@pytest.mark.timeout(300)  # JupyterLab and Chromium slow down a lot on a busy machine
-def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_path):
+def instructor_notebook(tmp_path: Path, source: str) -> Path:
+    """A folder holding instructor.ipynb, one code cell of ``source``, for JupyterLab to open."""
     import nbformat
 
-    browser.require()
     root = tmp_path / "instructor"
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell(
-                "from smtplab.notebook.widgets import ClassDashboard\n\n"
-                'dashboard = ClassDashboard(events="class-events.jsonl", interval=0.5)\n'
-                "dashboard"
-            )
-        ]
-    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "instructor.ipynb")
+    return root
+
+
+@pytest.mark.timeout(300)  # JupyterLab and Chromium slow down a lot on a busy machine
+def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_path):
+    browser.require()
+    root = instructor_notebook(
+        tmp_path,
+        "from smtplab.notebook.widgets import ClassDashboard\n\n"
+        'dashboard = ClassDashboard(events="class-events.jsonl", interval=0.5)\n'
+        "dashboard",
+    )
     served = ServeTarget(root, "--events", "class-events.jsonl")
     shot = tmp_path / "dashboard-widget.png"
     try:
@@ -158,22 +162,14 @@ def test_the_dashboard_widget_in_jupyterlab_shows_the_class_and_follows_it(tmp_p
 
 @pytest.mark.timeout(420)  # thirty learners, then JupyterLab and Chromium on a busy machine
 def test_after_thirty_learners_the_page_and_the_instructor_widget_show_every_row(tmp_path):
-    import nbformat
     from class_of_thirty import SCENARIO, run_class
 
     browser.require()
-    root = tmp_path / "instructor"
-    root.mkdir()
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell(
-                "from smtplab.notebook.widgets import ClassDashboard\n\n"
-                'ClassDashboard(events="class-events.jsonl")'  # as in the instructor guide's "Watch the class"
-            )
-        ]
+    root = instructor_notebook(
+        tmp_path,
+        "from smtplab.notebook.widgets import ClassDashboard\n\n"
+        'ClassDashboard(events="class-events.jsonl")',  # as in the instructor guide's "Watch the class"
     )
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "instructor.ipynb")
     served = ServeTarget(root, "--events", "class-events.jsonl", "--dashboard", "0", *SCENARIO)
     try:
         served.wait(lambda: any(DASHBOARD.match(line) for line in served.err), "the dashboard line")
