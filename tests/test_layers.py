@@ -43,8 +43,9 @@ def copy_project(tmp_path: Path) -> Path:
 def test_every_layer_contract_is_kept():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Layers: cli > notebook > lab > server > core > errors KEPT" in result.stdout
+    assert "Layers: cli > notebook > lab > classroom > server > core > errors KEPT" in result.stdout
     assert "The core is pure: no I/O, event loop, SMTP or notebook library KEPT" in result.stdout
+    assert "The classroom's pure half" in result.stdout
     assert "0 broken" in result.stdout
 
 
@@ -62,6 +63,10 @@ def test_the_contracts_have_no_exceptions():
         ("core/document.py", "import socket\n", "The core is pure"),
         # The server importing the notebook front end breaks the layers.
         ("server/mailbox.py", "def _up():\n    import smtplab.notebook.widgets\n", "Layers"),
+        # The server reaching up to the class server around it breaks the layers.
+        ("server/lab_server.py", "def _up():\n    from smtplab.classroom import events\n", "Layers"),
+        # The classroom's pure half starting a thread of its own, or serving a page, breaks its purity.
+        ("classroom/progress.py", "import http.server\n", "The classroom's pure half"),
     ],
 )
 def test_a_violation_is_reported(tmp_path, module, line, broken):

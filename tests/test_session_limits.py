@@ -16,10 +16,10 @@ import pytest
 from targets import InProcessTarget, Raw, ServeTarget, start_transaction
 
 from smtplab import Lab
+from smtplab.classroom.serve import ServeOptions, build_limits
 from smtplab.errors import PolicyError, ServeError
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
-from smtplab.server.serve import ServeOptions, build_limits
 from smtplab.server.settings import SETTINGS
 
 pytestmark = pytest.mark.timeout(120)
