@@ -39,24 +39,45 @@ def test_challenge_5_needs_the_default_policy():
     assert challenge(1).passed([551], default_policy=False) is True
 
 
-@pytest.mark.parametrize(
-    ("replies", "solved"),
-    [
-        ([220, 250, 551, 250, 221], {1}),  # reached once is solved for good
-        ([220, 530, 250, 235], {3}),
-        ([220, 235, 530], set()),
-        ([220, 503, 452, 556], {2, 4, 5}),
-        ([(552, "5.2.2"), 221, 250], {6}),
-        ([(552, "5.2.2")], set()),
-    ],
-)
-def test_a_stream_of_replies_solves_a_challenge_once_some_prefix_passes(replies, solved):
+# (exchanges of one session as (reply, command), challenges solved): what the dashboard credits.
+STREAMS = [
+    ([(220, ""), (250, "EHLO"), (551, "RCPT"), (221, "QUIT")], {1}),  # swaks: the 551 ends the attempt
+    ([(250, "MAIL"), (551, "RCPT"), (250, "RCPT"), (221, "QUIT")], set()),  # carried on past it: not last
+    ([(250, "RSET"), (503, "RCPT"), (250, "RSET")], {5}),  # fresh_start(), a command out of turn, stop
+    ([(503, "RCPT"), (503, "DATA"), (250, "MAIL"), (250, "RCPT"), (550, "RCPT"), (221, "QUIT")], set()),  # sloppy
+    ([(250, "MAIL"), (250, "RCPT"), (354, "DATA"), ((452, "4.3.1"), "DATA"), (221, "QUIT")], set()),  # full disk
+    ([(250, "RSET"), ((452, "4.3.1"), "MAIL")], {2}),  # the full-store scenario: 452 to MAIL
+    ([(530, "MAIL"), (334, "AUTH"), (235, "AUTH"), (250, "MAIL")], {3}),
+    ([(235, "AUTH"), (530, "MAIL")], set()),
+    ([(530, "MAIL"), (250, "RSET"), (235, "AUTH")], set()),  # two attempts
+    ([((552, "5.2.2"), "RCPT"), ((250, "2.1.5"), "RCPT")], {6}),
+    ([((552, "5.2.2"), "RCPT")], set()),
+    ([(556, "RCPT"), (221, "QUIT"), (250, "EHLO"), (250, "MAIL")], {4}),  # solved for good once over
+]
+
+
+@pytest.mark.parametrize(("stream", "solved"), STREAMS)
+def test_a_challenge_is_solved_by_the_exchange_it_asks_for_at_the_end_of_an_attempt(stream, solved):
     tracker = ChallengeTracker()
-    for reply in replies:
-        tracker.feed(reply)
+    for reply, command in stream:
+        tracker.feed(reply, command)
+    tracker.end_attempt()
     assert tracker.solved == solved
-    for number in solved:  # the live view agrees with the notebook's check on the prefix that solved it
-        assert any(challenge(number).passed(replies[: end + 1]) for end in range(len(replies)))
+
+
+def test_an_attempt_under_way_counts_while_it_ends_on_the_reply_and_not_after():
+    tracker = ChallengeTracker()
+    tracker.feed(551, "RCPT")
+    assert tracker.solved == {1} and tracker.committed == set()
+    tracker.feed(250, "RCPT")
+    assert tracker.solved == set()
+
+
+def test_challenge_5_on_the_dashboard_needs_the_default_policy():
+    tracker = ChallengeTracker(default_policy=False)
+    for reply, command in [(250, "RSET"), (503, "DATA"), (250, "RSET")]:
+        tracker.feed(reply, command)
+    assert tracker.solved == set()
 
 
 def test_titles_in_both_languages_match_notebook_07():

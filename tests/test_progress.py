@@ -89,7 +89,7 @@ FOLDS = [
         [220, 250, 252],
         [],
     ),
-    ([START, line("s1", 250, learner="an"), line("s1", 503, "DATA", learner="an")], "an", [250, 503], [5]),
+    ([START, line("s1", 250, "RSET", learner="an"), line("s1", 503, "DATA", learner="an")], "an", [250, 503], [5]),
     (
         [
             json.dumps({"event": "start", "time": "t", "scenario": "relay-test", "default_policy": False}),
@@ -100,20 +100,32 @@ FOLDS = [
         [],
     ),
     (
-        [line("s1", 530, learner="an"), line("s2", 235, learner="an")],
+        [line("s1", 530, "MAIL FROM:<a@b>", learner="an"), line("s2", 235, "AUTH PLAIN ****", learner="an")],
         "an",
         [235, 530],
         [],
     ),  # two sessions: two attempts
-    ([line("s1", 530, learner="an"), line("s1", 235, learner="an")], "an", [235, 530], [3]),
     (
-        [line("s1", 551, learner="an"), line("s2", 452, learner="an"), line("s3", 556, learner="an")],
+        [line("s1", 530, "MAIL FROM:<a@b>", learner="an"), line("s1", 235, "AUTH PLAIN ****", learner="an")],
+        "an",
+        [235, 530],
+        [3],
+    ),
+    (
+        [
+            line("s1", 551, "RCPT TO:<dave@lab.example>", learner="an"),
+            line("s2", 452, "MAIL FROM:<a@b>", learner="an"),
+            line("s3", 556, "RCPT TO:<x@nomail.example>", learner="an"),
+        ],
         "an",
         [452, 551, 556],
         [1, 2, 4],
     ),
     (
-        [line("s1", 552, enhanced="5.2.2", learner="an"), line("s1", 250, enhanced="2.1.5", learner="an")],
+        [
+            line("s1", 552, "RCPT TO:<bob@lab.example>", enhanced="5.2.2", learner="an"),
+            line("s1", 250, "RCPT TO:<bob@lab.example>", enhanced="2.1.5", learner="an"),
+        ],
         "an",
         [250, 552],
         [6],
@@ -127,7 +139,7 @@ def test_lines_fold_into_a_learners_progress(lines, name, codes, challenges):
     progress.feed(lines)
     learner = progress.learner(name)
     assert learner.reached() == codes
-    assert sorted(learner.challenges) == challenges
+    assert sorted(learner.solved) == challenges
     assert progress.problems == []
 
 
@@ -146,7 +158,7 @@ def test_sessions_that_name_nobody_count_for_their_address():
             line("s1", 220, peer="10.0.0.7:1"),
             line("s1", 250, "EHLO laptop", peer="10.0.0.7:1"),
             line("s2", 550, "RCPT TO:<x@y>", peer="10.0.0.7:2"),
-            line("s3", 252, peer="[::1]:3"),
+            line("s3", 252, "VRFY alice", peer="[::1]:3"),
         ]
     )
     rows = progress.learners()
@@ -170,7 +182,7 @@ def test_the_class_summary_counts_learners_per_code():
 def test_the_transcript_keeps_the_last_lines():
     progress = ClassProgress()
     progress.feed([line("s", 250, f"NOOP {n}", learner="an", reply=f"250 ok {n}") for n in range(10)])
-    assert list(progress.learner("an").transcript) == [
+    assert progress.learner("an").transcript[-6:] == [
         "C: NOOP 7",
         "S: 250 ok 7",
         "C: NOOP 8",

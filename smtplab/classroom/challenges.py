@@ -34,6 +34,7 @@ from smtplab.errors import SMTPLabError
 __all__ = [
     "CHALLENGES",
     "Challenge",
+    "ATTEMPT_ENDS",
     "ChallengeTracker",
     "ReplyPattern",
     "Seen",
@@ -101,6 +102,7 @@ class Challenge:
     after: ReplyPattern | None = None
     last: bool = False
     default_policy: bool = False
+    commands: frozenset[str] = frozenset()
 
     def title_in(self, lang: str) -> str:
         return self.title.get(lang) or self.title["en"]
@@ -136,6 +138,7 @@ def _challenges() -> tuple[Challenge, ...]:
                 after=ReplyPattern.parse(table["after"]) if "after" in table else None,
                 last=bool(table.get("last", False)),
                 default_policy=bool(table.get("default_policy", False)),
+                commands=frozenset(str(c).upper() for c in table.get("commands", ())),
             )
         )
     return tuple(out)
@@ -156,33 +159,73 @@ def challenge(number: int) -> Challenge:
     raise UnknownChallenge(f"there is no challenge {number!r}: expected one of {', '.join(numbers)}{hint}")
 
 
-class ChallengeTracker:
-    """Challenges solved by a stream of replies, fed one at a time (one tracker per session).
+#: Commands that end one attempt and begin the next (notebook 07's ``fresh_start()`` sends RSET; swaks and curl QUIT).
+ATTEMPT_ENDS = frozenset({"RSET", "QUIT", "EHLO", "HELO"})
 
-    A challenge counts as solved as soon as the replies so far, taken as an
-    attempt, would pass its check: for the dashboard, a learner who made the
-    server say 551 has solved challenge 1, whatever came after.
+
+class ChallengeTracker:
+    """Challenges solved by one session's replies, fed one at a time with the command each answers.
+
+    The dashboard asks what notebook 07's check cells ask: an *attempt* runs
+    from one RSET (``fresh_start()``), EHLO/HELO or QUIT to the next, and a
+    challenge whose reply must come ``last`` is solved when an attempt ends
+    on it (or the attempt still under way does). So a learner who skipped
+    MAIL by mistake, got a 503 and carried on with the transaction has not
+    solved challenge 5; one who sent a command out of turn and stopped there
+    has. A reply counts only when it answers one of the challenge's
+    ``commands`` (``classroom.toml``): the 452 a full disk gives at the end
+    of a message is not challenge 2's 452 to MAIL or RCPT.
     """
 
     def __init__(self, *, default_policy: bool = True) -> None:
         self.default_policy = default_policy
-        self.solved: set[int] = set()
+        self.committed: set[int] = set()
         self._after_seen: set[int] = set()
+        self._last: tuple[Seen, str] | None = None
 
-    def feed(self, reply: Any) -> set[int]:
-        """Take the next reply; return the challenges it solved just now."""
+    @property
+    def solved(self) -> set[int]:
+        """The challenges solved so far, the attempt under way included."""
+        return self.committed | self.pending()
+
+    def _counts(self, candidate: Challenge, reply: Seen, verb: str) -> bool:
+        if not candidate.reply.matches(reply):
+            return False
+        if candidate.commands and verb not in candidate.commands:
+            return False
+        if candidate.default_policy and not self.default_policy:
+            return False
+        return candidate.after is None or candidate.number in self._after_seen
+
+    def pending(self) -> set[int]:
+        """The challenges the attempt under way would solve if it ended now."""
+        if self._last is None:
+            return set()
+        reply, verb = self._last
+        return {c.number for c in CHALLENGES if c.last and self._counts(c, reply, verb)}
+
+    def end_attempt(self) -> set[int]:
+        """The attempt under way is over (RSET, QUIT, the session closed): what it solved is kept."""
+        new = self.pending() - self.committed
+        self.committed |= new
+        self._after_seen.clear()
+        self._last = None
+        return new
+
+    def feed(self, reply: Any, command: str | None = None) -> set[int]:
+        """Take the next reply and the verb of the command it answers ("RCPT"); the challenges it solved now."""
+        verb = (command or "").split(" ", 1)[0].upper()
+        if verb in ATTEMPT_ENDS:
+            return self.end_attempt()
         current = seen(reply)
-        new = set()
-        for candidate in CHALLENGES:
-            if candidate.number in self.solved or not candidate.reply.matches(current):
-                continue
-            if candidate.default_policy and not self.default_policy:
-                continue
-            if candidate.after is not None and candidate.number not in self._after_seen:
-                continue
-            new.add(candidate.number)
+        new = {
+            c.number
+            for c in CHALLENGES
+            if not c.last and c.number not in self.committed and self._counts(c, current, verb)
+        }
+        self.committed |= new
         for candidate in CHALLENGES:
             if candidate.after is not None and candidate.after.matches(current):
                 self._after_seen.add(candidate.number)
-        self.solved |= new
+        self._last = (current, verb)
         return new

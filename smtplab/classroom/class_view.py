@@ -1,109 +1,407 @@
-"""The instructor's dashboard as HTML: one row per learner and a bar chart of learners per code. Pure.
+"""The instructor's dashboard as a document: who needs help now, one compact line per learner. Pure.
 
-The notebook widget (:class:`~smtplab.notebook.widgets.dashboard.ClassDashboard`)
-and the web page of ``smtplab serve --dashboard`` show the same HTML, made
-here from a :class:`~smtplab.classroom.progress.ClassProgress`. Every piece of
-text is escaped with the document renderer's escaper
-(:mod:`smtplab.core.document`); labels come from ``classroom.toml`` in
-English or Vietnamese. Reply codes are chips coloured by their class, as in
-explanations (``smtplab-class-2`` … ``-5``). The chart is inline SVG, with
-no script, so a teacher can project the page as it is.
+The notebook widget (:class:`~smtplab.notebook.widgets.dashboard.ClassDashboard`) and the web page of
+``smtplab serve --dashboard`` show the same view, built here from a
+:class:`~smtplab.classroom.progress.ClassProgress` as a :class:`~smtplab.core.document.Document` and
+rendered by the one document renderer (:mod:`smtplab.core.document`), which escapes every text.
+
+Made for a projector: a status line (scenario and since when, the board, how many need help), the
+banners a teacher must see (refused connections, one name used by several learners, an events file
+that is not being written), the per-challenge summary ("18 of 30 solved challenge 1"), then one line per
+learner, those who need help first: name, where their session stands, the latest exchange, when they
+were last seen, the challenges solved, and their codes (recent ones bright, earlier ones faded; 220 and
+221, which everybody gets, left out). Thirty lines fit a 1366×768 screen. The learner's name links to
+their transcript (:func:`learner_document`); the chart of learners per code comes under the table.
+Labels come from ``classroom.toml`` in English or Vietnamese. No script anywhere.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from smtplab.classroom.challenges import CHALLENGES
-from smtplab.classroom.progress import ClassProgress, LearnerProgress
+from smtplab.classroom.learner import Flag, LearnerProgress, epoch
+from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import LANGUAGES, _load
-from smtplab.core.document import STYLE, escape_html
+from smtplab.core.document import (
+    STYLE,
+    Cell,
+    Code,
+    Diagram,
+    Document,
+    Heading,
+    Items,
+    Link,
+    Paragraph,
+    Preformatted,
+    ReplyCode,
+    Row,
+    Table,
+    Tag,
+    escape_html,
+    render_html_body,
+)
 
-__all__ = ["DASHBOARD_STYLE", "LANGUAGES", "chart_svg", "dashboard_html", "label", "page_html", "table_html"]
+if TYPE_CHECKING:  # pragma: no cover
+    from smtplab.core.blocks import Span
 
+__all__ = [
+    "CHART_LEFT_OUT",
+    "DASHBOARD_STYLE",
+    "LANGUAGES",
+    "Alert",
+    "ViewSettings",
+    "board_document",
+    "chart_svg",
+    "dashboard_html",
+    "label",
+    "learner_document",
+    "learner_page_html",
+    "page_html",
+]
+
+#: Codes every learner gets (the greeting and the good-bye): not worth the chart's space or a chip.
+CHART_LEFT_OUT = (220, 221)
 #: Codes the chart always shows, reached or not: the ones the course is about.
 CHART_CODES = (250, 252, 550, 502, 503, 452)
 
-#: The dashboard's own style sheet, after the document renderer's STYLE.
+#: The dashboard's own style sheet, after the document renderer's STYLE: compact lines for a projector.
 DASHBOARD_STYLE = (
     "<style>"
-    ".smtplab.smtplab-dashboard{max-width:none}"
-    ".smtplab-dashboard table{border-collapse:collapse;width:100%}"
-    ".smtplab-dashboard th,.smtplab-dashboard td{border-bottom:1px solid #d0d7de;padding:.3em .5em;"
-    "text-align:left;vertical-align:top}"
-    ".smtplab-dashboard .smtplab-code{display:inline-block;margin:0 .2em .2em 0}"
-    ".smtplab-dashboard .smtplab-challenge{display:inline-block;margin:0 .2em .2em 0;padding:0 .35em;"
-    "border-radius:3px;background:#ddf4ff;color:#0a3069;font-weight:bold}"
-    ".smtplab-dashboard pre{margin:0;padding:.2em .4em;font-size:.85em;white-space:pre-wrap}"
-    ".smtplab-dashboard .smtplab-problems{color:#7d4e00}"
+    ".smtplab.smtplab-dashboard,.smtplab.smtplab-learner-page{max-width:none;font-size:13.5px;line-height:1.3}"
+    ".smtplab-dashboard h2{display:inline;font-size:1.2em;margin:0 .6em 0 0}"
+    ".smtplab-dashboard p.smtplab-status{display:inline}"
+    ".smtplab-dashboard h3{font-size:1em;margin:.6em 0 .2em}"
+    ".smtplab-dashboard p{margin:.15em 0}"
+    ".smtplab-dashboard .smtplab-banner{background:#fff8c5;border-left:4px solid #bf8700;padding:.1em .5em}"
+    ".smtplab-dashboard .smtplab-alert{background:#ffebe9;border-left:4px solid #cf222e;padding:.1em .5em}"
+    ".smtplab-dashboard .smtplab-status{color:#24292f}"
+    ".smtplab-dashboard .smtplab-table-scroll{overflow-x:hidden}"
+    ".smtplab-dashboard table{border-collapse:collapse;width:100%;table-layout:fixed;margin-top:.2em}"
+    ".smtplab-dashboard th,.smtplab-dashboard td{padding:0 .35em;white-space:nowrap;overflow:hidden;"
+    "text-overflow:ellipsis;vertical-align:middle;border-bottom:1px solid #eaeef2}"
+    ".smtplab-learners-table th:nth-child(1){width:14%}.smtplab-learners-table th:nth-child(2){width:15%}"
+    ".smtplab-learners-table th:nth-child(3){width:33%}.smtplab-learners-table th:nth-child(4){width:7%}"
+    ".smtplab-learners-table th:nth-child(5){width:9%}"
+    ".smtplab-dashboard tr.smtplab-help td{background:#fff1e5}"
+    ".smtplab-dashboard .smtplab-code{display:inline-block;margin:0 .15em 0 0;padding:0 .2em}"
+    ".smtplab-dashboard .smtplab-earlier{opacity:.45;font-weight:normal}"
+    ".smtplab .smtplab-tag{display:inline-block;margin:0 .15em 0 0;padding:0 .3em;border-radius:3px}"
+    ".smtplab .smtplab-challenge{background:#ddf4ff;color:#0a3069;font-weight:bold}"
+    ".smtplab .smtplab-flag-dead-in-data,.smtplab .smtplab-flag-idle,"
+    ".smtplab .smtplab-flag-repeating{background:#cf222e;color:#fff;font-weight:bold}"
+    ".smtplab .smtplab-summary-challenge{background:#eaeef2;color:#24292f}"
+    ".smtplab-dashboard td code{font-size:.9em}"
+    ".smtplab-dashboard .smtplab-small{font-size:.85em;color:#57606a}"
+    ".smtplab-learner-page pre{font-size:.9em;white-space:pre-wrap}"
+    "@media (max-width:1100px){.smtplab-learners-table th:nth-child(6),.smtplab-learners-table td:nth-child(6)"
+    "{display:none}.smtplab-learners-table th:nth-child(3){width:40%}"
+    ".smtplab-learners-table th:nth-child(1){width:17%}.smtplab-learners-table th:nth-child(2){width:19%}"
+    ".smtplab-learners-table th:nth-child(4){width:9%}}"
     "</style>"
 )
 _BAR_COLOURS = {"2": "#2da44e", "3": "#0969da", "4": "#bf8700", "5": "#cf222e"}
+_REPLY_SHOWN = 70
+_COMMAND_SHOWN = 32
 
 
-def label(lang: str, key: str, **values: Any) -> str:
+class Alert:
+    """A banner about the events file (from :class:`~smtplab.classroom.events.EventsReader`): a label and values."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+
+    def text(self, lang: str) -> str:
+        """The banner's words in ``lang`` (a value that is an Alert itself is put in the same language)."""
+        values = {k: v.text(lang) if isinstance(v, Alert) else v for k, v in self.values.items()}
+        return label(lang, self.key, **values)
+
+    def __repr__(self) -> str:
+        return f"<Alert {self.key} {self.values}>"
+
+
+class ViewSettings:
+    """How the view reads the clock: ``now`` (seconds since the epoch; default: the newest line's time),
+    ``idle_after`` (seconds of silence mid-transaction before a learner is flagged), ``recent`` (how long
+    a code stays bright), ``links`` (names link to a transcript page: the web page, not the widget)."""
+
+    def __init__(
+        self, now: float | None = None, *, idle_after: float = 120.0, recent: float = 300.0, links: bool = True
+    ) -> None:
+        self.now = now
+        self.idle_after = idle_after
+        self.recent = recent
+        self.links = links
+
+    def moment(self, progress: ClassProgress) -> float:
+        return progress.latest if self.now is None else self.now
+
+
+def label(lang: str, key: str, /, **values: Any) -> str:
     """A dashboard label from ``classroom.toml`` in ``lang`` (English when ``lang`` is not known)."""
     table = _load("classroom.toml")["dashboard"]
     text = table.get(lang, table["en"]).get(key) or table["en"][key]
     return str(text).format(**values)
 
 
-def _chip(code: int) -> str:
-    digit = str(code)[0] if str(code)[0] in "2345" else "x"
-    return f'<span class="smtplab-code smtplab-class-{digit}">{code}</span>'
+def ago(seconds: float, lang: str) -> str:
+    """A duration as a teacher reads it at a glance: ``12 s``, ``4 min``, ``1 h 5 min``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return label(lang, "ago_s", n=seconds)
+    if seconds < 3600:
+        return label(lang, "ago_min", n=seconds // 60)
+    return label(lang, "ago_h", h=seconds // 3600, min=seconds % 3600 // 60)
 
 
-def _who(learner: LearnerProgress, lang: str) -> str:
-    return learner.name if learner.name is not None else label(lang, "unnamed", host=learner.host)
+def clock(time: str, seconds: bool = False) -> str:
+    """An events file's time (UTC) as the local ``HH:MM`` a teacher reads; the text itself when it is not a time."""
+    moment = epoch(time)
+    if moment is None:
+        return time or "?"
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def _row(learner: LearnerProgress, lang: str) -> str:
-    codes = "".join(_chip(c) for c in learner.reached())
-    challenges = "".join(
-        f'<span class="smtplab-challenge" '
-        f'title="{escape_html(label(lang, "challenge", number=c.number, title=c.title_in(lang)))}">'
-        f"{c.number}</span>"
+def who(learner: LearnerProgress, lang: str) -> str:
+    """The name a row shows: the learner's name (with the lab's mark, which tells two of one name apart),
+    or the address of sessions that named nobody."""
+    if learner.name is None:
+        return label(lang, "unnamed", host=learner.host)
+    return f"{learner.name} ({learner.mark})" if learner.mark else learner.name
+
+
+def _shorten(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _flag_tag(flag: Flag, now: float, lang: str) -> Tag:
+    text = label(lang, f"flag_{flag.kind}", ago=ago(now - flag.since, lang), code=flag.code, count=flag.count)
+    return Tag(text, f"flag-{flag.kind}")
+
+
+def _challenge_tags(learner: LearnerProgress, lang: str) -> tuple[Span, ...]:
+    return tuple(
+        Tag(str(c.number), "challenge", label(lang, "challenge", number=c.number, title=c.title_in(lang)))
         for c in CHALLENGES
-        if c.number in learner.challenges
-    )
-    solved = label(lang, "solved_of", solved=len(learner.challenges), total=len(CHALLENGES))
-    transcript = escape_html("\n".join(learner.transcript))
-    return (
-        f'<tr class="smtplab-learner" data-learner="{escape_html(_who(learner, lang))}">'
-        f'<td class="smtplab-learner-name">{escape_html(_who(learner, lang))}</td>'
-        f'<td class="smtplab-learner-codes">{codes}</td>'
-        f'<td class="smtplab-learner-challenges">{challenges} <small>({escape_html(solved)})</small></td>'
-        f'<td class="smtplab-learner-transcript"><pre>{transcript}</pre></td>'
-        "</tr>"
+        if c.number in learner.solved
     )
 
 
-def table_html(progress: ClassProgress, lang: str = "en") -> str:
-    """The learners' table (or a line saying nobody has come yet), with the skipped-lines note."""
-    learners = progress.learners()
-    summary = label(lang, "summary", learners=len(learners), sessions=progress.sessions, events=progress.events)
-    parts = [f'<p class="smtplab-summary">{escape_html(summary)}</p>']
-    if not learners:
-        parts.append(f'<p class="smtplab-empty">{escape_html(label(lang, "no_learners"))}</p>')
-    else:
-        head = "".join(
-            f"<th>{escape_html(label(lang, key))}</th>" for key in ("learner", "codes", "challenges", "transcript")
+def _code_chips(learner: LearnerProgress, now: float, recent: float) -> tuple[Span, ...]:
+    fresh = set(learner.recent(now, recent))
+    return tuple(
+        ReplyCode(str(code), "" if code in fresh else "earlier")
+        for code in learner.reached()
+        if code not in CHART_LEFT_OUT
+    )
+
+
+def _row(learner: LearnerProgress, flag: Flag | None, now: float, lang: str, settings: ViewSettings) -> Row:
+    name = who(learner, lang)
+    shown: Span = Link(name, f"learner?key={quote(learner.key, safe='')}", target="") if settings.links else name
+    step: tuple[Span, ...] = (
+        (_flag_tag(flag, now, lang),) if flag is not None else (label(lang, f"step_{learner.step}"),)
+    )
+    latest: tuple[Span, ...] = ()
+    if learner.latest is not None:
+        exchange = learner.latest
+        command = (Code(_shorten(exchange.command, _COMMAND_SHOWN)), " ") if exchange.command else ()
+        code, _, rest = exchange.reply.partition(" ")
+        latest = (*command, ReplyCode(code), " " + _shorten(rest, _REPLY_SHOWN))
+    seen = ago(now - learner.last_seen, lang) if learner.last_seen else "?"
+    return Row(
+        (
+            Cell((shown,), kind="name"),
+            Cell(step, kind="step"),
+            Cell(latest, kind="latest"),
+            Cell((seen,), kind="seen"),
+            Cell(_challenge_tags(learner, lang), kind="challenges"),
+            Cell(_code_chips(learner, now, settings.recent), kind="codes"),
+        ),
+        kind="learner smtplab-help" if flag is not None else "learner",
+        key=learner.key,
+    )
+
+
+def ordered(progress: ClassProgress, settings: ViewSettings) -> list[tuple[LearnerProgress, Flag | None]]:
+    """The learners in the order the view shows them: those who need help (longest waiting first), then the rest."""
+    now = settings.moment(progress)
+    flagged = progress.needs_help(now, settings.idle_after)
+    keys = {row.key for row, _ in flagged}
+    rest: list[tuple[LearnerProgress, Flag | None]] = [
+        (row, None) for row in progress.learners() if row.key not in keys
+    ]
+    return [*flagged, *rest]
+
+
+def _banners(progress: ClassProgress, lang: str, alerts: Sequence[Alert]) -> list[Paragraph]:
+    out = [Paragraph(alert.text(lang), kind="alert") for alert in alerts]
+    if progress.refused:
+        names = ", ".join(
+            label(lang, "refused_limit" if r.limit else "refused_who", who=r.who, count=r.count, limit=r.limit)
+            for r in progress.refusals[:8]
         )
-        rows = "".join(_row(learner, lang) for learner in learners)
-        parts.append(f'<table class="smtplab-learners"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
+        more = " …" if len(progress.refusals) > 8 else ""
+        out.append(Paragraph(label(lang, "refused", count=progress.refused, who=names + more), kind="alert"))
+    shared = progress.shared_names()
+    if shared:
+        names = ", ".join(label(lang, "shared_one", name=name, count=count) for name, count in shared.items())
+        out.append(Paragraph(label(lang, "shared_name", names=names), kind="banner"))
     if progress.skipped:
-        note = label(lang, "skipped", count=progress.skipped, first=progress.problems[0] if progress.problems else "")
-        parts.append(f'<p class="smtplab-problems">{escape_html(note)}</p>')
-    return "".join(parts)
+        first = progress.problems[0] if progress.problems else ""
+        out.append(Paragraph(label(lang, "skipped", count=progress.skipped, first=first), kind="problems"))
+    return out
+
+
+def _status(progress: ClassProgress, lang: str, helped: int, settings: ViewSettings) -> Paragraph:
+    parts: list[Span] = []
+    if progress.scenario is not None:
+        parts.append(label(lang, "scenario", scenario=progress.scenario, since=clock(progress.scenario_since)))
+    if progress.board_since:
+        key = "board" if progress.board_title else "board_untitled"
+        parts.append(label(lang, key, title=progress.board_title, since=clock(progress.board_since)))
+    summary = label(
+        lang, "summary", learners=len(progress.learners()), sessions=progress.sessions, events=progress.events
+    )
+    parts.append(summary)
+    spans: list[Span] = []
+    for part in parts:
+        spans += [part, " · "]
+    if helped:
+        spans.append(Tag(label(lang, "help", count=helped), "flag-repeating"))
+    else:
+        spans.pop()
+    if settings.links:
+        spans += [" · ", Link(label(lang, "export"), "export.csv", target="")]
+    return Paragraph(*spans, kind="status")
+
+
+def _challenge_summary(progress: ClassProgress, lang: str) -> Paragraph:
+    total = len(progress.learners())
+    solved = progress.learners_per_challenge()
+    spans: list[Span] = []
+    for c in CHALLENGES:
+        count = solved.get(c.number, 0)
+        text = label(lang, "solved_summary", solved=count, total=total, number=c.number)
+        spans.append(Tag(text, "summary-challenge", label(lang, "challenge", number=c.number, title=c.title_in(lang))))
+    return Paragraph(*spans, kind="challenge-summary")
+
+
+def _earlier(progress: ClassProgress, lang: str) -> list[Heading | Items]:
+    if not progress.boards:
+        return []
+    items = []
+    for board in reversed(progress.boards):
+        counts: dict[int, int] = {}
+        for row in board.rows:
+            for number in row.challenges:
+                counts[number] = counts.get(number, 0) + 1
+        summary = ", ".join(
+            label(lang, "solved_summary", solved=n, total=len(board.rows), number=number)
+            for number, n in sorted(counts.items())
+        ) or label(lang, "nothing_solved")
+        title = board.title or label(lang, "title")
+        items.append(
+            (
+                label(
+                    lang,
+                    "earlier_board",
+                    title=title,
+                    since=clock(board.since),
+                    until=clock(board.until),
+                    summary=summary,
+                ),
+            )
+        )
+    return [Heading(label(lang, "earlier_boards"), 3), Items(tuple(items))]
+
+
+def board_document(
+    progress: ClassProgress, lang: str = "en", settings: ViewSettings | None = None, alerts: Sequence[Alert] = ()
+) -> Document:
+    """The whole view: status, banners, challenge summary, one line per learner, the chart, earlier boards."""
+    settings = settings or ViewSettings()
+    now = settings.moment(progress)
+    rows = ordered(progress, settings)
+    helped = sum(1 for _, flag in rows if flag is not None)
+    blocks: list[Any] = [Heading(label(lang, "title"), 1), _status(progress, lang, helped, settings)]
+    blocks += _banners(progress, lang, alerts)
+    if not rows:
+        blocks.append(Paragraph(label(lang, "no_learners"), kind="empty"))
+    else:
+        blocks.append(_challenge_summary(progress, lang))
+        header = tuple(label(lang, k) for k in ("learner", "now", "latest", "last_seen", "solved", "codes_short"))
+        blocks.append(Table(header, tuple(_row(row, flag, now, lang, settings) for row, flag in rows), kind="learners"))
+    blocks.append(Heading(label(lang, "chart"), 3))
+    blocks.append(Diagram(chart_svg(progress, lang), _chart_text(progress)))
+    blocks += _earlier(progress, lang)
+    blocks.append(Paragraph(label(lang, "how_to_name"), kind="small"))
+    return Document("dashboard", tuple(blocks), lang)
+
+
+def learner_document(
+    learner: LearnerProgress | None, lang: str = "en", settings: ViewSettings | None = None, key: str = ""
+) -> Document:
+    """One learner's page: their status, challenges and codes with counts, and the transcript kept."""
+    settings = settings or ViewSettings()
+    back = [Paragraph(Link(label(lang, "back"), "./", target=""))] if settings.links else []
+    if learner is None:
+        return Document("learner-page", (*back, Paragraph(label(lang, "unknown_learner", key=key))), lang)
+    now = settings.now if settings.now is not None else learner.last_seen
+    flag = learner.flag(now, settings.idle_after)
+    facts = label(
+        lang,
+        "learner_facts",
+        sessions=learner.sessions,
+        replies=learner.replies,
+        hosts=", ".join(sorted(learner.hosts)),
+        ago=ago(now - learner.last_seen, lang),
+    )
+    status: list[Span] = [label(lang, f"step_{learner.step}"), " · ", facts]
+    if flag is not None:
+        status = [_flag_tag(flag, now, lang), " ", *status]
+    codes: list[Span] = []
+    for code in learner.reached():
+        codes += [ReplyCode(str(code)), f"×{learner.counts[code]} "]
+    lines = []
+    for exchange in learner.exchanges:
+        at = clock(exchange.time, seconds=True)
+        if exchange.command is not None:
+            lines.append(f"{at}  C: {exchange.command}")
+        lines.append(f"{at}  S: {exchange.reply}")
+    title = who(learner, lang)
+    blocks: tuple[Any, ...] = (
+        *back,
+        Heading(label(lang, "transcript_of", who=title), 1),
+        Paragraph(*status, kind="status"),
+        Paragraph(*(_challenge_tags(learner, lang) or (label(lang, "nothing_solved"),))),
+        Paragraph(*codes),
+        Paragraph(label(lang, "kept", count=len(learner.exchanges)), kind="small"),
+        Preformatted(tuple(lines), role="transcript"),
+    )
+    return Document("learner-page", blocks, lang)
+
+
+def _chart_counts(progress: ClassProgress) -> dict[int, int]:
+    counts = dict.fromkeys(CHART_CODES, 0)
+    counts.update(progress.learners_per_code())
+    return {code: counts[code] for code in sorted(counts) if code not in CHART_LEFT_OUT}
+
+
+def _chart_text(progress: ClassProgress) -> tuple[str, ...]:
+    return tuple(f"{code}: {count}" for code, count in _chart_counts(progress).items())
 
 
 def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
-    """A bar chart, inline SVG: how many learners have reached each code (the course's codes always shown)."""
-    counts = dict.fromkeys(CHART_CODES, 0)
-    counts.update(progress.learners_per_code())
-    codes = sorted(counts)
+    """A bar chart, inline SVG: how many learners have reached each code (220 and 221 left out)."""
+    counts = _chart_counts(progress)
+    codes = list(counts)
     most = max(max(counts.values()), 1)
-    bar, gap, height, top, bottom = 34, 10, 160, 24, 22
+    bar, gap, height, top, bottom = 30, 8, 90, 18, 20
     width = len(codes) * (bar + gap) + gap
     title = label(lang, "chart")
     parts = [
@@ -124,33 +422,52 @@ def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
             f'<g class="smtplab-bar" data-code="{code}" data-learners="{count}">'
             f'<rect x="{x}" y="{y}" width="{bar}" height="{tall}" fill="{colour}"></rect>'
             f'<text x="{x + bar / 2:g}" y="{y - 4}" text-anchor="middle">{count}</text>'
-            f'<text x="{x + bar / 2:g}" y="{top + height + 16}" text-anchor="middle" font-weight="bold">{code}</text>'
+            f'<text x="{x + bar / 2:g}" y="{top + height + 15}" text-anchor="middle" font-weight="bold">{code}</text>'
             "</g>"
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def dashboard_html(progress: ClassProgress, lang: str = "en") -> str:
-    """The whole dashboard as an HTML fragment: title, chart, then the learners' table."""
-    return (
-        STYLE
-        + DASHBOARD_STYLE
-        + f'<div class="smtplab smtplab-dashboard" lang="{escape_html(lang)}">'
-        + f"<h2>{escape_html(label(lang, 'title'))}</h2>"
-        + f"<h3>{escape_html(label(lang, 'chart'))}</h3>"
-        + chart_svg(progress, lang)
-        + table_html(progress, lang)
-        + f'<p class="smtplab-how-to-name"><small>{escape_html(label(lang, "how_to_name"))}</small></p>'
-        + "</div>"
-    )
+def dashboard_html(
+    progress: ClassProgress, lang: str = "en", settings: ViewSettings | None = None, alerts: Sequence[Alert] = ()
+) -> str:
+    """The whole dashboard as an HTML fragment (style sheets included), as the widget shows it."""
+    return STYLE + DASHBOARD_STYLE + render_html_body(board_document(progress, lang, settings, alerts))
 
 
-def page_html(progress: ClassProgress, lang: str = "en", *, refresh: int = 2) -> str:
-    """A whole web page of the dashboard that reloads itself every ``refresh`` seconds."""
+def _page(title: str, body: str, lang: str, refresh: int) -> str:
     return (
         f'<!DOCTYPE html><html lang="{escape_html(lang)}"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{int(refresh)}">'
-        f"<title>{escape_html(label(lang, 'title'))}</title></head>"
-        f'<body style="margin:1em 2em">{dashboard_html(progress, lang)}</body></html>'
+        f'<meta name="viewport" content="width=device-width">'
+        f"<title>{escape_html(title)}</title>{STYLE}{DASHBOARD_STYLE}</head>"
+        f'<body style="margin:.5em 1em">{body}</body></html>'
     )
+
+
+def page_html(
+    progress: ClassProgress,
+    lang: str = "en",
+    *,
+    refresh: int = 2,
+    settings: ViewSettings | None = None,
+    alerts: Sequence[Alert] = (),
+) -> str:
+    """A whole web page of the dashboard that reloads itself every ``refresh`` seconds."""
+    body = render_html_body(board_document(progress, lang, settings, alerts))
+    return _page(label(lang, "title"), body, lang, refresh)
+
+
+def learner_page_html(
+    learner: LearnerProgress | None,
+    lang: str = "en",
+    *,
+    refresh: int = 2,
+    settings: ViewSettings | None = None,
+    key: str = "",
+) -> str:
+    """A learner's transcript as a whole web page (reloading itself too)."""
+    document = learner_document(learner, lang, settings, key)
+    title = label(lang, "transcript_of", who=who(learner, lang) if learner is not None else key)
+    return _page(title, render_html_body(document), lang, refresh)

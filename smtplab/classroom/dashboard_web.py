@@ -7,12 +7,18 @@
     ...
     page.stop()
 
-Three addresses, all GET, nothing else accepted:
+Four addresses, all GET, nothing else accepted:
 
 * ``/`` (``/?lang=vi`` in Vietnamese): the page, which reloads itself every
-  two seconds (a meta refresh: no script);
+  two seconds (a meta refresh: no script); ``?idle=SECONDS`` sets how long a
+  learner may stay silent mid-transaction before being flagged (120);
+* ``/learner?key=KEY``: one learner's transcript (each name on the page links to it);
+* ``/export.csv``: learners × challenges and codes, for a spreadsheet;
 * ``/progress.json``: the same data as JSON, for a tool of the teacher's;
 * anything else: 404.
+
+The events file is followed by a thread of its own (:meth:`DashboardServer.start`), a bounded amount at
+a time, so neither a long file from earlier classes nor a page load holds up the SMTP server's loop.
 
 The page shows what the events file holds, no more: it never holds an AUTH
 credential (see :mod:`smtplab.classroom.events`), and every text is escaped.
@@ -25,12 +31,14 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from smtplab.classroom.addresses import is_loopback
-from smtplab.classroom.class_view import LANGUAGES, page_html
-from smtplab.classroom.events import EventsReader
+from smtplab.classroom.class_view import LANGUAGES, ViewSettings, learner_page_html, page_html
+from smtplab.classroom.events import CHUNK, EventsReader
+from smtplab.classroom.export import csv_text
 from smtplab.errors import SMTPLabError
 
 __all__ = ["DashboardError", "DashboardServer"]
@@ -50,15 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # the name http.server calls
         url = urlsplit(self.path)
-        lang = parse_qs(url.query).get("lang", ["en"])[0]
-        lang = lang if lang in LANGUAGES else "en"
-        progress = self.server.reader.refresh()
-        if url.path == "/":
-            self._send(200, "text/html; charset=utf-8", page_html(progress, lang, refresh=self.server.refresh))
-        elif url.path == "/progress.json":
-            self._send(200, "application/json", json.dumps(progress.as_dict(), ensure_ascii=False))
-        else:
-            self._send(404, "text/plain; charset=utf-8", "not found: the dashboard is at /\n")
+        status, kind, body = _answer(self.server.reader, url.path, parse_qs(url.query), self.server.refresh)
+        self._send(status, kind, body)
 
     def do_HEAD(self) -> None:
         self._send(405, "text/plain; charset=utf-8", "")
@@ -69,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
         data = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        if kind.startswith("text/csv"):
+            self.send_header("Content-Disposition", 'attachment; filename="class-progress.csv"')
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -79,6 +82,40 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # the teacher's terminal is for the class log
         pass
+
+
+def _seconds(query: dict[str, list[str]], key: str, default: float) -> float:
+    try:
+        found = float(query.get(key, [""])[0])
+    except ValueError:
+        return default
+    return found if 0 < found < 86400 else default
+
+
+def _answer(reader: EventsReader, path: str, query: dict[str, list[str]], refresh: int) -> tuple[int, str, str]:
+    """The status, content type and body for a GET of ``path``; the page's whole work, done under the reader's lock."""
+    lang = query.get("lang", ["en"])[0]
+    lang = lang if lang in LANGUAGES else "en"
+    settings = ViewSettings(time.time(), idle_after=_seconds(query, "idle", 120.0))
+    with reader.lock:
+        progress = reader.refresh(budget=CHUNK)  # the follower thread reads the rest: a page never waits long
+        if path == "/":
+            return (
+                200,
+                "text/html; charset=utf-8",
+                page_html(progress, lang, refresh=refresh, settings=settings, alerts=reader.alerts()),
+            )
+        if path == "/learner":
+            key = query.get("key", [""])[0]
+            html = learner_page_html(progress.find(key), lang, refresh=refresh, settings=settings, key=key)
+            return 200, "text/html; charset=utf-8", html
+        if path == "/export.csv":
+            return 200, "text/csv; charset=utf-8", csv_text(progress, settings.now, settings.idle_after)
+        if path == "/progress.json":
+            data = progress.as_dict(settings.now, settings.idle_after)
+            data["alerts"] = [alert.text("en") for alert in reader.alerts()]
+            return 200, "application/json", json.dumps(data, ensure_ascii=False)
+    return 404, "text/plain; charset=utf-8", "not found: the dashboard is at /\n"
 
 
 class _Server(ThreadingHTTPServer):
@@ -107,6 +144,8 @@ class DashboardServer:
         self.host, self.port, self.refresh = host, port, refresh
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._follower: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> tuple[str, int]:
         """Listen and serve in a daemon thread; (host, port) as bound."""
@@ -123,10 +162,22 @@ class DashboardServer:
             target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="smtplab-dashboard", daemon=True
         )
         self._thread.start()
+        self._stopping.clear()
+        self._follower = threading.Thread(target=self._follow, name="smtplab-dashboard-follow", daemon=True)
+        self._follower.start()
         host, port = server.server_address[:2]
         return str(host), int(port)
 
+    def _follow(self, interval: float = 0.5) -> None:
+        """Read the events file as it grows, a chunk at a time, pausing between chunks while catching up."""
+        while not self._stopping.is_set():
+            self.reader.refresh(budget=CHUNK)
+            self._stopping.wait(0.005 if self.reader.behind else interval)
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._follower is not None:
+            self._follower.join(5)
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()

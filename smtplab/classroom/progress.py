@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from smtplab.classroom.challenges import ChallengeTracker
+from smtplab.classroom.learner import Flag, LearnerProgress, epoch
 from smtplab.core.values import value
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
 #: ``EHLO <name>.learner.lab`` names the learner ``<name>``.
 LEARNER_SUFFIX = ".learner.lab"
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62})\Z")
-_TRANSCRIPT_LINES = 6
 _PROBLEMS_KEPT = 50
 
 
@@ -93,6 +93,9 @@ class Event:
     command: str | None = None
     enhanced: str | None = None
     reply: str = ""
+    mark: str = ""
+    scenario: str | None = None
+    default_policy: bool | None = None
 
     @property
     def host(self) -> str:
@@ -115,14 +118,17 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
 
 
 def parse_event(line: str) -> Event | dict[str, Any]:
-    """One line as an :class:`Event`, or the dict of a ``start`` line; ValueError naming what is wrong."""
+    """One line as an :class:`Event` (a reply), or the dict of another line (``start``, ``refused``, ``board``,
+    ``end``); ValueError naming what is wrong."""
     try:
         data = json.loads(line)
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc.args[0].split(':')[0]})") from None
     if not isinstance(data, dict):
         raise ValueError(f"a JSON {type(data).__name__}, not an object")
-    if data.get("event") == "start":
+    if "event" in data:  # start, refused, board, end, or a kind this version does not know (skipped)
+        if not isinstance(data["event"], str):
+            raise ValueError(f"'event' is {type(data['event']).__name__}, not text")
         return data
     code = data.get("code")
     if isinstance(code, bool) or not isinstance(code, int) or not 200 <= code <= 599:
@@ -136,6 +142,9 @@ def parse_event(line: str) -> Event | dict[str, Any]:
         command=redact(_text(data, "command")),
         enhanced=_text(data, "enhanced"),
         reply=_reply_line(_text(data, "reply") or str(code)),
+        mark=_text(data, "mark") or "",
+        scenario=_text(data, "scenario"),
+        default_policy=data["default_policy"] if isinstance(data.get("default_policy"), bool) else None,
     )
 
 
@@ -145,64 +154,89 @@ def _reply_line(line: str) -> str:
     return line if len(line) <= 120 else line[:119] + "…"
 
 
-class LearnerProgress:
-    """One learner's progress: codes reached, challenges solved, the last lines of the transcript."""
-
-    def __init__(self, name: str | None, host: str) -> None:
-        self.name = name
-        self.host = host
-        self.codes: dict[int, int] = {}
-        self.challenges: set[int] = set()
-        self.sessions: set[str] = set()
-        self.replies = 0
-        self.last_time = ""
-        self.transcript: deque[str] = deque(maxlen=_TRANSCRIPT_LINES)
-
-    def reached(self) -> list[int]:
-        """The reply codes this learner has been sent, in numeric order."""
-        return sorted(self.codes)
-
-    def add(self, event: Event) -> None:
-        self.sessions.add(event.session)
-        self.replies += 1
-        self.codes[event.code] = self.codes.get(event.code, 0) + 1
-        self.last_time = max(self.last_time, event.time)
-        if event.command is not None:
-            self.transcript.append(f"C: {event.command}")
-        self.transcript.append(f"S: {event.reply}")
-
-    def __repr__(self) -> str:
-        who = self.name if self.name is not None else f"{self.host} (no name)"
-        return f"<LearnerProgress {who}: codes {self.reached()}, challenges {sorted(self.challenges)}>"
+#: At most this many sessions are followed at once; the one silent longest is let go first (its attempt ends).
+_SESSIONS_KEPT = 4096
+#: Replies held for a session that has not named its learner yet (normally the greeting only).
+_WAITING_KEPT = 16
+#: Distinct refused clients kept by name (all of them are counted).
+_REFUSALS_KEPT = 200
+#: Replies that end a session: the good-bye and the server's closing 421.
+_CLOSING = (221, 421)
 
 
 class _Session:
+    __slots__ = ("learner", "tracker", "verb", "waiting")
+
     def __init__(self, default_policy: bool) -> None:
         self.learner: LearnerProgress | None = None
-        self.name: str | None = None
-        self.waiting: list[Event] = []  # replies before the session named its learner
+        self.waiting: list[Event] = []  # replies before the session named its learner (see _add)
         self.tracker = ChallengeTracker(default_policy=default_policy)
+        self.verb = ""
+
+
+@value
+class BoardRow:
+    """One learner on an earlier board: what they had solved and been sent when the next board began."""
+
+    key: str
+    name: str | None
+    challenges: tuple[int, ...]
+    codes: tuple[tuple[int, int], ...]
+
+
+@value
+class Board:
+    """An earlier board: its title, when it began and ended, and each learner's row on it."""
+
+    title: str
+    since: str
+    until: str
+    rows: tuple[BoardRow, ...]
+
+
+@value
+class Refusal:
+    """Connections refused to one client (a learner, or an address): how many, by which limit, the last when."""
+
+    who: str
+    limit: str
+    count: int
+    last: str
 
 
 class ClassProgress:
     """Event lines folded into per-learner progress and a class summary; feed it lines as they come.
 
+    Memory stays bounded however long the class runs: a bounded summary per learner
+    (:class:`~smtplab.classroom.learner.LearnerProgress`), at most :data:`_SESSIONS_KEPT` open sessions,
+    and a count of everything else.
+
     >>> progress = ClassProgress()
-    >>> progress.feed(['{"time": "t", "session": "s1", "peer": "10.0.0.5:1", "learner": "an", "code": 551}'])
-    >>> progress.learner("an").reached(), sorted(progress.learner("an").challenges)
+    >>> progress.feed(['{"time": "t", "session": "s1", "peer": "10.0.0.5:1", "learner": "an", "code": 551,'
+    ...                ' "command": "RCPT TO:<dave@lab.example>"}'])
+    >>> progress.learner("an").reached(), sorted(progress.learner("an").solved)
     ([551], [1])
     """
 
     def __init__(self) -> None:
         self._learners: dict[tuple[str, str], LearnerProgress] = {}
-        self._sessions: dict[str, _Session] = {}
-        self._unnamed: dict[str, _Session] = {}
+        self._hosts: dict[str, LearnerProgress] = {}
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._refusals: dict[tuple[str, str], Refusal] = {}
         self.default_policy = True
         self.scenario: str | None = None
+        self.scenario_since = ""
+        self.starts = 0
         self.lines = 0
         self.events = 0
+        self.refused = 0
         self.problems: list[str] = []
         self.skipped = 0
+        self.board_title = ""
+        self.board_since = ""
+        self.boards: list[Board] = []
+        self.latest_time = ""
+        self.latest = 0.0
 
     # -- folding ---------------------------------------------------------------
 
@@ -220,11 +254,24 @@ class ClassProgress:
         except ValueError as exc:
             self.problem(f"line {self.lines}: {exc}: {line[:60]!r}")
             return
-        if isinstance(found, dict):
-            self.scenario = found.get("scenario") if isinstance(found.get("scenario"), str) else None
-            self.default_policy = found.get("default_policy", True) is not False
+        if isinstance(found, Event):
+            self._add(found)
             return
-        self._add(found)
+        raw_time = found.get("time")
+        time = raw_time if isinstance(raw_time, str) else ""
+        self._saw(time)
+        kind = found["event"]
+        if kind == "start":
+            self._start(found, time)
+        elif kind == "refused":
+            self._refused(found, time)
+        elif kind == "board":
+            title = found.get("title")
+            self.new_board(title if isinstance(title, str) else "", time)
+        elif kind == "end":
+            session = found.get("session")
+            if isinstance(session, str):
+                self._end(session, epoch(time))
 
     def problem(self, text: str) -> None:
         """Note a line that was skipped (the first :data:`_PROBLEMS_KEPT` are kept word for word)."""
@@ -232,89 +279,228 @@ class ClassProgress:
         if len(self.problems) < _PROBLEMS_KEPT:
             self.problems.append(text)
 
+    def _saw(self, time: str) -> None:
+        if time > self.latest_time:
+            self.latest_time = time
+            self.latest = epoch(time) or self.latest
+
+    def _start(self, found: dict[str, Any], time: str) -> None:
+        """A server (re)started: every session of the run before it is over; its scenario is the class's now."""
+        for name in list(self._sessions):
+            self._end(name, epoch(time))
+        scenario = found.get("scenario") if isinstance(found.get("scenario"), str) else None
+        if scenario != self.scenario or not self.scenario_since:
+            self.scenario_since = time
+        self.scenario = scenario
+        self.default_policy = found.get("default_policy", True) is not False
+        self.starts += 1
+
+    def _refused(self, found: dict[str, Any], time: str) -> None:
+        self.refused += 1
+        learner, mark, peer = (found.get(k) for k in ("learner", "mark", "peer"))
+        if isinstance(learner, str) and learner:
+            who = learner + (f" ({mark})" if isinstance(mark, str) and mark else "")
+        else:
+            who = Event(time, "", peer if isinstance(peer, str) else "?", 421).host
+        raw_limit = found.get("limit")
+        limit = raw_limit if isinstance(raw_limit, str) else ""
+        key = (who, limit)
+        known = self._refusals.get(key)
+        if known is not None:
+            self._refusals[key] = Refusal(who, limit, known.count + 1, max(known.last, time))
+        elif len(self._refusals) < _REFUSALS_KEPT:
+            self._refusals[key] = Refusal(who, limit, 1, time)
+
+    def _end(self, name: str, moment: float | None) -> None:
+        session = self._sessions.pop(name, None)
+        if session is None:
+            return
+        session.tracker.end_attempt()
+        row = session.learner
+        if row is None and session.waiting:
+            row = self._settle(session, session.waiting[0].host)
+        if row is not None:
+            row.challenges |= session.tracker.committed
+            row.pending_by.pop(name, None)
+            row.closed(name, moment)
+
+    def _settle(self, session: _Session, host: str) -> LearnerProgress:
+        """A session that named nobody counts for its address."""
+        row = self._hosts.get(host)
+        if row is None:
+            row = self._hosts[host] = LearnerProgress(None, host)
+        self._attach(session, row)
+        return row
+
+    def _attach(self, session: _Session, row: LearnerProgress) -> None:
+        session.learner = row
+        for earlier in session.waiting:
+            self._fold(row, earlier, session)
+        session.waiting = []
+
     def _add(self, event: Event) -> None:
         self.events += 1
+        self._saw(event.time)
         session = self._sessions.get(event.session)
         if session is None:
             session = self._sessions[event.session] = _Session(self.default_policy)
-        if session.name is None and event.learner is not None:
-            session.name = event.learner
-        session.tracker.feed((event.code, event.enhanced))
-        if session.name is None:  # held until the session names its learner (see learners())
-            session.waiting.append(event)
-            self._unnamed[event.session] = session
-            return
-        learner = session.learner
-        if learner is None:
-            learner = session.learner = self._learners.get((session.name, ""))
-            if learner is None:
-                learner = session.learner = self._learners[(session.name, "")] = LearnerProgress(
-                    session.name, event.host
-                )
-            for earlier in session.waiting:
-                learner.add(earlier)
-            session.waiting.clear()
-            self._unnamed.pop(event.session, None)
-        learner.add(event)
-        learner.challenges |= session.tracker.solved
+            if len(self._sessions) > _SESSIONS_KEPT:
+                self._end(next(iter(self._sessions)), None)
+        else:
+            self._sessions.move_to_end(event.session)
+        if event.default_policy is not None:
+            session.tracker.default_policy = event.default_policy
+        if event.learner is not None and (session.learner is None or session.learner.name is None):
+            # The session names its learner (what came before its EHLO, a typo or a greeting, counts for them
+            # too, unless it already counted for the address).
+            key = (event.learner, event.mark)
+            row = self._learners.get(key)
+            if row is None:
+                row = self._learners[key] = LearnerProgress(event.learner, event.host, event.mark)
+            self._attach(session, row)
+        elif session.learner is None:
+            if event.command is None and event.code not in _CLOSING and len(session.waiting) < _WAITING_KEPT:
+                session.waiting.append(event)  # the greeting: wait for the EHLO that names the learner
+                return
+            self._settle(session, event.host)  # a command from a session that names nobody
+        assert session.learner is not None
+        self._fold(session.learner, event, session)
+        if event.code in _CLOSING:
+            self._end(event.session, epoch(event.time))
+
+    def _fold(self, row: LearnerProgress, event: Event, session: _Session) -> None:
+        if event.command is not None:
+            session.verb = _verb(event.command)
+        session.tracker.feed((event.code, event.enhanced), session.verb)
+        row.add(
+            time=event.time,
+            moment=epoch(event.time),
+            session=event.session,
+            host=event.host,
+            command=event.command,
+            code=event.code,
+            reply=event.reply,
+            verb=session.verb if event.command is not None else ("" if session.verb != "DATA" else "DATA"),
+        )
+        row.challenges |= session.tracker.committed
+        pending = session.tracker.pending()
+        if pending:
+            row.pending_by[event.session] = pending
+        else:
+            row.pending_by.pop(event.session, None)
+
+    def new_board(self, title: str = "", time: str = "") -> None:
+        """Start a fresh board: what each learner did so far goes under :attr:`boards`, and counting begins again."""
+        rows = tuple(
+            BoardRow(row.key, row.name, tuple(sorted(row.solved)), tuple(sorted(row.counts.items())))
+            for row in self.learners()
+        )
+        self.boards.append(Board(self.board_title, self.board_since, time, rows))
+        for row in self.learners():
+            row.new_board()
+        for session in self._sessions.values():
+            session.tracker = ChallengeTracker(default_policy=session.tracker.default_policy)
+        self.board_title, self.board_since = title, time
 
     # -- reading -----------------------------------------------------------------
 
     def learners(self) -> list[LearnerProgress]:
-        """Every learner, named ones by name, then one row per address for the sessions that named no one."""
-        rows = sorted(self._learners.values(), key=lambda p: p.name or "")
-        unnamed: dict[str, LearnerProgress] = {}
-        for session in self._unnamed.values():
-            host = session.waiting[0].host
-            row = unnamed.get(host)
-            if row is None:
-                row = unnamed[host] = LearnerProgress(None, host)
-            for event in session.waiting:
-                row.add(event)
-            row.challenges |= session.tracker.solved
-        return rows + [unnamed[host] for host in sorted(unnamed)]
+        """Every learner, named ones by name (then mark), then one row per address for sessions that named nobody."""
+        named = sorted(self._learners.values(), key=lambda p: (p.name or "", p.mark))
+        return named + [self._hosts[host] for host in sorted(self._hosts)]
 
-    def learner(self, name: str) -> LearnerProgress:
-        """The progress of the learner ``name``; KeyError if they have not been seen."""
-        return self._learners[(name, "")]
+    def learner(self, name: str, mark: str = "") -> LearnerProgress:
+        """The progress of the learner ``name`` (and ``mark``); KeyError if they have not been seen."""
+        return self._learners[(name, mark)]
+
+    def find(self, key: str) -> LearnerProgress | None:
+        """The row whose :attr:`~smtplab.classroom.learner.LearnerProgress.key` is ``key``, or None."""
+        if key.startswith("@"):
+            return self._hosts.get(key[1:])
+        name, _, mark = key.partition("~")
+        return self._learners.get((name, mark))
 
     @property
     def sessions(self) -> int:
-        return len(self._sessions)
+        """Sessions seen so far (every session counts once, open or over)."""
+        return sum(row.sessions for row in self.learners())
+
+    @property
+    def refusals(self) -> list[Refusal]:
+        """Refused connections per client, most refused first."""
+        return sorted(self._refusals.values(), key=lambda r: (-r.count, r.who))
+
+    def shared_names(self) -> dict[str, int]:
+        """Names that more than one person seems to use: rows per name (several marks), or addresses of a row."""
+        rows: dict[str, int] = {}
+        for row in self._learners.values():
+            if row.name is not None:
+                rows[row.name] = rows.get(row.name, 0) + 1
+        found = {name: count for name, count in rows.items() if count > 1}
+        for row in self._learners.values():
+            if row.name is not None and row.name not in found and len(row.hosts) > 1:
+                found[row.name] = len(row.hosts)
+        return dict(sorted(found.items()))
+
+    def needs_help(self, now: float | None = None, idle_after: float = 120.0) -> list[tuple[LearnerProgress, Flag]]:
+        """The learners flagged at ``now`` (default: the newest line's time), longest waiting first."""
+        moment = self.latest if now is None else now
+        flagged = [(row, row.flag(moment, idle_after)) for row in self.learners()]
+        return sorted(((r, f) for r, f in flagged if f is not None), key=lambda pair: (pair[1].since, pair[0].key))
 
     def learners_per_code(self) -> dict[int, int]:
         """For each reply code reached by anyone: how many learners reached it, in code order."""
         counts: dict[int, int] = {}
         for learner in self.learners():
-            for code in learner.codes:
+            for code in learner.counts:
                 counts[code] = counts.get(code, 0) + 1
         return dict(sorted(counts.items()))
 
     def learners_per_challenge(self) -> dict[int, int]:
+        """For each challenge solved by anyone: how many learners solved it."""
         counts: dict[int, int] = {}
         for learner in self.learners():
-            for number in learner.challenges:
+            for number in learner.solved:
                 counts[number] = counts.get(number, 0) + 1
         return dict(sorted(counts.items()))
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, now: float | None = None, idle_after: float = 120.0) -> dict[str, Any]:
         """Everything the dashboard shows, as JSON-ready data (no AUTH secrets: they are never read in)."""
+        moment = self.latest if now is None else now
+        flags = {row.key: flag for row, flag in self.needs_help(moment, idle_after)}
         return {
             "scenario": self.scenario,
+            "scenario_since": self.scenario_since,
+            "board": {"title": self.board_title, "since": self.board_since, "earlier": len(self.boards)},
             "sessions": self.sessions,
             "events": self.events,
             "skipped": self.skipped,
             "problems": list(self.problems[:5]),
+            "refused": self.refused,
+            "refusals": [{"who": r.who, "limit": r.limit, "count": r.count, "last": r.last} for r in self.refusals],
+            "shared_names": self.shared_names(),
+            "needs_help": [key for key in flags],
             "learners_per_code": {str(k): v for k, v in self.learners_per_code().items()},
+            "learners_per_challenge": {str(k): v for k, v in self.learners_per_challenge().items()},
             "learners": [
                 {
                     "name": p.name,
+                    "mark": p.mark,
+                    "key": p.key,
                     "host": p.host,
                     "codes": p.reached(),
-                    "challenges": sorted(p.challenges),
-                    "sessions": len(p.sessions),
-                    "transcript": list(p.transcript),
+                    "challenges": sorted(p.solved),
+                    "sessions": p.sessions,
+                    "replies": p.replies,
+                    "last_seen": p.last_time,
+                    "step": p.step,
+                    "flag": None if p.key not in flags else flags[p.key].kind,
+                    "transcript": p.transcript[-6:],
                 }
                 for p in self.learners()
             ],
         }
+
+
+def _verb(command: str | None) -> str:
+    return (command or "").strip().split(" ", 1)[0].split(":", 1)[0].upper()

@@ -27,6 +27,7 @@ __all__ = [
     "Row",
     "Strong",
     "Table",
+    "Tag",
 ]
 
 
@@ -54,23 +55,36 @@ class Emphasis:
 
 @value
 class Link:
+    """A link; in HTML it opens in a new tab unless ``target`` is empty (a page's own links)."""
+
     text: str
     href: str
+    target: str = "_blank"
 
 
 @value
 class ReplyCode:
-    """A reply code, coloured by its class in HTML (``smtplab-class-2`` … ``-5``)."""
+    """A reply code, coloured by its class in HTML (``smtplab-class-2`` … ``-5``); ``kind`` adds ``smtplab-<kind>``."""
 
     text: str
+    kind: str = ""
 
     @property
     def class_digit(self) -> str:
         return self.text[:1] if self.text[:1] in "2345" else "x"
 
 
+@value
+class Tag:
+    """A short label drawn as a badge (``smtplab-tag smtplab-<kind>`` in HTML), with an optional hover ``title``."""
+
+    text: str
+    kind: str = ""
+    title: str = ""
+
+
 if TYPE_CHECKING:  # pragma: no cover
-    Span = str | Code | Strong | Emphasis | Link | ReplyCode
+    Span = str | Code | Strong | Emphasis | Link | ReplyCode | Tag
 
 
 # -- blocks -------------------------------------------------------------------
@@ -86,10 +100,14 @@ class Heading:
 
 @value
 class Paragraph:
-    spans: tuple[Span, ...]
+    """Spans in a paragraph; ``kind`` becomes the HTML class ``smtplab-<kind>`` (a banner, a summary line)."""
 
-    def __init__(self, *spans: Span) -> None:
+    spans: tuple[Span, ...]
+    kind: str = ""
+
+    def __init__(self, *spans: Span, kind: str = "") -> None:
         object.__setattr__(self, "spans", tuple(s for s in spans if s != ""))
+        object.__setattr__(self, "kind", kind)
 
 
 @value
@@ -116,18 +134,23 @@ class Preformatted:
 
 @value
 class Cell:
-    """One table cell: spans, or lines shown exactly; ``columns`` > 1 spans that many columns."""
+    """One table cell: spans, or lines shown exactly; ``columns`` > 1 spans that many columns.
+
+    ``kind`` becomes the cell's HTML class ``smtplab-<kind>``.
+    """
 
     content: tuple[Span, ...] | Preformatted
     columns: int = 1
+    kind: str = ""
 
 
 @value
 class Row:
-    """A table row; ``kind`` becomes the HTML class ``smtplab-<kind>``."""
+    """A table row; ``kind`` becomes the HTML class ``smtplab-<kind>``, ``key`` the attribute ``data-key``."""
 
     cells: tuple[Cell, ...]
     kind: str = ""
+    key: str = ""
 
 
 @value

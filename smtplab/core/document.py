@@ -31,6 +31,7 @@ from smtplab.core.blocks import (
     Row,
     Strong,
     Table,
+    Tag,
 )
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
@@ -54,6 +55,7 @@ __all__ = [
     "Row",
     "Strong",
     "Table",
+    "Tag",
     "escape_html",
     "render_html",
     "render_markdown",
@@ -181,6 +183,8 @@ def _md_span(span: Span) -> str:
         return _md_escape(span)
     if isinstance(span, (Code, ReplyCode)):
         return _md_code(span.text)
+    if isinstance(span, Tag):
+        return f"**{_md_escape(span.text)}**"
     if isinstance(span, Strong):
         return f"**{_md_escape(span.text)}**"
     if isinstance(span, Emphasis):
@@ -294,12 +298,20 @@ def _html_span(span: Span) -> str:
     if isinstance(span, Code):
         return f"<code>{escape_html(span.text)}</code>"
     if isinstance(span, ReplyCode):
-        return f'<span class="smtplab-code smtplab-class-{span.class_digit}">{escape_html(span.text)}</span>'
+        extra = f" smtplab-{escape_html(span.kind)}" if span.kind else ""
+        return f'<span class="smtplab-code smtplab-class-{span.class_digit}{extra}">{escape_html(span.text)}</span>'
+    if isinstance(span, Tag):
+        kind = f" smtplab-{escape_html(span.kind)}" if span.kind else ""
+        title = f' title="{escape_html(span.title)}"' if span.title else ""
+        return f'<span class="smtplab-tag{kind}"{title}>{escape_html(span.text)}</span>'
     if isinstance(span, Strong):
         return f"<strong>{escape_html(span.text)}</strong>"
     if isinstance(span, Emphasis):
         return f"<em>{escape_html(span.text)}</em>"
-    return f'<a href="{escape_html(span.href)}" target="_blank" rel="noopener">{escape_html(span.text)}</a>'
+    if not span.target:
+        return f'<a href="{escape_html(span.href)}">{escape_html(span.text)}</a>'
+    target = escape_html(span.target)
+    return f'<a href="{escape_html(span.href)}" target="{target}" rel="noopener">{escape_html(span.text)}</a>'
 
 
 def _html_spans(spans: str | tuple[Span, ...]) -> str:
@@ -325,19 +337,21 @@ def _html_pre(block: Preformatted) -> str:
 
 def _html_cell(cell: Cell, tag: str = "td") -> str:
     span = f' colspan="{cell.columns}"' if cell.columns > 1 else ""
+    kind = f' class="smtplab-{escape_html(cell.kind)}"' if cell.kind else ""
     inner = _html_pre(cell.content) if isinstance(cell.content, Preformatted) else _html_spans(cell.content)
-    return f"<{tag}{span}>{inner}</{tag}>"
+    return f"<{tag}{kind}{span}>{inner}</{tag}>"
+
+
+def _html_row(row: Row) -> str:
+    kind = f' class="smtplab-{escape_html(row.kind)}"' if row.kind else ""
+    key = f' data-key="{escape_html(row.key)}"' if row.key else ""
+    return f"<tr{kind}{key}>" + "".join(_html_cell(cell) for cell in row.cells) + "</tr>"
 
 
 def _html_table(table: Table) -> str:
     caption = f"<caption>{escape_html(table.caption)}</caption>" if table.caption else ""
     head = "".join(f"<th>{escape_html(h)}</th>" for h in table.header)
-    rows = "".join(
-        (f'<tr class="smtplab-{escape_html(row.kind)}">' if row.kind else "<tr>")
-        + "".join(_html_cell(cell) for cell in row.cells)
-        + "</tr>"
-        for row in table.rows
-    )
+    rows = "".join(_html_row(row) for row in table.rows)
     return (
         f'<div class="smtplab-table-scroll"><table class="smtplab-{escape_html(table.kind)}-table">'
         f"{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
@@ -351,7 +365,8 @@ def _blocks_html(blocks: tuple[Block, ...]) -> str:
             tag = f"h{block.level + 1}"
             parts.append(f"<{tag}>{_html_spans(block.text)}</{tag}>")
         elif isinstance(block, Paragraph):
-            parts.append(f"<p>{_html_spans(block.spans)}</p>")
+            kind = f' class="smtplab-{escape_html(block.kind)}"' if block.kind else ""
+            parts.append(f"<p{kind}>{_html_spans(block.spans)}</p>")
         elif isinstance(block, Items):
             tag = "ol" if block.ordered else "ul"
             items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
