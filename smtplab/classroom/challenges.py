@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from smtplab.core.catalogue import _load
 from smtplab.core.values import value
@@ -84,7 +84,7 @@ class ReplyPattern:
         code, _, enhanced = text.strip().partition(" ")
         return cls(int(code), enhanced.strip() or None)
 
-    def matches(self, reply: Seen) -> bool:
+    def matches(self, reply: Seen | _Quick) -> bool:
         return reply.code == self.code and (self.enhanced is None or reply.enhanced == self.enhanced)
 
     def __str__(self) -> str:
@@ -159,6 +159,13 @@ def challenge(number: int) -> Challenge:
     raise UnknownChallenge(f"there is no challenge {number!r}: expected one of {', '.join(numbers)}{hint}")
 
 
+class _Quick(NamedTuple):
+    """A reply as a pair, read as a :class:`Seen` is (no ``@value`` to build: the dashboard folds many)."""
+
+    code: int
+    enhanced: str | None
+
+
 #: Commands that end one attempt and begin the next (notebook 07's ``fresh_start()`` sends RSET; swaks and curl QUIT).
 ATTEMPT_ENDS = frozenset({"RSET", "QUIT", "EHLO", "HELO"})
 
@@ -181,14 +188,14 @@ class ChallengeTracker:
         self.default_policy = default_policy
         self.committed: set[int] = set()
         self._after_seen: set[int] = set()
-        self._last: tuple[Seen, str] | None = None
+        self._last: tuple[Seen | _Quick, str] | None = None
 
     @property
     def solved(self) -> set[int]:
         """The challenges solved so far, the attempt under way included."""
         return self.committed | self.pending()
 
-    def _counts(self, candidate: Challenge, reply: Seen, verb: str) -> bool:
+    def _counts(self, candidate: Challenge, reply: Seen | _Quick, verb: str) -> bool:
         if not candidate.reply.matches(reply):
             return False
         if candidate.commands and verb not in candidate.commands:
@@ -216,8 +223,8 @@ class ChallengeTracker:
         """Take the next reply and the verb of the command it answers ("RCPT"); the challenges it solved now."""
         verb = (command or "").split(" ", 1)[0].upper()
         if verb in ATTEMPT_ENDS:
-            return self.end_attempt()
-        current = seen(reply)
+            return self.end_attempt() if self._last is not None or self._after_seen else set()
+        current = _Quick(*reply) if isinstance(reply, tuple) and len(reply) == 2 else seen(reply)
         new = {
             c.number
             for c in CHALLENGES

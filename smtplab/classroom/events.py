@@ -200,6 +200,11 @@ class _Followed:
     def close(self) -> None:
         self.handle.close()
 
+    def __del__(self) -> None:  # a reader dropped without close(): its file closes with it, quietly
+        handle = self.__dict__.get("handle")
+        if handle is not None:
+            handle.close()
+
 
 class EventsReader:
     """Follows an events file as it grows and folds it into a :class:`~smtplab.classroom.progress.ClassProgress`.
@@ -257,8 +262,14 @@ class EventsReader:
             self._check_disk()
             return self.progress
 
+    def __enter__(self) -> EventsReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Close the files held open."""
+        """Close the files held open (a reader also closes them when it is dropped)."""
         with self.lock:
             for followed in (self._current, self._old):
                 if followed is not None:

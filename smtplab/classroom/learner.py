@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import datetime, timezone
+from functools import lru_cache
+from typing import NamedTuple
 
 from smtplab.core.values import value
 
@@ -35,6 +37,7 @@ _NEUTRAL = frozenset({"", "EHLO", "HELO", "QUIT", "RSET", "NOOP", "HELP"})
 STEPS = ("connected", "greeted", "mail", "rcpt", "data", "sent", "closed")
 
 
+@lru_cache(maxsize=1024)  # a busy second has many lines with one time
 def epoch(text: str) -> float | None:
     """An events file's time (``2026-12-04T09:15:02.120Z``) in seconds since the epoch, or None."""
     try:
@@ -46,8 +49,7 @@ def epoch(text: str) -> float | None:
     return moment.timestamp()
 
 
-@value
-class Exchange:
+class Exchange(NamedTuple):
     """One reply and the command it answered (None for a greeting or a message's end)."""
 
     time: str

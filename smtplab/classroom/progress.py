@@ -74,6 +74,8 @@ def redact(command: str | None) -> str | None:
     """``command`` with any AUTH credentials replaced by ``****``: ``AUTH PLAIN ****``."""
     if command is None:
         return None
+    if command[:4].upper() != "AUTH" and command.lstrip()[:4].upper() != "AUTH":
+        return command
     verb, _, rest = command.strip().partition(" ")
     if verb.upper() != "AUTH":
         return command
@@ -81,21 +83,53 @@ def redact(command: str | None) -> str | None:
     return f"{verb} {mechanism}" + (" ****" if secret.strip() else "") if mechanism else verb
 
 
-@value
 class Event:
-    """One reply of one session, as a line of the events file holds it."""
+    """One reply of one session, as a line of the events file holds it.
 
-    time: str
-    session: str
-    peer: str
-    code: int
-    learner: str | None = None
-    command: str | None = None
-    enhanced: str | None = None
-    reply: str = ""
-    mark: str = ""
-    scenario: str | None = None
-    default_policy: bool | None = None
+    A plain class with slots rather than a ``@value``: a long class file has hundreds of thousands.
+    """
+
+    __slots__ = (
+        "code",
+        "command",
+        "default_policy",
+        "enhanced",
+        "learner",
+        "mark",
+        "peer",
+        "reply",
+        "scenario",
+        "session",
+        "time",
+    )
+
+    def __init__(
+        self,
+        time: str,
+        session: str,
+        peer: str,
+        code: int,
+        learner: str | None = None,
+        command: str | None = None,
+        enhanced: str | None = None,
+        reply: str = "",
+        mark: str = "",
+        scenario: str | None = None,
+        default_policy: bool | None = None,
+    ) -> None:
+        self.time, self.session, self.peer, self.code = time, session, peer, code
+        self.learner, self.command, self.enhanced, self.reply = learner, command, enhanced, reply
+        self.mark, self.scenario, self.default_policy = mark, scenario, default_policy
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Event({self.time!r}, {self.session!r}, {self.peer!r}, {self.code}, learner={self.learner!r})"
 
     @property
     def host(self) -> str:
@@ -106,6 +140,8 @@ class Event:
 
 def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
     found = data.get(key)
+    if found.__class__ is str:  # the usual case, first
+        return found
     if found is None:
         if required:
             raise ValueError(f"no {key!r}")
@@ -139,17 +175,19 @@ def parse_event(line: str) -> Event | dict[str, Any]:
         peer=_text(data, "peer", required=True) or "",
         code=code,
         learner=_text(data, "learner"),
-        command=redact(_text(data, "command")),
+        command=redact(_text(data, "command")) if "command" in data else None,
         enhanced=_text(data, "enhanced"),
         reply=_reply_line(_text(data, "reply") or str(code)),
-        mark=_text(data, "mark") or "",
-        scenario=_text(data, "scenario"),
+        mark=(_text(data, "mark") or "") if "mark" in data else "",
+        scenario=_text(data, "scenario") if "scenario" in data else None,
         default_policy=data["default_policy"] if isinstance(data.get("default_policy"), bool) else None,
     )
 
 
 def _reply_line(line: str) -> str:
     """A reply as the transcript shows it: its first line, at most 120 characters."""
+    if len(line) <= 120 and "\n" not in line and "\r" not in line:
+        return line
     line = line.splitlines()[0] if line else ""
     return line if len(line) <= 120 else line[:119] + "…"
 
@@ -162,6 +200,8 @@ _WAITING_KEPT = 16
 _REFUSALS_KEPT = 200
 #: Replies that end a session: the good-bye and the server's closing 421.
 _CLOSING = (221, 421)
+#: Flags in the order the view lists them.
+_SEVERITY = ("dead-in-data", "idle", "repeating")
 
 
 class _Session:
@@ -443,10 +483,14 @@ class ClassProgress:
         return dict(sorted(found.items()))
 
     def needs_help(self, now: float | None = None, idle_after: float = 120.0) -> list[tuple[LearnerProgress, Flag]]:
-        """The learners flagged at ``now`` (default: the newest line's time), longest waiting first."""
+        """The learners flagged at ``now`` (default: the newest line's time): a message lost in DATA first, then
+        idle mid-transaction, then repeating an error; longest waiting first within each."""
         moment = self.latest if now is None else now
         flagged = [(row, row.flag(moment, idle_after)) for row in self.learners()]
-        return sorted(((r, f) for r, f in flagged if f is not None), key=lambda pair: (pair[1].since, pair[0].key))
+        return sorted(
+            ((r, f) for r, f in flagged if f is not None),
+            key=lambda pair: (_SEVERITY.index(pair[1].kind), pair[1].since, pair[0].key),
+        )
 
     def learners_per_code(self) -> dict[int, int]:
         """For each reply code reached by anyone: how many learners reached it, in code order."""

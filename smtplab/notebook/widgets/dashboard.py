@@ -203,7 +203,9 @@ class ClassDashboard(widgets.VBox):
     def close(self) -> None:
         """Stop following the file and close the widget."""
         self.stop()
-        self.reader.close()
+        reader = self.__dict__.get("reader")  # (absent when __init__ refused its arguments)
+        if reader is not None:
+            reader.close()
         super().close()
 
     def __repr__(self) -> str:
