@@ -235,3 +235,135 @@ def test_the_pure_modules_import_no_io_library():
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     assert [m for m in FORBIDDEN if m in modules] == []
+
+
+# -- who needs help, and a fold that stays bounded ------------------------------------------------------------
+
+T0 = 1796374800.0  # 2026-12-04T09:00:00Z
+
+
+def timed(session: str, code: int, command: str | None, seconds: float, learner: str = "an") -> str:
+    from datetime import datetime, timezone
+
+    moment = datetime.fromtimestamp(T0 + seconds, timezone.utc).isoformat(timespec="milliseconds")
+    return json.dumps(
+        {
+            "time": moment.replace("+00:00", "Z"),
+            "session": session,
+            "peer": "10.0.0.5:1",
+            "learner": learner,
+            "command": command,
+            "code": code,
+            "reply": f"{code} text",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "at", "flag"),
+    [
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0)], 60, None),  # not silent for long yet
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0)], 121, "idle"),
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 250, "RCPT TO:<b@c>", 10)], 200, "idle"),
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 250, "RSET", 10)], 500, None),  # no transaction open
+        ([timed("s", 354, "DATA", 0)], 121, "dead-in-data"),
+        ([timed("s", 354, "DATA", 0), timed("s", 421, None, 30)], 31, "dead-in-data"),  # closed mid-message
+        ([timed("s", 354, "DATA", 0), timed("s", 250, None, 5)], 500, None),  # the message went through
+        (
+            [timed("s", 354, "DATA", 0), json.dumps({"event": "end", "time": "2026-12-04T09:00:02Z", "session": "s"})],
+            3,
+            "dead-in-data",
+        ),
+        ([timed("s", 354, "DATA", 0), timed("t", 250, "EHLO an.learner.lab", 50)], 500, None),  # started again
+        ([timed("s", 503, "RCPT TO:<a@b>", n) for n in range(3)], 3, "repeating"),
+        (
+            [
+                timed("s", 503, "RCPT TO:<a@b>", 0),
+                timed("s", 503, "DATA", 1),
+                timed("s", 250, "MAIL FROM:<a>", 2),
+                timed("s", 503, "DATA", 3),
+            ],
+            4,
+            None,
+        ),  # a success between: no run of three
+        ([timed(f"s{n}", 550, "RCPT TO:<e@x>", n) for n in range(3)], 3, "repeating"),  # across swaks runs
+        (
+            [START, timed("s", 354, "DATA", 0), json.dumps({"event": "start", "time": "2026-12-04T09:00:05Z"})],
+            6,
+            "dead-in-data",
+        ),  # the server restarted while the message was being sent
+    ],
+)
+def test_a_learner_who_needs_help_now_is_flagged(lines, at, flag):
+    progress = ClassProgress()
+    progress.feed(lines)
+    found = progress.learner("an").flag(T0 + at, idle_after=120)
+    assert (found.kind if found else None) == flag
+    assert [row.name for row, _ in progress.needs_help(T0 + at)] == (["an"] if flag else [])
+
+
+def test_refusals_are_counted_per_client_and_unknown_lines_are_no_problem():
+    progress = ClassProgress()
+    progress.feed(
+        [
+            json.dumps(
+                {"event": "refused", "time": "t1", "peer": "10.0.0.7:1", "learner": "bi", "limit": "per-learner"}
+            ),
+            json.dumps(
+                {"event": "refused", "time": "t2", "peer": "10.0.0.7:2", "learner": "bi", "limit": "per-learner"}
+            ),
+            json.dumps({"event": "refused", "time": "t3", "peer": "[::1]:3"}),
+            json.dumps({"event": "something-newer", "time": "t4"}),
+        ]
+    )
+    assert progress.refused == 3 and progress.problems == []
+    assert [(r.who, r.limit, r.count) for r in progress.refusals] == [("bi", "per-learner", 2), ("::1", "", 1)]
+
+
+def test_two_people_with_one_name_are_two_rows_and_flagged():
+    progress = ClassProgress()
+    progress.feed(
+        [
+            json.dumps(
+                {
+                    "time": "t",
+                    "session": "a",
+                    "peer": "10.0.0.5:1",
+                    "learner": "An",
+                    "mark": "_aaaaaa",
+                    "command": "VRFY x",
+                    "code": 252,
+                }
+            ),
+            json.dumps(
+                {
+                    "time": "t",
+                    "session": "b",
+                    "peer": "10.0.0.5:2",
+                    "learner": "An",
+                    "mark": "_bbbbbb",
+                    "command": "VRFY y",
+                    "code": 252,
+                }
+            ),
+            json.dumps(
+                {"time": "t", "session": "c", "peer": "10.0.0.5:3", "learner": "an", "command": "NOOP", "code": 250}
+            ),
+        ]
+    )
+    assert [(p.name, p.mark) for p in progress.learners()] == [("An", "_aaaaaa"), ("An", "_bbbbbb"), ("an", "")]
+    assert progress.shared_names() == {"An": 2}  # "an" is another name: never case-folded into "An"
+
+
+def test_the_fold_stays_bounded_however_many_sessions_and_replies():
+    from smtplab.classroom import progress as module
+    from smtplab.classroom.learner import EXCHANGES_KEPT
+
+    progress = ClassProgress()
+    progress.feed(line(f"s{n}", 250, "NOOP", learner=f"l{n % 7}") for n in range(module._SESSIONS_KEPT + 500))
+    assert len(progress._sessions) == module._SESSIONS_KEPT  # sessions that never ended are let go, oldest first
+    progress.feed(line("long", 250, f"NOOP {n}", learner="an") for n in range(EXCHANGES_KEPT * 3))
+    assert len(progress.learner("an").exchanges) == EXCHANGES_KEPT
+    assert progress.learner("an").transcript[-1] == "S: 250 text"
+    progress.feed(line(f"q{n}", 221, "QUIT", learner="bi") for n in range(100))
+    assert not any(name.startswith("q") for name in progress._sessions)  # ended sessions are dropped at once
