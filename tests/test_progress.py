@@ -266,6 +266,8 @@ def timed(session: str, code: int, command: str | None, seconds: float, learner:
         ([timed("s", 250, "MAIL FROM:<a@b>", 0)], 121, "idle"),
         ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 250, "RCPT TO:<b@c>", 10)], 200, "idle"),
         ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 250, "RSET", 10)], 500, None),  # no transaction open
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 421, None, 300)], 400, "idle"),  # timed out mid-mail
+        ([timed("s", 250, "MAIL FROM:<a@b>", 0), timed("s", 221, "QUIT", 10)], 500, None),  # left on purpose
         ([timed("s", 354, "DATA", 0)], 121, "dead-in-data"),
         ([timed("s", 354, "DATA", 0), timed("s", 421, None, 30)], 31, "dead-in-data"),  # closed mid-message
         ([timed("s", 354, "DATA", 0), timed("s", 250, None, 5)], 500, None),  # the message went through

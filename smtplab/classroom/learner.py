@@ -11,8 +11,9 @@ transcript one click away. Nothing grows with the number of replies.
 
 * ``dead-in-data``: the latest session got a 354 and then nothing for ``idle_after`` seconds, or was
   closed (a 421, a dropped connection) while the message was being sent;
-* ``idle``: the latest session is in the middle of a transaction (after MAIL or RCPT) and has been
-  silent for ``idle_after`` seconds;
+* ``idle``: the latest session is in the middle of a transaction (after MAIL or RCPT), or was closed
+  there by the server (its idle time-out, a restart), and the learner has been silent for ``idle_after``
+  seconds;
 * ``repeating``: the same error code :data:`REPEATS` times or more in a row.
 """
 
@@ -115,6 +116,7 @@ class LearnerProgress:
         self.streak = 0
         self.streak_since = 0.0
         self.died_in_data = 0.0
+        self.abandoned = False  # the latest session closed (not by QUIT) in the middle of a transaction
 
     @property
     def key(self) -> str:
@@ -173,13 +175,14 @@ class LearnerProgress:
             self.hosts.add(host)
         if session != self.session:
             self.session, self.sessions = session, self.sessions + 1
-            self.step, self.step_since, self.died_in_data = "connected", when, 0.0
+            self.step, self.step_since, self.died_in_data, self.abandoned = "connected", when, 0.0, False
         self.replies += 1
         self.counts[code] = self.counts.get(code, 0) + 1
         self.last_sent[code] = max(self.last_sent.get(code, 0.0), when)
         if time > self.last_time:
             self.last_time = time
-        self.last_seen = max(self.last_seen, when)
+        if command is not None or code != 421:  # a server's own time-out is not the learner being seen
+            self.last_seen = max(self.last_seen, when)
         self.first_seen = min(self.first_seen, when) if self.first_seen else when
         exchange = Exchange(time, session, command, reply, code)
         self.exchanges.append(exchange)
@@ -189,6 +192,8 @@ class LearnerProgress:
         step = next_step(self.step, verb, code)
         if step == "closed" and self.step == "data":
             self.died_in_data = when
+        elif step == "closed" and self.step in ("mail", "rcpt") and code == 421:
+            self.abandoned = True
         if step != self.step:
             self.step, self.step_since = step, when
         if verb not in _NEUTRAL and code != 220:
@@ -206,6 +211,8 @@ class LearnerProgress:
         when = moment if moment is not None else self.last_seen
         if self.step == "data":
             self.died_in_data = when
+        elif self.step in ("mail", "rcpt"):
+            self.abandoned = True
         self.step, self.step_since = "closed", when
 
     def flag(self, now: float, idle_after: float) -> Flag | None:
@@ -215,7 +222,7 @@ class LearnerProgress:
         silent = now - self.last_seen >= idle_after
         if self.step == "data" and silent:
             return Flag("dead-in-data", self.step_since)
-        if self.step in ("mail", "rcpt") and silent:
+        if (self.step in ("mail", "rcpt") or self.abandoned) and silent:
             return Flag("idle", self.last_seen)
         if self.streak >= REPEATS:
             return Flag("repeating", self.streak_since, self.streak_code, self.streak)
