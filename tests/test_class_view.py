@@ -39,13 +39,19 @@ def reply(session, name, command, code, when=0.0, *, mark=None, enhanced=None, p
             "session": session,
             "peer": peer,
             "learner": name,
-            "mark": mark,
+            "lab": mark,
             "command": command,
             "code": code,
             "enhanced": enhanced,
             "reply": f"{code} {text}",
         }
     )
+
+
+def refusal(session, name, limit, when, *, peer="10.0.0.7:9"):
+    """A 421 a connection limit sent, as the events file writes it (with ``refused``)."""
+    line = json.loads(reply(session, name, "EHLO x.learner.lab" if name else None, 421, when, peer=peer))
+    return json.dumps({**line, "enhanced": "4.7.0", "refused": limit})
 
 
 def progress_of(*lines: str) -> ClassProgress:
@@ -162,15 +168,18 @@ def test_banners_for_refusals_shared_names_the_file_and_skipped_lines():
     progress = progress_of(
         reply("a", "an", "EHLO An.learner.lab", 250, mark="_aaaaaa"),
         reply("b", "an", "EHLO An.learner.lab", 250, mark="_bbbbbb"),
-        json.dumps({"event": "refused", "time": at(5), "peer": "10.0.0.7:9", "learner": "bi", "limit": "per-learner"}),
-        json.dumps({"event": "refused", "time": at(6), "peer": "10.0.0.7:9", "learner": "bi", "limit": "per-learner"}),
-        json.dumps({"event": "refused", "time": at(7), "peer": "10.0.0.8:9", "limit": "total"}),
+        refusal("r1", "bi", "learner", 5),
+        refusal("r2", "bi", "learner", 6),
+        refusal("r3", None, "address", 7, peer="10.0.0.8:9"),
         "not json",
     )
     html = dashboard_html(progress, "en", NOW, [Alert("file_missing", path="class.jsonl")])
     assert rows(html) == ["an~_aaaaaa", "an~_bbbbbb"]  # two people, two rows, never merged
     assert '<a href="learner?key=an~_aaaaaa">an (_aaaaaa)</a>' in html
-    assert "3 connection(s) refused: bi (2×, per-learner limit), 10.0.0.8 (1×, total limit)" in html
+    assert (
+        "3 connection(s) refused: bi (2×, too many for one learner), 10.0.0.8 (1×, too many from one address)" in html
+    )
+    assert rows(html) == ["an~_aaaaaa", "an~_bbbbbb"]  # a refused connection is no row of its own
     assert "One name, several learners: “an” (2)." in html
     assert 'class="smtplab-alert">The events file class.jsonl is gone (deleted or renamed)' in html
     assert "1 line(s) of the events file skipped: line 6: not JSON" in html

@@ -305,21 +305,43 @@ def test_a_learner_who_needs_help_now_is_flagged(lines, at, flag):
 
 
 def test_refusals_are_counted_per_client_and_unknown_lines_are_no_problem():
+    def refused(session: str, limit: str, name: str | None = None, peer: str = "10.0.0.7:1") -> str:
+        command = None if name is None else f"EHLO {name}.learner.lab"
+        return json.dumps(
+            {
+                "time": "t",
+                "session": session,
+                "peer": peer,
+                "learner": name,
+                "command": command,
+                "code": 421,
+                "enhanced": "4.7.0",
+                "reply": "421 4.7.0 too many",
+                "refused": limit,
+            }
+        )
+
     progress = ClassProgress()
     progress.feed(
         [
-            json.dumps(
-                {"event": "refused", "time": "t1", "peer": "10.0.0.7:1", "learner": "bi", "limit": "per-learner"}
-            ),
-            json.dumps(
-                {"event": "refused", "time": "t2", "peer": "10.0.0.7:2", "learner": "bi", "limit": "per-learner"}
-            ),
-            json.dumps({"event": "refused", "time": "t3", "peer": "[::1]:3"}),
+            refused("a", "learner", "bi"),
+            refused("b", "learner", "bi"),
+            refused("c", "address", peer="[::1]:3"),
             json.dumps({"event": "something-newer", "time": "t4"}),
         ]
     )
-    assert progress.refused == 3 and progress.problems == []
-    assert [(r.who, r.limit, r.count) for r in progress.refusals] == [("bi", "per-learner", 2), ("::1", "", 1)]
+    assert progress.refused == 3 and progress.problems == [] and progress.learners() == []
+    assert [(r.who, r.limit, r.count) for r in progress.refusals] == [("bi", "learner", 2), ("::1", "address", 1)]
+
+
+def test_a_learners_own_policy_decides_whether_challenge_5_counts():
+    policy = 'XPOLICY {"rules": [], "settings": {"vrfy": "confirm"}}'
+    back = 'XPOLICY {"rules": [], "settings": {}}'
+    progress = ClassProgress()
+    progress.feed([START, line("s", 250, policy, learner="an"), line("s", 503, "DATA", learner="an")])
+    assert progress.learner("an").solved == set()
+    progress.feed([line("s", 250, back, learner="an"), line("s", 503, "DATA", learner="an")])
+    assert progress.learner("an").solved == {5}
 
 
 def test_two_people_with_one_name_are_two_rows_and_flagged():
@@ -332,7 +354,7 @@ def test_two_people_with_one_name_are_two_rows_and_flagged():
                     "session": "a",
                     "peer": "10.0.0.5:1",
                     "learner": "An",
-                    "mark": "_aaaaaa",
+                    "lab": "_aaaaaa",
                     "command": "VRFY x",
                     "code": 252,
                 }
@@ -343,7 +365,7 @@ def test_two_people_with_one_name_are_two_rows_and_flagged():
                     "session": "b",
                     "peer": "10.0.0.5:2",
                     "learner": "An",
-                    "mark": "_bbbbbb",
+                    "lab": "_bbbbbb",
                     "command": "VRFY y",
                     "code": 252,
                 }

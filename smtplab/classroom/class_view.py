@@ -242,7 +242,9 @@ def _banners(progress: ClassProgress, lang: str, alerts: Sequence[Alert]) -> lis
     out = [Paragraph(alert.text(lang), kind="alert") for alert in alerts]
     if progress.refused:
         names = ", ".join(
-            label(lang, "refused_limit" if r.limit else "refused_who", who=r.who, count=r.count, limit=r.limit)
+            label(lang, "refused_limit", who=r.who, count=r.count, limit=label(lang, f"limit_{r.limit}"))
+            if r.limit in ("total", "address", "learner")
+            else label(lang, "refused_who", who=r.who, count=r.count)
             for r in progress.refusals[:8]
         )
         more = " …" if len(progress.refusals) > 8 else ""

@@ -97,6 +97,7 @@ class Event:
         "learner",
         "mark",
         "peer",
+        "refused",
         "reply",
         "scenario",
         "session",
@@ -116,10 +117,11 @@ class Event:
         mark: str = "",
         scenario: str | None = None,
         default_policy: bool | None = None,
+        refused: str | None = None,
     ) -> None:
         self.time, self.session, self.peer, self.code = time, session, peer, code
         self.learner, self.command, self.enhanced, self.reply = learner, command, enhanced, reply
-        self.mark, self.scenario, self.default_policy = mark, scenario, default_policy
+        self.mark, self.scenario, self.default_policy, self.refused = mark, scenario, default_policy, refused
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Event):
@@ -178,9 +180,10 @@ def parse_event(line: str) -> Event | dict[str, Any]:
         command=redact(_text(data, "command")) if "command" in data else None,
         enhanced=_text(data, "enhanced"),
         reply=_reply_line(_text(data, "reply") or str(code)),
-        mark=(_text(data, "mark") or "") if "mark" in data else "",
+        mark=(_text(data, "lab") or "") if "lab" in data else "",
         scenario=_text(data, "scenario") if "scenario" in data else None,
         default_policy=data["default_policy"] if isinstance(data.get("default_policy"), bool) else None,
+        refused=_text(data, "refused") if "refused" in data else None,
     )
 
 
@@ -303,8 +306,6 @@ class ClassProgress:
         kind = found["event"]
         if kind == "start":
             self._start(found, time)
-        elif kind == "refused":
-            self._refused(found, time)
         elif kind == "board":
             title = found.get("title")
             self.new_board(title if isinstance(title, str) else "", time)
@@ -335,21 +336,20 @@ class ClassProgress:
         self.default_policy = found.get("default_policy", True) is not False
         self.starts += 1
 
-    def _refused(self, found: dict[str, Any], time: str) -> None:
+    def _refused(self, event: Event) -> None:
+        """A connection a limit turned away (a 421 line with ``refused``): counted per client, never a row."""
         self.refused += 1
-        learner, mark, peer = (found.get(k) for k in ("learner", "mark", "peer"))
-        if isinstance(learner, str) and learner:
-            who = learner + (f" ({mark})" if isinstance(mark, str) and mark else "")
+        self._sessions.pop(event.session, None)
+        if event.learner is not None:
+            who = event.learner + (f" ({event.mark})" if event.mark else "")
         else:
-            who = Event(time, "", peer if isinstance(peer, str) else "?", 421).host
-        raw_limit = found.get("limit")
-        limit = raw_limit if isinstance(raw_limit, str) else ""
-        key = (who, limit)
+            who = event.host
+        key = (who, event.refused or "")
         known = self._refusals.get(key)
         if known is not None:
-            self._refusals[key] = Refusal(who, limit, known.count + 1, max(known.last, time))
+            self._refusals[key] = Refusal(who, known.limit, known.count + 1, max(known.last, event.time))
         elif len(self._refusals) < _REFUSALS_KEPT:
-            self._refusals[key] = Refusal(who, limit, 1, time)
+            self._refusals[key] = Refusal(who, event.refused or "", 1, event.time)
 
     def _end(self, name: str, moment: float | None) -> None:
         session = self._sessions.pop(name, None)
@@ -381,6 +381,9 @@ class ClassProgress:
     def _add(self, event: Event) -> None:
         self.events += 1
         self._saw(event.time)
+        if event.refused is not None:
+            self._refused(event)
+            return
         session = self._sessions.get(event.session)
         if session is None:
             session = self._sessions[event.session] = _Session(self.default_policy)
@@ -411,6 +414,8 @@ class ClassProgress:
     def _fold(self, row: LearnerProgress, event: Event, session: _Session) -> None:
         if event.command is not None:
             session.verb = _verb(event.command)
+            if session.verb == "XPOLICY" and event.code == 250:
+                session.tracker.default_policy = _own_policy_is_default(event.command, self.default_policy)
         session.tracker.feed((event.code, event.enhanced), session.verb)
         row.add(
             time=event.time,
@@ -471,14 +476,16 @@ class ClassProgress:
         return sorted(self._refusals.values(), key=lambda r: (-r.count, r.who))
 
     def shared_names(self) -> dict[str, int]:
-        """Names that more than one person seems to use: rows per name (several marks), or addresses of a row."""
-        rows: dict[str, int] = {}
+        """Names that more than one person seems to use, and how many: labs with different marks under one name
+        (two accounts), or one unmarked name from several addresses. A name with a mark and without one is
+        most likely one person (a notebook and swaks), and is not counted twice."""
+        marks: dict[str, int] = {}
         for row in self._learners.values():
-            if row.name is not None:
-                rows[row.name] = rows.get(row.name, 0) + 1
-        found = {name: count for name, count in rows.items() if count > 1}
+            if row.name is not None and row.mark:
+                marks[row.name] = marks.get(row.name, 0) + 1
+        found = {name: count for name, count in marks.items() if count > 1}
         for row in self._learners.values():
-            if row.name is not None and row.name not in found and len(row.hosts) > 1:
+            if row.name is not None and not row.mark and row.name not in found and len(row.hosts) > 1:
                 found[row.name] = len(row.hosts)
         return dict(sorted(found.items()))
 
@@ -544,6 +551,18 @@ class ClassProgress:
                 for p in self.learners()
             ],
         }
+
+
+def _own_policy_is_default(command: str, run_default: bool) -> bool:
+    """Whether a session runs the default policy after ``XPOLICY {"rules": [...], "settings": {...}}``
+    (``smtplab serve --learner-policy``): only when it sets nothing on top of a default run."""
+    try:
+        asked = json.loads(command.partition(" ")[2])
+    except ValueError:
+        return False
+    if not isinstance(asked, dict):
+        return False
+    return run_default and not asked.get("rules") and not asked.get("settings")
 
 
 def _verb(command: str | None) -> str:
