@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
