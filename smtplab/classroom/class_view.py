@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -141,11 +142,17 @@ class ViewSettings:
         return progress.latest if self.now is None else self.now
 
 
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, dict[str, str]]:
+    """The ``[dashboard.*]`` tables of ``classroom.toml``, read once (a page has hundreds of labels)."""
+    return {lang: {k: str(v) for k, v in table.items()} for lang, table in _load("classroom.toml")["dashboard"].items()}
+
+
 def label(lang: str, key: str, /, **values: Any) -> str:
     """A dashboard label from ``classroom.toml`` in ``lang`` (English when ``lang`` is not known)."""
-    table = _load("classroom.toml")["dashboard"]
+    table = _labels()
     text = table.get(lang, table["en"]).get(key) or table["en"][key]
-    return str(text).format(**values)
+    return text.format(**values) if values else text
 
 
 def ago(seconds: float, lang: str) -> str:
