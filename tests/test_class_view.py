@@ -133,7 +133,7 @@ def test_codes_are_recent_or_earlier_and_220_221_take_no_space():
     assert '<span class="smtplab-code smtplab-class-5 smtplab-earlier">503</span>' in codes
     assert '<span class="smtplab-code smtplab-class-2">252</span>' in codes
     assert ">220<" not in codes
-    bars = dict(re.findall(r'data-code="(\d+)" data-learners="(\d+)"', chart_svg(progress)))
+    bars = dict(re.findall(r'data-label="(\d+)" data-value="(\d+)"', chart_svg(progress)))
     assert "220" not in bars and "221" not in bars
     assert bars == {**{str(c): "0" for c in CHART_CODES}, "252": "1", "503": "1"}
 

@@ -59,7 +59,7 @@ def test_the_widget_shows_each_learner_after_a_refresh(served):
         assert 'title="Challenge 5: Out of turn">5</span>' in html  # DATA out of turn, then QUIT: solved
         assert "AGFsaWNlAHdvbmRlcmxhbmQ" not in html
         assert "<a href=" not in row_of(html, "an")  # in a notebook the transcript is the list below, not a link
-        assert 'data-code="503" data-learners="1"' in html and 'data-code="250" data-learners="2"' in html
+        assert 'data-label="503" data-value="1"' in html and 'data-label="250" data-value="2"' in html
         dashboard.lang = "vi"
         assert "Thử thách 5: Sai thứ tự" in dashboard.view.value
         assert "Số học viên theo mã trả lời" in dashboard.view.value and "Bảng theo dõi lớp học" in dashboard.view.value

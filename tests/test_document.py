@@ -245,3 +245,29 @@ def test_the_package_has_one_html_escaper():
         if re.search(r"html\.escape\(|^import html$|import _esc|def _?esc\(", source, re.MULTILINE):
             offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_a_bar_chart_a_tag_and_row_keys_render_in_all_three_forms():
+    from smtplab.core.document import Bar, BarChart, Cell, Link, Paragraph, Row, Table, Tag, render_html
+
+    doc = Document(
+        "board",
+        (
+            Paragraph("2 need help ", Tag("<3>", "flag", 'a "title"'), kind="status"),
+            Table(("who",), (Row((Cell((Link("an", "learner?key=an", target=""),), kind="name"),), "learner", "an"),)),
+            BarChart("Learners per code", (Bar("250", 3, "2"), Bar("<x>", 1, "5"))),
+        ),
+    )
+    html = render_html(doc)
+    assert (
+        '<p class="smtplab-status">2 need help <span class="smtplab-tag smtplab-flag" title="a &quot;title&quot;">'
+        in html
+    )
+    assert (
+        '<tr class="smtplab-learner" data-key="an"><td class="smtplab-name"><a href="learner?key=an">an</a></td>'
+        in html
+    )
+    assert '<g class="smtplab-bar" data-label="250" data-value="3">' in html and 'data-label="&lt;x&gt;"' in html
+    assert "<x>" not in html
+    assert "Learners per code:\n  250: 3\n  <x>: 1" in render_text(doc)
+    assert "- 250: 3\n- \\<x\\>: 1" in render_markdown(doc)

@@ -230,7 +230,7 @@ def test_the_dashboard_page_shows_each_learner_and_no_password(classroom):
         transcript = response.read().decode("utf-8")
     assert "<script>" not in transcript and "C: VRFY &lt;script&gt;alert(1)&lt;/script&gt;" in transcript
     assert '<meta http-equiv="refresh" content="2">' in page
-    assert 'data-code="503" data-learners="1"' in page and 'data-code="250" data-learners="4"' in page
+    assert 'data-label="503" data-value="1"' in page and 'data-label="250" data-value="4"' in page
     # The same from curl, in Vietnamese, and as JSON.
     curl = run_peer([CURL, "-sS", "--max-time", "15", url + "/?lang=vi"])
     assert curl.returncode == 0 and "Bảng theo dõi lớp học" in curl.stdout and 'data-key="cu"' in curl.stdout

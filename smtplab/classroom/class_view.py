@@ -26,12 +26,14 @@ from urllib.parse import quote
 from smtplab.classroom.challenges import CHALLENGES
 from smtplab.classroom.learner import Flag, LearnerProgress, epoch
 from smtplab.classroom.progress import ClassProgress
+from smtplab.core.bars import bars_svg
 from smtplab.core.catalogue import LANGUAGES, _load
 from smtplab.core.document import (
     STYLE,
+    Bar,
+    BarChart,
     Cell,
     Code,
-    Diagram,
     Document,
     Heading,
     Items,
@@ -104,7 +106,6 @@ DASHBOARD_STYLE = (
     ".smtplab-learners-table th:nth-child(4){width:9%}}"
     "</style>"
 )
-_BAR_COLOURS = {"2": "#2da44e", "3": "#0969da", "4": "#bf8700", "5": "#cf222e"}
 _REPLY_SHOWN = 70
 _COMMAND_SHOWN = 32
 
@@ -346,7 +347,7 @@ def board_document(
         header = tuple(label(lang, k) for k in ("learner", "now", "latest", "last_seen", "solved", "codes_short"))
         blocks.append(Table(header, tuple(_row(row, flag, now, lang, settings) for row, flag in rows), kind="learners"))
     blocks.append(Heading(label(lang, "chart"), 3))
-    blocks.append(Diagram(chart_svg(progress, lang), _chart_text(progress)))
+    blocks.append(chart(progress, lang))
     blocks += _earlier(progress, lang)
     blocks.append(Paragraph(label(lang, "how_to_name"), kind="small"))
     return Document("dashboard", tuple(blocks), lang)
@@ -401,41 +402,17 @@ def _chart_counts(progress: ClassProgress) -> dict[int, int]:
     return {code: counts[code] for code in sorted(counts) if code not in CHART_LEFT_OUT}
 
 
-def _chart_text(progress: ClassProgress) -> tuple[str, ...]:
-    return tuple(f"{code}: {count}" for code, count in _chart_counts(progress).items())
+def chart(progress: ClassProgress, lang: str = "en") -> BarChart:
+    """How many learners have reached each code, as a bar chart (220 and 221 left out; the course's codes always)."""
+    return BarChart(
+        label(lang, "chart"),
+        tuple(Bar(str(code), count, str(code)[0]) for code, count in _chart_counts(progress).items()),
+    )
 
 
 def chart_svg(progress: ClassProgress, lang: str = "en") -> str:
-    """A bar chart, inline SVG: how many learners have reached each code (220 and 221 left out)."""
-    counts = _chart_counts(progress)
-    codes = list(counts)
-    most = max(max(counts.values()), 1)
-    bar, gap, height, top, bottom = 30, 8, 90, 18, 20
-    width = len(codes) * (bar + gap) + gap
-    title = label(lang, "chart")
-    parts = [
-        (
-            f'<svg class="smtplab-chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-            f'height="{height + top + bottom}" viewBox="0 0 {width} {height + top + bottom}" '
-            'style="font-family:system-ui,sans-serif;font-size:12px">'
-            f"<title>{escape_html(title)}</title>"
-        )
-    ]
-    for index, code in enumerate(codes):
-        count = counts[code]
-        tall = round(height * count / most)
-        x = gap + index * (bar + gap)
-        y = top + height - tall
-        colour = _BAR_COLOURS.get(str(code)[0], "#57606a")
-        parts.append(
-            f'<g class="smtplab-bar" data-code="{code}" data-learners="{count}">'
-            f'<rect x="{x}" y="{y}" width="{bar}" height="{tall}" fill="{colour}"></rect>'
-            f'<text x="{x + bar / 2:g}" y="{y - 4}" text-anchor="middle">{count}</text>'
-            f'<text x="{x + bar / 2:g}" y="{top + height + 15}" text-anchor="middle" font-weight="bold">{code}</text>'
-            "</g>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    """The chart as inline SVG (what the page and the widget show under the table)."""
+    return bars_svg(chart(progress, lang))
 
 
 def dashboard_html(

@@ -12,6 +12,8 @@ from smtplab.core.values import value
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 
 __all__ = [
+    "Bar",
+    "BarChart",
     "Cell",
     "Code",
     "Details",
@@ -193,6 +195,26 @@ class Diagram:
 
 
 @value
+class Bar:
+    """One bar of a :class:`BarChart`: its label under it, its value, and the class digit of its colour."""
+
+    label: str
+    value: int
+    kind: str = ""
+
+
+@value
+class BarChart:
+    """A bar chart (how many learners reached each code), with the same content as text lines.
+
+    HTML draws it as an SVG picture (:mod:`smtplab.core.bars`); text and Markdown list ``label: value``.
+    """
+
+    title: str
+    bars: tuple[Bar, ...]
+
+
+@value
 class Details:
     """A one-line summary, with the full ``document`` one click away (``<details>`` in HTML).
 
@@ -204,7 +226,7 @@ class Details:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    Block = Heading | Paragraph | Items | Preformatted | Table | Diagram | Details
+    Block = Heading | Paragraph | Items | Preformatted | Table | Diagram | BarChart | Details
 
 
 @value

@@ -15,7 +15,10 @@ from __future__ import annotations
 import re
 import textwrap
 
+from smtplab.core.bars import bars_svg
 from smtplab.core.blocks import (
+    Bar,
+    BarChart,
     Cell,
     Code,
     Details,
@@ -41,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block, Span
 
 __all__ = [
+    "Bar",
+    "BarChart",
     "Cell",
     "Code",
     "Details",
@@ -154,6 +159,8 @@ def _blocks_text(blocks: tuple[Block, ...]) -> list[str]:
         elif isinstance(block, Diagram):
             if block.text:
                 out.append("\n".join(block.text))
+        elif isinstance(block, BarChart):
+            out.append("\n".join([f"{block.title}:", *(f"  {bar.label}: {bar.value}" for bar in block.bars)]))
         elif isinstance(block, Details):
             out.append(_wrap(_spans_text(block.summary)))
             out.extend(_blocks_text(block.document.blocks))
@@ -241,6 +248,8 @@ def _blocks_markdown(blocks: tuple[Block, ...]) -> list[str]:
         elif isinstance(block, Diagram):
             if block.text:
                 out.extend(_blocks_markdown((Preformatted(block.text),)))
+        elif isinstance(block, BarChart):
+            out.append("\n".join(f"- {_md_escape(bar.label)}: {bar.value}" for bar in block.bars))
         elif isinstance(block, Details):
             # CommonMark passes the HTML through; the summary is HTML, the body Markdown again.
             out.append(f"<details><summary>{_html_spans(block.summary)}</summary>")
@@ -365,6 +374,8 @@ def _blocks_html(blocks: tuple[Block, ...]) -> str:
             parts.append(_html_table(block))
         elif isinstance(block, Diagram):
             parts.append(ladder_svg(block))
+        elif isinstance(block, BarChart):
+            parts.append(bars_svg(block))
         elif isinstance(block, Details):
             parts.append(
                 f'<details class="smtplab-details"><summary>{_html_spans(block.summary)}</summary>'
