@@ -34,6 +34,8 @@ EXCHANGES_KEPT = 60
 REPEATS = 3
 #: Commands whose replies say nothing about the learner's progress (greetings, resets, good-byes).
 _NEUTRAL = frozenset({"", "EHLO", "HELO", "QUIT", "RSET", "NOOP", "HELP"})
+#: Exchanges the view's "latest reply" passes over when there is something more telling before them.
+_QUIET = frozenset({"QUIT", "RSET", "NOOP"})
 #: The steps of a session, as the view names them (``classroom.toml`` [dashboard] ``step_*``).
 STEPS = ("connected", "greeted", "mail", "rcpt", "data", "sent", "closed")
 
@@ -186,7 +188,8 @@ class LearnerProgress:
         self.first_seen = min(self.first_seen, when) if self.first_seen else when
         exchange = Exchange(time, session, command, reply, code)
         self.exchanges.append(exchange)
-        self.latest = exchange
+        if verb not in _QUIET or self.latest is None:  # a good-bye or a reset says less than what came before it
+            self.latest = exchange
         if command is not None:
             self.command = command
         step = next_step(self.step, verb, code)

@@ -451,7 +451,7 @@ class ClassProgress:
 
     def learners(self) -> list[LearnerProgress]:
         """Every learner, named ones by name (then mark), then one row per address for sessions that named nobody."""
-        named = sorted(self._learners.values(), key=lambda p: (p.name or "", p.mark))
+        named = sorted(self._learners.values(), key=lambda p: (_natural(p.name or ""), p.name or "", p.mark))
         return named + [self._hosts[host] for host in sorted(self._hosts)]
 
     def learner(self, name: str, mark: str = "") -> LearnerProgress:
@@ -563,6 +563,14 @@ def _own_policy_is_default(command: str, run_default: bool) -> bool:
     if not isinstance(asked, dict):
         return False
     return run_default and not asked.get("rules") and not asked.get("settings")
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural(name: str) -> tuple[tuple[int, str | int], ...]:
+    """A sort key that puts ``sub9`` before ``sub10`` (and ``An`` next to ``an``)."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part.casefold()) for part in _DIGITS.split(name) if part)
 
 
 def _verb(command: str | None) -> str:
