@@ -171,8 +171,10 @@ class DashboardServer:
     def _follow(self, interval: float = 0.5) -> None:
         """Read the events file as it grows, a chunk at a time, pausing between chunks while catching up."""
         while not self._stopping.is_set():
+            started = time.monotonic()
             self.reader.refresh(budget=CHUNK)
-            self._stopping.wait(0.005 if self.reader.behind else interval)
+            # Catching up, rest as long as the chunk took: the SMTP server's thread gets at least half the time.
+            self._stopping.wait(max(0.005, time.monotonic() - started) if self.reader.behind else interval)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -184,9 +184,13 @@ class ClassDashboard(widgets.VBox):
     def _follow(self) -> None:
         stop = self._stop
         assert stop is not None
-        while not stop.wait(0.005 if self.reader.behind else self.interval):
+        rest = self.interval
+        while not stop.wait(rest):
             try:
+                started = time.monotonic()
                 self.reader.refresh(budget=CHUNK)
+                # Catching up, rest as long as the chunk took: the kernel's other cells get at least half the time.
+                rest = max(0.005, time.monotonic() - started) if self.reader.behind else self.interval
                 if not self.reader.behind:
                     self._show()
             except Exception:  # a closed comm, a vanished kernel: stop quietly rather than print from a thread
