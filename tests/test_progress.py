@@ -391,3 +391,16 @@ def test_the_fold_stays_bounded_however_many_sessions_and_replies():
     assert progress.learner("an").transcript[-1] == "S: 250 text"
     progress.feed(line(f"q{n}", 221, "QUIT", learner="bi") for n in range(100))
     assert not any(name.startswith("q") for name in progress._sessions)  # ended sessions are dropped at once
+
+
+def test_a_new_ehlo_naming_another_learner_counts_from_there_for_them():
+    progress = ClassProgress()
+    progress.feed(
+        [
+            line("s", 250, "EHLO an.learner.lab", learner="an"),
+            line("s", 252, "VRFY alice", learner="an"),
+            line("s", 250, "EHLO bi.learner.lab", learner="bi"),
+            line("s", 550, "RCPT TO:<x@y>", learner="bi"),
+        ]
+    )
+    assert progress.learner("an").reached() == [250, 252] and progress.learner("bi").reached() == [250, 550]

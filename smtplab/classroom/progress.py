@@ -393,9 +393,15 @@ class ClassProgress:
             self._sessions.move_to_end(event.session)
         if event.default_policy is not None:
             session.tracker.default_policy = event.default_policy
-        if event.learner is not None and (session.learner is None or session.learner.name is None):
-            # The session names its learner (what came before its EHLO, a typo or a greeting, counts for them
-            # too, unless it already counted for the address).
+        current = session.learner
+        if event.learner is not None and (
+            current is None or current.name != event.learner or current.mark != event.mark
+        ):
+            # The session names its learner, or another one with a new EHLO: from here on it counts for them
+            # (what came before its first EHLO, a typo or a greeting, counts for them too, unless it already
+            # counted for the address).
+            if current is not None:
+                current.pending_by.pop(event.session, None)
             key = (event.learner, event.mark)
             row = self._learners.get(key)
             if row is None:
