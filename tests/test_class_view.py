@@ -17,10 +17,10 @@ from smtplab.classroom.class_view import (
     chart_svg,
     dashboard_html,
     label,
-    learner_page_html,
     page_html,
 )
 from smtplab.classroom.export import csv_text
+from smtplab.classroom.learner_view import learner_page_html
 from smtplab.classroom.progress import ClassProgress
 
 T0 = 1796374800.0  # 2026-12-04T09:00:00Z

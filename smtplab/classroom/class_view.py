@@ -11,7 +11,7 @@ that is not being written), the per-challenge summary ("18 of 30 solved challeng
 learner, those who need help first: name, where their session stands, the latest exchange, when they
 were last seen, the challenges solved, and their codes (recent ones bright, earlier ones faded; 220 and
 221, which everybody gets, left out). Thirty lines fit a 1366×768 screen. The learner's name links to
-their transcript (:func:`learner_document`); the chart of learners per code comes under the table.
+their transcript (:mod:`smtplab.classroom.learner_view`); the chart of learners per code comes under the table.
 Labels come from ``classroom.toml`` in English or Vietnamese. No script anywhere.
 """
 
@@ -39,7 +39,6 @@ from smtplab.core.document import (
     Items,
     Link,
     Paragraph,
-    Preformatted,
     ReplyCode,
     Row,
     Table,
@@ -61,8 +60,7 @@ __all__ = [
     "chart_svg",
     "dashboard_html",
     "label",
-    "learner_document",
-    "learner_page_html",
+    "page",
     "page_html",
 ]
 
@@ -186,12 +184,12 @@ def _shorten(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def _flag_tag(flag: Flag, now: float, lang: str) -> Tag:
+def flag_tag(flag: Flag, now: float, lang: str) -> Tag:
     text = label(lang, f"flag_{flag.kind}", ago=ago(now - flag.since, lang), code=flag.code, count=flag.count)
     return Tag(text, f"flag-{flag.kind}")
 
 
-def _challenge_tags(learner: LearnerProgress, lang: str) -> tuple[Span, ...]:
+def challenge_tags(learner: LearnerProgress, lang: str) -> tuple[Span, ...]:
     return tuple(
         Tag(str(c.number), "challenge", label(lang, "challenge", number=c.number, title=c.title_in(lang)))
         for c in CHALLENGES
@@ -212,7 +210,7 @@ def _row(learner: LearnerProgress, flag: Flag | None, now: float, lang: str, set
     name = who(learner, lang)
     shown: Span = Link(name, f"learner?key={quote(learner.key, safe='')}", target="") if settings.links else name
     step: tuple[Span, ...] = (
-        (_flag_tag(flag, now, lang),) if flag is not None else (label(lang, f"step_{learner.step}"),)
+        (flag_tag(flag, now, lang),) if flag is not None else (label(lang, f"step_{learner.step}"),)
     )
     latest: tuple[Span, ...] = ()
     if learner.latest is not None:
@@ -227,7 +225,7 @@ def _row(learner: LearnerProgress, flag: Flag | None, now: float, lang: str, set
             Cell(step, kind="step"),
             Cell(latest, kind="latest"),
             Cell((seen,), kind="seen"),
-            Cell(_challenge_tags(learner, lang), kind="challenges"),
+            Cell(challenge_tags(learner, lang), kind="challenges"),
             Cell(_code_chips(learner, now, settings.recent), kind="codes"),
         ),
         kind="learner smtplab-help" if flag is not None else "learner",
@@ -353,49 +351,6 @@ def board_document(
     return Document("dashboard", tuple(blocks), lang)
 
 
-def learner_document(
-    learner: LearnerProgress | None, lang: str = "en", settings: ViewSettings | None = None, key: str = ""
-) -> Document:
-    """One learner's page: their status, challenges and codes with counts, and the transcript kept."""
-    settings = settings or ViewSettings()
-    back = [Paragraph(Link(label(lang, "back"), "./", target=""))] if settings.links else []
-    if learner is None:
-        return Document("learner-page", (*back, Paragraph(label(lang, "unknown_learner", key=key))), lang)
-    now = settings.now if settings.now is not None else learner.last_seen
-    flag = learner.flag(now, settings.idle_after)
-    facts = label(
-        lang,
-        "learner_facts",
-        sessions=learner.sessions,
-        replies=learner.replies,
-        hosts=", ".join(sorted(learner.hosts)),
-        ago=ago(now - learner.last_seen, lang),
-    )
-    status: list[Span] = [label(lang, f"step_{learner.step}"), " · ", facts]
-    if flag is not None:
-        status = [_flag_tag(flag, now, lang), " ", *status]
-    codes: list[Span] = []
-    for code in learner.reached():
-        codes += [ReplyCode(str(code)), f"×{learner.counts[code]} "]
-    lines = []
-    for exchange in learner.exchanges:
-        at = clock(exchange.time, seconds=True)
-        if exchange.command is not None:
-            lines.append(f"{at}  C: {exchange.command}")
-        lines.append(f"{at}  S: {exchange.reply}")
-    title = who(learner, lang)
-    blocks: tuple[Any, ...] = (
-        *back,
-        Heading(label(lang, "transcript_of", who=title), 1),
-        Paragraph(*status, kind="status"),
-        Paragraph(*(_challenge_tags(learner, lang) or (label(lang, "nothing_solved"),))),
-        Paragraph(*codes),
-        Paragraph(label(lang, "kept", count=len(learner.exchanges)), kind="small"),
-        Preformatted(tuple(lines), role="transcript"),
-    )
-    return Document("learner-page", blocks, lang)
-
-
 def _chart_counts(progress: ClassProgress) -> dict[int, int]:
     counts = dict.fromkeys(CHART_CODES, 0)
     counts.update(progress.learners_per_code())
@@ -422,7 +377,8 @@ def dashboard_html(
     return STYLE + DASHBOARD_STYLE + render_html_body(board_document(progress, lang, settings, alerts))
 
 
-def _page(title: str, body: str, lang: str, refresh: int) -> str:
+def page(title: str, body: str, lang: str, refresh: int) -> str:
+    """A whole web page around ``body``, with the style sheets, reloading itself every ``refresh`` seconds."""
     return (
         f'<!DOCTYPE html><html lang="{escape_html(lang)}"><head><meta charset="utf-8">'
         f'<meta http-equiv="refresh" content="{int(refresh)}">'
@@ -442,18 +398,4 @@ def page_html(
 ) -> str:
     """A whole web page of the dashboard that reloads itself every ``refresh`` seconds."""
     body = render_html_body(board_document(progress, lang, settings, alerts))
-    return _page(label(lang, "title"), body, lang, refresh)
-
-
-def learner_page_html(
-    learner: LearnerProgress | None,
-    lang: str = "en",
-    *,
-    refresh: int = 2,
-    settings: ViewSettings | None = None,
-    key: str = "",
-) -> str:
-    """A learner's transcript as a whole web page (reloading itself too)."""
-    document = learner_document(learner, lang, settings, key)
-    title = label(lang, "transcript_of", who=who(learner, lang) if learner is not None else key)
-    return _page(title, render_html_body(document), lang, refresh)
+    return page(label(lang, "title"), body, lang, refresh)

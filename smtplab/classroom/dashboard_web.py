@@ -36,9 +36,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from smtplab.classroom.addresses import is_loopback
-from smtplab.classroom.class_view import LANGUAGES, ViewSettings, learner_page_html, page_html
+from smtplab.classroom.class_view import LANGUAGES, ViewSettings, page_html
 from smtplab.classroom.events import CHUNK, EventsReader
-from smtplab.classroom.export import csv_text
+from smtplab.classroom.export import csv_text, progress_json
+from smtplab.classroom.learner_view import learner_page_html
 from smtplab.errors import SMTPLabError
 
 __all__ = ["DashboardError", "DashboardServer"]
@@ -112,7 +113,7 @@ def _answer(reader: EventsReader, path: str, query: dict[str, list[str]], refres
         if path == "/export.csv":
             return 200, "text/csv; charset=utf-8", csv_text(progress, settings.now, settings.idle_after)
         if path == "/progress.json":
-            data = progress.as_dict(settings.now, settings.idle_after)
+            data = progress_json(progress, settings.now, settings.idle_after)
             data["alerts"] = [alert.text("en") for alert in reader.alerts()]
             return 200, "application/json", json.dumps(data, ensure_ascii=False)
     return 404, "text/plain; charset=utf-8", "not found: the dashboard is at /\n"

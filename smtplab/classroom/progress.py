@@ -1,29 +1,21 @@
 """A class's progress, folded from the lines of a class server's events file. Pure: lines in, progress out.
 
-``smtplab serve --events FILE`` writes one JSON object per line
-(:mod:`smtplab.classroom.events`): a ``start`` line when the server starts, then
-one line per reply the server sends::
-
-    {"event": "start", "time": "...", "scenario": "default", "default_policy": true}
-    {"time": "2026-12-04T09:15:02.120Z", "session": "k3f9-7", "peer": "10.0.0.5:50412",
-     "learner": "an", "command": "RCPT TO:<dave@lab.example>", "code": 551,
-     "enhanced": "5.1.6", "reply": "551 5.1.6 User not local; please try <dave@elsewhere.example>"}
-
-``command`` is the command line the reply answers (``null`` for the
-greeting and for a reply that answers no new line, such as the 250 after a
-message); AUTH keeps only its mechanism (``AUTH PLAIN ****``).
+The lines (:mod:`smtplab.classroom.lines`) are folded one at a time, in order.
 
 **Who is who.** A learner names themself with the name they give in EHLO
 (or HELO): ``EHLO an.learner.lab`` is the learner ``an``
-(:func:`learner_name`). Every reply of a session counts for the learner the
-session named, the greeting before the EHLO too. A session that never names
-a learner counts for its peer's address, shown as "10.0.0.5 (no name)".
+(:func:`~smtplab.classroom.lines.learner_name`); a lab adds its mark, and a
+learner is the pair (name, mark). Every reply of a session counts for the
+learner the session named, the greeting before the EHLO too. A session that
+never names a learner counts for its peer's address, shown as
+"10.0.0.5 (no name)".
 
-:class:`ClassProgress` folds the lines into one :class:`LearnerProgress` per
-learner (reply codes reached, workshop challenges solved, the last lines of
-their transcript) and a class summary (learners per code reached). A line it
-cannot use (not JSON, a field missing, a truncated last line) is skipped and
-listed in :attr:`ClassProgress.problems`, never raised.
+:class:`ClassProgress` folds the lines into one
+:class:`~smtplab.classroom.learner.LearnerProgress` per learner (a bounded
+summary: codes, challenges, where their session stands, the last exchanges),
+the refused connections, the boards, and a class summary. A line it cannot use
+(not JSON, a field missing, a truncated last line) is skipped and listed in
+:attr:`ClassProgress.problems`, never raised.
 """
 
 from __future__ import annotations
@@ -36,163 +28,23 @@ from typing import Any
 
 from smtplab.classroom.challenges import ChallengeTracker
 from smtplab.classroom.learner import Flag, LearnerProgress, epoch
+from smtplab.classroom.lines import LEARNER_SUFFIX, Event, learner_name, parse_event, redact
 from smtplab.core.values import value
 
 __all__ = [
     "LEARNER_SUFFIX",
+    "Board",
+    "BoardRow",
     "ClassProgress",
     "Event",
     "LearnerProgress",
+    "Refusal",
     "learner_name",
     "parse_event",
     "redact",
 ]
 
-#: ``EHLO <name>.learner.lab`` names the learner ``<name>``.
-LEARNER_SUFFIX = ".learner.lab"
-_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62})\Z")
 _PROBLEMS_KEPT = 50
-
-
-def learner_name(helo: str | None) -> str | None:
-    """The learner an EHLO/HELO name identifies (``an.learner.lab`` → ``an``), or None.
-
-    Case does not matter; the name itself is one DNS label (letters, digits,
-    ``-`` and ``_``), so ``swaks --ehlo an.learner.lab`` and
-    ``curl smtp://HOST:PORT/an.learner.lab`` both work.
-    """
-    if not isinstance(helo, str):
-        return None
-    host = helo.strip().rstrip(".").lower()
-    if not host.endswith(LEARNER_SUFFIX):
-        return None
-    name = host[: -len(LEARNER_SUFFIX)]
-    return name if _NAME.match(name) else None
-
-
-def redact(command: str | None) -> str | None:
-    """``command`` with any AUTH credentials replaced by ``****``: ``AUTH PLAIN ****``."""
-    if command is None:
-        return None
-    if command[:4].upper() != "AUTH" and command.lstrip()[:4].upper() != "AUTH":
-        return command
-    verb, _, rest = command.strip().partition(" ")
-    if verb.upper() != "AUTH":
-        return command
-    mechanism, _, secret = rest.strip().partition(" ")
-    return f"{verb} {mechanism}" + (" ****" if secret.strip() else "") if mechanism else verb
-
-
-class Event:
-    """One reply of one session, as a line of the events file holds it.
-
-    A plain class with slots rather than a ``@value``: a long class file has hundreds of thousands.
-    """
-
-    __slots__ = (
-        "code",
-        "command",
-        "default_policy",
-        "enhanced",
-        "learner",
-        "mark",
-        "peer",
-        "refused",
-        "reply",
-        "scenario",
-        "session",
-        "time",
-    )
-
-    def __init__(
-        self,
-        time: str,
-        session: str,
-        peer: str,
-        code: int,
-        learner: str | None = None,
-        command: str | None = None,
-        enhanced: str | None = None,
-        reply: str = "",
-        mark: str = "",
-        scenario: str | None = None,
-        default_policy: bool | None = None,
-        refused: str | None = None,
-    ) -> None:
-        self.time, self.session, self.peer, self.code = time, session, peer, code
-        self.learner, self.command, self.enhanced, self.reply = learner, command, enhanced, reply
-        self.mark, self.scenario, self.default_policy, self.refused = mark, scenario, default_policy, refused
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Event):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Event({self.time!r}, {self.session!r}, {self.peer!r}, {self.code}, learner={self.learner!r})"
-
-    @property
-    def host(self) -> str:
-        """The peer's address without its port."""
-        host, colon, port = self.peer.rpartition(":")
-        return host.strip("[]") if colon and port.isdigit() else self.peer
-
-
-def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    found = data.get(key)
-    if found.__class__ is str:  # the usual case, first
-        return found
-    if found is None:
-        if required:
-            raise ValueError(f"no {key!r}")
-        return None
-    if isinstance(found, (int, float)) and not isinstance(found, bool):
-        found = str(found)
-    if not isinstance(found, str):
-        raise ValueError(f"{key!r} is {type(found).__name__}, not text")
-    return found
-
-
-def parse_event(line: str) -> Event | dict[str, Any]:
-    """One line as an :class:`Event` (a reply), or the dict of another line (``start``, ``refused``, ``board``,
-    ``end``); ValueError naming what is wrong."""
-    try:
-        data = json.loads(line)
-    except ValueError as exc:
-        raise ValueError(f"not JSON ({exc.args[0].split(':')[0]})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"a JSON {type(data).__name__}, not an object")
-    if "event" in data:  # start, refused, board, end, or a kind this version does not know (skipped)
-        if not isinstance(data["event"], str):
-            raise ValueError(f"'event' is {type(data['event']).__name__}, not text")
-        return data
-    code = data.get("code")
-    if isinstance(code, bool) or not isinstance(code, int) or not 200 <= code <= 599:
-        raise ValueError("no reply 'code'" if code is None else f"'code' is {code!r}, not a reply code")
-    return Event(
-        time=_text(data, "time", required=True) or "",
-        session=_text(data, "session", required=True) or "",
-        peer=_text(data, "peer", required=True) or "",
-        code=code,
-        learner=_text(data, "learner"),
-        command=redact(_text(data, "command")) if "command" in data else None,
-        enhanced=_text(data, "enhanced"),
-        reply=_reply_line(_text(data, "reply") or str(code)),
-        mark=(_text(data, "lab") or "") if "lab" in data else "",
-        scenario=_text(data, "scenario") if "scenario" in data else None,
-        default_policy=data["default_policy"] if isinstance(data.get("default_policy"), bool) else None,
-        refused=_text(data, "refused") if "refused" in data else None,
-    )
-
-
-def _reply_line(line: str) -> str:
-    """A reply as the transcript shows it: its first line, at most 120 characters."""
-    if len(line) <= 120 and "\n" not in line and "\r" not in line:
-        return line
-    line = line.splitlines()[0] if line else ""
-    return line if len(line) <= 120 else line[:119] + "…"
 
 
 #: At most this many sessions are followed at once; the one silent longest is let go first (its attempt ends).
@@ -520,43 +372,6 @@ class ClassProgress:
             for number in learner.solved:
                 counts[number] = counts.get(number, 0) + 1
         return dict(sorted(counts.items()))
-
-    def as_dict(self, now: float | None = None, idle_after: float = 120.0) -> dict[str, Any]:
-        """Everything the dashboard shows, as JSON-ready data (no AUTH secrets: they are never read in)."""
-        moment = self.latest if now is None else now
-        flags = {row.key: flag for row, flag in self.needs_help(moment, idle_after)}
-        return {
-            "scenario": self.scenario,
-            "scenario_since": self.scenario_since,
-            "board": {"title": self.board_title, "since": self.board_since, "earlier": len(self.boards)},
-            "sessions": self.sessions,
-            "events": self.events,
-            "skipped": self.skipped,
-            "problems": list(self.problems[:5]),
-            "refused": self.refused,
-            "refusals": [{"who": r.who, "limit": r.limit, "count": r.count, "last": r.last} for r in self.refusals],
-            "shared_names": self.shared_names(),
-            "needs_help": [key for key in flags],
-            "learners_per_code": {str(k): v for k, v in self.learners_per_code().items()},
-            "learners_per_challenge": {str(k): v for k, v in self.learners_per_challenge().items()},
-            "learners": [
-                {
-                    "name": p.name,
-                    "mark": p.mark,
-                    "key": p.key,
-                    "host": p.host,
-                    "codes": p.reached(),
-                    "challenges": sorted(p.solved),
-                    "sessions": p.sessions,
-                    "replies": p.replies,
-                    "last_seen": p.last_time,
-                    "step": p.step,
-                    "flag": None if p.key not in flags else flags[p.key].kind,
-                    "transcript": p.transcript[-6:],
-                }
-                for p in self.learners()
-            ],
-        }
 
 
 def _own_policy_is_default(command: str, run_default: bool) -> bool:

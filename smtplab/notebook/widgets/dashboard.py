@@ -34,12 +34,12 @@ from smtplab.classroom.class_view import (
     ViewSettings,
     board_document,
     label,
-    learner_document,
     ordered,
     who,
 )
 from smtplab.classroom.events import CHUNK, EventsReader, mark_board
 from smtplab.classroom.export import csv_text
+from smtplab.classroom.learner_view import learner_document
 from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
 from smtplab.core.document import STYLE, render_html_body
