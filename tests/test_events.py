@@ -238,6 +238,13 @@ def test_the_dashboard_page_shows_each_learner_and_no_password(classroom):
         data = json.load(response)
     assert [(p["name"], p["codes"]) for p in data["learners"]][2] == ("cu", [220, 221, 250, 252])
     assert data["learners_per_code"]["503"] == 1
+    with urllib.request.urlopen(url + "/export.csv", timeout=TIMEOUT) as response:
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert "attachment" in response.headers["Content-Disposition"]
+        table = response.read().decode("utf-8").splitlines()
+    assert table[0].startswith("board,board_since,learner,mark,host,needs_help,last_seen,sessions,replies,challenge_1")
+    assert [row.split(",")[2] for row in table[1:]] == ["an", "bi", "cu", "ed"]
+    assert PASSWORD not in "\n".join(table)
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(url + "/events.jsonl", timeout=TIMEOUT)
     assert missing.value.code == 404
