@@ -42,7 +42,7 @@ from smtplab.classroom.export import csv_text
 from smtplab.classroom.learner_view import learner_document
 from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
-from smtplab.core.document import STYLE, render_html_body
+from smtplab.core.document import STYLE, Document, Paragraph, Strong, render_html_body
 from smtplab.notebook.widgets._common import language_toggle, styled
 
 __all__ = ["ClassDashboard"]
@@ -139,7 +139,9 @@ class ClassDashboard(widgets.VBox):
                 self.learners.options = options
                 if chosen in {key for _, key in options}:
                     self.learners.value = chosen
-            self.pick_label.value = f"<b>{label(lang, 'pick')}</b>"
+            self.pick_label.value = render_html_body(
+                Document("dashboard-pick", (Paragraph(Strong(label(lang, "pick"))),))
+            )
         self._show_transcript()
 
     def _show_transcript(self) -> None:
