@@ -253,3 +253,23 @@ def test_every_label_is_translated(key):
     assert table["en"][key] and table["vi"][key] and table["en"][key] != table["vi"][key]
     assert set(table["en"]) == set(table["vi"])
     assert label("fr", "title") == label("en", "title")
+
+
+def test_the_pages_links_keep_the_language_and_the_idle_time():
+    settings = ViewSettings(T0 + 300, idle_after=60, query="lang=vi&idle=60")
+    page = page_html(progress_of(*CLASS), "vi", settings=settings)
+    assert '<a href="learner?key=cu&amp;lang=vi&amp;idle=60">cu</a>' in page
+    assert '<a href="export.csv?lang=vi&amp;idle=60">Xuất CSV</a>' in page
+    back = learner_page_html(progress_of(*CLASS).find("cu"), "vi", settings=settings)
+    assert '<a href="./?lang=vi&amp;idle=60">← cả lớp</a>' in back
+
+
+def test_a_labs_mark_is_shown_only_where_two_people_share_a_name():
+    progress = progress_of(
+        reply("a", "an", "VRFY x", 252, mark="_aaaaaa"),
+        reply("b", "an", "VRFY x", 252, mark="_bbbbbb"),
+        reply("c", "bi", "VRFY x", 252, mark="_cccccc"),
+    )
+    html = dashboard_html(progress, "en", NOW)
+    assert ">an (_aaaaaa)</a>" in html and ">an (_bbbbbb)</a>" in html
+    assert '<a href="learner?key=bi~_cccccc">bi</a>' in html

@@ -17,7 +17,7 @@ Labels come from ``classroom.toml`` in English or Vietnamese. No script anywhere
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -127,15 +127,27 @@ class Alert:
 class ViewSettings:
     """How the view reads the clock: ``now`` (seconds since the epoch; default: the newest line's time),
     ``idle_after`` (seconds of silence mid-transaction before a learner is flagged), ``recent`` (how long
-    a code stays bright), ``links`` (names link to a transcript page: the web page, not the widget)."""
+    a code stays bright), ``links`` (names link to a transcript page: the web page, not the widget),
+    ``query`` (what the page's own links carry along: ``lang=vi&idle=60``)."""
 
     def __init__(
-        self, now: float | None = None, *, idle_after: float = 120.0, recent: float = 300.0, links: bool = True
+        self,
+        now: float | None = None,
+        *,
+        idle_after: float = 120.0,
+        recent: float = 300.0,
+        links: bool = True,
+        query: str = "",
     ) -> None:
         self.now = now
         self.idle_after = idle_after
         self.recent = recent
         self.links = links
+        self.query = query
+
+    def href(self, path: str) -> str:
+        """A link to another of the page's addresses, with the view's settings."""
+        return f"{path}?{self.query}" if self.query else path
 
     def moment(self, progress: ClassProgress) -> float:
         return progress.latest if self.now is None else self.now
@@ -172,12 +184,13 @@ def clock(time: str, seconds: bool = False) -> str:
     return datetime.fromtimestamp(moment).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
-def who(learner: LearnerProgress, lang: str) -> str:
-    """The name a row shows: the learner's name (with the lab's mark, which tells two of one name apart),
-    or the address of sessions that named nobody."""
+def who(learner: LearnerProgress, lang: str, shared: Container[str] | None = None) -> str:
+    """The name a row shows: the learner's name, with the lab's mark when the name is one of ``shared``
+    (two people of one name; None: always), or the address of sessions that named nobody."""
     if learner.name is None:
         return label(lang, "unnamed", host=learner.host)
-    return f"{learner.name} ({learner.mark})" if learner.mark else learner.name
+    marked = learner.mark and (shared is None or learner.name in shared)
+    return f"{learner.name} ({learner.mark})" if marked else learner.name
 
 
 def _shorten(text: str, most: int) -> str:
@@ -206,9 +219,12 @@ def _code_chips(learner: LearnerProgress, now: float, recent: float) -> tuple[Sp
     )
 
 
-def _row(learner: LearnerProgress, flag: Flag | None, now: float, lang: str, settings: ViewSettings) -> Row:
-    name = who(learner, lang)
-    shown: Span = Link(name, f"learner?key={quote(learner.key, safe='')}", target="") if settings.links else name
+def _row(
+    learner: LearnerProgress, flag: Flag | None, now: float, lang: str, settings: ViewSettings, shared: Container[str]
+) -> Row:
+    name = who(learner, lang, shared)
+    href = f"learner?key={quote(learner.key, safe='')}" + (f"&{settings.query}" if settings.query else "")
+    shown: Span = Link(name, href, target="") if settings.links else name
     step: tuple[Span, ...] = (
         (flag_tag(flag, now, lang),) if flag is not None else (label(lang, f"step_{learner.step}"),)
     )
@@ -284,7 +300,7 @@ def _status(progress: ClassProgress, lang: str, helped: int, settings: ViewSetti
     else:
         spans.pop()
     if settings.links:
-        spans += [" · ", Link(label(lang, "export"), "export.csv", target="")]
+        spans += [" · ", Link(label(lang, "export"), settings.href("export.csv"), target="")]
     return Paragraph(*spans, kind="status")
 
 
@@ -336,6 +352,7 @@ def board_document(
     now = settings.moment(progress)
     rows = ordered(progress, settings)
     helped = sum(1 for _, flag in rows if flag is not None)
+    shared = progress.shared_names()
     blocks: list[Any] = [Heading(label(lang, "title"), 1), _status(progress, lang, helped, settings)]
     blocks += _banners(progress, lang, alerts)
     if not rows:
@@ -343,7 +360,8 @@ def board_document(
     else:
         blocks.append(_challenge_summary(progress, lang))
         header = tuple(label(lang, k) for k in ("learner", "now", "latest", "last_seen", "solved", "codes_short"))
-        blocks.append(Table(header, tuple(_row(row, flag, now, lang, settings) for row, flag in rows), kind="learners"))
+        table = tuple(_row(row, flag, now, lang, settings, shared) for row, flag in rows)
+        blocks.append(Table(header, table, kind="learners"))
     blocks.append(Heading(label(lang, "chart"), 3))
     blocks.append(chart(progress, lang))
     blocks += _earlier(progress, lang)

@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from smtplab.classroom.addresses import is_loopback
 from smtplab.classroom.class_view import LANGUAGES, ViewSettings, page_html
@@ -97,7 +97,9 @@ def _answer(reader: EventsReader, path: str, query: dict[str, list[str]], refres
     """The status, content type and body for a GET of ``path``; the page's whole work, done under the reader's lock."""
     lang = query.get("lang", ["en"])[0]
     lang = lang if lang in LANGUAGES else "en"
-    settings = ViewSettings(time.time(), idle_after=_seconds(query, "idle", 120.0))
+    idle = _seconds(query, "idle", 120.0)
+    kept = urlencode({k: v for k, v in (("lang", lang), ("idle", f"{idle:g}")) if v not in ("en", "120")})
+    settings = ViewSettings(time.time(), idle_after=idle, query=kept)
     with reader.lock:
         progress = reader.refresh(budget=CHUNK)  # the follower thread reads the rest: a page never waits long
         if path == "/":

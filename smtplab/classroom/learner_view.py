@@ -24,7 +24,7 @@ def learner_document(
 ) -> Document:
     """One learner's page: their status, challenges and codes with counts, and the transcript kept."""
     settings = settings or ViewSettings()
-    back = [Paragraph(Link(label(lang, "back"), "./", target=""))] if settings.links else []
+    back = [Paragraph(Link(label(lang, "back"), settings.href("./"), target=""))] if settings.links else []
     if learner is None:
         return Document("learner-page", (*back, Paragraph(label(lang, "unknown_learner", key=key))), lang)
     now = settings.now if settings.now is not None else learner.last_seen

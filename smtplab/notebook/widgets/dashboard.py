@@ -130,7 +130,10 @@ class ClassDashboard(widgets.VBox):
                 + DASHBOARD_STYLE
                 + render_html_body(board_document(progress, lang, settings, self.reader.alerts()))
             )
-            options = [(who(row, lang) + (" ⚠" if flag else ""), row.key) for row, flag in ordered(progress, settings)]
+            shared = progress.shared_names()
+            options = [
+                (who(row, lang, shared) + (" ⚠" if flag else ""), row.key) for row, flag in ordered(progress, settings)
+            ]
         with self._lock:
             if self.view.value != html:  # no message to the front end when nothing changed
                 self.view.value = html
