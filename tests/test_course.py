@@ -491,7 +491,7 @@ def test_every_exercise_of_the_course_has_a_starter_and_a_self_check(name):
         assert starter.startswith("#") and starter.endswith("\n")
         check = next(cell for cell in full[i + 1 :] if cell["cell_type"] == "code")
         assert "self-check" in tags(check), (name, full[i]["id"])
-        assert "with self_check(" in "".join(check["source"])
+        assert re.search(r'^check\("[\w-]+"\)$', "".join(check["source"]), re.MULTILINE)
     assert not any("NBVAL" in "".join(cell["source"]) for cell in full)  # tags, not comments
 
 
