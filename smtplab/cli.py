@@ -196,6 +196,9 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
     )
     lab.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
     lab.add_argument(
+        "--teacher", action="store_true", help="also copy the instructor guide (learners' copies leave it out)"
+    )
+    lab.add_argument(
         "--port", type=_port, metavar="N", help="port for JupyterLab (default: JupyterLab's own; 0: any free one)"
     )
 
@@ -272,7 +275,7 @@ def _print_list(lang: str, kind: str, fmt: str) -> None:
         print(f"{record['code']:<{width}}  {record['title']}")
 
 
-def _lab(folder: str, browser: bool, port: int | None) -> int:
+def _lab(folder: str, browser: bool, port: int | None, teacher: bool = False) -> int:
     """Copy the course, install the notebook libraries if this interpreter lacks them, and run JupyterLab."""
     from smtplab.notebook import course
 
@@ -280,9 +283,10 @@ def _lab(folder: str, browser: bool, port: int | None) -> int:
     missing = course.missing_notebook_modules()
     if missing:
         course.install_notebook_extra(missing, say=print)
-    report = course.copy_course(target)
+    report = course.copy_course(target, teacher=teacher)
     for line in report.lines():
         print(line)
+    course.trust_notebooks(report.folder, report.copied())
     return course.start_lab(report.folder, browser=browser, port=port)
 
 
@@ -522,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "list":
             _print_list(args.lang, args.kind, "json" if args.json else _format(args.format))
         elif args.command == "lab":
-            return _lab(args.dir, not args.no_browser, args.port)
+            return _lab(args.dir, not args.no_browser, args.port, args.teacher)
         elif args.command == "serve":
             return _serve(args)
     except SMTPLabError as exc:
