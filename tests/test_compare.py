@@ -59,7 +59,7 @@ def test_in_a_notebook_the_two_full_explanations_are_folded_below_the_key_differ
     html = compare(250, 252)._repr_html_()
     differences = html.index("Key differences")
     folded = [i for i in range(len(html)) if html.startswith('<details class="smtplab-details">', i)]
-    assert len(folded) == 2 and differences < folded[0]
+    assert len(folded) == 4 and differences < folded[0]  # when to use which, each code's entry, the sources
     assert html.index("Description") > folded[0]  # the descriptions are inside the folds
     assert "<details open" not in html
 

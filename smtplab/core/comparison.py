@@ -1,9 +1,9 @@
 """``compare()``: two reply codes side by side, in the shape of a reference page.
 
 Sections, in order: title, introduction (do they share a class, and what
-that means), key differences (numbered), when to use which, then each code's
-description / when you see it / how to fix, folded (a ``Details`` block: one
-click away in a notebook, printed in full in a terminal), learn more. Notable pairs have
+that means) and the key differences (numbered), then, folded (``Details``
+blocks: one click away in a notebook, printed in full in a terminal), when to
+use which, each code's description / when you see it / how to fix, and learn more. Notable pairs have
 curated differences in the catalogue; every other pair gets differences
 assembled from the two entries. Pure.
 """
@@ -11,7 +11,7 @@ assembled from the two entries. Pure.
 from __future__ import annotations
 
 from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
-from smtplab.core.document import Details, Displayable, Document, Heading, Items, Paragraph
+from smtplab.core.document import Details, Displayable, Document, Heading, Items, Paragraph, Strong
 from smtplab.core.references import reference_span
 from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
 from smtplab.core.values import value
@@ -66,8 +66,8 @@ class Comparison(Displayable):
         if a.code != b.code:  # the lesson first; each code's full entry folded below it
             blocks.append(Heading(cat.ui("heading.differences"), 2))
             blocks.append(Items(tuple((d,) for d in self.differences), ordered=True))
-            blocks.append(Heading(cat.ui("heading.which"), 2))
-            blocks.extend(Paragraph(p) for p in self.when_to_use)
+            which = Document("comparison", tuple(Paragraph(p) for p in self.when_to_use), self.lang)
+            blocks.append(Details((Strong(cat.ui("heading.which")),), which))
         for entry in (a, b) if a.code != b.code else (a,):
             fields: list[Block] = []
             for field in ("description", "when", "fix"):
@@ -75,8 +75,8 @@ class Comparison(Displayable):
                 fields.append(Paragraph(getattr(entry, field)))
             summary = cat.ui("title.explain", code=entry.code, title=entry.title)
             blocks.append(Details((summary,), Document("explanation", tuple(fields), self.lang)))
-        blocks.append(Heading(cat.ui("heading.learn_more"), 2))
-        blocks.append(Items(_learn_more_items(cat, a, b)))
+        sources = Document("comparison", (Items(_learn_more_items(cat, a, b)),), self.lang)
+        blocks.append(Details((cat.ui("heading.learn_more"),), sources))
         return Document("comparison", tuple(blocks), self.lang)
 
 
