@@ -17,7 +17,7 @@ import pytest
 
 from smtplab import Lab, parse_reply
 from smtplab.core.catalogue import LANGUAGES, catalogue
-from smtplab.core.checks import CHECKS, UnknownCheck, judge
+from smtplab.notebook.checks import CHECKS, UnknownCheck, judge
 from smtplab.notebook.exercise import NotYet, check
 
 ROOT = Path(__file__).resolve().parent.parent

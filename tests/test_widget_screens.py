@@ -51,7 +51,7 @@ def test_after_20_commands_the_playground_keeps_its_history_and_transcript_in_sc
     # One table that fits the cell's width, its lines wrapped, in a box of bounded height opened at its end.
     assert view.count("<table") == 1 and "<svg" not in view
     assert "table-layout:fixed;width:100%" in view and "white-space:pre-wrap" in view
-    assert "max-height:22em;overflow-y:auto;display:flex;flex-direction:column-reverse" in view
+    assert "max-height:18em;overflow-y:auto;display:flex;flex-direction:column-reverse" in view
     assert view.count("smtplab-exchange") == 22
     tabs = widget.tabs
     assert tabs.titles == (EN.ui("widget.last_reply"), EN.ui("widget.policy"), EN.ui("widget.mailbox"))

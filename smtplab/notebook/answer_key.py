@@ -2,7 +2,7 @@
 
 It is made from the full version of the course (the notebooks nbval runs, whose
 solutions are therefore known to pass), from the self-checks' expected values
-(:data:`smtplab.core.checks.CHECKS`, the same data the checks compare with) and
+(:data:`smtplab.notebook.checks.CHECKS`, the same data the checks compare with) and
 from :data:`smtplab.core.quizzes.QUIZZES`, so it cannot drift from what learners meet.
 ``docs/answer-key.md`` is its output, and a test keeps the two equal; regenerate it after changing an exercise::
 
@@ -15,8 +15,8 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from smtplab.core.checks import CHECKS
 from smtplab.core.quizzes import QUIZZES
+from smtplab.notebook.checks import CHECKS
 from smtplab.notebook.course import course_source
 
 if TYPE_CHECKING:  # pragma: no cover

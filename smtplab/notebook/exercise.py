@@ -5,7 +5,7 @@ A self-check cell of the course is one call, which shows no expected value::
     check("00-help")
 
 :func:`check` reads the variables the exercise cell set (``answer``) from the
-notebook's namespace and asks :func:`smtplab.core.checks.judge`, whose expected
+notebook's namespace and asks :func:`smtplab.notebook.checks.judge`, whose expected
 values live in ``smtplab/data/checks.toml``. A check that does not pass
 (the exercise cell has not run, still holds ``answer = ...``, or holds a wrong
 answer) raises :class:`NotYet`; one that passes prints its "Well done!", in
@@ -33,8 +33,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from smtplab.core.catalogue import LANGUAGES, catalogue
-from smtplab.core.checks import UNANSWERED, judge
 from smtplab.errors import SMTPLabError
+from smtplab.notebook.checks import UNANSWERED, judge
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Self

@@ -84,16 +84,17 @@ def _css(name: str) -> str:
 #: (no column off the right edge), the box scrolling with its latest line in view (``column-reverse``).
 _TRANSCRIPT_STYLE = (
     "<style>"
-    ".smtplab-playground-transcript{max-height:22em;overflow-y:auto;display:flex;flex-direction:column-reverse;"
+    ".smtplab-playground-transcript{max-height:18em;overflow-y:auto;display:flex;flex-direction:column-reverse;"
     "border:1px solid #d0d7de;border-radius:4px;padding:0 .4em}"
     ".smtplab-playground-transcript .smtplab{max-width:none}"
-    ".smtplab-playground-transcript table{table-layout:fixed;width:100%;margin-top:0}"
-    ".smtplab-playground-transcript th:nth-child(1){width:28%}"
-    ".smtplab-playground-transcript th:nth-child(2){width:30%}"
-    ".smtplab-playground-transcript th:nth-child(3){width:14%}"
-    ".smtplab-playground-transcript td pre{white-space:pre-wrap;overflow-wrap:anywhere}"
-    ".smtplab-playground-transcript td{overflow-wrap:anywhere}"
-    ".smtplab-playground-tab{max-height:20em;overflow-y:auto}"
+    ".smtplab-playground-transcript .smtplab table{table-layout:fixed;width:100%;margin-top:0}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(1){width:26%}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(2){width:32%}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(3){width:14%}"
+    ".smtplab-playground-transcript .smtplab td pre{white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".smtplab-playground-transcript .smtplab td{overflow-wrap:anywhere}"
+    # The tabs' titles whole ("The last reply, explained"), not cut to the tab bar's default width.
+    ".smtplab-playground-tabs{--jp-widgets-horizontal-tab-width:18em}"
     "</style>"
 )
 
@@ -249,7 +250,7 @@ class Playground(widgets.VBox):
     def _tab(content: widgets.Widget) -> widgets.Box:
         """A tab's page: its content in a box of bounded height that scrolls."""
         return styled(
-            widgets.Box([content], layout=widgets.Layout(max_height="22em", overflow="auto")), "smtplab-playground-tab"
+            widgets.Box([content], layout=widgets.Layout(max_height="16em", overflow="auto")), "smtplab-playground-tab"
         )
 
     def __repr__(self) -> str:

@@ -1,4 +1,7 @@
-"""The course's self-checks: what each exercise expects, and the verdict on a learner's answer. Pure.
+"""The course's self-checks: what each exercise expects, and the verdict on a learner's answer.
+
+Pure (no I/O, no widget): it sits in the notebook layer only because notebook 07's checks are the
+classroom's challenges (:mod:`smtplab.classroom.challenges`), a layer above the core.
 
 A notebook's self-check cell is one call, ``check("03-vrfy-modes")``
 (:func:`smtplab.notebook.exercise.check`), so that a learner's copy of the
@@ -32,8 +35,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from smtplab.classroom.challenges import challenge, seen
 from smtplab.core.catalogue import _load, catalogue
-from smtplab.core.challenges import challenge, seen
 from smtplab.core.values import value
 from smtplab.errors import SMTPLabError
 
