@@ -108,7 +108,7 @@ def test_labels_are_not_cut_short():
     comparer = CodeComparer(250, 502)
     assert comparer.first.layout.width == comparer.second.layout.width == "29em"
     assert comparer.first.style.description_width == "initial"
-    assert comparer.language.style.description_width == "initial" and comparer.language.layout.width == "auto"
+    assert comparer.language.style.description_width == "initial" and comparer.language.layout.display == "flex"
     with Lab(lang="vi") as lab:
         quiz = Quiz(lab, "vrfy", lang="vi")
         assert quiz.guess.style.description_width == "initial" and quiz.guess.layout.width == "22em"

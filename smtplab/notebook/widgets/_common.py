@@ -43,7 +43,7 @@ def language_toggle(lang: str) -> widgets.ToggleButtons:
         description=ui(lang, "widget.language"),
         # The label as wide as its text, on the buttons' line ("Ngôn ngữ" is longer than the default width).
         style={"button_width": "auto", "description_width": "initial"},
-        layout=widgets.Layout(width="auto", flex_flow="row nowrap", align_items="center"),
+        layout=widgets.Layout(width="auto", display="flex", flex_flow="row nowrap", align_items="center"),
     )
     return styled(toggle, "smtplab-lang")
 
