@@ -330,10 +330,15 @@ def test_refusals_are_counted_per_client_and_unknown_lines_are_no_problem():
             refused("b", "learner", "bi"),
             refused("c", "address", peer="[::1]:3"),
             json.dumps({"event": "something-newer", "time": "t4"}),
+            line("d", 421, None, peer="10.0.0.9:4"),  # a 421 in place of the greeting: turned away at connect
         ]
     )
-    assert progress.refused == 3 and progress.problems == [] and progress.learners() == []
-    assert [(r.who, r.limit, r.count) for r in progress.refusals] == [("bi", "learner", 2), ("::1", "address", 1)]
+    assert progress.refused == 4 and progress.problems == [] and progress.learners() == []
+    assert [(r.who, r.limit, r.count) for r in progress.refusals] == [
+        ("bi", "learner", 2),
+        ("10.0.0.9", "", 1),
+        ("::1", "address", 1),
+    ]
 
 
 def test_a_learners_own_policy_decides_whether_challenge_5_counts():

@@ -189,7 +189,8 @@ class ClassProgress:
         self.starts += 1
 
     def _refused(self, event: Event) -> None:
-        """A connection a limit turned away (a 421 line with ``refused``): counted per client, never a row."""
+        """A connection a limit turned away (a 421 line with ``refused``, or a 421 in place of the greeting):
+        counted per client, never a row."""
         self.refused += 1
         self._sessions.pop(event.session, None)
         if event.learner is not None:
@@ -233,10 +234,12 @@ class ClassProgress:
     def _add(self, event: Event) -> None:
         self.events += 1
         self._saw(event.time)
-        if event.refused is not None:
+        session = self._sessions.get(event.session)
+        if event.refused is not None or (
+            session is None and event.code == 421 and event.command is None and event.learner is None
+        ):  # turned away by a limit (a 421 instead of the greeting): a refusal, not a learner
             self._refused(event)
             return
-        session = self._sessions.get(event.session)
         if session is None:
             session = self._sessions[event.session] = _Session(self.default_policy)
             if len(self._sessions) > _SESSIONS_KEPT:
