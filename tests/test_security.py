@@ -231,8 +231,8 @@ SERVER_MODULES = [
     "smtplab.server.policy",
     "smtplab.server.reply_templates",
     "smtplab.server.serve",
-    "smtplab.server.guards",
-    "smtplab.server.arguments",
+    "smtplab.core.session.guards",
+    "smtplab.core.session.arguments",
 ]
 
 
