@@ -237,6 +237,30 @@ def test_no_method_of_aiosmtpd_that_writes_a_reply_runs_in_the_lab():
         loop.close()
 
 
+def test_the_private_aiosmtpd_names_the_driver_relies_on_still_mean_what_protocol_py_says():
+    """protocol.py's docstring lists the aiosmtpd names it still uses; each is checked here against aiosmtpd's code."""
+    smtp = aiosmtpd.smtp.SMTP
+    # connection_made starts the command loop under the name LabSMTP overrides, and keeps its task.
+    assert "self._handler_coroutine = self.loop.create_task(" in inspect.getsource(smtp.connection_made)
+    assert "self._handle_client()" in inspect.getsource(smtp.connection_made)
+    # The idle timer: _reset_timeout schedules _timeout_cb after _timeout_duration, keeping the handle.
+    timer = inspect.getsource(smtp._reset_timeout)
+    assert "self._timeout_handle = self.loop.call_later(" in timer
+    assert "self._timeout_duration" in timer and "self._timeout_cb" in timer
+    # connection_lost and eof_received end the command loop's task and the timer.
+    assert "self._handler_coroutine.cancel()" in inspect.getsource(smtp.connection_lost)
+    assert "self._timeout_handle.cancel()" in inspect.getsource(smtp.connection_lost)
+    assert "self._handler_coroutine.cancel()" in inspect.getsource(smtp.eof_received)
+    # aiosmtpd's own command methods look their hooks up in _handle_hooks (push() then replaces their line).
+    assert "self._handle_hooks.get(" in inspect.getsource(smtp._call_handler_hook)
+    for name in ("_handle_client", "_reset_timeout", "_timeout_cb"):
+        assert callable(getattr(smtp, name))
+    documented = inspect.getdoc(protocol) or ""
+    for name in ("_handle_client", "_timeout_duration", "_timeout_handle", "_original_transport", "_handler_coroutine"):
+        assert f"``{name}``" in documented
+    assert "sslproto" not in inspect.getsource(protocol) and "_app_transport" not in inspect.getsource(protocol)
+
+
 def _aiosmtpd_tls_switch(tree: ast.AST) -> ast.If:
     """The branch of aiosmtpd's connection_made (``tree``) that finishes aiosmtpd's own STARTTLS; it must still
     be gated by ``_original_transport`` (which only aiosmtpd's smtp_STARTTLS sets), or the audit above is wrong."""
