@@ -1,5 +1,8 @@
 """One lab SMTP session: aiosmtpd's protocol driving the lab's sans-I/O session core.
 
+(Longer than 400 lines for one reason: the fourteen command methods, ``smtp_*``, must be methods of
+the aiosmtpd protocol class; each is a few lines over :mod:`smtplab.core.session`, where the rules are.)
+
 :class:`LabSMTP` is an :class:`aiosmtpd.smtp.SMTP`: aiosmtpd makes the
 session when a client connects (``connection_made``), keeps its idle timer,
 and ends it (``connection_lost``, ``eof_received``). What the client says is
