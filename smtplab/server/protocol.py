@@ -165,6 +165,7 @@ CommandMethod = Callable[["LabSMTP", "str | None"], Awaitable[None]]
 
 
 _COMMAND_TABLES: dict[type, dict[str, CommandMethod]] = {}
+_VERBS: dict[type, frozenset[str]] = {}
 
 
 def _commands(cls: type) -> dict[str, CommandMethod]:
@@ -173,7 +174,16 @@ def _commands(cls: type) -> dict[str, CommandMethod]:
     if table is None:
         table = {name[5:]: getattr(cls, name) for name in dir(cls) if name.startswith("smtp_")}
         _COMMAND_TABLES[cls] = table
+        _VERBS[cls] = frozenset(table)
     return table
+
+
+def _verbs(cls: type) -> frozenset[str]:
+    verbs = _VERBS.get(cls)
+    if verbs is None:
+        _commands(cls)
+        verbs = _VERBS[cls]
+    return verbs
 
 
 class LabSMTP(SMTP):
@@ -192,13 +202,13 @@ class LabSMTP(SMTP):
         self.codes: CodeTally = CodeTally()
         #: The session's state and its reading of the client's bytes (sans I/O).
         self.core = SessionCore(
-            _commands(type(self)),
+            _verbs(type(self)),
             command_line=limits.command_line,
             text_line=limits.text_line,
             junk_limit=limits.junk_command_limit,
             error_limit=limits.hard_error_limit,
         )
-        self.auth_failures = AuthFailures(limits.auth_failure_limit, limits.auth_failure_delay)
+        self._auth_failures: AuthFailures | None = None  # made at the first failed AUTH
         self._greeted = False
         self.stored = 0
         self.user: str | None = None
@@ -214,7 +224,7 @@ class LabSMTP(SMTP):
         #: command's next reply of the same class, once the command has succeeded.
         self._success_rule: Reply | None = None
         self._ended = False
-        self._arrived = asyncio.Event()  # bytes came for the core (or the connection ended)
+        self._arrival: asyncio.Future[None] | None = None  # the driver waits for bytes (or the end) on it
         self._reading_paused = False
         # aiosmtpd's SMTP.__init__ is not called (see the module docstring); these are what
         # aiosmtpd's connection methods (connection_made, connection_lost, eof_received, the idle
@@ -307,7 +317,7 @@ class LabSMTP(SMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)
-        self._arrived.set()
+        self._wake()
         if not self._ended:
             self._ended = True
             self.lab_server.session_closed(self)
@@ -315,7 +325,7 @@ class LabSMTP(SMTP):
     def data_received(self, data: bytes) -> None:
         """Bytes for the core (asyncio calls this, over TCP, over TLS or over an in-memory pair)."""
         self.core.receive_data(data)
-        self._arrived.set()
+        self._wake()
         transport = self.transport
         if (
             self.core.buffered > READ_AHEAD
@@ -328,6 +338,11 @@ class LabSMTP(SMTP):
             # The idle timer restarts when a command arrives; a client streaming a long
             # message is not idle, so each chunk of the message restarts it too.
             self._reset_timeout()
+
+    def _wake(self) -> None:
+        arrival = self._arrival
+        if arrival is not None and not arrival.done():
+            arrival.set_result(None)
 
     @property
     def _open(self) -> bool:
@@ -467,8 +482,11 @@ class LabSMTP(SMTP):
                 transport = self.transport
                 if isinstance(transport, asyncio.ReadTransport):
                     transport.resume_reading()
-            self._arrived.clear()
-            await self._arrived.wait()
+            self._arrival = self.loop.create_future()
+            try:
+                await self._arrival
+            finally:
+                self._arrival = None
 
     async def _answer_line(self, refused: LineRefused) -> None:
         """Answer a line that runs no command (unknown, too long, not ASCII…), or close on one too many."""
@@ -628,9 +646,12 @@ class LabSMTP(SMTP):
 
     async def _auth_failed(self, reply: Reply) -> None:
         """Answer a failed AUTH: at once for the first few, then more slowly; the last one allowed closes (421)."""
-        last, wait = self.auth_failures.failed()
+        if self._auth_failures is None:
+            limits = self.lab_server.limits
+            self._auth_failures = AuthFailures(limits.auth_failure_limit, limits.auth_failure_delay)
+        last, wait = self._auth_failures.failed()
         if last:
-            log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self.auth_failures.count)
+            log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures.count)
             await self._reply("auth-too-many-failures")
             return
         if wait is not None:

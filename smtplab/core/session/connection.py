@@ -152,7 +152,7 @@ class SessionCore:
         junk_limit: int | None = 100,
         error_limit: int | None = 20,
     ) -> None:
-        self.known = frozenset(known)
+        self.known = known if isinstance(known, frozenset) else frozenset(known)
         self.command_line = command_line
         self.text_line = text_line
         #: A line may hold a text line and its transparency dot (RFC 5321 4.5.2).
@@ -171,12 +171,11 @@ class SessionCore:
         self._buffer = bytearray()
         self._skipping = False  # inside a line too long to keep: dropping it up to its end
         self._mode = _COMMANDS
-        # The message being read (mode _MESSAGE).
-        self._max_size = 0
-        self._size = 0
+        # The message being read (mode _MESSAGE), set by start_message.
+        self._max_size = self._size = 0
         self._problem: str | None = None
-        self._lines: list[bytes] = []
-        self._fragments: list[bytes] = []
+        self._lines: list[bytes]
+        self._fragments: list[bytes]
 
     # -- the session's state -------------------------------------------------
 
