@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -285,6 +286,14 @@ class InProcessTarget(Target):
 
             return MemoryRaw(self.server, self.loop, timeout)  # type: ignore[return-value]
         return super().raw(timeout, source)
+
+    def smtp(self, timeout: float = TIMEOUT) -> smtplib.SMTP:
+        """The standard library's client, connected (over the in-memory pair for ``transport="memory"``)."""
+        if self.transport == "memory":
+            from memory_client import MemorySMTP
+
+            return MemorySMTP(self.server, self.loop, timeout)
+        return smtplib.SMTP(self.host, self.port, timeout=timeout)
 
     def ended(self) -> int:
         return len(self.records)
