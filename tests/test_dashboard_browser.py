@@ -184,6 +184,8 @@ def test_thirty_learners_fit_a_projector_and_who_needs_help_is_on_top(tmp_path):
     from class_of_thirty import IDLE_AFTER, SCENARIO, run_class
 
     browser.require()
+    from playwright.sync_api import Error as PlaywrightError
+
     root = instructor_notebook(
         tmp_path,
         "from smtplab.notebook.widgets import ClassDashboard\n\n"
@@ -205,27 +207,40 @@ def test_thirty_learners_fit_a_projector_and_who_needs_help_is_on_top(tmp_path):
             rows = where.locator("tr.smtplab-learner")
             return [rows.nth(i).get_attribute("data-key") for i in range(rows.count())]
 
+        # The page reloads itself every two seconds: everything is measured in one script run, again if a
+        # reload came in the middle of it.
+        measure = """() => {
+            const rows = [...document.querySelectorAll("tr.smtplab-learner")];
+            return {keys: rows.map(r => r.dataset.key), heights: rows.map(r => r.getBoundingClientRect().height),
+                    bottom: rows.length ? rows[rows.length - 1].getBoundingClientRect().bottom : 0,
+                    width: document.documentElement.scrollWidth,
+                    font: rows.length ? getComputedStyle(rows[0].cells[0]).fontSize : ""};
+        }"""
+
+        def snapshot(page) -> dict:
+            for _ in range(5):
+                try:
+                    page.locator("tr.smtplab-learner").nth(count - 1).wait_for(timeout=15_000)
+                    found = page.evaluate(measure)
+                    if len(found["keys"]) == count:
+                        return found
+                except PlaywrightError:  # "execution context was destroyed": the page reloaded meanwhile
+                    pass
+            raise AssertionError(f"the page never showed {count} learners")
+
         with browser.chromium(tmp_path / "home") as page:
             for width in (1366, 1024):
                 page.set_viewport_size({"width": width, "height": 768})
                 page.goto(url)
-                page.locator("tr.smtplab-learner").nth(count - 1).wait_for(timeout=15_000)
-                keys = names(page)
-                assert len(keys) == count and set(keys[: len(stuck)]) == stuck  # who needs help, on top
+                found = snapshot(page)
+                assert set(found["keys"][: len(stuck)]) == stuck  # who needs help, on top
                 shot = browser.screenshot(page, f"dashboard-30-{width}x768.png")
                 print(f"screenshot: {shot}")
-                last = page.locator("tr.smtplab-learner").nth(count - 1).bounding_box()
+                assert found["width"] <= width  # no sideways scrolling
+                assert max(found["heights"]) <= 22, found["heights"]  # one line a learner
                 if width == 1366:  # a projector: every learner on one screen, no scrolling
-                    assert last is not None and last["y"] + last["height"] <= 768, last
-                    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
-                else:  # smaller: still one line a learner, no sideways scrolling
-                    heights = {
-                        round(page.locator("tr.smtplab-learner").nth(i).bounding_box()["height"]) for i in range(count)
-                    }
-                    assert max(heights) <= 22, heights
-                    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
-                font = page.locator("tr.smtplab-learner td").first.evaluate("e => getComputedStyle(e).fontSize")
-                assert float(font.rstrip("px")) >= 13  # readable from the back of the room
+                    assert found["bottom"] <= 768, found["bottom"]
+                assert float(found["font"].rstrip("px")) >= 13  # readable from the back of the room
             page.set_viewport_size({"width": 1366, "height": 768})
             page.goto(url)
             dead = next(iter(sorted(n for n in stuck if n.startswith("dead"))))
