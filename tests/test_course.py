@@ -459,7 +459,10 @@ COURSE_NOTEBOOKS = sorted(
     str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
 #: What only a solved exercise prints: it must not be waiting in a learner's copy.
-EARNED = ("Well done", "Làm tốt", "Solved 6 of 6", "solved. The last reply", "Correct:", "The greylist scenario works")
+EARNED = (
+    *("Well done", "Solved 6 of 6", "solved. The last reply", "Correct:", "The greylist scenario works"),
+    *("Làm tốt", "Đã giải 6 trên 6", "Đã giải thử thách", "Đúng rồi:", "Kịch bản greylist hoạt động"),
+)
 
 
 def cells(path: Path) -> list[dict]:
