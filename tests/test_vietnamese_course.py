@@ -187,3 +187,9 @@ def test_an_unreachable_class_server_is_explained_in_vietnamese():
 def test_class_server_arguments_are_explained_in_vietnamese(kwargs, says):
     with pytest.raises(LabArgumentError, match=re.escape(says)):
         Lab(lang="vi", **kwargs)
+
+
+def test_a_vietnamese_labs_policy_shows_an_empty_setting_in_vietnamese():
+    with Lab(lang="vi") as lab:
+        shown = str(lab.policy)
+    assert "(không có)" in shown and "(none)" not in shown
