@@ -193,3 +193,13 @@ def test_a_vietnamese_labs_policy_shows_an_empty_setting_in_vietnamese():
     with Lab(lang="vi") as lab:
         shown = str(lab.policy)
     assert "(không có)" in shown and "(none)" not in shown
+
+
+def test_a_mistyped_lab_keyword_or_quiz_name_is_explained_in_vietnamese():
+    from smtplab.errors import UnknownQuiz
+    from smtplab.notebook.widgets import Quiz
+
+    with pytest.raises(LabArgumentError, match=r"Lab\(\) không nhận từ khóa 'vrfyy'; có phải ý bạn là 'vrfy'\?"):
+        Lab(lang="vi", vrfyy="confirm")
+    with pytest.raises(UnknownQuiz, match=r"không có bài đố nào tên 'vrfyy'.*có phải ý bạn là 'vrfy'\?"):
+        Quiz("vrfyy", lang="vi")

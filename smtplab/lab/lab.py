@@ -48,7 +48,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from smtplab.core.catalogue import catalogue, check_language
+from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
 from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import KEEP, Exchange, ExplainedReply, Transcript, check_keep
@@ -145,26 +145,25 @@ class Lab:
         policy: Policy | None = None,
         **settings: Unpack[PolicySettings],
     ) -> None:
+        say = catalogue(lang if lang in LANGUAGES else "en").ui  # the lab's language, once it is a valid one
         unknown = [name for name in settings if name not in SETTINGS]
         if unknown:
+            hint = suggest(unknown[0], (*_PARAMETERS, *SETTINGS), phrase=say("policy_error.did_you_mean"))
             raise LabArgumentError(
-                f"Lab() got an unexpected keyword {unknown[0]!r}{suggest(unknown[0], (*_PARAMETERS, *SETTINGS))}; "
-                f"Lab's parameters are {', '.join(_PARAMETERS)}, and any other keyword is a policy setting: "
-                f"{', '.join(SETTINGS)}"
+                say(
+                    "lab_error.unknown_keyword",
+                    name=unknown[0],
+                    hint=hint,
+                    parameters=", ".join(_PARAMETERS),
+                    settings=", ".join(SETTINGS),
+                )
             )
         if policy is not None and not isinstance(policy, Policy):
-            raise LabArgumentError(
-                f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); not {type(policy).__name__}"
-            )
+            raise LabArgumentError(say("lab_error.policy_type", kind=type(policy).__name__))
         if policy is not None and settings:
-            raise LabArgumentError(
-                f"give the policy either as policy=Policy(...) or as settings such as {next(iter(settings))}=..., "
-                "not both: put the settings into the Policy"
-            )
+            raise LabArgumentError(say("lab_error.policy_and_settings", name=next(iter(settings))))
         if limits is not None and not isinstance(limits, Limits):
-            raise LabArgumentError(
-                f"limits must be a smtplab.Limits, such as Limits(max_connections=5); not {type(limits).__name__}"
-            )
+            raise LabArgumentError(say("lab_error.limits_type", kind=type(limits).__name__))
         self.lang = check_language(lang)
         self._server: tuple[str, int] | None = None
         self.learner: str | None = None
