@@ -1,7 +1,7 @@
 """``compare()``: two reply codes side by side, in the shape of a reference page.
 
-Sections, in order: title, introduction (do they share a class, and what
-that means), each code's description / when you see it / how to fix, key
+Sections, in order: title, a one-line introduction (each code's class and
+gist: what it says, in one clause), what the classes and categories mean, each code's description / when you see it / how to fix, key
 differences (numbered), when to use which, learn more. Notable pairs have
 curated differences in the catalogue; every other pair gets differences
 assembled from the two entries. Pure.
@@ -9,7 +9,7 @@ assembled from the two entries. Pure.
 
 from __future__ import annotations
 
-from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
+from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue, normalise_enhanced
 from smtplab.core.document import Displayable, Document, Heading, Items, Paragraph
 from smtplab.core.references import reference_span
 from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
@@ -60,8 +60,10 @@ class Comparison(Displayable):
         a, b = self.a, self.b
         blocks: list[Block] = [
             Heading(cat.ui("title.compare", a=a.code, title_a=a.title, b=b.code, title_b=b.title), 1),
-            Paragraph(introduction(cat, a, b)),
         ]
+        if a.code != b.code:
+            blocks.append(Paragraph(one_line(cat, a, b)))
+        blocks.append(Paragraph(introduction(cat, a, b)))
         for entry in (a, b) if a.code != b.code else (a,):
             blocks.append(Heading(cat.ui("title.explain", code=entry.code, title=entry.title), 2))
             for field in ("description", "when", "fix"):
@@ -75,6 +77,22 @@ class Comparison(Displayable):
         blocks.append(Heading(cat.ui("heading.learn_more"), 2))
         blocks.append(Items(_learn_more_items(cat, a, b)))
         return Document("comparison", tuple(blocks), self.lang)
+
+
+def one_line(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
+    """The comparison in one line: both codes with their class, and what each one says (its gist)."""
+    key = "compare.one_line_same" if a.class_digit == b.class_digit else "compare.one_line"
+    return cat.ui(
+        key,
+        a=a.code,
+        title_a=a.title,
+        digit_a=a.class_digit,
+        gist_a=a.gist,
+        b=b.code,
+        title_b=b.title,
+        digit_b=b.class_digit,
+        gist_b=b.gist,
+    )
 
 
 def introduction(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
@@ -123,7 +141,14 @@ def _outcome(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
     """What the two first digits mean for the client, said in a way that fits both codes' roles."""
     classes = {a.class_digit: a, b.class_digit: b}
     if a.class_digit == b.class_digit:
-        return cat.ui("compare.diff_same_class", a=a.code, b=b.code, class_name=cat.reply_class_name(a.class_digit))
+        return cat.ui(
+            "compare.diff_same_class",
+            a=a.code,
+            b=b.code,
+            gist_a=a.gist,
+            gist_b=b.gist,
+            class_name=cat.reply_class_name(a.class_digit),
+        )
     if {4, 5} == set(classes):
         return cat.ui("compare.diff_retry", transient=classes[4].code, permanent=classes[5].code)
     if {2, 3} == set(classes):
@@ -168,7 +193,9 @@ def _commands(cat: Catalogue, a: BasicCode, b: BasicCode) -> list[str]:
     if same_list or "*" in a.commands or "*" in b.commands:
         return out
     shared = [c for c in commands_a if c in commands_b and c not in ("*", "CONNECTION")]
-    if shared:
+    # When one list holds the other, the roles sentence has already said what they share.
+    nested = set(commands_a) <= set(commands_b) or set(commands_b) <= set(commands_a)
+    if shared and not nested:
         out.append(cat.ui("compare.diff_shared_commands", shared=commands_phrase(cat, tuple(shared))))
     return out
 
@@ -219,6 +246,14 @@ def compare(a: int | str, b: int | str, lang: str = "en") -> Comparison:
     when either is not in the catalogue.
     """
     cat = catalogue(lang)
+    enhanced = [str(c).strip() for c in (a, b) if isinstance(c, str) and normalise_enhanced(c) is not None]
+    if enhanced:
+        commands = cat.ui("label.command_list_and").join(f"smtplab explain {c}" for c in enhanced)
+        raise UnknownCode(
+            cat.ui("error.compare_enhanced", codes=cat.ui("label.command_list_and").join(enhanced), commands=commands),
+            enhanced[0],
+            tuple(enhanced),
+        )
     entries = []
     for code in (a, b):
         if isinstance(code, bool) or not isinstance(code, (int, str)):
