@@ -2,8 +2,12 @@
 
 About 950 pairs per language. The invariants: no sentence twice in one
 comparison, no greeting described as answering (or accepting) a command,
-no "Unspecified" category used as a topic, no leftover placeholder, and every
-RFC section named in the text is one the references know.
+no "Unspecified" category used as a topic, no leftover placeholder, every
+RFC section named in the text is one the references know; every comparison
+opens with a one-line intro naming what each code says (its gist), and a
+generated pair of one class names both situations among its differences;
+"most often seen with" only where a real-world line shows that code; no
+enhanced status code put on a greeting or on a reply to EHLO/HELO.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import tomllib
 
 from smtplab import catalogue, compare
 from smtplab.core.roles import is_greeting
+from test_catalogue_truths import enhanced_code_on_a_greeting_or_ehlo
 
 DATA = Path(__file__).parent.parent / "smtplab" / "data"
 REFERENCE = Path(__file__).parent / "data" / "smtp-codes.json"
@@ -50,6 +55,27 @@ def _known_sections() -> set[tuple[str, str]]:
 
 
 KNOWN = _known_sections()
+
+
+def _observed() -> dict[int, set[str]]:
+    """The enhanced status codes each basic code's real-world lines show, read straight from the data file."""
+    facts = tomllib.loads((DATA / "basic.toml").read_text(encoding="utf-8"))
+    return {
+        int(code): {
+            m[1] for r in entry.get("real_world", ()) if (m := re.match(r"\d{3}[ -]([245]\.\d+\.\d+) ", r["line"]))
+        }
+        for code, entry in facts.items()
+    }
+
+
+OBSERVED = _observed()
+# "most often seen with" in each language: the basic code and the enhanced code it names.
+USUAL = {
+    "en": re.compile(
+        r"(\d{3}) (?:is|carries none as a greeting \(RFC 2034\), but later in the session it is) most often seen with ([245]\.\d+\.\d+)"
+    ),
+    "vi": re.compile(r"mã hay đi kèm (\d{3}) nhất là ([245]\.\d+\.\d+)"),
+}
 
 
 def _sections_named(text: str) -> set[tuple[str, str]]:
@@ -96,6 +122,21 @@ def test_every_pair_of_basic_codes_reads_true(lang):
                 for phrase in ANSWERS[lang]:
                     if phrase.format(code=code) in " ".join(said):
                         problems.append(f"{a.code}/{b.code}: {phrase.format(code=code)!r}")
+        flat = " ".join(text.split())
+        one_line = " ".join(text.split("\n\n")[1].split())
+        if a.gist not in one_line or b.gist not in one_line:
+            problems.append(f"{a.code}/{b.code}: the one-line intro does not give both gists: {one_line}")
+        if a.class_digit == b.class_digit and not comparison.curated:
+            if not any(a.gist in d and b.gist in d for d in comparison.differences):
+                problems.append(f"{a.code}/{b.code}: same class, but the differences do not name both situations")
+        for code, enhanced in USUAL[lang].findall(flat):
+            if enhanced not in OBSERVED[int(code)]:
+                problems.append(
+                    f"{a.code}/{b.code}: {code} 'most often seen with' {enhanced}, which no real line shows"
+                )
+        for sentence in _sentences(comparison.differences):
+            if enhanced_code_on_a_greeting_or_ehlo(lang, sentence, about_enhanced=False):
+                problems.append(f"{a.code}/{b.code}: an enhanced code on a greeting or EHLO reply: {sentence}")
         for number, section in _sections_named(text):
             if (number, section) not in KNOWN:
                 problems.append(f"{a.code}/{b.code}: names RFC {number} §{section}, which no reference cites")
