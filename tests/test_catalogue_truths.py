@@ -34,7 +34,10 @@ EHLO_REPLY = {
     "en": re.compile(r"\b(?:reply|replies|answers?|answering|respond\w*|after|at|to)\s+(?:EHLO|HELO)\b(?!\s+reply)"),
     "vi": re.compile(r"(?:cho|sau|ở|với)\s+(?:lệnh\s+)?(?:EHLO|HELO)\b"),
 }
-NEGATION = {"en": re.compile(r"\b(?:never|no|not|none|neither|nor|without)\b|n't", re.I), "vi": re.compile(r"không|chẳng")}
+NEGATION = {
+    "en": re.compile(r"\b(?:never|no|not|none|neither|nor|without)\b|n't", re.I),
+    "vi": re.compile(r"không|chẳng"),
+}
 
 
 def _strings(node: object, where: str = ""):
