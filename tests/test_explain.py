@@ -97,7 +97,8 @@ def test_an_enhanced_code_of_the_wrong_class_is_read_as_text():
         ("260", "260 is not a valid SMTP reply code"),
         (
             "5.1",
-            "'5.1' is not a complete enhanced status code: it has three parts, class.subject.detail; did you mean 5.1.0 or 5.1.1?",
+            "'5.1' is not a complete enhanced status code: it has three parts, class.subject.detail; "
+            "did you mean 5.1.0 or 5.1.1?",
         ),
         ("X.7", "did you mean X.7.0 or X.7.1?"),
         ("abc", "cannot explain 'abc'"),

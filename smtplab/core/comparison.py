@@ -1,7 +1,8 @@
 """``compare()``: two reply codes side by side, in the shape of a reference page.
 
 Sections, in order: title, a one-line introduction (each code's class and
-gist: what it says, in one clause), what the classes and categories mean, each code's description / when you see it / how to fix, key
+gist: what it says, in one clause), what the classes and categories mean,
+each code's description / when you see it / how to fix, key
 differences (numbered), when to use which, learn more. Notable pairs have
 curated differences in the catalogue; every other pair gets differences
 assembled from the two entries. Pure.
