@@ -179,5 +179,6 @@ def test_every_code_has_a_one_clause_gist(lang):
     gists = [e.gist for e in catalogue(lang).basic_codes()]
     for entry in catalogue(lang).basic_codes():
         assert 10 < len(entry.gist) < 130 and not entry.gist.endswith("."), (entry.code, entry.gist)
+        assert not {":", ";"} & set(entry.gist), (entry.code, entry.gist)  # it sits inside "…: 535 …, while 538 …"
         assert not entry.gist[0].isupper(), (entry.code, entry.gist)  # it follows the code: "535 says …"
     assert len(set(gists)) == len(gists)
