@@ -295,7 +295,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
 def _serve_options(serve: argparse.ArgumentParser) -> None:
     import textwrap
 
-    from smtplab.server.scenarios import SCENARIOS
+    from smtplab.classroom.scenarios import SCENARIOS
 
     width = max(map(len, SCENARIOS))
     serve.epilog = "scenarios (--scenario NAME):\n" + "\n".join(
@@ -421,7 +421,7 @@ _SUBCOMMANDS = {
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from smtplab.server import serve
+    from smtplab.classroom import serve
 
     options = serve.ServeOptions(
         host=args.host,

@@ -10,7 +10,7 @@ expect, so ``except ValueError`` keeps working::
     ├── UnknownLanguage (LookupError)    a language the catalogue is not written in
     ├── NoRecipe (LookupError)           a code whose catalogue entry has no lab recipe
     ├── UnknownQuiz (LookupError)        a quiz name that smtplab.core.quizzes does not hold
-    ├── UnknownScenario (LookupError)    a classroom scenario name that smtplab.server.scenarios does not hold
+    ├── UnknownScenario (LookupError)    a classroom scenario name that smtplab.classroom.scenarios does not hold
     ├── ServerReplyError (LookupError)   a lab server reply name or value that replies.toml lacks
     ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
@@ -125,7 +125,7 @@ class UnknownQuiz(_PlainMessage, SMTPLabError, LookupError):
 
 
 class UnknownScenario(_PlainMessage, SMTPLabError, LookupError):
-    """A scenario name that :data:`smtplab.server.scenarios.SCENARIOS` does not hold."""
+    """A scenario name that :data:`smtplab.classroom.scenarios.SCENARIOS` does not hold."""
 
 
 class ServerReplyError(_PlainMessage, SMTPLabError, LookupError):

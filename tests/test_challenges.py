@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smtplab import Lab
-from smtplab.core.challenges import CHALLENGES, ChallengeTracker, UnknownChallenge, challenge
+from smtplab.classroom.challenges import CHALLENGES, ChallengeTracker, UnknownChallenge, challenge
 from smtplab.core.reply import Reply
 
 # (challenge, replies of one attempt, passes?) — the replies as notebook 07's check cells see them.

@@ -12,7 +12,7 @@ import pytest
 from class_of_thirty import SCENARIO, run_class
 from targets import ServeTarget
 
-from smtplab.server.events import EventsReader
+from smtplab.classroom.events import EventsReader
 
 DASHBOARD = re.compile(r"^smtplab serve: dashboard on (http://\S+/) ")
 

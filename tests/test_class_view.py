@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from smtplab.core.class_view import CHART_CODES, chart_svg, dashboard_html, label, page_html, table_html
-from smtplab.core.progress import ClassProgress
+from smtplab.classroom.class_view import CHART_CODES, chart_svg, dashboard_html, label, page_html, table_html
+from smtplab.classroom.progress import ClassProgress
 
 
 def progress_of(*events: tuple) -> ClassProgress:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from targets import InProcessTarget, ServeTarget, normal_session, wait_until
 
-from smtplab.server.events import EventsReader
+from smtplab.classroom.events import EventsReader
 
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
 CURL = shutil.which("curl") or "/usr/bin/curl"

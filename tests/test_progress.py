@@ -7,7 +7,7 @@ import json
 import pytest
 from test_core_imports import FORBIDDEN, loaded_modules
 
-from smtplab.core.progress import ClassProgress, learner_name, parse_event, redact
+from smtplab.classroom.progress import ClassProgress, learner_name, parse_event, redact
 
 
 def line(
@@ -219,7 +219,7 @@ def test_blank_lines_are_no_problem():
 
 def test_the_pure_modules_import_no_io_library():
     modules = loaded_modules(
-        "import json, sys\nfrom smtplab.core import progress, challenges, class_view\n"
+        "import json, sys\nfrom smtplab.classroom import progress, challenges, class_view, scenarios\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     assert [m for m in FORBIDDEN if m in modules] == []

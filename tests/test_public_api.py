@@ -90,8 +90,8 @@ def test_messages_read_as_written_whatever_the_builtin(cls):
 
 
 def test_errors_raised_deep_inside_are_the_exported_classes():
+    from smtplab.classroom.scenarios import scenario
     from smtplab.core.quizzes import quiz
-    from smtplab.server.scenarios import scenario
 
     with pytest.raises(smtplab.UnknownQuiz, match="did you mean 'vrfy'"):
         quiz("vrfu")

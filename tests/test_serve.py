@@ -27,10 +27,10 @@ import aiosmtplib
 import pytest
 from targets import ServeTarget, start_transaction
 
+from smtplab.classroom.scenarios import SCENARIOS, UnknownScenario, scenario
+from smtplab.classroom.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
 from smtplab.errors import SMTPLabError
 from smtplab.server.policy import Policy
-from smtplab.server.scenarios import SCENARIOS, UnknownScenario, scenario
-from smtplab.server.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
 
 ROOT = Path(__file__).resolve().parent.parent
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"

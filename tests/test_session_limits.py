@@ -16,10 +16,10 @@ import pytest
 from targets import InProcessTarget, Raw, ServeTarget, start_transaction
 
 from smtplab import Lab
+from smtplab.classroom.serve import ServeOptions, build_limits
 from smtplab.errors import PolicyError, ServeError
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
-from smtplab.server.serve import ServeOptions, build_limits
 from smtplab.server.settings import SETTINGS
 
 pytestmark = pytest.mark.timeout(120)
@@ -220,6 +220,7 @@ def test_serve_turns_the_limits_off_with_0_and_refuses_a_negative_one(tmp_path):
     assert str(info.value) == "--hard-error-limit cannot be -1: expected a whole number of at least 0"
 
 
+@pytest.mark.slow
 def test_with_the_junk_limit_off_200000_noops_leave_the_servers_memory_flat(serve_target):
     """RSS of a real `smtplab serve` over one session of 200,000 NOOP, sent in pipelined batches."""
     target = serve_target("--junk-command-limit", "0")

@@ -6,7 +6,7 @@ the small rules of that: :func:`parse_server` reads ``"host:port"``,
 :func:`check_learner` checks the name, and :func:`named_greeting` makes every
 EHLO or HELO the lab sends name the learner (``EHLO an.learner.lab``), which is
 how the class server's events file and the teacher's dashboard know who is
-who (:func:`smtplab.core.progress.learner_name`).
+who (:func:`smtplab.classroom.progress.learner_name`).
 
 Decision: a learner's own EHLO/HELO name is *rewritten* to theirs, with a note
 in the transcript, rather than only given as the default: a learner who copies
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import ssl
 
-from smtplab.core.progress import LEARNER_SUFFIX, learner_name
+from smtplab.classroom.progress import LEARNER_SUFFIX, learner_name
 from smtplab.errors import LabArgumentError
 
 __all__ = ["check_learner", "learner_host", "named_greeting", "parse_server", "unverified_tls_context"]

@@ -1,4 +1,5 @@
-"""The lab's SMTP server: the policy, the SMTP protocol on aiosmtpd, its handler, the Maildir and ``smtplab serve``.
+"""The lab's SMTP server: the policy, the SMTP protocol on aiosmtpd, its handler and the Maildir.
 
-Built on :mod:`smtplab.core`; knows nothing of the learner's client, the notebook or the command line.
+Built on :mod:`smtplab.core`; knows nothing of the class server (:mod:`smtplab.classroom`), the learner's client,
+the notebook or the command line.
 """

@@ -12,7 +12,7 @@ One row per learner (the reply codes they have been sent, as coloured
 chips; the workshop challenges of notebook 07 they have solved; the last
 lines of their transcript) and a chart of how many learners have reached
 each code, in English or Vietnamese: the same HTML as the web page of
-``smtplab serve --dashboard`` (:mod:`smtplab.core.class_view`).
+``smtplab serve --dashboard`` (:mod:`smtplab.classroom.class_view`).
 
 It follows the file from a daemon thread that reads what was added every
 ``interval`` seconds and updates the widget only when something changed, so
@@ -27,12 +27,12 @@ import threading
 
 import ipywidgets as widgets
 
+from smtplab.classroom.class_view import DASHBOARD_STYLE, chart_svg, label, table_html
+from smtplab.classroom.events import EventsReader
+from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
-from smtplab.core.class_view import DASHBOARD_STYLE, chart_svg, label, table_html
 from smtplab.core.document import STYLE
-from smtplab.core.progress import ClassProgress
 from smtplab.notebook.widgets._common import heading_html, language_toggle, styled
-from smtplab.server.events import EventsReader
 
 __all__ = ["ClassDashboard"]
 

@@ -2,7 +2,7 @@
 
 The notebook widget (:class:`~smtplab.notebook.widgets.dashboard.ClassDashboard`)
 and the web page of ``smtplab serve --dashboard`` show the same HTML, made
-here from a :class:`~smtplab.core.progress.ClassProgress`. Every piece of
+here from a :class:`~smtplab.classroom.progress.ClassProgress`. Every piece of
 text is escaped with the document renderer's escaper
 (:mod:`smtplab.core.document`); labels come from ``classroom.toml`` in
 English or Vietnamese. Reply codes are chips coloured by their class, as in
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from smtplab.classroom.challenges import CHALLENGES
+from smtplab.classroom.progress import ClassProgress, LearnerProgress
 from smtplab.core.catalogue import LANGUAGES, _load
-from smtplab.core.challenges import CHALLENGES
 from smtplab.core.document import STYLE, escape_html
-from smtplab.core.progress import ClassProgress, LearnerProgress
 
 __all__ = ["DASHBOARD_STYLE", "LANGUAGES", "chart_svg", "dashboard_html", "label", "page_html", "table_html"]
 

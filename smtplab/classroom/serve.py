@@ -7,7 +7,7 @@
 
 It runs the same :class:`~smtplab.server.lab_server.LabServer` a notebook's ``Lab``
 runs, with a policy made from a classroom scenario
-(:mod:`smtplab.server.scenarios`) plus the options, and a kept Maildir.
+(:mod:`smtplab.classroom.scenarios`) plus the options, and a kept Maildir.
 
 What it prints:
 
@@ -19,7 +19,7 @@ What it prints:
   messages stored), flushed at once so that ``| tee`` and log files keep up.
 * with ``--events FILE``, one JSON line per reply in FILE, and with
   ``--dashboard PORT`` the class's progress as a web page on loopback
-  (:mod:`smtplab.server.classroom`).
+  (:mod:`smtplab.classroom.room`).
 
 SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
 progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
@@ -35,25 +35,22 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
-import math
 import os
 import signal
-import socket
 import sys
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from smtplab.classroom.addresses import is_loopback
+from smtplab.classroom.options import DEFAULT_MAILDIR, ServeOptions, build_limits, build_policy, seconds
+from smtplab.classroom.room import Classroom
+from smtplab.classroom.scenarios import scenario
 from smtplab.core.catalogue import LANGUAGES
-from smtplab.errors import PolicyError, ServeError, SMTPLabError
-from smtplab.server.classroom import Classroom
-from smtplab.server.lab_server import LabServer, Limits, SessionRecord
+from smtplab.errors import ServeError, SMTPLabError
+from smtplab.server.lab_server import LabServer, SessionRecord
 from smtplab.server.mailbox import LabMailbox
-from smtplab.server.policy import Policy
-from smtplab.server.scenarios import scenario
 
 __all__ = [
     "DEFAULT_MAILDIR",
@@ -69,125 +66,11 @@ __all__ = [
     "serve",
 ]
 
-#: Where mail goes unless ``--maildir`` says otherwise (relative to the working directory; kept).
-DEFAULT_MAILDIR = "smtplab-maildir"
-#: Sessions at once unless ``--max-connections`` says otherwise: a class of 100 with room to spare
-#: (docs/serve.md has what 400 sessions at once cost on a small machine).
-DEFAULT_MAX_CONNECTIONS = 400
 #: Descriptors a session may need beyond its socket (a message being stored), and the server's own.
 _SPARE_DESCRIPTORS = 64
 #: A file in the Maildir's tmp/ this much older than the start is a leftover of a crash (maildir(5): 36 hours).
 STALE_TMP_SECONDS = 36 * 3600.0
 _PREFIX = "smtplab serve"
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """Everything ``smtplab serve`` is told; each field is one command-line option.
-
-    ``users`` are addresses or bare user names; when given, they are the
-    lab's local users (instead of alice, bob, carol and alan), and the
-    domain of an address becomes one of its local domains.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 2525
-    maildir: str | os.PathLike[str] = DEFAULT_MAILDIR
-    vrfy: str | None = None
-    users: tuple[str, ...] = ()
-    scenario: str = "default"
-    lang: str = "en"
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-    max_per_client: int | None = None
-    max_size: int | None = None
-    idle_timeout: float = 300.0
-    session_deadline: float = 3600.0
-    data_deadline: float = 600.0
-    junk_command_limit: int = 100
-    hard_error_limit: int = 20
-    grace: float = 10.0
-    events: str | os.PathLike[str] | None = None
-    dashboard: int | None = None
-    dashboard_host: str = "127.0.0.1"
-    dashboard_public: bool = False
-
-
-# -- building the server's parts ----------------------------------------------
-
-
-def build_policy(options: ServeOptions) -> Policy:
-    """The scenario's policy with ``--vrfy``, ``--user`` and ``--max-size`` applied on top."""
-    preset = scenario(options.scenario)
-    policy = Policy(**preset.settings)
-    if options.vrfy is not None:
-        try:
-            policy.vrfy = options.vrfy  # type: ignore[assignment]  # a command-line string, checked right here
-        except PolicyError as exc:
-            raise ServeError(str(exc).replace("policy.vrfy", "--vrfy", 1)) from None
-    if options.users:
-        users: list[str] = []
-        domains = list(policy.domains)
-        for given in options.users:
-            local, at, domain = given.strip().strip("<>").rpartition("@")
-            if not at:
-                local, domain = domain, ""
-            try:
-                users.extend(Policy(users=[local]).users)
-                if domain:
-                    domains.extend(Policy(domains=[domain]).domains)
-            except PolicyError:
-                raise ServeError(
-                    f"--user cannot be {given!r}: expected an address such as 'alice@lab.example' "
-                    "or a user name such as 'alice'"
-                ) from None
-        policy.update(users=users, domains=domains)
-    if options.max_size is not None:
-        policy.max_size = _whole("--max-size", options.max_size, 1)
-    return policy
-
-
-def _whole(option: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ServeError(f"{option} cannot be {value!r}: expected a whole number of at least {minimum}")
-    return value
-
-
-def _seconds(option: str, value: object, *, zero: bool = False) -> float:
-    valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not valid or value < 0 or (value == 0 and not zero):  # type: ignore[operator]
-        raise ServeError(
-            f"{option} cannot be {value!r}: expected a number of seconds {'0 or more' if zero else 'above 0'}"
-        )
-    return float(value)  # type: ignore[arg-type]
-
-
-def build_limits(options: ServeOptions) -> Limits:
-    """The server's limits from ``--max-connections``, ``--max-per-client``, ``--max-size``, ``--idle-timeout``,
-    the deadlines and the junk-command and error limits (0: none).
-
-    One client may hold half the sessions unless ``--max-per-client`` says
-    otherwise, as Postfix's ``smtpd_client_connection_count_limit`` is half
-    its ``default_process_limit``.
-    """
-    size = {} if options.max_size is None else {"data_size": _whole("--max-size", options.max_size, 1)}
-    most = _whole("--max-connections", options.max_connections, 1)
-    per_client = (
-        max(1, most // 2) if options.max_per_client is None else _whole("--max-per-client", options.max_per_client, 1)
-    )
-    junk = _whole("--junk-command-limit", options.junk_command_limit, 0)
-    errors = _whole("--hard-error-limit", options.hard_error_limit, 0)
-    session = _seconds("--session-deadline", options.session_deadline, zero=True)
-    data = _seconds("--data-deadline", options.data_deadline, zero=True)
-    return Limits(
-        max_connections=most,
-        max_per_client=per_client,
-        idle_timeout=_seconds("--idle-timeout", options.idle_timeout),
-        session_deadline=session or None,
-        data_deadline=data or None,
-        junk_command_limit=junk or None,
-        hard_error_limit=errors or None,
-        **size,
-    )
 
 
 def raise_descriptor_limit(sessions: int) -> int | None:
@@ -230,22 +113,6 @@ def open_maildir(path: str | os.PathLike[str]) -> LabMailbox:
             f"--maildir {str(folder)!r} cannot be used: {reason}; give a folder you can write to"
         ) from None
     return mailbox
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address or a name) means this machine only."""
-    if not host:
-        return False  # asyncio binds every interface for ""
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0]).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ServeError(f"--host {host!r} is not an address of this machine: {reason}") from None
-    return all(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]).is_loopback for info in infos)
 
 
 def _where(host: str, port: int) -> str:
@@ -347,7 +214,7 @@ async def run(
         raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(LANGUAGES)}")
     if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
         raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
-    grace = _seconds("--grace", options.grace, zero=True)
+    grace = seconds("--grace", options.grace, zero=True)
     policy = build_policy(options)
     limits = build_limits(options)
     loopback = is_loopback(options.host)
@@ -361,7 +228,7 @@ async def run(
     logging.getLogger("smtplab").addHandler(status)
     log = SessionLog(out)
     try:
-        classroom = Classroom.open(options, policy)  # --events and --dashboard (smtplab.server.classroom)
+        classroom = Classroom.open(options, policy)  # --events and --dashboard (smtplab.classroom.room)
     except SMTPLabError:
         mailbox.close()
         raise

@@ -1,7 +1,7 @@
 """A class's progress, folded from the lines of a class server's events file. Pure: lines in, progress out.
 
 ``smtplab serve --events FILE`` writes one JSON object per line
-(:mod:`smtplab.server.events`): a ``start`` line when the server starts, then
+(:mod:`smtplab.classroom.events`): a ``start`` line when the server starts, then
 one line per reply the server sends::
 
     {"event": "start", "time": "...", "scenario": "default", "default_policy": true}
@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from smtplab.core.challenges import ChallengeTracker
+from smtplab.classroom.challenges import ChallengeTracker
 from smtplab.core.values import value
 
 __all__ = [

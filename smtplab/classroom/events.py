@@ -14,7 +14,7 @@
 Each line is written with a single ``os.write`` on a descriptor opened with
 ``O_APPEND``, so a line is whole once written and a crash of the server
 loses nothing that was written; several servers may append to one file.
-The format is described in :mod:`smtplab.core.progress`, which folds it.
+The format is described in :mod:`smtplab.classroom.progress`, which folds it.
 What a line holds: the time, the session (unique across runs), the peer,
 the learner the session named (``EHLO an.learner.lab``), the command the
 reply answers (AUTH with its mechanism only, never a credential), the reply
@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smtplab.core.progress import ClassProgress, learner_name, redact
+from smtplab.classroom.progress import ClassProgress, learner_name, redact
 from smtplab.errors import SMTPLabError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EventLog", "EventsError", "EventsReader"]
 
-log = logging.getLogger("smtplab.server.events")
+log = logging.getLogger("smtplab.classroom.events")
 
 
 class EventsError(SMTPLabError, OSError):
@@ -151,7 +151,7 @@ class EventLog:
 
 
 class EventsReader:
-    """Reads an events file as it grows and folds it into a :class:`~smtplab.core.progress.ClassProgress`."""
+    """Reads an events file as it grows and folds it into a :class:`~smtplab.classroom.progress.ClassProgress`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

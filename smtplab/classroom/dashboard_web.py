@@ -15,7 +15,7 @@ Three addresses, all GET, nothing else accepted:
 * anything else: 404.
 
 The page shows what the events file holds, no more: it never holds an AUTH
-credential (see :mod:`smtplab.server.events`), and every text is escaped.
+credential (see :mod:`smtplab.classroom.events`), and every text is escaped.
 It listens on loopback; another address is refused unless ``public`` says
 otherwise (the page shows who is in the class and what they typed).
 """
@@ -28,9 +28,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from smtplab.core.class_view import LANGUAGES, page_html
+from smtplab.classroom.addresses import is_loopback
+from smtplab.classroom.class_view import LANGUAGES, page_html
+from smtplab.classroom.events import EventsReader
 from smtplab.errors import SMTPLabError
-from smtplab.server.events import EventsReader
 
 __all__ = ["DashboardError", "DashboardServer"]
 
@@ -96,7 +97,6 @@ class DashboardServer:
     def __init__(
         self, reader: EventsReader, *, host: str = "127.0.0.1", port: int = 0, public: bool = False, refresh: int = 2
     ) -> None:
-        from smtplab.server.serve import is_loopback
 
         if not public and not is_loopback(host):
             raise DashboardError(

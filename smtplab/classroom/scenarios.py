@@ -27,6 +27,7 @@ Pure: no I/O, and cheap to import (the command line builds its help from it).
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any
 
 from smtplab.errors import UnknownScenario, suggest
 
@@ -38,7 +39,7 @@ class Scenario:
 
     __slots__ = ("name", "settings", "summary")
 
-    def __init__(self, name: str, settings: dict, summary: dict) -> None:
+    def __init__(self, name: str, settings: dict[str, Any], summary: dict[str, str]) -> None:
         self.name = name
         self.settings = MappingProxyType(settings)
         self.summary = MappingProxyType(summary)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from smtplab.classroom.events import EventLog, EventsReader
 from smtplab.errors import ServeError
-from smtplab.server.events import EventLog, EventsReader
 
 if TYPE_CHECKING:  # pragma: no cover
-    from smtplab.server.dashboard_web import DashboardServer
+    from smtplab.classroom.dashboard_web import DashboardServer
+    from smtplab.classroom.options import ServeOptions
     from smtplab.server.policy import Policy
-    from smtplab.server.serve import ServeOptions
 
 __all__ = ["Classroom"]
 
@@ -43,7 +43,7 @@ class Classroom:
                     "--dashboard needs --events FILE: the page shows what the events file holds; "
                     "add for instance --events class-events.jsonl"
                 )
-            from smtplab.server.dashboard_web import DashboardServer
+            from smtplab.classroom.dashboard_web import DashboardServer
 
             page = DashboardServer(
                 EventsReader(options.events), host=options.dashboard_host, port=port, public=options.dashboard_public
