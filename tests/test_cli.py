@@ -84,9 +84,9 @@ def test_version():
             "did you mean 5.1.0 or 5.1.1?",
         ),
         (
-            ("compare", "5.1.1", "5.1.2"),
-            "compare takes basic reply codes such as 250 and 252, not enhanced status "
-            "codes such as 5.1.1 and 5.1.2; read each with smtplab explain 5.1.1 and smtplab explain 5.1.2",
+            ("compare", "5.1.1", "550"),
+            "compare takes two reply codes such as 250 and 252, or two enhanced status codes such as 5.1.1 and "
+            "5.1.2, not one of each; read 5.1.1 with smtplab explain 5.1.1",
         ),
         (("compare", "250", "559"), "unknown reply code 559: the catalogue has no 559"),
         (("explain", "abc"), "cannot explain 'abc'"),
@@ -174,3 +174,17 @@ def test_explain_reads_an_uncatalogued_code_from_its_digits(lang, note):
     result = smtplab("explain", "559", "--lang", lang)
     assert result.returncode == 0 and result.stderr == ""
     assert note in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", ["Enhanced status codes 5.1.1", "Both are about subject 1, Addressing", "X.1.2 is"]),
+        ("vi", ["Mã trạng thái mở rộng 5.1.1", "Cả hai cùng chủ đề 1", "X.1.2 là"]),
+    ],
+)
+def test_compare_of_two_enhanced_codes_compares_them(lang, expected):
+    result = smtplab("compare", "5.1.1", "5.1.2", "--lang", lang)
+    assert result.returncode == 0 and result.stderr == ""
+    text = " ".join(result.stdout.split())
+    assert all(part in text for part in expected), text

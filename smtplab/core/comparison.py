@@ -248,6 +248,9 @@ def compare(a: int | str, b: int | str, lang: str = "en") -> Comparison:
     """
     cat = catalogue(lang)
     enhanced = [str(c).strip() for c in (a, b) if isinstance(c, str) and normalise_enhanced(c) is not None]
+    if len(enhanced) == 2:
+        a_text, b_text = enhanced
+        raise UnknownCode(cat.ui("error.compare_two_enhanced", a=a_text, b=b_text), a_text, tuple(enhanced))
     if enhanced:
         commands = cat.ui("label.command_list_and").join(f"smtplab explain {c}" for c in enhanced)
         raise UnknownCode(
