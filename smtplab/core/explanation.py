@@ -245,14 +245,14 @@ def _registered_with(cat: Catalogue, status: str, entry: EnhancedCode) -> Paragr
     naming instead the catalogue's codes of that class seen or registered with it.
     """
     label = cat.ui("label.travels_with") + ": "
+    if not entry.basic:
+        return Paragraph(cat.ui("label.registry_none", generic=entry.code))
     cls = status.split(".")[0]
     if cls == "X":
-        return Paragraph(label, *(code_spans(entry.basic) if entry.basic else (cat.ui("label.any_basic"),)))
+        return Paragraph(label, *code_spans(entry.basic))
     same_class = tuple(c for c in entry.basic if c // 100 == int(cls))
     if same_class:
         return Paragraph(label, *code_spans(same_class))
-    if not entry.basic:
-        return Paragraph(label, cat.ui("label.any_basic"))
     carriers = tuple(b.code for b in cat.basic_codes() if status in b.enhanced)
     other = ", ".join(str(c) for c in entry.basic)
     if carriers:
