@@ -182,3 +182,28 @@ def test_every_code_has_a_one_clause_gist(lang):
         assert not {":", ";"} & set(entry.gist), (entry.code, entry.gist)  # it sits inside "…: 535 …, while 538 …"
         assert not entry.gist[0].isupper(), (entry.code, entry.gist)  # it follows the code: "535 says …"
     assert len(set(gists)) == len(gists)
+
+
+def test_the_lab_and_its_scenario_help_pair_codes_as_the_catalogue_does():
+    """A reply the lab sends, or a scenario's help names, carries an enhanced code the catalogue lists for it.
+
+    The relay-test help once said 551 5.1.6 while the catalogue (rightly) did not pair them.
+    """
+    from smtplab.classroom.scenarios import SCENARIOS
+
+    cat = catalogue("en")
+    pair = re.compile(r"\b([2-5]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3})\b")
+    said = [
+        (f"replies.toml [{k}]", v["reply"])
+        for k, v in tomllib.loads((DATA / "replies.toml").read_text(encoding="utf-8")).items()
+        if isinstance(v, dict) and "reply" in v
+    ]
+    said += [(f"scenario {name} ({lang})", s.describe(lang)) for name, s in SCENARIOS.items() for lang in LANGUAGES]
+    found = [
+        f"{where}: {code} {enhanced}"
+        for where, text in said
+        for code, enhanced in pair.findall(text)
+        if cat.has_basic(code) and enhanced not in cat.basic(code).enhanced
+    ]
+    assert len(said) > 40 and not found, "\n".join(found)
+    assert "551 5.1.1" in SCENARIOS["relay-test"].describe("en")
