@@ -207,3 +207,12 @@ def test_the_lab_and_its_scenario_help_pair_codes_as_the_catalogue_does():
     ]
     assert len(said) > 40 and not found, "\n".join(found)
     assert "551 5.1.1" in SCENARIOS["relay-test"].describe("en")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_code_that_is_only_a_greeting_lists_its_enhanced_codes_as_the_registrys_never_the_greetings(lang):
+    text = " ".join(str(explain(521, lang=lang)).split())
+    cat = catalogue(lang)
+    assert cat.ui("label.enhanced_with_greeting") + ": 5.3.2" in text
+    assert cat.ui("label.enhanced_with") + ":" not in text
+    assert cat.ui("label.enhanced_with") + ": 5.7.1" in " ".join(str(explain(554, lang=lang)).split())

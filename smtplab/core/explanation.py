@@ -176,7 +176,8 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
         if with_enhanced_list and entry.enhanced:
             blocks.append(
                 Paragraph(
-                    cat.ui("label.enhanced_with") + ": ",
+                    cat.ui("label.enhanced_with_greeting" if commands == ("CONNECTION",) else "label.enhanced_with")
+                    + ": ",
                     *[s for i, e in enumerate(entry.enhanced) for s in ((", ",) if i else ()) + (Code(e),)],
                 )
             )
