@@ -71,7 +71,7 @@ def session_lines(when: float, session: str, name: str) -> str:
             line(when, session, None, None, 220, "lab.example ESMTP smtplab"),  # type: ignore[arg-type]
             line(when, session, name, f"EHLO {name}.learner.lab", 250, "lab.example"),
             line(when + 1, session, name, "MAIL FROM:<a@school.example>", 250, "2.1.0 Sender OK"),
-            line(when + 2, session, name, "RCPT TO:<dave@lab.example>", 551, "5.1.6 User not local"),
+            line(when + 2, session, name, "RCPT TO:<dave@lab.example>", 551, "5.1.1 User not local"),
             line(when + 3, session, name, "RSET", 250, "2.0.0 OK"),
             line(when + 4, session, name, "VRFY alice", 252, "2.1.5 Cannot VRFY user"),
             line(when + 5, session, name, "QUIT", 221, "2.0.0 Bye"),
