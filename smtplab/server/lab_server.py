@@ -49,6 +49,7 @@ from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
+from smtplab.server.hang_up import hang_up
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
@@ -421,7 +422,7 @@ class LabServer:
         if not getattr(session, "_handshaking", False):  # mid-TLS-handshake, plain text would be garbage: just close
             transport.write(reply.to_bytes())
             session.codes.append(reply.code)
-        transport.close()
+        hang_up(transport)  # a client that does not read is aborted after a short grace
 
     async def _watch(self) -> None:
         """Close sessions past their deadline: the whole session's, or the DATA phase's."""

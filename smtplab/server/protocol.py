@@ -99,6 +99,7 @@ from smtplab.server.guards import (
     refusal,
 )
 from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
+from smtplab.server.hang_up import hang_up
 from smtplab.server.newlines import bare_newline, normalised
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
@@ -406,7 +407,7 @@ class LabSMTP(SMTP):
         if self._handshaking:
             # Only the idle timeout and a stopping server write now; in the middle of a TLS
             # handshake a reply in plain text would be garbage to the client: just hang up.
-            transport.close()
+            hang_up(transport)
             return
         self._writer.write(reply.to_bytes())
         self.codes.append(reply.code)
@@ -414,7 +415,7 @@ class LabSMTP(SMTP):
             self.budget.replied(reply)
         self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
-            transport.close()
+            hang_up(transport)  # aborted after a grace if the client does not read (smtplab.server.hang_up)
 
     async def push(self, status: str | bytes) -> None:
         """aiosmtpd's way to send a line. The lab never calls it: a call is aiosmtpd speaking
@@ -627,7 +628,7 @@ class LabSMTP(SMTP):
             return
         await self._send(self.handler.handle_QUIT(self))
         if self.transport is not None:
-            self.transport.close()  # and the command loop ends: nothing sent after QUIT is read
+            hang_up(self.transport)  # and the command loop ends: nothing sent after QUIT is read
 
     @syntax("STARTTLS", when="starttls_enabled")
     async def smtp_STARTTLS(self, arg: str | None) -> None:

@@ -1,0 +1,81 @@
+"""A client that sends and never reads its replies keeps no slot past the idle timeout or the deadlines.
+
+Its replies fill the socket's buffers, so closing the connection politely (send what is buffered, then
+close) never ends: the server says 421, then aborts the connection after a short grace
+(:data:`smtplab.server.hang_up.CLOSE_GRACE`). A real ``smtplab serve``; the client is a plain socket
+with a small receive buffer that pipelines EHLO after EHLO and never reads a byte.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from targets import ServeTarget, normal_session, wait_until
+
+from smtplab.server.hang_up import CLOSE_GRACE
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class DeafClient:
+    """Connects and sends EHLO after EHLO (each brings back some 200 bytes) until the server cuts it off; never reads."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.settimeout(1)
+        self.stopped = threading.Event()
+        self.cut_off: str | None = None
+        self.thread = threading.Thread(target=self._send, daemon=True)
+        self.thread.start()
+
+    def _send(self) -> None:
+        chunk = b"EHLO deaf.learner.lab\r\n" * 3000
+        while not self.stopped.is_set():
+            try:
+                self.sock.send(chunk)
+            except TimeoutError:  # the server has stopped reading: keep trying, as a flooding client does
+                continue
+            except OSError as exc:  # reset or closed by the server
+                self.cut_off = type(exc).__name__
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("limit", "args"),
+    [
+        ("idle timeout", ("--idle-timeout", "2", "--session-deadline", "0")),
+        ("session deadline", ("--idle-timeout", "60", "--session-deadline", "3")),
+    ],
+)
+def test_a_client_that_never_reads_is_cut_off_after_the_421_and_a_short_grace(tmp_path, limit, args):
+    target = ServeTarget(tmp_path, "--max-per-client", "1", "--junk-command-limit", "0", *args)
+    try:
+        bound = float(args[1]) if limit == "idle timeout" else float(args[3])
+        started = time.monotonic()
+        deaf = DeafClient(target.port)
+        try:
+            target.wait(lambda: target.ended() >= 1, f"the deaf session to end ({limit})", timeout=bound + CLOSE_GRACE + 8)
+            held = time.monotonic() - started
+            wait_until(lambda: deaf.cut_off is not None, "the deaf client to see its connection reset")
+            # The slot is free again: one session per client, and the same address is served at once.
+            normal_session(target)
+        finally:
+            deaf.close()
+        print(f"{limit} {bound:g}s: a client that never reads held its slot {held:.1f}s")
+        # The bound, then the grace; the deaf client first needs a moment to fill the buffers (1-3 s).
+        assert held < bound + CLOSE_GRACE + 5, held
+        assert target.out[0].startswith("127.0.0.1:") and "EHLO" in target.out[0]
+        assert target.problems() == []
+        assert target.stop() == 0
+    finally:
+        target.close()
