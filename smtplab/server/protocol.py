@@ -88,6 +88,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
+from smtplab.server import auth_answers
 from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
 from smtplab.server.decisions import is_listed
 from smtplab.server.guards import (
@@ -481,11 +482,7 @@ class LabSMTP(SMTP):
                 method = _commands(type(self)).get(command)
                 if method is None:
                     unknown_left -= 1
-                    if unknown_left < 1:
-                        self.commands.append(command)
-                        await self._send(server_reply("too-many-errors", hostname=self.hostname), close=True)
-                        continue
-                    await self._answer_line(command, "unknown-command", command=command)
+                    await self._unknown(command, last=unknown_left < 1)
                     continue
                 if await self._over_budget(command, command):
                     continue
@@ -504,6 +501,20 @@ class LabSMTP(SMTP):
                     self.connection_lost(error)
                 else:
                     await self._send(reply)
+
+    async def _unknown(self, command: str, *, last: bool) -> None:
+        """Answer a line that names no command; the last one allowed closes the session (421).
+
+        A line that may be an AUTH answer is never quoted, logged or written (:mod:`smtplab.server.auth_answers`).
+        """
+        secret = auth_answers.hidden(self._last_command)
+        if last:
+            self.commands.append(auth_answers.HIDDEN if secret else command)
+            await self._send(server_reply("too-many-errors", hostname=self.hostname), close=True)
+        elif secret:
+            await self._answer_line(auth_answers.HIDDEN, auth_answers.REPLY)
+        else:
+            await self._answer_line(command, "unknown-command", command=command)
 
     async def _over_budget(self, recorded: str, command: str | None) -> bool:
         """Close the session with 421 if this line is one too many (junk or errors; see SessionBudget).
