@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 class DeafClient:
-    """Connects and sends EHLO after EHLO (each brings back some 200 bytes) until the server cuts it off; never reads."""
+    """Sends EHLO after EHLO (each brings back some 200 bytes) until the server cuts it off; never reads."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -64,7 +64,9 @@ def test_a_client_that_never_reads_is_cut_off_after_the_421_and_a_short_grace(tm
         started = time.monotonic()
         deaf = DeafClient(target.port)
         try:
-            target.wait(lambda: target.ended() >= 1, f"the deaf session to end ({limit})", timeout=bound + CLOSE_GRACE + 8)
+            target.wait(
+                lambda: target.ended() >= 1, f"the deaf session to end ({limit})", timeout=bound + CLOSE_GRACE + 8
+            )
             held = time.monotonic() - started
             wait_until(lambda: deaf.cut_off is not None, "the deaf client to see its connection reset")
             # The slot is free again: one session per client, and the same address is served at once.

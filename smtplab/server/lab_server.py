@@ -413,8 +413,7 @@ class LabServer:
         """Sessions open now, by client address."""
         return dict(self._per_client)
 
-    @staticmethod
-    def _close_with(session: LabSMTP, reply: Reply) -> None:
+    def _close_with(self, session: LabSMTP, reply: Reply) -> None:
         """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""
         transport = cast("asyncio.WriteTransport | None", session.transport)
         if transport is None or transport.is_closing():
@@ -422,6 +421,7 @@ class LabServer:
         if not getattr(session, "_handshaking", False):  # mid-TLS-handshake, plain text would be garbage: just close
             transport.write(reply.to_bytes())
             session.codes.append(reply.code)
+            self.reply_sent(session, reply)  # the events file has every 421, the limits' and deadlines' too
         hang_up(transport)  # a client that does not read is aborted after a short grace
 
     async def _watch(self) -> None:
