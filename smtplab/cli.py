@@ -416,6 +416,14 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--dashboard-public", action="store_true", help="let --dashboard-host be an address the network can reach"
     )
+    serve.add_argument(
+        "--dashboard-allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the page may be reached by, besides addresses and localhost (repeat it); "
+        "others get 403, against DNS rebinding",
+    )
 
 
 _SUBCOMMANDS = {
@@ -452,6 +460,7 @@ def _serve(args: argparse.Namespace) -> int:
         dashboard=args.dashboard,
         dashboard_host=args.dashboard_host,
         dashboard_public=args.dashboard_public,
+        dashboard_allowed_hosts=tuple(args.dashboard_allowed_host),
     )
     try:
         return serve.serve(options)

@@ -65,6 +65,8 @@ class ServeOptions:
     dashboard: int | None = None
     dashboard_host: str = "127.0.0.1"
     dashboard_public: bool = False
+    #: Host names the dashboard answers to besides addresses and localhost (DNS rebinding; http_guard).
+    dashboard_allowed_hosts: tuple[str, ...] = ()
 
 
 def build_policy(options: ServeOptions) -> Policy:

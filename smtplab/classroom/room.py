@@ -51,6 +51,7 @@ class Classroom:
                 host=options.dashboard_host,
                 port=port,
                 public=options.dashboard_public,
+                allowed_hosts=tuple(options.dashboard_allowed_hosts),
             )  # refuses a host that is not loopback
         events = None
         if options.events is not None:
