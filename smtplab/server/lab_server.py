@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.server.auth_throttle import AuthFailures
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
 from smtplab.server.hang_up import hang_up
@@ -93,7 +94,9 @@ class Limits:
     * ``auth_failure_limit``: failed AUTH attempts in one session; the last
       one is answered ``421 4.7.0`` and the session closed. From the third
       failure on, each answer waits ``auth_failure_delay`` seconds more than
-      the one before.
+      the one before (up to ten times it). The failures are counted per client
+      address too, across sessions (:mod:`smtplab.server.auth_throttle`): a
+      new session does not start the slow-down again.
     * ``junk_command_limit``: NOOP, VRFY, EXPN, RSET, HELP and ETRN in one
       session (None: no limit); one more is answered ``421 4.7.0`` and the
       session closed (Postfix: ``smtpd_junk_command_limit``).
@@ -240,6 +243,8 @@ class LabServer:
         self._sessions: set[LabSMTP] = set()
         self._started: dict[LabSMTP, float] = {}
         self._per_client: dict[str, int] = {}
+        #: Failed AUTH attempts by client address, across sessions: the slow-down survives a reconnection.
+        self.auth_failures = AuthFailures()
         self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
@@ -431,6 +436,10 @@ class LabServer:
             self.on_session_end(record)
         except Exception:
             log.exception("on_session_end failed for %s", peer)
+
+    def auth_failed(self, client: str) -> int:
+        """Count a failed AUTH from ``client``; how many it has had lately, in any session (auth_throttle)."""
+        return self.auth_failures.failed(client, time.monotonic())
 
     def clients(self) -> dict[str, int]:
         """Sessions open now, by client address."""

@@ -90,6 +90,7 @@ from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
 from smtplab.server import auth_answers
 from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
+from smtplab.server.auth_throttle import wait_steps
 from smtplab.server.decisions import is_listed
 from smtplab.server.guards import (
     COMMAND_GUARDS,
@@ -161,6 +162,7 @@ class SessionHost(Protocol):
     def session_opened(self, session: LabSMTP) -> bool: ...  # False: one session too many
     def session_closed(self, session: LabSMTP) -> None: ...
     def reply_sent(self, session: LabSMTP, reply: Reply) -> None: ...  # for --events; never raises
+    def auth_failed(self, client: str) -> int: ...  # failed AUTH attempts from this address lately
 
 
 Command = Callable[["LabSMTP", "str | None"], Awaitable[None]]
@@ -722,8 +724,10 @@ class LabSMTP(SMTP):
             log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures)
             await self._reply("auth-too-many-failures")
             return
-        if self._auth_failures > AUTH_FREE_FAILURES:
-            await asyncio.sleep(limits.auth_failure_delay * (self._auth_failures - AUTH_FREE_FAILURES))
+        lately = self.lab_server.auth_failed(self.client_ip)  # from this address, other sessions' too
+        steps = wait_steps(self._auth_failures, lately, AUTH_FREE_FAILURES)
+        if steps:
+            await asyncio.sleep(limits.auth_failure_delay * steps)
         await self._send(reply)
 
     async def _auth_plain(self, initial: str | None) -> tuple[bytes, bytes, bytes] | None:
