@@ -245,8 +245,9 @@ async def run(
     mailbox = open_maildir(options.maildir)
     try:
         removed = mailbox.remove_stale_tmp(STALE_TMP_SECONDS)
+        orphans = mailbox.remove_orphaned_tmp()  # a SIGKILL mid-delivery: its writer is gone, so is the 250
     except OSError:
-        removed = 0
+        removed = orphans = 0
     raised = raise_descriptor_limit(limits.max_connections)
     status = _StatusLog(err)
     logging.getLogger("smtplab").addHandler(status)
@@ -292,6 +293,8 @@ async def run(
                 f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
                 f"from {mailbox.path / 'tmp'} (left by a crash)",
             )
+        if orphans:
+            _say(err, f"removed {orphans} partial message(s) from {mailbox.path / 'tmp'} whose server process is gone")
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
