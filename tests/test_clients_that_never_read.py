@@ -17,7 +17,7 @@ from targets import ServeTarget, normal_session, wait_until
 
 from smtplab.server.hang_up import CLOSE_GRACE
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]  # real timers: seconds of idle time and grace
 
 
 class DeafClient:

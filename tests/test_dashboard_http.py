@@ -63,6 +63,7 @@ def curl(port: int, host: str | None = None) -> tuple[int, str]:
     return int(code), body
 
 
+@pytest.mark.slow  # waits out the read timeout
 def test_half_sent_requests_are_dropped_after_the_read_timeout_and_threads_stay_bounded(tmp_path):
     target, port = dashboard(tmp_path)
     try:

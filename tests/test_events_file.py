@@ -21,7 +21,7 @@ from targets import ServeTarget, start_transaction
 
 from smtplab.classroom.append_file import RETRY_SECONDS
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # real deadlines and once-a-second checks
 
 
 def lines_of(path: Path) -> list[dict]:
