@@ -4,7 +4,7 @@ Within a session the lab answers the first failed AUTH attempts at once and
 each later one more slowly (``Limits.auth_failure_delay``), then closes. A
 client that opens a fresh session after every two failures would never be
 slowed down, so the server also counts failures per client address:
-:meth:`AuthFailures.failed` says how many this address has had lately, and
+:meth:`ClientAuthFailures.failed` says how many this address has had lately, and
 the session waits as if they were its own. An address is forgotten
 :data:`FORGET_SECONDS` after its last failure; at most :data:`MAX_CLIENTS`
 addresses are remembered (the one whose last failure is oldest goes first).
@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-__all__ = ["FORGET_SECONDS", "MAX_CLIENTS", "MOST_STEPS", "AuthFailures", "wait_steps"]
+__all__ = ["FORGET_SECONDS", "MAX_CLIENTS", "MOST_STEPS", "ClientAuthFailures", "wait_steps"]
 
 #: Seconds after its last failed AUTH that an address starts again from nothing.
 FORGET_SECONDS = 900.0
@@ -29,7 +29,7 @@ MAX_CLIENTS = 10_000
 MOST_STEPS = 10
 
 
-class AuthFailures:
+class ClientAuthFailures:
     """Recent failed AUTH attempts by client address (see the module docstring)."""
 
     def __init__(self, *, forget_after: float = FORGET_SECONDS, max_clients: int = MAX_CLIENTS) -> None:

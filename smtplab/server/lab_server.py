@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
-from smtplab.server.auth_throttle import AuthFailures
+from smtplab.server.auth_throttle import ClientAuthFailures
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
 from smtplab.server.hang_up import hang_up
@@ -244,7 +244,7 @@ class LabServer:
         self._started: dict[LabSMTP, float] = {}
         self._per_client: dict[str, int] = {}
         #: Failed AUTH attempts by client address, across sessions: the slow-down survives a reconnection.
-        self.auth_failures = AuthFailures()
+        self.auth_failures = ClientAuthFailures()
         self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
