@@ -9,7 +9,8 @@ line quoted back, recorded in the session's log line and written to the
 events file: the password, readable by anyone with the base64. So every
 line that runs no command, from an AUTH until the next command that runs,
 is treated as an AUTH answer: it is recorded as :data:`HIDDEN` and answered
-``auth-answer-unexpected``, which does not quote it.
+``auth-answer-unexpected``, which does not quote it. :class:`~smtplab.core.session.connection.SessionCore`
+applies it to each line.
 
 Pure: no sockets, no asyncio.
 """
