@@ -8,9 +8,11 @@ with a small receive buffer that pipelines EHLO after EHLO and never reads a byt
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from datetime import datetime
 
 import pytest
 from targets import ServeTarget, normal_session, wait_until
@@ -30,6 +32,8 @@ class DeafClient:
         self.sock.settimeout(1)
         self.stopped = threading.Event()
         self.cut_off: str | None = None
+        #: When a send last got bytes through (time.time()): after it, the server has stopped reading.
+        self.last_sent = time.time()
         self.thread = threading.Thread(target=self._send, daemon=True)
         self.thread.start()
 
@@ -38,6 +42,7 @@ class DeafClient:
         while not self.stopped.is_set():
             try:
                 self.sock.send(chunk)
+                self.last_sent = time.time()
             except TimeoutError:  # the server has stopped reading: keep trying, as a flooding client does
                 continue
             except OSError as exc:  # reset or closed by the server
@@ -54,30 +59,47 @@ class DeafClient:
     ("limit", "args"),
     [
         ("idle timeout", ("--idle-timeout", "2", "--session-deadline", "0")),
-        ("session deadline", ("--idle-timeout", "60", "--session-deadline", "3")),
+        # Long enough for the client to fill the buffers first (2-10 s, by the machine's load).
+        ("session deadline", ("--idle-timeout", "60", "--session-deadline", "15")),
     ],
 )
 def test_a_client_that_never_reads_is_cut_off_after_the_421_and_a_short_grace(tmp_path, limit, args):
-    target = ServeTarget(tmp_path, "--max-per-client", "1", "--junk-command-limit", "0", *args)
+    target = ServeTarget(
+        tmp_path, "--max-per-client", "1", "--junk-command-limit", "0", "--events", "events.jsonl", *args
+    )
     try:
         bound = float(args[1]) if limit == "idle timeout" else float(args[3])
-        started = time.monotonic()
+        connected = time.time()
         deaf = DeafClient(target.port)
         try:
-            target.wait(
-                lambda: target.ended() >= 1, f"the deaf session to end ({limit})", timeout=bound + CLOSE_GRACE + 8
-            )
-            held = time.monotonic() - started
+            target.wait(lambda: target.ended() >= 1, f"the deaf session to end ({limit})", timeout=60)
+            ended = time.time()
             wait_until(lambda: deaf.cut_off is not None, "the deaf client to see its connection reset")
             # The slot is free again: one session per client, and the same address is served at once.
             normal_session(target)
         finally:
             deaf.close()
-        print(f"{limit} {bound:g}s: a client that never reads held its slot {held:.1f}s")
-        # The bound, then the grace; the deaf client first needs a moment to fill the buffers (1-3 s).
-        assert held < bound + CLOSE_GRACE + 5, held
+        # The events file dates each reply as it went out: the deaf session's last EHLO answer, then its 421.
+        lines = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+        session = next(line["session"] for line in lines if line.get("code") == 421)
+        replies = [line for line in lines if line.get("session") == session]
+        assert replies[-1]["code"] == 421 and replies[-2]["code"] == 250, replies[-2:]
+        last, said = when(replies[-2]), when(replies[-1])
+        held = ended - said
+        print(
+            f"{limit} {bound:g}s: 421 {said - (connected if limit == 'session deadline' else last):.1f}s after "
+            f"{'the connection' if limit == 'session deadline' else 'the last command'}, slot free {held:.1f}s later"
+        )
+        assert deaf.last_sent < said  # the client's replies were stuck when the 421 went out
+        # The watchdog looks every second, on a loop busy with the flood (and a loaded machine): some slack.
+        assert bound - 0.5 < said - (connected if limit == "session deadline" else last) < bound + 5
+        assert held < CLOSE_GRACE + 1.5, held  # before: never
         assert target.out[0].startswith("127.0.0.1:") and "EHLO" in target.out[0]
         assert target.problems() == []
         assert target.stop() == 0
     finally:
         target.close()
+
+
+def when(line: dict) -> float:
+    return datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()
