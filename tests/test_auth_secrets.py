@@ -73,7 +73,8 @@ def test_pipelined_auth_answers_are_never_quoted_logged_written_or_shown(tmp_pat
         match = next(m for m in map(DASHBOARD.match, target.err) if m)
         page = f"http://{match[1]}:{match[2]}"
         shown = {
-            path: urllib.request.urlopen(page + path, timeout=10).read().decode() for path in ("/", "/progress.json")
+            path: urllib.request.urlopen(page + path, timeout=10).read().decode()
+            for path in ("/", "/progress.json", "/export.csv", "/learner?key=bi")
         }
         events = (tmp_path / "events.jsonl").read_text(encoding="utf-8")
         assert '"code": 500' in events and "bi" in shown["/progress.json"]  # what was searched holds the sessions
@@ -82,6 +83,8 @@ def test_pipelined_auth_answers_are_never_quoted_logged_written_or_shown(tmp_pat
             "events file": events,
             "dashboard page": shown["/"],
             "dashboard JSON": shown["/progress.json"],
+            "dashboard CSV": shown["/export.csv"],
+            "a learner's transcript": shown["/learner?key=bi"],
             "stdout log": "\n".join(target.out),
             "stderr": "\n".join(target.err),
         }
