@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from smtplab.core.catalogue import check_language
 from smtplab.core.session_state import session_state
 from smtplab.core.transcript import ExplainedReply
+from smtplab.errors import LabValueError
 from smtplab.notebook.widgets._common import (
     attempt,
     error_html,
@@ -96,7 +97,7 @@ class Playground(widgets.VBox):
         named = {"client": f"{lab.learner.lower()}.learner.lab"} if remote and lab.learner else {}
         self.defaults: Mapping[str, str] = MappingProxyType({**QUICK_DEFAULTS, **named, **(defaults or {})})
         if history < 1:
-            raise ValueError(f"history keeps at least 1 command line, not {history!r}")
+            raise LabValueError(f"history keeps at least 1 command line, not {history!r}")
         self.history_size = history
         self.error: str | None = None
         self._busy = False
