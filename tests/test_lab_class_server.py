@@ -106,8 +106,10 @@ def test_policy_and_mailbox_are_the_teachers_and_say_so(served):
             lab.policy.vrfy = "confirm"
         with pytest.raises(RemoteLabError, match="stored on the teacher's machine"):
             len(lab.mailbox)
-        with pytest.raises(LabArgumentError, match="needs username= and password="):
+        with pytest.raises(LabArgumentError, match="needs username= and password=") as hint:
             lab.auth()
+        assert "--user" not in str(hint.value)  # serve has no option for AUTH users: its policy's default ones
+        assert "username='alice', password='wonderland'" in str(hint.value)
         lab.ehlo()
         assert lab.auth("PLAIN", "alice", "wonderland").code == 235  # serve's default user
 

@@ -220,6 +220,8 @@ def test_misuse_anywhere_a_learner_calls_is_one_lab_argument_error():
             lab.send(b"NOOP")  # type: ignore[arg-type]
         with pytest.raises(LabValueError, match="transport cannot be 'memroy'.*did you mean 'memory'"):
             smtplab.Lab(transport="memroy")  # type: ignore[arg-type]
+        with pytest.raises(LabValueError, match="Lab\\(hostname=...\\): .* cannot be 'lab example'"):
+            smtplab.Lab(hostname="lab example")
         assert lab.noop().code == 250
     with pytest.raises(LimitsError, match="Limits.max_connections cannot be 0") as limit:
         smtplab.Limits(max_connections=0)

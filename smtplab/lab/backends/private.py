@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from smtplab.core.transcript import Transcript
+from smtplab.errors import LabArgumentError, LabValueError, PolicyError
 from smtplab.lab.backends.base import NOTEBOOK_LIMITS, LabBackend
 from smtplab.lab.client import RecordingClient
 from smtplab.server.lab_server import LabServer, Limits
@@ -69,7 +70,10 @@ class PrivateBackend(LabBackend):
     # -- connect -------------------------------------------------------------
 
     async def start(self) -> None:
-        self.server = LabServer(self._policy, self._mailbox, hostname=self.hostname, limits=self.limits)
+        try:
+            self.server = LabServer(self._policy, self._mailbox, hostname=self.hostname, limits=self.limits)
+        except PolicyError as exc:  # the policy is checked already: what is left is the name, a Lab() argument
+            raise LabValueError(f"Lab(hostname=...): {exc}") from None
         await self.listen(self.server)
         self.client = self.connect_client(self.server, self.transcript, self.hostname)
 
@@ -97,8 +101,6 @@ class PrivateBackend(LabBackend):
         return self._mailbox
 
     def credentials(self) -> tuple[str, str]:
-        from smtplab.errors import LabArgumentError
-
         credentials = self._policy.credentials
         if not credentials:
             raise LabArgumentError(
