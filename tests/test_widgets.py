@@ -386,6 +386,8 @@ def test_history_keeps_the_last_n_lines(lab):
     assert widget.history.options == ("VRFY alan", "VRFY carol", "VRFY bob")
     with pytest.raises(LabValueError, match="history keeps at least 1"):
         Playground(lab, history=0)
+    with pytest.raises(LabArgumentError, match="Playground\\(lab\\) takes a smtplab Lab"):
+        Playground("vrfy")  # type: ignore[arg-type]
 
 
 def test_policy_switches_come_from_the_policy_settings(lab):
