@@ -36,6 +36,10 @@ Reply(250, "OK", "extra")  # E: Too many arguments for "Reply"
 lab = Lab("vi", limits=Limits(max_connections=5), policy=policy)
 Lab(hostname="school.example", vrfy="confirm")
 Lab(hostnam="school.example")  # E: Unexpected keyword argument "hostnam" for "Lab"
+lab.demo(["VRFY alice"], vrfy="confirm")
+lab.demo(["VRFY alice"], vrfy="confrim")  # E: Argument "vrfy" to "demo" of "Lab" has incompatible type
+Lab(transport="memory")
+Lab(transport="memroy")  # E: Argument "transport" to "Lab" has incompatible type
 """
 
 

@@ -280,7 +280,9 @@ class Lab(CommandHelpers):
 
     # -- trying a policy on a fresh connection -------------------------------
 
-    def demo(self, commands: Sequence[str], *, rules: Sequence[Any] = (), **policy: Any) -> Transcript:
+    def demo(
+        self, commands: Sequence[str], *, rules: Sequence[Any] = (), **policy: Unpack[PolicySettings]
+    ) -> Transcript:
         """Send ``commands`` on a fresh connection, with ``policy`` and ``rules`` set only meanwhile.
 
         ``rules`` are keyword tables for :meth:`Policy.rule` (``{"command":
@@ -293,7 +295,9 @@ class Lab(CommandHelpers):
         self._check_open()
         return self._runtime.call(run_demo(self._backend, commands, rules, policy))
 
-    async def ademo(self, commands: Sequence[str], *, rules: Sequence[Any] = (), **policy: Any) -> Transcript:
+    async def ademo(
+        self, commands: Sequence[str], *, rules: Sequence[Any] = (), **policy: Unpack[PolicySettings]
+    ) -> Transcript:
         """``await lab.ademo(...)``: :meth:`demo` for code that runs in an event loop."""
         self._check_open()
         return await self._runtime.on_loop(run_demo(self._backend, commands, rules, policy))
