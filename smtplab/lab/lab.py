@@ -145,7 +145,7 @@ class Lab(CommandHelpers):
             settings=settings,
         )
         #: The learner's name on a class server (``learner=``); None for a lab of its own.
-        self.learner: str | None = getattr(backend, "learner", None)
+        self.learner: str | None = backend.learner
         self._greeting: Future[Reply | None] | None = None
         self._runtime = runtime = LabRuntime(backend)
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has

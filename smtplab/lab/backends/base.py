@@ -63,6 +63,8 @@ class LabBackend:
         self.transcript = transcript
         #: The lab's client, made by :meth:`start`.
         self.client: RecordingClient | None = None
+        #: The learner's name where the server is shared (a class server's), else None.
+        self.learner: str | None = None
 
     # -- connect -------------------------------------------------------------
 

@@ -53,7 +53,7 @@ class ClassServerBackend(LabBackend):
     ) -> None:
         super().__init__(lang, transcript)
         self.server = server
-        self.learner = learner
+        self.learner: str = learner
         self.hostname = hostname  # the private throwaway server's, for demos
 
     # -- connect -------------------------------------------------------------
