@@ -59,6 +59,17 @@ def test_the_docstring_lists_every_setting_in_order_with_its_default_first_and_e
             assert _literal(choice) in shown, (name, choice)
 
 
+def test_every_reply_the_docstring_promises_is_one_the_server_can_send():
+    """Each "NNN X.Y.Z" of the settings' manual begins a reply of replies.toml (the server sends only those)."""
+    import smtplab.server.policy
+    from smtplab.server.reply_templates import reply_names, reply_template
+
+    sendable = {" ".join(reply_template(name).template.split()[:2]) for name in reply_names()}
+    promised = re.findall(r"\b([2-5]\d\d) ([245]\.\d{1,3}\.\d{1,3})\b", smtplab.server.policy.__doc__)
+    assert len(promised) > 30
+    assert [f"{code} {status}" for code, status in promised if f"{code} {status}" not in sendable] == []
+
+
 def test_the_keyword_arguments_type_is_checked_against_the_one_declaration():
     """PolicySettings (a TypedDict, which no code can derive) names every setting with the type it takes."""
     from typing import get_args, get_type_hints
