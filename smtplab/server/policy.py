@@ -390,7 +390,7 @@ class Policy(PolicyValues):
         rows = []
         for name, setting in SETTINGS.items():
             value = values[name]
-            shown = setting.show(value).removesuffix(setting.describe).rstrip()
+            shown = setting.show(value, ui("policy.none")).removesuffix(setting.describe).rstrip()
             mark = "*" if value != setting.default else ""
             rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((_help(ui, setting),)))))
         header = (ui("policy.setting"), "*", ui("policy.value"), ui("policy.accepts"))
