@@ -716,7 +716,7 @@ def test_an_smtplab_error_shows_in_ipython_as_its_message_alone():
     assert "raises-exception" in tags(demo)
     (error,) = demo["outputs"]
     assert error["ename"] == "UnknownCode" and len(error["traceback"]) == 1
-    assert "unknown reply code 299" in error["traceback"][0]
+    assert "299 is not a valid SMTP reply code" in error["traceback"][0]
 
 
 def test_the_answer_key_in_docs_is_the_one_the_course_makes():

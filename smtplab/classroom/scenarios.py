@@ -106,9 +106,9 @@ _ALL = (
         "relay-test",
         {"vrfy": "confirm", "forwarding": "refuse", "null_mx": ["nomail.example"]},
         {
-            "en": "relaying: RCPT for another domain 550 5.7.1, for dave (moved) 551 5.1.6, "
+            "en": "relaying: RCPT for another domain 550 5.7.1, for dave (moved) 551 5.1.1, "
             "for nomail.example 556 5.1.10; local users 250",
-            "vi": "trung chuyển: RCPT cho miền khác 550 5.7.1, cho dave (đã chuyển) 551 5.1.6, "
+            "vi": "trung chuyển: RCPT cho miền khác 550 5.7.1, cho dave (đã chuyển) 551 5.1.1, "
             "cho nomail.example 556 5.1.10; người dùng nội bộ 250",
         },
     ),
