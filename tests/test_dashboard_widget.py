@@ -12,6 +12,7 @@ import threading
 import pytest
 from targets import ServeTarget, wait_until
 
+from smtplab.errors import LabValueError
 from smtplab.notebook.widgets import ClassDashboard
 
 TIMEOUT = 20
@@ -154,5 +155,5 @@ def test_a_misspelt_events_path_says_so_and_names_the_file_that_is_there(tmp_pat
 
 @pytest.mark.parametrize("interval", [0, -1, "2", True])
 def test_a_bad_interval_is_refused(tmp_path, interval):
-    with pytest.raises(ValueError, match="interval cannot be"):
+    with pytest.raises(LabValueError, match="interval cannot be"):
         ClassDashboard(events=tmp_path / "e.jsonl", interval=interval)

@@ -43,6 +43,7 @@ from smtplab.classroom.learner_view import learner_document
 from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
 from smtplab.core.document import STYLE, Document, Paragraph, Strong, render_html_body
+from smtplab.errors import LabValueError
 from smtplab.notebook.widgets._common import language_toggle, styled
 
 __all__ = ["ClassDashboard"]
@@ -72,7 +73,7 @@ class ClassDashboard(widgets.VBox):
         check_language(lang)
         for name, number in (("interval", interval), ("idle_after", idle_after)):
             if isinstance(number, bool) or not isinstance(number, (int, float)) or not number > 0:
-                raise ValueError(f"{name} cannot be {number!r}: expected a number of seconds above 0, such as 2")
+                raise LabValueError(f"{name} cannot be {number!r}: expected a number of seconds above 0, such as 2")
         self.reader = EventsReader(events)
         self.interval = float(interval)
         self.idle_after = float(idle_after)
