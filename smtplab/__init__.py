@@ -40,6 +40,7 @@ _EXPORTS = {
     "Limits": "server.lab_server",
     "Lab": "lab.lab",
     # the notebook front ends (the `notebook` extra: ipywidgets)
+    "ClassDashboard": "notebook.widgets",
     "CodeComparer": "notebook.widgets",
     "Playground": "notebook.widgets",
     "Quiz": "notebook.widgets",
@@ -63,6 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
         CourseError,
         LabArgumentError,
         LabClosed,
+        LabValueError,
+        LimitsError,
         MailboxError,
         NoRecipe,
         PolicyError,
@@ -77,7 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover
         UnknownScenario,
     )
     from smtplab.lab.lab import Lab
-    from smtplab.notebook.widgets import CodeComparer, Playground, Quiz, ReplyExplainer
+    from smtplab.notebook.widgets import ClassDashboard, CodeComparer, Playground, Quiz, ReplyExplainer
     from smtplab.server.lab_server import Limits
     from smtplab.server.policy import Policy
 
@@ -121,6 +124,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CatalogueError",
+    "ClassDashboard",
     "ClassServerUnreachable",
     "CodeComparer",
     "Comparison",
@@ -132,7 +136,9 @@ __all__ = [
     "Lab",
     "LabArgumentError",
     "LabClosed",
+    "LabValueError",
     "Limits",
+    "LimitsError",
     "MailboxError",
     "NoRecipe",
     "Playground",
