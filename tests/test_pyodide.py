@@ -8,6 +8,7 @@ lab in a real Pyodide (tests/pyodide.py) and compare it with CPython's lab on a 
 from __future__ import annotations
 
 import json
+import smtplib
 
 import pytest
 from node_pyodide import Pyodide, require
@@ -106,3 +107,30 @@ def test_bad_input_in_pyodide_is_a_reply_or_a_clear_error_never_a_hang(pyodide, 
     )
     assert result[0].startswith("5") and result[1] == "500"
     assert result[2:] == ["LabValueError", "LabArgumentError"]
+
+
+def test_starttls_in_pyodide_gets_454_saying_why_and_the_session_goes_on(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab\n"
+        "lab = Lab()\n"
+        "result = [str(lab.send(line)) for line in ['EHLO learner.example', 'STARTTLS', 'MAIL FROM:<a@b.example>']]\n"
+        "lab.close()\n",
+    )
+    assert "250-STARTTLS" in result[0]  # advertised, as a server whose TLS is broken still does
+    assert result[1] == "454 4.7.0 TLS not available: this Python has no TLS (the course in a browser)"
+    assert result[2].startswith("250 ")
+
+
+def test_where_tls_is_impossible_the_server_answers_starttls_with_454_over_a_socket(monkeypatch):
+    from smtplab.server import protocol
+
+    monkeypatch.setattr(protocol, "TLS_POSSIBLE", False)
+    with Lab() as lab, smtplib.SMTP(*lab.address) as client:
+        client.ehlo("learner.example")
+        assert client.docmd("STARTTLS") == (
+            454,
+            b"4.7.0 TLS not available: this Python has no TLS (the course in a browser)",
+        )
+        assert client.mail("a@b.example")[0] == 250
