@@ -158,10 +158,10 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
-        "compare", formatter_class=_HelpFormatter, help="compare two reply codes side by side"
+        "compare", formatter_class=_HelpFormatter, help="compare two reply codes (or two enhanced codes) side by side"
     )
-    compare.add_argument("a", help="first reply code, e.g. 250")
-    compare.add_argument("b", help="second reply code, e.g. 252")
+    compare.add_argument("a", help="first reply code, e.g. 250 (or enhanced code, e.g. 5.1.1)")
+    compare.add_argument("b", help="second reply code, e.g. 252 (or enhanced code, e.g. 5.1.2)")
     _add_lang(compare)
     _add_format(compare)
 
@@ -420,6 +420,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         "command, reply code; AUTH credentials never), for the instructor's dashboard",
     )
     serve.add_argument(
+        "--events-max-size",
+        type=int,
+        default=64 * 2**20,
+        metavar="BYTES",
+        help="past this size the --events file is renamed FILE.1 and started again (default: 64 MiB; 0: no limit)",
+    )
+    serve.add_argument(
         "--dashboard",
         type=_port,
         metavar="PORT",
@@ -434,6 +441,14 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--dashboard-public", action="store_true", help="let --dashboard-host be an address the network can reach"
+    )
+    serve.add_argument(
+        "--dashboard-allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the page may be reached by, besides addresses and localhost (repeat it); "
+        "others get 403, against DNS rebinding",
     )
 
 
@@ -467,9 +482,11 @@ def _serve(args: argparse.Namespace) -> int:
         hard_error_limit=args.hard_error_limit,
         grace=args.grace,
         events=args.events,
+        events_max_size=args.events_max_size,
         dashboard=args.dashboard,
         dashboard_host=args.dashboard_host,
         dashboard_public=args.dashboard_public,
+        dashboard_allowed_hosts=tuple(args.dashboard_allowed_host),
     )
     try:
         return serve.serve(options)
@@ -520,9 +537,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(explain(" ".join(args.code), lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "compare":
-            from smtplab.core.comparison import compare
+            from smtplab.core.enhanced_comparison import compare_enhanced, is_enhanced_query
 
-            print(compare(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
+            if is_enhanced_query(args.a) and is_enhanced_query(args.b):
+                print(compare_enhanced(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
+            else:
+                from smtplab.core.comparison import compare
+
+                print(compare(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "list":
             _print_list(args.lang, args.kind, "json" if args.json else _format(args.format))
         elif args.command == "lab":

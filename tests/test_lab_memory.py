@@ -127,6 +127,15 @@ def test_without_sockets_a_lab_runs_in_memory_by_itself(monkeypatch, no_sockets)
         assert lab.transport == "socket" and lab.address is not None
 
 
+def test_a_wrong_transport_is_named_in_the_labs_language():
+    from smtplab.errors import LabValueError
+
+    with pytest.raises(LabValueError, match="transport cannot be 'memroy'.*did you mean 'memory'"):
+        Lab(transport="memroy")  # type: ignore[arg-type]
+    with pytest.raises(LabValueError, match="transport không thể là 'sockets'.*'socket'"):
+        Lab("vi", transport="sockets")  # type: ignore[arg-type]
+
+
 def test_a_class_server_lab_takes_no_transport():
     from smtplab.errors import LabArgumentError
 

@@ -57,9 +57,7 @@ async def reproduce(backend: LabBackend, code: int | str) -> Transcript:
     recipe = entry.lab
     if recipe is None:
         raise NoRecipe(
-            f"the catalogue has no lab recipe for {entry.code} {entry.title}, so the lab cannot produce it "
-            f"on demand; explain({entry.code}) tells what it means and when servers send it",
-            entry.code,
+            catalogue(backend.lang).ui("lab_error.no_recipe", code=entry.code, title=entry.title), entry.code
         )
     transcript = await run_demo(backend, recipe.commands, recipe.rules, recipe.policy, fresh=True)
     last = transcript.last_reply

@@ -243,7 +243,7 @@ class Lab(CommandHelpers):
 
     def _check_open(self) -> None:
         if self.closed:
-            raise LabClosed("this lab is closed; make a new one with Lab()")
+            raise LabClosed(catalogue(self.lang).ui("lab_error.closed"))
 
     # -- sending -------------------------------------------------------------
 

@@ -70,6 +70,19 @@ def _envelope_address(address: str) -> str:
     return _UNSAFE.sub("?", address)
 
 
+def _running(pid: int) -> bool:
+    """True if process ``pid`` runs on this machine (or might: when in doubt, say so)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError, OSError):  # another user's process, or not checkable
+        return True
+    return True
+
+
 def _unique_name() -> str:
     with _counter_lock:
         sequence = next(_counter)
@@ -237,7 +250,7 @@ class LabMailbox:
         with self._made:
             if self._maildir_ is None:
                 if self._closed:
-                    raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+                    raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_closed"))
                 if self._path is None:
                     self._path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-"))
                 for sub in ("tmp", "new", "cur"):
@@ -345,6 +358,31 @@ class LabMailbox:
                     continue
         return removed
 
+    def remove_orphaned_tmp(self) -> int:
+        """Remove the lab's own partial files in ``tmp/`` whose writing process is gone; how many were removed.
+
+        A lab server killed with SIGKILL in the middle of a delivery leaves a
+        fresh partial file that :meth:`remove_stale_tmp` would keep for 36
+        hours. The lab names each file after the process writing it
+        (``…P<pid>Q…``), so a file whose process no longer runs on this machine
+        can go at once. A file of a living process, or of another program, is
+        never touched. (A Maildir shared by several machines keeps them: a
+        process number means nothing on another machine; give each its own.)
+        """
+        self._check_open()
+        removed = 0
+        with os.scandir(self.path / "tmp") as entries:
+            for entry in entries:
+                match = _NAME.match(entry.name)
+                if match is None or not entry.is_file(follow_symlinks=False) or _running(int(match[3])):
+                    continue
+                try:
+                    os.unlink(entry.path)
+                    removed += 1
+                except FileNotFoundError:  # gone meanwhile
+                    continue
+        return removed
+
     def count(self) -> int:
         """How many messages there are, cheaply: the last exact count plus the deliveries since.
 
@@ -387,9 +425,9 @@ class LabMailbox:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+            raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_closed"))
         if not (self.path / "new").is_dir():
-            raise MailboxError(f"the lab mailbox folder {self.path} is gone")
+            raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_gone", path=self.path))
 
     def keys(self) -> list[str]:
         """Message keys, in the order the messages arrived."""

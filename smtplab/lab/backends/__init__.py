@@ -18,6 +18,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from smtplab.core.catalogue import catalogue
 from smtplab.core.transcript import Transcript
 from smtplab.errors import LabArgumentError, LabValueError, suggest
 from smtplab.lab.backends.base import LabBackend
@@ -65,12 +66,12 @@ def backend_for(
     settings: Mapping[str, Any],
 ) -> LabBackend:
     """The backend ``Lab(lang, server=..., ...)`` asks for, its arguments checked; see the module docstring."""
-    _check(policy, limits, transport, settings)
+    _check(policy, limits, transport, settings, lang)
     if server is not None or learner is not None:
         given = {"transport": transport is not None, "hostname": hostname != "lab.example"}
         given |= {"maildir": maildir is not None, "keep_maildir": keep_maildir, "limits": limits is not None}
         given |= {"policy": policy is not None or bool(settings)}
-        address, name = class_server_arguments(server, learner, [k for k in _PRIVATE_ONLY if given[k]])
+        address, name = class_server_arguments(server, learner, [k for k in _PRIVATE_ONLY if given[k]], lang)
         return ClassServerBackend(lang, transcript, server=address, learner=name, hostname=hostname)
     if isinstance(policy, Policy):
         policy.lang = lang  # its error messages speak the lab's language
@@ -82,33 +83,31 @@ def backend_for(
     )
 
 
-def _check(policy: object, limits: object, transport: object, settings: Mapping[str, object]) -> None:
-    """LabArgumentError for a keyword that is neither a parameter nor a setting, or a value of the wrong kind."""
+def _check(policy: object, limits: object, transport: object, settings: Mapping[str, object], lang: str) -> None:
+    """LabArgumentError, in the lab's language, for a keyword that is neither a parameter nor a setting, or a value
+    of the wrong kind."""
+    say = catalogue(lang).ui
     unknown = [name for name in settings if name not in SETTINGS]
     if unknown:
+        hint = suggest(unknown[0], (*PARAMETERS, *SETTINGS), phrase=say("policy_error.did_you_mean"))
         raise LabArgumentError(
-            f"Lab() got an unexpected keyword {unknown[0]!r}{suggest(unknown[0], (*PARAMETERS, *SETTINGS))}; "
-            f"Lab's parameters are {', '.join(PARAMETERS)}, and any other keyword is a policy setting: "
-            f"{', '.join(SETTINGS)}"
+            say(
+                "lab_error.unknown_keyword",
+                name=unknown[0],
+                hint=hint,
+                parameters=", ".join(PARAMETERS),
+                settings=", ".join(SETTINGS),
+            )
         )
     if policy is not None and not isinstance(policy, Policy):
-        raise LabArgumentError(
-            f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); not {type(policy).__name__}"
-        )
+        raise LabArgumentError(say("lab_error.policy_type", kind=type(policy).__name__))
     if policy is not None and settings:
-        raise LabArgumentError(
-            f"give the policy either as policy=Policy(...) or as settings such as {next(iter(settings))}=..., "
-            "not both: put the settings into the Policy"
-        )
+        raise LabArgumentError(say("lab_error.policy_and_settings", name=next(iter(settings))))
     if limits is not None and not isinstance(limits, Limits):
-        raise LabArgumentError(
-            f"limits must be a smtplab.Limits, such as Limits(max_connections=5); not {type(limits).__name__}"
-        )
+        raise LabArgumentError(say("lab_error.limits_type", kind=type(limits).__name__))
     if transport is not None and transport not in _TRANSPORTS:
-        raise LabValueError(
-            f"transport cannot be {transport!r}: expected 'socket' (127.0.0.1) or 'memory' (no socket)"
-            f"{suggest(transport, _TRANSPORTS)}"
-        )
+        hint = suggest(transport, _TRANSPORTS, phrase=say("policy_error.did_you_mean"))
+        raise LabValueError(say("lab_error.transport", value=repr(transport), hint=hint))
 
 
 def _private_kind(transport: object) -> type[PrivateBackend]:

@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from smtplab.core.catalogue import catalogue
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, ExplainedReply, Transcript
 from smtplab.errors import ClassServerUnreachable, LabArgumentError, RemoteLabError
@@ -73,7 +74,7 @@ class ClassServerBackend(LabBackend):
         try:
             greeting = await asyncio.wait_for(client.connect(), CONNECT_WAIT)
         except asyncio.TimeoutError:
-            why = f"no SMTP greeting within {CONNECT_WAIT:g} s"
+            why = self._say("lab_error.no_greeting_within", seconds=f"{CONNECT_WAIT:g}")
         else:
             if greeting is not None:
                 client.timeout = DEFAULT_TIMEOUT  # connected: replies get the client's usual patience
@@ -81,12 +82,13 @@ class ClassServerBackend(LabBackend):
                     await self.introduce(client)
                 return  # 220, or a refusal such as 421 (the class is full): a reply the transcript shows
             notes = [exchange.note for exchange in self.transcript.exchanges if exchange.note]
-            why = notes[-1] if notes else "no greeting"
+            why = notes[-1] if notes else self._say("lab_error.no_greeting")
         await client.close()
-        raise ClassServerUnreachable(
-            f"cannot reach the class server {host}:{port}: {why}. Check the address and port with your teacher "
-            "(`smtplab serve` prints them when it starts), or work on a private lab with Lab()"
-        )
+        raise ClassServerUnreachable(self._say("lab_error.unreachable", server=f"{host}:{port}", why=why))
+
+    def _say(self, key: str, **values: object) -> str:
+        """ui.toml's ``key`` in the lab's language."""
+        return catalogue(self.lang).ui(key, **values)
 
     async def introduce(self, client: RecordingClient) -> None:
         """Name the learner at the start of each class-server session: ``EHLO NAME.learner.lab``, with a note.
@@ -131,22 +133,20 @@ class ClassServerBackend(LabBackend):
     # -- policy and mailbox: the teacher's -----------------------------------
 
     def _refuse(self, what: str, why: str) -> NoReturn:
-        raise RemoteLabError(
-            f"{what} is not available on the class server {self.where}: {why}. This step needs the teacher's "
-            "scenario (ask which --scenario the class server runs, or for another one) or a private lab: "
-            "lab = Lab(), or lab.demo([...], vrfy='confirm') here, which runs on a private throwaway server"
-        )
+        """RemoteLabError in the lab's language; ``why`` is a key of ui.toml's ``[lab_error]`` table."""
+        why = self._say(f"lab_error.{why}")
+        raise RemoteLabError(self._say("lab_error.remote", what=what, server=self.where, why=why))
 
     @property
     def policy(self) -> Policy:
-        self._refuse("lab.policy", "the class server's policy belongs to the teacher")
+        self._refuse("lab.policy", "remote_policy")
 
     def set_policy(self, policy: Policy) -> None:
-        self._refuse("lab.policy", "the class server's policy belongs to the teacher")
+        self._refuse("lab.policy", "remote_policy")
 
     @property
     def mailbox(self) -> LabMailbox:
-        self._refuse("lab.mailbox", "the messages it accepts are stored on the teacher's machine")
+        self._refuse("lab.mailbox", "remote_mailbox")
 
     def credentials(self) -> tuple[str, str]:
         user, password = next(iter(SETTINGS["credentials"].default.items()))
@@ -174,26 +174,20 @@ class ClassServerBackend(LabBackend):
         await run_on_throwaway(PrivateBackend, policy, commands, transcript, self.hostname)
 
 
-def class_server_arguments(server: object, learner: object, private: list[str]) -> tuple[tuple[str, int], str]:
+def class_server_arguments(
+    server: object, learner: object, private: list[str], lang: str = "en"
+) -> tuple[tuple[str, int], str]:
     """The checked ``server=`` and ``learner=`` of a class server's lab; LabArgumentError naming what is wrong.
 
-    ``private`` names the private lab's parameters that were given too (refused here).
+    ``private`` names the private lab's parameters that were given too (refused here); messages are in ``lang``.
     """
+    say = catalogue(lang).ui
     if server is None:
-        raise LabArgumentError(
-            "learner= names you on a class server: give its address too, "
-            "Lab(server='class.example:2525', learner='an'); a private Lab() needs neither"
-        )
-    address = parse_server(server)
+        raise LabArgumentError(say("lab_error.learner_without_server"))
+    address = parse_server(server, lang)
     if learner is None:
-        raise LabArgumentError(
-            f"Lab(server={server!r}) needs learner='your-name' (one word of letters, digits, - or _), "
-            "so the teacher's dashboard shows you: Lab(server=..., learner='an')"
-        )
-    name = check_learner(learner)
+        raise LabArgumentError(say("lab_error.server_without_learner", server=server))
+    name = check_learner(learner, lang)
     if private:
-        raise LabArgumentError(
-            f"Lab(server=...) cannot take {', '.join(private)}: those set up a private lab's own server, and "
-            "the class server's policy, mailbox and limits are the teacher's; drop them, or use a private Lab()"
-        )
+        raise LabArgumentError(say("lab_error.server_private", names=", ".join(private)))
     return address, name

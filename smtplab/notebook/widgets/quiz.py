@@ -81,7 +81,7 @@ class Quiz(widgets.VBox):
         else:
             given, steps = None, lab
         self.lang = lang = check_language(lang or (given.lang if given is not None else "en"))
-        self.quiz = as_quiz(steps)
+        self.quiz = as_quiz(steps, self.lang)
         self.steps: tuple[QuizStep, ...] = self.quiz.steps
         self._given_lab = given
         self._own_lab: Lab | None = None
