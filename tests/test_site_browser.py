@@ -81,6 +81,8 @@ def open_lite_notebook(page, base: str, path: str, timeout: float = 240.0):
     page.goto(f"{base}/lab/index.html?path={urllib.parse.quote(path)}")
     panel = page.locator(".jp-NotebookPanel:visible").first
     panel.locator(".jp-Cell").first.wait_for(state="visible", timeout=timeout * 1000)
+    status = page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"Pyodide\)? \| Idle"))
+    status.first.wait_for(state="visible", timeout=timeout * 1000)  # the kernel has started
     return panel
 
 
