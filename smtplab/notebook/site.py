@@ -332,6 +332,7 @@ def build_site(
     kernel_settings.setdefault("loadPyodideOptions", {})["packages"] = ["smtplab", "ipywidgets"]
     kernel_settings["disablePyPIFallback"] = True
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out / ".nojekyll").write_text("", encoding="utf-8")  # GitHub Pages: serve the files as they are
     report = SiteReport(out, site_size(out), notebooks)
     say(report.summary())
     return report
