@@ -134,3 +134,18 @@ def test_where_tls_is_impossible_the_server_answers_starttls_with_454_over_a_soc
             b"4.7.0 TLS not available: this Python has no TLS (the course in a browser)",
         )
         assert client.mail("a@b.example")[0] == 250
+
+
+def test_a_class_server_from_a_browser_is_one_clear_error(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab, ClassServerUnreachable\n"
+        "try:\n"
+        "    Lab(server='class.example:2525', learner='an')\n"
+        "    result = 'connected'\n"
+        "except ClassServerUnreachable as exc:\n"
+        "    result = str(exc)\n",
+    )
+    assert result.startswith("cannot reach the class server class.example:2525 from a browser")
+    assert "\n" not in result and "smtplab lab" in result
