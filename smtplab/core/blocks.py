@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 __all__ = [
     "Cell",
     "Code",
+    "Alert",
     "Details",
     "Diagram",
     "Document",
@@ -22,12 +23,14 @@ __all__ = [
     "Items",
     "Link",
     "Paragraph",
+    "Note",
     "Preformatted",
     "ReplyCode",
     "Row",
     "Rung",
     "Strong",
     "Table",
+    "Verdict",
 ]
 
 
@@ -79,18 +82,53 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @value
 class Heading:
-    """A heading; level 1 is the document's title."""
+    """A heading; level 1 is the document's title.
+
+    A ``role`` makes it a section title that stands alone (a widget's), outside
+    a styled document: HTML gives it the class ``smtplab-<role>`` and its own margin.
+    """
 
     text: str | tuple[Span, ...]
     level: int = 2
+    role: str = ""
 
 
 @value
 class Paragraph:
-    spans: tuple[Span, ...]
+    """Running text; ``role`` (keyword only) becomes the HTML class ``smtplab-<role>``."""
 
-    def __init__(self, *spans: Span) -> None:
+    spans: tuple[Span, ...]
+    role: str = ""
+
+    def __init__(self, *spans: Span, role: str = "") -> None:
         object.__setattr__(self, "spans", tuple(s for s in spans if s != ""))
+        object.__setattr__(self, "role", role)
+
+
+@value
+class Note:
+    """A short line of guidance set apart from the text (a prompt, "no reply yet"), quieter than a paragraph.
+
+    ``role`` becomes the HTML class ``smtplab-<role>``.
+    """
+
+    text: str
+    role: str = "note"
+
+
+@value
+class Alert:
+    """An error a learner can fix, in a box (its line breaks kept, no traceback); screen readers announce it."""
+
+    text: str
+
+
+@value
+class Verdict:
+    """A quiz's verdict on a guess, in bold, coloured by ``verdict``: right, partly, wrong or no-reply."""
+
+    text: str
+    verdict: str
 
 
 @value
@@ -173,15 +211,18 @@ class Diagram:
 class Details:
     """A one-line summary, with the full ``document`` one click away (``<details>`` in HTML).
 
+    ``role`` adds the HTML class ``smtplab-<role>`` beside ``smtplab-details``.
+
     Text shows the summary and then the whole document: a terminal has nothing to click.
     """
 
     summary: tuple[Span, ...]
     document: Document
+    role: str = ""
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    Block = Heading | Paragraph | Items | Preformatted | Table | Diagram | Details
+    Block = Heading | Paragraph | Note | Alert | Verdict | Items | Preformatted | Table | Diagram | Details
 
 
 @value

@@ -31,8 +31,8 @@ from smtplab.classroom.class_view import DASHBOARD_STYLE, chart_svg, label, tabl
 from smtplab.classroom.events import EventsReader
 from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
-from smtplab.core.document import STYLE
-from smtplab.notebook.widgets._common import heading_html, language_toggle, styled
+from smtplab.core.document import STYLE, Heading, render_html_blocks
+from smtplab.notebook.widgets._common import language_toggle, styled
 
 __all__ = ["ClassDashboard"]
 
@@ -96,8 +96,11 @@ class ClassDashboard(widgets.VBox):
         lang = self.lang
         with self._lock:
             updates = (
-                (self.title, heading_html(label(lang, "title"))),
-                (self.chart, heading_html(label(lang, "chart")) + chart_svg(progress, lang)),
+                (self.title, render_html_blocks(Heading(label(lang, "title"), 3, role="section"))),
+                (
+                    self.chart,
+                    render_html_blocks(Heading(label(lang, "chart"), 3, role="section")) + chart_svg(progress, lang),
+                ),
                 (
                     self.table,
                     STYLE
