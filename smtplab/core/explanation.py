@@ -6,8 +6,6 @@ same document is shown as terminal text, Markdown or HTML.
 
 from __future__ import annotations
 
-import re
-
 from smtplab.core.catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
 from smtplab.core.document import (
     Code,
@@ -22,7 +20,7 @@ from smtplab.core.document import (
     Strong,
 )
 from smtplab.core.references import reference_span
-from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.reply import ENHANCED, REPLY_LINE, THREE_DIGITS, Reply, parse_reply
 from smtplab.core.values import value
 from smtplab.errors import ReplyParseError, UnknownCode
 
@@ -32,8 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 
-_BARE_CODE_RE = re.compile(r"[0-9]{3}\Z")
-_REPLY_LINE_RE = re.compile(r"[0-9]{3}([ -]|\Z)")
 
 Query = "int | str | Reply"
 
@@ -178,7 +174,7 @@ _FOLDED = ("digits", "choose", "commands", "related", "real_world", "learn_more"
 
 
 def _class_mismatch(reply: Reply) -> str | None:
-    match = re.match(r"([245])\.[0-9]{1,3}\.[0-9]{1,3}(?= |\Z)", reply.lines[0])
+    match = ENHANCED.match(reply.lines[0])
     if match and reply.enhanced is None:
         return match.group(0)
     return None
@@ -309,13 +305,13 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
             cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query), ("250", "252", "550")
         )
     text = str(query).strip()
-    if _BARE_CODE_RE.match(text) or isinstance(query, int):
+    if THREE_DIGITS.match(text) or isinstance(query, int):
         entry = cat.basic(text)
         return Explanation(text, lang, basic=entry)
     enhanced_key = normalise_enhanced(text)
     if enhanced_key is not None or cat.nearest_enhanced_shape(text):
         return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(text))
-    if _REPLY_LINE_RE.match(text):
+    if REPLY_LINE.match(text):
         try:
             reply = parse_reply(text)
         except ReplyParseError as exc:
