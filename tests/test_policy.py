@@ -13,7 +13,8 @@ import pytest
 
 from smtplab.core.reply import parse_reply
 from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
-from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
+from smtplab.server.arguments import split_address
+from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
 from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.server.settings import SETTINGS
 

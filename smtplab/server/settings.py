@@ -19,6 +19,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from smtplab.core.catalogue import catalogue
 from smtplab.errors import PolicyError, suggest
+from smtplab.server.arguments import split_address
 
 __all__ = [
     "SETTINGS",
@@ -206,8 +207,8 @@ def _domain(name: str, value: str, whole: object) -> str:
 def _address(name: str, value: object, whole: object) -> str:
     if not isinstance(value, str) or value.count("@") != 1:
         raise _fail(name, whole, _text("address", item=repr(value)))
-    local, domain = value.strip().strip("<>").split("@")
-    return f"{_local_part(name, local, whole)}@{_domain(name, domain, whole)}"
+    local, domain = split_address(value)
+    return f"{_local_part(name, local, whole)}@{_domain(name, domain or '', whole)}"
 
 
 def _users(value: Any) -> tuple[str, ...]:
