@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import marshal
 import os
-import re
 import sys
 from functools import cache, cached_property
 from types import MappingProxyType
 
+from smtplab.core.reply import ENHANCED_QUERY, ENHANCED_WRONG_CLASS, THREE_DIGITS
 from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
 from smtplab.errors import CatalogueError, UnknownCode, UnknownLanguage
@@ -46,9 +46,9 @@ LANGUAGES: tuple[str, ...] = ("en", "vi")
 BASIC_FIELDS = ("title", "description", "when", "fix", "choose")
 ENHANCED_FIELDS = ("title", "description", "when", "fix")
 
-_THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
-_ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
-_WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+_THREE_DIGITS_RE = THREE_DIGITS
+_ENHANCED_QUERY_RE = ENHANCED_QUERY
+_WRONG_CLASS_RE = ENHANCED_WRONG_CLASS
 
 
 @value
