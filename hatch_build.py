@@ -1,13 +1,17 @@
-"""Wheel build hook: ship the catalogue parsed, so an installation never parses TOML nor writes a cache.
+"""Build hook: the catalogue parsed, so neither an installation nor a checkout parses TOML on each run.
 
-For every ``smtplab/data/**/NAME.toml`` the wheel also gets ``NAME.marshal``:
-the parsed document and the size and CRC-32 of the TOML it came from, in the
+For every ``smtplab/data/**/NAME.toml`` there is also ``NAME.marshal``: the
+parsed document and the size and CRC-32 of the TOML it came from, in the
 layout that ``smtplab.core.catalogue.read_parsed`` accepts (it checks that key
 before trusting the copy; ``tests/test_readonly_install.py`` checks that the
-copies in a built wheel equal a fresh parse). The files are made in a
-temporary folder, never in the source tree, and only for a normal wheel: an
-editable install reads the checkout, whose parsed copies live in the user's
-cache folder.
+copies in a built wheel equal a fresh parse).
+
+* A wheel gets them as extra files, made in a temporary folder: building a
+  wheel writes nothing into the source tree.
+* An editable install (``pip install -e .``, the README's) runs the checkout's
+  own files, so the copies are written beside its TOML files (ignored by git,
+  and so left out of every wheel and sdist). A data file edited afterwards is
+  parsed on each run until the next ``pip install -e .``.
 """
 
 from __future__ import annotations
@@ -32,24 +36,34 @@ PARSED_FORMAT = 1
 MARSHAL_VERSION = 4
 
 
+def parsed_copy(raw: bytes) -> bytes:
+    """The parsed file for the TOML bytes ``raw``: the document and the key it was made from."""
+    data = tomllib.loads(raw.decode("utf-8"))
+    return marshal.dumps(
+        {"format": PARSED_FORMAT, "source": [len(raw), zlib.crc32(raw)], "data": data}, MARSHAL_VERSION
+    )
+
+
 class ParsedCatalogueHook(BuildHookInterface):
     """Adds ``smtplab/data/**/*.marshal``, parsed from the TOML files, to a standard wheel."""
 
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        root = Path(self.root)
         if version == "editable":
+            for source in sorted((root / "smtplab" / "data").rglob("*.toml")):
+                made = source.with_suffix(".marshal")
+                partial = made.with_name(f"{made.name}.partial")
+                partial.write_bytes(parsed_copy(source.read_bytes()))
+                partial.replace(made)  # a run that reads the copy meanwhile sees the old one or the new one
             return
         self._folder = Path(tempfile.mkdtemp(prefix="smtplab-parsed-"))
-        root = Path(self.root)
         for source in sorted((root / "smtplab" / "data").rglob("*.toml")):
-            raw = source.read_bytes()
-            data = tomllib.loads(raw.decode("utf-8"))
-            parsed = {"format": PARSED_FORMAT, "source": [len(raw), zlib.crc32(raw)], "data": data}
             name = source.relative_to(root).with_suffix(".marshal").as_posix()
             made = self._folder / name
             made.parent.mkdir(parents=True, exist_ok=True)
-            made.write_bytes(marshal.dumps(parsed, MARSHAL_VERSION))
+            made.write_bytes(parsed_copy(source.read_bytes()))
             build_data["force_include"][str(made)] = name
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:

@@ -1,18 +1,18 @@
-"""The catalogue on a read-only installation, a checkout, and in the user's cache.
+"""The catalogue on a read-only installation and in a checkout: one way to load it.
 
 A shared JupyterHub or a system-wide install gives learners a package folder
-they cannot write, often with PYTHONDONTWRITEBYTECODE=1. The wheel therefore
-ships the catalogue already parsed (``hatch_build.py``), the command line
-reads it without parsing TOML, and nothing is ever written inside the package
-(what is written there survives ``pip uninstall``). A checkout has no parsed
-files: it keeps its parsed copies in the user's cache folder instead.
+they cannot write, often with PYTHONDONTWRITEBYTECODE=1. The catalogue is
+therefore read from parsed copies beside its TOML files, which the wheel ships
+and an editable install writes into the checkout (``hatch_build.py``); nothing
+is written at run time, anywhere. A copy that does not match its TOML file
+(an edited data file) is ignored and the TOML is parsed.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
-import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -159,71 +159,74 @@ def test_an_edited_data_file_is_read_and_never_hidden_by_the_shipped_copy(instal
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("SMTP 250 OK, edited\n")
     assert snapshot(install.package) == before
-    # The edited file's parsed copy went to the user's cache, and only that file's.
-    cached = sorted(p.name for p in (install.cache / "smtplab" / "catalogue").iterdir())
-    assert len(cached) == 1 and cached[0].startswith("en-basic-")
+    assert not list(install.cache.iterdir()), "no cache anywhere"
 
 
-def checkout_run(cache: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the command line from this checkout (no parsed files beside the data) with its own cache folder."""
-    environ = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
-    environ.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache), **(env or {}))
-    return subprocess.run(
+def checkout_copy(folder: Path, parsed: bool) -> Path:
+    """This checkout's package copied to ``folder``, with parsed copies beside its data as an editable
+    install writes them (``parsed``) or without any; the folder to put on PYTHONPATH."""
+    shutil.copytree(ROOT / "smtplab", folder / "smtplab", ignore=shutil.ignore_patterns("*.marshal", "__pycache__"))
+    if parsed:
+        for source in (folder / "smtplab" / "data").rglob("*.toml"):
+            raw = source.read_bytes()
+            copy = {
+                "format": catalogue_module.PARSED_FORMAT,
+                "source": source_key(raw),
+                "data": tomllib.loads(raw.decode()),
+            }
+            source.with_suffix(".marshal").write_bytes(marshal.dumps(copy, catalogue_module.MARSHAL_VERSION))
+    return folder
+
+
+def checkout_run(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the command line from the checkout copy ``checkout``, with a user cache folder that must stay empty."""
+    cache = checkout / "cache"
+    cache.mkdir(exist_ok=True)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environ.update(PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(cache), HOME=str(cache))
+    result = subprocess.run(
         [sys.executable, "-c", NO_TOML_PARSER, *args],
         capture_output=True,
         text=True,
         timeout=60,
         env=environ,
-        cwd=cache.parent,
+        cwd=cache,
         check=False,
     )
+    assert not list(cache.iterdir()), "nothing may be written in the user's cache"
+    return result
 
 
-def test_a_checkout_keeps_its_parsed_copies_in_the_user_cache(tmp_path):
-    cache = tmp_path / "cache"
-    data = snapshot(ROOT / "smtplab" / "data")
-    first = checkout_run(cache, "explain", "250")
-    assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("SMTP 250 OK\n") and first.stdout.endswith("parsed TOML\n")
-    copies = (cache / "smtplab" / "catalogue").iterdir()
-    names = {re.match(r"(.+?)-\d+-[0-9a-f]{8}\.", p.name)[1] for p in copies}
-    assert {"basic", "en-basic", "en-ui"} <= names  # what explaining 250 reads
-    assert not {name for name in names if name.startswith("vi-")}
-    second = checkout_run(cache, "explain", "250")
-    assert second.stdout == first.stdout.replace("parsed TOML", "read the parsed copies")
-    assert snapshot(ROOT / "smtplab" / "data") == data, "nothing may be written beside the data files"
+def test_an_installed_checkout_reads_its_parsed_copies_and_writes_nothing(tmp_path):
+    checkout = checkout_copy(tmp_path, parsed=True)
+    data = snapshot(checkout / "smtplab" / "data")
+    result = checkout_run(checkout, "explain", "250")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("read the parsed copies\n")
+    assert snapshot(checkout / "smtplab" / "data") == data
 
 
-def test_a_damaged_cache_is_parsed_again_and_replaced(tmp_path):
-    cache = tmp_path / "cache"
-    checkout_run(cache, "explain", "250")
-    for copy in (cache / "smtplab" / "catalogue").iterdir():
+def test_a_checkout_without_parsed_copies_parses_the_toml_and_writes_nothing(tmp_path):
+    checkout = checkout_copy(tmp_path, parsed=False)
+    data = snapshot(checkout / "smtplab" / "data")
+    result = checkout_run(checkout, "explain", "250")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
+    assert snapshot(checkout / "smtplab" / "data") == data, "nothing may be written beside the data files"
+
+
+def test_an_edited_data_file_in_a_checkout_is_parsed_not_hidden_by_its_old_copy(tmp_path):
+    checkout = checkout_copy(tmp_path, parsed=True)
+    basic = checkout / "smtplab" / "data" / "en" / "basic.toml"
+    basic.write_text(basic.read_text(encoding="utf-8").replace('title = "OK"', 'title = "OK, edited"', 1), "utf-8")
+    result = checkout_run(checkout, "explain", "250")
+    assert result.stdout.startswith("SMTP 250 OK, edited\n") and result.stdout.endswith("parsed TOML\n")
+
+
+def test_a_damaged_parsed_copy_is_no_error(tmp_path):
+    checkout = checkout_copy(tmp_path, parsed=True)
+    for copy in (checkout / "smtplab" / "data").rglob("*.marshal"):
         copy.write_bytes(copy.read_bytes()[:100])
-    damaged = checkout_run(cache, "explain", "250")
+    damaged = checkout_run(checkout, "explain", "250")
     assert damaged.returncode == 0 and damaged.stderr == ""
     assert damaged.stdout.startswith("SMTP 250 OK\n") and damaged.stdout.endswith("parsed TOML\n")
-    assert checkout_run(cache, "explain", "250").stdout.endswith("read the parsed copies\n")
-
-
-def test_a_cache_folder_that_cannot_be_made_is_no_error(tmp_path):
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder")
-    result = checkout_run(blocked, "explain", "250")
-    assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith("SMTP 250 OK\n")
-    assert blocked.read_text() == "not a folder"
-
-
-def test_the_cache_keeps_a_few_versions_of_a_data_file(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setattr(catalogue_module, "_DATA_DIR", str(data))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for version in range(catalogue_module.CACHE_VERSIONS_KEPT + 3):
-        (data / "sample.toml").write_text(f"version = {version}\n", encoding="utf-8")
-        assert catalogue_module._load("sample.toml") == {"version": version}
-        assert catalogue_module._load("sample.toml") == {"version": version}  # now from the cache
-    kept = list((tmp_path / "cache" / "smtplab" / "catalogue").iterdir())
-    assert len(kept) == catalogue_module.CACHE_VERSIONS_KEPT
-    newest = source_key((data / "sample.toml").read_bytes())
-    assert any(f"-{newest[0]}-{newest[1]:08x}." in p.name for p in kept)

@@ -190,21 +190,17 @@ def _parse(raw: bytes, path: str) -> dict[str, Any]:
 
 
 def _load(path: str) -> dict[str, Any]:
-    """Read one data file (``"en/basic.toml"``), parsed, from the quickest place that holds it.
+    """Read one data file (``"en/basic.toml"``), parsed: from its parsed copy when that copy is current.
 
-    Parsing TOML costs more than the rest of a command-line look-up, so the
-    parsed tables are kept in marshal files, each checked against the size and
-    CRC-32 of the TOML it came from before it is used (so an edited data file
-    is never hidden by an old copy):
-
-    1. beside the TOML file, as ``NAME.marshal``: made when the wheel is built
-       (``hatch_build.py``), so an installation never writes anything, even
-       when its folder is read-only or ``PYTHONDONTWRITEBYTECODE`` is set;
-    2. in the user's cache folder (:func:`user_cache_dir`), for a checkout or an
-       editable install, which have no parsed files; written after a parse;
-    3. otherwise the TOML is parsed.
-
-    Nothing is ever written inside the package.
+    Parsing TOML costs more than the rest of a command-line look-up (see
+    ``benchmarks/startup.py``), so the parsed tables are kept beside each TOML
+    file as ``NAME.marshal``, the way Python keeps byte-code beside a module.
+    The copies are made when the wheel is built and when a checkout is
+    installed with ``pip install -e .`` (``hatch_build.py``); nothing is written
+    at run time, so an installation that cannot be written works as well. A
+    copy is used only if it records the size and CRC-32 of the TOML beside it,
+    so an edited data file is never hidden by an old copy: it is parsed
+    instead (until the next ``pip install -e .`` makes its copy again).
     """
     source = os.path.join(_DATA_DIR, *path.split("/"))
     try:
@@ -212,19 +208,8 @@ def _load(path: str) -> dict[str, Any]:
             raw = handle.read()
     except OSError:
         return _load_resource(path)
-    key = source_key(raw)
-    data = read_parsed(os.path.splitext(source)[0] + ".marshal", key)
-    if data is not None:
-        return data
-    cached = _cache_file(path, key)
-    if cached is not None:
-        data = read_parsed(cached, key)
-        if data is not None:
-            return data
-    data = _parse(raw, path)
-    if cached is not None:
-        _write_cache(cached, key, data, _cache_stem(path))
-    return data
+    data = read_parsed(os.path.splitext(source)[0] + ".marshal", source_key(raw))
+    return data if data is not None else _parse(raw, path)
 
 
 def source_key(raw: bytes) -> list[int]:
@@ -232,11 +217,6 @@ def source_key(raw: bytes) -> list[int]:
     import zlib  # built in and small; loaded only when data is read
 
     return [len(raw), zlib.crc32(raw)]
-
-
-def dump_parsed(key: list[int], data: dict[str, Any]) -> bytes:
-    """The bytes of a parsed file: ``data`` (a parsed TOML document) and the ``key`` of its source."""
-    return marshal.dumps({"format": PARSED_FORMAT, "source": key, "data": data}, MARSHAL_VERSION)
 
 
 def read_parsed(file: str, key: list[int]) -> dict[str, Any] | None:
@@ -254,68 +234,6 @@ def read_parsed(file: str, key: list[int]) -> dict[str, Any] | None:
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         pass
     return None
-
-
-#: Parsed copies of one data file kept in the user's cache (one per version of the file seen, e.g. by
-#: several checkouts); the oldest beyond this are removed when a new one is written.
-CACHE_VERSIONS_KEPT = 4
-
-
-def user_cache_dir() -> str | None:
-    """smtplab's folder in the user's cache: ``$XDG_CACHE_HOME/smtplab`` (``~/.cache/smtplab``), or the
-    platform's own (``~/Library/Caches/smtplab``, ``%LOCALAPPDATA%\\smtplab\\Cache``); None without a home."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA", "")
-        return os.path.join(base, "smtplab", "Cache") if os.path.isabs(base) else None
-    if sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME", "")
-        if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
-            base = os.path.expanduser("~/.cache")
-    return os.path.join(base, "smtplab") if os.path.isabs(base) else None
-
-
-def _cache_file(path: str, key: list[int]) -> str | None:
-    folder = user_cache_dir()
-    if folder is None:
-        return None
-    tag = sys.implementation.cache_tag or sys.implementation.name
-    return os.path.join(folder, "catalogue", f"{_cache_stem(path)}{key[0]}-{key[1]:08x}.{tag}.marshal")
-
-
-def _cache_stem(path: str) -> str:
-    return os.path.splitext(path)[0].replace("/", "-") + "-"  # "en/basic.toml" -> "en-basic-"
-
-
-def _write_cache(file: str, key: list[int], data: dict[str, Any], stem: str) -> None:
-    """Write a parsed file into the user's cache, atomically; a folder that cannot be written is no error."""
-    import threading  # two threads of one process may parse the same file at once: each writes its own
-
-    folder = os.path.dirname(file)
-    partial = f"{file}.{os.getpid()}-{threading.get_ident()}.tmp"
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(partial, "wb") as handle:
-            handle.write(dump_parsed(key, data))
-        os.replace(partial, file)
-        _prune_cache(folder, stem)
-    except (OSError, ValueError):
-        try:
-            os.remove(partial)
-        except OSError:
-            pass
-
-
-def _prune_cache(folder: str, stem: str) -> None:
-    """Keep the :data:`CACHE_VERSIONS_KEPT` newest parsed copies of one data file, so the cache stays small."""
-    copies = []
-    for entry in os.scandir(folder):
-        rest = entry.name[len(stem) :]
-        if entry.name.startswith(stem) and rest[:1].isdigit() and entry.name.endswith(".marshal"):
-            copies.append((entry.stat().st_mtime_ns, entry.path))
-    for _, old in sorted(copies, reverse=True)[CACHE_VERSIONS_KEPT:]:
-        os.remove(old)
 
 
 def _load_resource(path: str) -> dict[str, Any]:
