@@ -31,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 builds with tomli (the hook's dependency in pyproject.toml)
     import tomli as tomllib
 
-#: Must equal smtplab.core.catalogue.PARSED_FORMAT and MARSHAL_VERSION (a test checks the built files).
+#: Must equal smtplab.core.datafiles.PARSED_FORMAT and MARSHAL_VERSION (a test checks the built files).
 PARSED_FORMAT = 1
 MARSHAL_VERSION = 4
 

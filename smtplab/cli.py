@@ -3,6 +3,10 @@
 A thin front end: it parses arguments, calls the core and prints what the
 core renders. Every mistake a user can make ends in one line on stderr and
 exit status 2, never a traceback.
+
+Over 400 lines on purpose: it is one job (the command line), and most of its
+length is argparse declarations, ``serve``'s 20 options with their help
+texts above all, which read best beside the code that uses them.
 """
 
 from __future__ import annotations

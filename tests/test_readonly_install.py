@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from files import snapshot
 
-from smtplab.core import catalogue as catalogue_module
-from smtplab.core.catalogue import read_parsed, source_key
+from smtplab.core import datafiles
+from smtplab.core.datafiles import read_parsed, source_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +116,7 @@ def test_the_wheel_ships_every_data_file_parsed_exactly_as_parsing_it_gives(whee
             shipped = marshal.loads(archive.read(name[: -len(".toml")] + ".marshal"))
             assert shipped["source"] == source_key(raw), f"{name}: the parsed copy names another source"
             assert ordered(shipped["data"]) == ordered(tomllib.loads(raw.decode("utf-8"))), name
-            assert shipped["format"] == catalogue_module.PARSED_FORMAT
+            assert shipped["format"] == datafiles.PARSED_FORMAT
     # The runtime accepts what the build made (the hook and the catalogue agree on the layout).
     with tempfile.TemporaryDirectory() as folder:
         zipfile.ZipFile(wheel).extract("smtplab/data/en/basic.marshal", folder)
@@ -170,11 +170,11 @@ def checkout_copy(folder: Path, parsed: bool) -> Path:
         for source in (folder / "smtplab" / "data").rglob("*.toml"):
             raw = source.read_bytes()
             copy = {
-                "format": catalogue_module.PARSED_FORMAT,
+                "format": datafiles.PARSED_FORMAT,
                 "source": source_key(raw),
                 "data": tomllib.loads(raw.decode()),
             }
-            source.with_suffix(".marshal").write_bytes(marshal.dumps(copy, catalogue_module.MARSHAL_VERSION))
+            source.with_suffix(".marshal").write_bytes(marshal.dumps(copy, datafiles.MARSHAL_VERSION))
     return folder
 
 

@@ -5,6 +5,11 @@ package (see ``docs/catalogue.md``), read once per language with
 ``importlib.resources`` and kept in immutable value objects. Pure: it reads only
 its own data files.
 
+Over 400 lines on purpose: the catalogue's value classes and the
+:class:`Catalogue` that builds them from the data belong together (a field
+added to an entry is added in both); reading the files is
+:mod:`smtplab.core.datafiles`.
+
 >>> from smtplab.core.catalogue import catalogue
 >>> catalogue("en").basic(252).title
 'Cannot Verify User'
@@ -12,12 +17,10 @@ its own data files.
 
 from __future__ import annotations
 
-import marshal
-import os
-import sys
 from functools import cache, cached_property
 from types import MappingProxyType
 
+from smtplab.core.datafiles import load_data as _load
 from smtplab.core.reply import ENHANCED_QUERY, ENHANCED_WRONG_CLASS, THREE_DIGITS
 from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
@@ -169,82 +172,6 @@ class PairNotes:
     differences: tuple[str, ...]
     when_to_use: tuple[str, ...]
     references: tuple[str, ...] = ()
-
-
-_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-#: Version of the parsed-file layout; a file of another version is ignored, never trusted.
-PARSED_FORMAT = 1
-#: The marshal format the parsed files are written in: 4, which every Python 3.4+ reads.
-MARSHAL_VERSION = 4
-
-
-def _parse(raw: bytes, path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogueError(f"the catalogue file smtplab/data/{path} is not valid TOML: {exc}") from exc
-
-
-def _load(path: str) -> dict[str, Any]:
-    """Read one data file (``"en/basic.toml"``), parsed: from its parsed copy when that copy is current.
-
-    Parsing TOML costs more than the rest of a command-line look-up (see
-    ``benchmarks/startup.py``), so the parsed tables are kept beside each TOML
-    file as ``NAME.marshal``, the way Python keeps byte-code beside a module.
-    The copies are made when the wheel is built and when a checkout is
-    installed with ``pip install -e .`` (``hatch_build.py``); nothing is written
-    at run time, so an installation that cannot be written works as well. A
-    copy is used only if it records the size and CRC-32 of the TOML beside it,
-    so an edited data file is never hidden by an old copy: it is parsed
-    instead (until the next ``pip install -e .`` makes its copy again).
-    """
-    source = os.path.join(_DATA_DIR, *path.split("/"))
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return _load_resource(path)
-    data = read_parsed(os.path.splitext(source)[0] + ".marshal", source_key(raw))
-    return data if data is not None else _parse(raw, path)
-
-
-def source_key(raw: bytes) -> list[int]:
-    """What a parsed file must record to stand for the TOML bytes ``raw``: their size and CRC-32."""
-    import zlib  # built in and small; loaded only when data is read
-
-    return [len(raw), zlib.crc32(raw)]
-
-
-def read_parsed(file: str, key: list[int]) -> dict[str, Any] | None:
-    """The data in the parsed file ``file`` if it was made from a source with ``key``; None otherwise.
-
-    A missing, damaged, foreign or out-of-date file is None (and the caller
-    parses the TOML), never an error.
-    """
-    try:
-        with open(file, "rb") as handle:
-            parsed = marshal.loads(handle.read())  # marshal.load(handle) reads in many small pieces: far slower
-        if parsed["format"] == PARSED_FORMAT and parsed["source"] == key and isinstance(parsed["data"], dict):
-            data: dict[str, Any] = parsed["data"]
-            return data
-    except (OSError, EOFError, ValueError, TypeError, KeyError):
-        pass
-    return None
-
-
-def _load_resource(path: str) -> dict[str, Any]:
-    """Fallback for installations where the package is not plain files (e.g. a zip)."""
-    from importlib import resources
-
-    try:
-        raw = resources.files("smtplab").joinpath("data", *path.split("/")).read_bytes()
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise CatalogueError(f"the catalogue file smtplab/data/{path} is missing from the installation") from exc
-    return _parse(raw, path)
 
 
 def _text_table(table: Mapping[str, Any], fields: tuple[str, ...], where: str) -> dict[str, str]:

@@ -15,6 +15,9 @@ It is laid out to stay one screen tall however long the session: the
 transcript (a table that fits the cell's width) scrolls in a box that opens at
 its latest line, the history list scrolls, and the last reply's explanation,
 the policy switches and the mailbox share one set of tabs.
+
+Just over 400 lines: one widget, whose constructor lays out its parts in a
+long but flat list; every line of text it shows is a document block.
 """
 
 from __future__ import annotations
