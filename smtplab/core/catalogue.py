@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import cache, cached_property
 from types import MappingProxyType
 
-from smtplab.core.datafiles import load_data as _load
+from smtplab.core.datafiles import load_data
 from smtplab.core.reply import ENHANCED_QUERY, ENHANCED_WRONG_CLASS, THREE_DIGITS
 from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
@@ -30,6 +30,9 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping
     from typing import Any
+
+#: The data-file reader under the name other modules imported it by (core/datafiles.py holds it now).
+_load = load_data
 
 __all__ = [
     "LANGUAGES",
