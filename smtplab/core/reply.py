@@ -24,6 +24,7 @@ from smtplab.errors import ReplyParseError
 
 __all__ = [
     "ENHANCED",
+    "ENHANCED_HALF",
     "ENHANCED_QUERY",
     "ENHANCED_WRONG_CLASS",
     "REPLY_LINE",
@@ -70,6 +71,8 @@ REPLY_LINE = re.compile(r"(?P<code>[0-9]{3})(?:(?P<sep>[ -])(?P<text>.*))?\Z", r
 ENHANCED = re.compile(r"(?P<cls>[245])\.(?P<subject>[0-9]{1,3})\.(?P<detail>[0-9]{1,3})(?= |\Z)")
 #: An enhanced code as a learner looks it up: the class may be ``X`` (the registry's class-free form).
 ENHANCED_QUERY = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+#: An enhanced code cut short after its subject (``5.1``), to suggest the codes it could have meant.
+ENHANCED_HALF = re.compile(r"([245Xx])\.([0-9]{1,3})\Z")
 #: The shape of an enhanced code with a class RFC 3463 does not have (``3.1.1``), to say why it is wrong.
 ENHANCED_WRONG_CLASS = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _FORBIDDEN_CHAR_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import re
 import ssl
+import unicodedata
 
 from smtplab.classroom.progress import LEARNER_SUFFIX, learner_name
+from smtplab.core.catalogue import catalogue
 from smtplab.errors import LabArgumentError
 
 __all__ = ["check_learner", "learner_host", "named_greeting", "parse_server", "unverified_tls_context"]
@@ -33,46 +35,41 @@ _LEARNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
 _GREETING = re.compile(r"\s*(EHLO|HELO)(\s+)(\S.*?)\s*\Z", re.IGNORECASE)
 
 
-def parse_server(server: object) -> tuple[str, int]:
+def _error(lang: str, key: str, **values: object) -> LabArgumentError:
+    """A LabArgumentError in the lab's language (ui.toml's ``[lab_error]`` table)."""
+    return LabArgumentError(catalogue(lang).ui(f"lab_error.{key}", **values))
+
+
+def parse_server(server: object, lang: str = "en") -> tuple[str, int]:
     """``"host:port"`` (``"[::1]:2525"`` for an IPv6 address) as (host, port); LabArgumentError naming what is wrong."""
     if not isinstance(server, str):
-        raise LabArgumentError(
-            "server= is the class server as text, 'host:port' such as 'class.example:2525'; "
-            f"not {type(server).__name__}"
-        )
+        raise _error(lang, "server_type", kind=type(server).__name__)
     text = server.strip()
     if text.startswith("smtp://"):
         text = text[len("smtp://") :].rstrip("/")
     host, colon, port = text.rpartition(":")
     if not colon or not host:
-        raise LabArgumentError(
-            f"server={server!r} has no port: give it as 'host:port', such as "
-            f"'{text or 'class.example'}:2525' (the port `smtplab serve` printed when it started)"
-        )
+        raise _error(lang, "server_no_port", server=server, example=text or "class.example")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise LabArgumentError(
-            f"server={server!r}: the port {port!r} is not a port number; expected a whole number "
-            "from 1 to 65535, such as 2525"
-        )
+        raise _error(lang, "server_bad_port", server=server, port=port)
     if not host or any(c.isspace() for c in host):
-        raise LabArgumentError(f"server={server!r}: {host!r} is not a host name; expected one such as 'class.example'")
+        raise _error(lang, "server_bad_host", server=server, host=host)
     return host, int(port)
 
 
-def check_learner(learner: object) -> str:
-    """The learner's name as given, when it is one word of letters, digits, ``-`` or ``_``; else LabArgumentError."""
+def check_learner(learner: object, lang: str = "en") -> str:
+    """The learner's name as given, when it is one word of letters, digits, ``-`` or ``_``; else LabArgumentError.
+
+    The name the error suggests keeps the letters of an accented name (``Bình`` → ``Binh``).
+    """
     if not isinstance(learner, str):
-        raise LabArgumentError(
-            "Lab(server=...) needs learner='your-name' (one word of letters, digits, - or _), "
-            f"so the teacher's dashboard shows you; got {type(learner).__name__}"
-        )
+        raise _error(lang, "learner_type", kind=type(learner).__name__)
     if not _LEARNER.match(learner):
-        nearest = re.sub(r"[^A-Za-z0-9_-]+", "-", learner.strip()).strip("-_")[:63] or "an"
-        raise LabArgumentError(
-            f"learner={learner!r} is not one word of letters, digits, - or _ (no spaces, dots or accents, "
-            f"at most 63 characters); try learner={nearest!r}"
-        )
+        plain = unicodedata.normalize("NFKD", learner.replace("đ", "d").replace("Đ", "D"))
+        plain = "".join(c for c in plain if not unicodedata.combining(c))
+        nearest = re.sub(r"[^A-Za-z0-9_-]+", "-", plain.strip()).strip("-_")[:63] or "an"
+        raise _error(lang, "learner_bad", learner=learner, nearest=nearest)
     return learner
 
 

@@ -101,7 +101,7 @@ class Limits:
       4.7.0`` and the session closed (Postfix: ``smtpd_hard_error_limit``).
 
     Storing a message forgives both counts, as Postfix does; see
-    :mod:`smtplab.server.session_budget` for what counts.
+    :mod:`smtplab.core.session.budget` for what counts.
     """
 
     max_connections: int = 20
@@ -441,7 +441,7 @@ class LabServer:
         transport = cast("asyncio.WriteTransport | None", session.transport)
         if transport is None or transport.is_closing():
             return
-        if not getattr(session, "_handshaking", False):  # mid-TLS-handshake, plain text would be garbage: just close
+        if not session.handshaking:  # mid-TLS-handshake, plain text would be garbage: just close
             transport.write(reply.to_bytes())
             session.codes.append(reply.code)
         transport.close()
