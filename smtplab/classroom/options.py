@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 
 from smtplab.classroom.scenarios import scenario
+from smtplab.core.session.arguments import split_address
 from smtplab.errors import PolicyError, ServeError
-from smtplab.server.arguments import split_address
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
 

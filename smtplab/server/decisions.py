@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from smtplab.core.reply import Reply
-from smtplab.server.arguments import split_address
+from smtplab.core.session.arguments import split_address
 from smtplab.server.reply_templates import join_replies, server_reply
 
 __all__ = [

@@ -18,8 +18,8 @@ from types import MappingProxyType
 from typing import Any, Literal, TypedDict, get_args
 
 from smtplab.core.catalogue import catalogue
+from smtplab.core.session.arguments import split_address
 from smtplab.errors import PolicyError, suggest
-from smtplab.server.arguments import split_address
 
 __all__ = [
     "SETTINGS",
