@@ -21,6 +21,8 @@ What it prints:
   ``--dashboard PORT`` the class's progress as a web page on loopback
   (:mod:`smtplab.classroom.room`).
 
+SIGHUP opens the events file again at its path (after logrotate moved it),
+SIGUSR1 prints a status line (sessions open and finished); neither stops it.
 SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
 progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
 every delivery already started is completed, and the exit status is 0. A
@@ -40,6 +42,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -197,6 +200,27 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, got: 
     return installed
 
 
+def _install_reopen_and_status(
+    loop: asyncio.AbstractEventLoop, reopen: Callable[[], None], status: Callable[[], None]
+) -> list[int]:
+    """SIGHUP reopens the events file (as Postfix and nginx reopen their logs); SIGUSR1 prints a status line.
+
+    Without a handler both signals would end the process: a stray ``kill -HUP``
+    (a closed terminal, logrotate's postrotate) must not end the class.
+    """
+    installed: list[int] = []
+    for name, action in (("SIGHUP", reopen), ("SIGUSR1", status)):
+        signum = getattr(signal, name, None)
+        if signum is None:  # pragma: no cover - Windows
+            continue
+        try:
+            loop.add_signal_handler(signum, action)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows, not the main thread
+            pass
+    return installed
+
+
 async def run(
     options: ServeOptions,
     *,
@@ -221,8 +245,9 @@ async def run(
     mailbox = open_maildir(options.maildir)
     try:
         removed = mailbox.remove_stale_tmp(STALE_TMP_SECONDS)
+        orphans = mailbox.remove_orphaned_tmp()  # a SIGKILL mid-delivery: its writer is gone, so is the 250
     except OSError:
-        removed = 0
+        removed = orphans = 0
     raised = raise_descriptor_limit(limits.max_connections)
     status = _StatusLog(err)
     logging.getLogger("smtplab").addHandler(status)
@@ -237,6 +262,16 @@ async def run(
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
     installed = _install_signals(loop, stop, got)
+
+    def reopen() -> None:
+        classroom.reopen()
+        _say(err, "SIGHUP: " + ("events file reopened" if classroom.events is not None else "nothing to reopen"))
+
+    def report() -> None:
+        counts = f"{server.sessions} session(s) open, {log.sessions} finished, {log.stored} message(s) stored"
+        _say(err, f"SIGUSR1: {counts}")
+
+    installed += _install_reopen_and_status(loop, reopen, report)
     try:
         try:
             await server.start(options.host, options.port)
@@ -258,6 +293,8 @@ async def run(
                 f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
                 f"from {mailbox.path / 'tmp'} (left by a crash)",
             )
+        if orphans:
+            _say(err, f"removed {orphans} partial message(s) from {mailbox.path / 'tmp'} whose server process is gone")
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")

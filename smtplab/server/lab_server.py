@@ -47,8 +47,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.server.auth_throttle import ClientAuthFailures
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
+from smtplab.server.hang_up import hang_up
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
@@ -92,7 +94,9 @@ class Limits:
     * ``auth_failure_limit``: failed AUTH attempts in one session; the last
       one is answered ``421 4.7.0`` and the session closed. From the third
       failure on, each answer waits ``auth_failure_delay`` seconds more than
-      the one before.
+      the one before (up to ten times it). The failures are counted per client
+      address too, across sessions (:mod:`smtplab.server.auth_throttle`): a
+      new session does not start the slow-down again.
     * ``junk_command_limit``: NOOP, VRFY, EXPN, RSET, HELP and ETRN in one
       session (None: no limit); one more is answered ``421 4.7.0`` and the
       session closed (Postfix: ``smtpd_junk_command_limit``).
@@ -239,6 +243,8 @@ class LabServer:
         self._sessions: set[LabSMTP] = set()
         self._started: dict[LabSMTP, float] = {}
         self._per_client: dict[str, int] = {}
+        #: Failed AUTH attempts by client address, across sessions: the slow-down survives a reconnection.
+        self.auth_failures = ClientAuthFailures()
         self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
@@ -431,12 +437,15 @@ class LabServer:
         except Exception:
             log.exception("on_session_end failed for %s", peer)
 
+    def auth_failed(self, client: str) -> int:
+        """Count a failed AUTH from ``client``; how many it has had lately, in any session (auth_throttle)."""
+        return self.auth_failures.failed(client, time.monotonic())
+
     def clients(self) -> dict[str, int]:
         """Sessions open now, by client address."""
         return dict(self._per_client)
 
-    @staticmethod
-    def _close_with(session: LabSMTP, reply: Reply) -> None:
+    def _close_with(self, session: LabSMTP, reply: Reply) -> None:
         """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""
         transport = cast("asyncio.WriteTransport | None", session.transport)
         if transport is None or transport.is_closing():
@@ -444,7 +453,8 @@ class LabServer:
         if not session.handshaking:  # mid-TLS-handshake, plain text would be garbage: just close
             transport.write(reply.to_bytes())
             session.codes.append(reply.code)
-        transport.close()
+            self.reply_sent(session, reply)  # the events file has every 421, the limits' and deadlines' too
+        hang_up(transport)  # a client that does not read is aborted after a short grace
 
     async def _watch(self) -> None:
         """Close sessions past their deadline: the whole session's, or the DATA phase's."""
