@@ -1,17 +1,15 @@
-"""Build hook: the catalogue parsed, so neither an installation nor a checkout parses TOML on each run.
+"""Wheel build hook: ship the catalogue parsed, so an installation never parses TOML nor writes anything.
 
 For every ``smtplab/data/**/NAME.toml`` there is also ``NAME.marshal``: the
 parsed document and the size and CRC-32 of the TOML it came from, in the
-layout that ``smtplab.core.catalogue.read_parsed`` accepts (it checks that key
+layout that ``smtplab.core.datafiles.read_parsed`` accepts (it checks that key
 before trusting the copy; ``tests/test_readonly_install.py`` checks that the
 copies in a built wheel equal a fresh parse).
 
-* A wheel gets them as extra files, made in a temporary folder: building a
-  wheel writes nothing into the source tree.
-* An editable install (``pip install -e .``, the README's) runs the checkout's
-  own files, so the copies are written beside its TOML files (ignored by git,
-  and so left out of every wheel and sdist). A data file edited afterwards is
-  parsed on each run until the next ``pip install -e .``.
+The wheel gets them as extra files, made in a temporary folder: building a
+wheel writes nothing into the source tree. An editable install runs the
+checkout's own files, and its first run writes the copies beside them, as
+Python writes byte-code (``smtplab.core.datafiles.load_data``).
 """
 
 from __future__ import annotations
@@ -50,14 +48,9 @@ class ParsedCatalogueHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        root = Path(self.root)
         if version == "editable":
-            for source in sorted((root / "smtplab" / "data").rglob("*.toml")):
-                made = source.with_suffix(".marshal")
-                partial = made.with_name(f"{made.name}.partial")
-                partial.write_bytes(parsed_copy(source.read_bytes()))
-                partial.replace(made)  # a run that reads the copy meanwhile sees the old one or the new one
             return
+        root = Path(self.root)
         self._folder = Path(tempfile.mkdtemp(prefix="smtplab-parsed-"))
         for source in sorted((root / "smtplab" / "data").rglob("*.toml")):
             name = source.relative_to(root).with_suffix(".marshal").as_posix()

@@ -20,8 +20,8 @@ from paired import alternate, verdict
 TARGET_RATIO = 3.0
 
 
-# A learner's Python writes byte-code on the first run (the parsed catalogue beside the
-# TOML files comes from `pip install -e .`, or the wheel); measure that normal state
+# A learner's Python writes byte-code (and smtplab, run from a checkout, its parsed
+# catalogue beside the TOML files) on the first run; measure that normal state
 # even where the environment turns byte-code off. readonly_startup.py measures an
 # installation that can write nothing.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

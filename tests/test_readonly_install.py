@@ -3,9 +3,10 @@
 A shared JupyterHub or a system-wide install gives learners a package folder
 they cannot write, often with PYTHONDONTWRITEBYTECODE=1. The catalogue is
 therefore read from parsed copies beside its TOML files, which the wheel ships
-and an editable install writes into the checkout (``hatch_build.py``); nothing
-is written at run time, anywhere. A copy that does not match its TOML file
-(an edited data file) is ignored and the TOML is parsed.
+(``hatch_build.py``): an installation writes nothing. A checkout's first run
+writes them, as Python writes byte-code, and under the same rules. A copy
+that does not match its TOML file (an edited data file) is ignored and the
+TOML parsed. There is no user cache.
 """
 
 from __future__ import annotations
@@ -162,28 +163,18 @@ def test_an_edited_data_file_is_read_and_never_hidden_by_the_shipped_copy(instal
     assert not list(install.cache.iterdir()), "no cache anywhere"
 
 
-def checkout_copy(folder: Path, parsed: bool) -> Path:
-    """This checkout's package copied to ``folder``, with parsed copies beside its data as an editable
-    install writes them (``parsed``) or without any; the folder to put on PYTHONPATH."""
+def checkout_copy(folder: Path) -> Path:
+    """This checkout's package copied to ``folder`` without parsed copies; the folder to put on PYTHONPATH."""
     shutil.copytree(ROOT / "smtplab", folder / "smtplab", ignore=shutil.ignore_patterns("*.marshal", "__pycache__"))
-    if parsed:
-        for source in (folder / "smtplab" / "data").rglob("*.toml"):
-            raw = source.read_bytes()
-            copy = {
-                "format": datafiles.PARSED_FORMAT,
-                "source": source_key(raw),
-                "data": tomllib.loads(raw.decode()),
-            }
-            source.with_suffix(".marshal").write_bytes(marshal.dumps(copy, datafiles.MARSHAL_VERSION))
     return folder
 
 
-def checkout_run(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+def checkout_run(checkout: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """Run the command line from the checkout copy ``checkout``, with a user cache folder that must stay empty."""
     cache = checkout / "cache"
     cache.mkdir(exist_ok=True)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environ.update(PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(cache), HOME=str(cache))
+    environ.update(PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(cache), HOME=str(cache), **env)
     result = subprocess.run(
         [sys.executable, "-c", NO_TOML_PARSER, *args],
         capture_output=True,
@@ -197,36 +188,60 @@ def checkout_run(checkout: Path, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
-def test_an_installed_checkout_reads_its_parsed_copies_and_writes_nothing(tmp_path):
-    checkout = checkout_copy(tmp_path, parsed=True)
+def copies(checkout: Path) -> list[str]:
+    return sorted(str(p.relative_to(checkout / "smtplab" / "data")) for p in checkout.rglob("*.marshal"))
+
+
+def test_a_checkout_writes_its_parsed_copies_beside_the_data_on_the_first_run(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    first = checkout_run(checkout, "explain", "250")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("SMTP 250 OK\n") and first.stdout.endswith("parsed TOML\n")
+    assert {"basic.marshal", "en/basic.marshal", "en/ui.marshal"} <= set(copies(checkout))  # what 250 reads
+    assert not [name for name in copies(checkout) if name.startswith("vi/")]
+    second = checkout_run(checkout, "explain", "250")
+    assert second.stdout == first.stdout.replace("parsed TOML", "read the parsed copies")
+    assert not list(checkout.rglob("*.partial"))
+
+
+def test_a_checkout_writes_nothing_under_pythondontwritebytecode(tmp_path):
+    checkout = checkout_copy(tmp_path)
     data = snapshot(checkout / "smtplab" / "data")
-    result = checkout_run(checkout, "explain", "250")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("read the parsed copies\n")
+    result = checkout_run(checkout, "explain", "250", PYTHONDONTWRITEBYTECODE="1")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
     assert snapshot(checkout / "smtplab" / "data") == data
 
 
-def test_a_checkout_without_parsed_copies_parses_the_toml_and_writes_nothing(tmp_path):
-    checkout = checkout_copy(tmp_path, parsed=False)
-    data = snapshot(checkout / "smtplab" / "data")
-    result = checkout_run(checkout, "explain", "250")
-    assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
-    assert snapshot(checkout / "smtplab" / "data") == data, "nothing may be written beside the data files"
-
-
-def test_an_edited_data_file_in_a_checkout_is_parsed_not_hidden_by_its_old_copy(tmp_path):
-    checkout = checkout_copy(tmp_path, parsed=True)
+def test_an_edited_data_file_is_parsed_not_hidden_by_its_old_copy(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    checkout_run(checkout, "explain", "250")
     basic = checkout / "smtplab" / "data" / "en" / "basic.toml"
     basic.write_text(basic.read_text(encoding="utf-8").replace('title = "OK"', 'title = "OK, edited"', 1), "utf-8")
-    result = checkout_run(checkout, "explain", "250")
-    assert result.stdout.startswith("SMTP 250 OK, edited\n") and result.stdout.endswith("parsed TOML\n")
+    edited = checkout_run(checkout, "explain", "250")
+    assert edited.stdout.startswith("SMTP 250 OK, edited\n") and edited.stdout.endswith("parsed TOML\n")
+    again = checkout_run(checkout, "explain", "250")
+    assert again.stdout == edited.stdout.replace("parsed TOML", "read the parsed copies")
 
 
-def test_a_damaged_parsed_copy_is_no_error(tmp_path):
-    checkout = checkout_copy(tmp_path, parsed=True)
+def test_a_damaged_parsed_copy_is_parsed_again_and_replaced(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    checkout_run(checkout, "explain", "250")
     for copy in (checkout / "smtplab" / "data").rglob("*.marshal"):
         copy.write_bytes(copy.read_bytes()[:100])
     damaged = checkout_run(checkout, "explain", "250")
     assert damaged.returncode == 0 and damaged.stderr == ""
     assert damaged.stdout.startswith("SMTP 250 OK\n") and damaged.stdout.endswith("parsed TOML\n")
+    assert checkout_run(checkout, "explain", "250").stdout.endswith("read the parsed copies\n")
+
+
+def test_a_parsed_copy_that_cannot_be_written_is_no_error(tmp_path):
+    """(A folder where the copy would go: the write fails even for root, who may write a read-only folder.)"""
+    checkout = checkout_copy(tmp_path)
+    blocked = checkout / "smtplab" / "data" / "en" / "basic.marshal"
+    blocked.mkdir()
+    for _ in range(2):
+        result = checkout_run(checkout, "explain", "250")
+        assert result.returncode == 0 and result.stderr == ""
+        assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
+    assert blocked.is_dir() and not list(checkout.rglob("*.partial"))

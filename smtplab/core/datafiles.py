@@ -42,13 +42,14 @@ def load_data(path: str) -> dict[str, Any]:
 
     Parsing TOML costs more than the rest of a command-line look-up (see
     ``benchmarks/startup.py``), so the parsed tables are kept beside each TOML
-    file as ``NAME.marshal``, the way Python keeps byte-code beside a module.
-    The copies are made when the wheel is built and when a checkout is
-    installed with ``pip install -e .`` (``hatch_build.py``); nothing is written
-    at run time, so an installation that cannot be written works as well. A
-    copy is used only if it records the size and CRC-32 of the TOML beside it,
-    so an edited data file is never hidden by an old copy: it is parsed
-    instead (until the next ``pip install -e .`` makes its copy again).
+    file as ``NAME.marshal``, the way Python keeps byte-code beside a module,
+    and with the same rules. The wheel ships them (``hatch_build.py``), so an
+    installation, even a read-only one, reads them and writes nothing. Where
+    a copy is missing or out of date (a checkout, an edited data file), the
+    TOML is parsed and the copy written for the next run, unless
+    ``PYTHONDONTWRITEBYTECODE`` is set or the folder cannot be written. A copy
+    is used only if it records the size and CRC-32 of the TOML beside it, so
+    an edited data file is never hidden by an old copy.
     """
     source = os.path.join(_DATA_DIR, *path.split("/"))
     try:
@@ -56,8 +57,29 @@ def load_data(path: str) -> dict[str, Any]:
             raw = handle.read()
     except OSError:
         return _load_resource(path)
-    data = read_parsed(os.path.splitext(source)[0] + ".marshal", source_key(raw))
-    return data if data is not None else _parse(raw, path)
+    key, copy = source_key(raw), os.path.splitext(source)[0] + ".marshal"
+    data = read_parsed(copy, key)
+    if data is None:
+        data = _parse(raw, path)
+        if not sys.dont_write_bytecode:
+            _write_parsed(copy, key, data)
+    return data
+
+
+def _write_parsed(file: str, key: list[int], data: dict[str, Any]) -> None:
+    """Write a parsed copy atomically; a folder that cannot be written is no error (the TOML is parsed again)."""
+    import threading  # two threads of one process may parse the same file at once: each writes its own
+
+    partial = f"{file}.{os.getpid()}-{threading.get_ident()}.partial"
+    try:
+        with open(partial, "wb") as handle:
+            handle.write(marshal.dumps({"format": PARSED_FORMAT, "source": key, "data": data}, MARSHAL_VERSION))
+        os.replace(partial, file)
+    except (OSError, ValueError):
+        try:
+            os.remove(partial)
+        except OSError:
+            pass
 
 
 def source_key(raw: bytes) -> list[int]:
