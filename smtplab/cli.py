@@ -178,7 +178,6 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
 def _add_site(commands: argparse._SubParsersAction) -> None:
     site = commands.add_parser(
         "site",
-        formatter_class=_HelpFormatter,
         help="build the course as a static site that runs in a browser, with nothing to install",
         description="Build the course (English and Vietnamese, the learner's copies) as a JupyterLite site in DIR: "
         "JupyterLab and Python (Pyodide) run in the browser, every file is local, and any static host (or "
