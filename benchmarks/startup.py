@@ -21,7 +21,7 @@ TARGET_RATIO = 3.0
 
 
 # A learner's Python writes byte-code (and smtplab, run from a checkout, its parsed
-# catalogue in the user's cache folder) on the first run; measure that normal state
+# catalogue beside the TOML files) on the first run; measure that normal state
 # even where the environment turns byte-code off. readonly_startup.py measures an
 # installation that can write nothing.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -3,16 +3,20 @@
 A thin front end: it parses arguments, calls the core and prints what the
 core renders. Every mistake a user can make ends in one line on stderr and
 exit status 2, never a traceback.
+
+Over 400 lines on purpose: it is one job (the command line), and most of its
+length is argparse declarations, ``serve``'s 20 options with their help
+texts above all, which read best beside the code that uses them.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 
 from smtplab import __version__
+from smtplab.core.catalogue import LANGUAGES  # loaded by ``import smtplab`` already: a copy here saves nothing
 from smtplab.errors import SMTPLabError
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
@@ -22,9 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMATS = ("text", "markdown", "md", "html")  # md: markdown, for pasting into notes and issues
 LIST_FORMATS = ("text", "markdown", "md", "json")
-
-
-LANGUAGES = ("en", "vi")  # smtplab.core.catalogue.LANGUAGES; a test keeps the two equal
 
 
 def _add_lang(parser: argparse.ArgumentParser) -> None:
@@ -99,30 +100,6 @@ def _format(name: str) -> str:
     return "markdown" if name == "md" else name
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, sized without importing shutil (which costs more than the rest of ``--help``)."""
-
-    def __init__(
-        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
-    ) -> None:
-        super().__init__(prog, indent_increment, max_help_position, width or _terminal_width())
-
-
-class _RawDescriptionHelpFormatter(_HelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """The same, keeping the description's own line breaks."""
-
-
-def _terminal_width() -> int:
-    try:
-        return int(os.environ["COLUMNS"]) - 2
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns - 2  # type: ignore[union-attr]  # None: below
-    except (AttributeError, ValueError, OSError):
-        return 78
-
-
 def build_parser(only: str | None = None, lang: str = "en") -> argparse.ArgumentParser:
     """The whole command line; with ``only``, just that subcommand (the others cost start-up and go unused).
 
@@ -131,7 +108,6 @@ def build_parser(only: str | None = None, lang: str = "en") -> argparse.Argument
     parser = _Parser(
         prog="smtplab",
         description="Learn SMTP replies: explain and compare reply codes, list the catalogue, open the course.",
-        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"smtplab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -147,7 +123,6 @@ def build_parser(only: str | None = None, lang: str = "en") -> argparse.Argument
 def _add_explain(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
         "explain",
-        formatter_class=_HelpFormatter,
         help="explain a reply code, an enhanced status code or a whole reply line",
         description="Explain 252, 5.1.1, '550 5.1.1' or a whole reply line such as '252 2.1.5 Cannot VRFY user'.",
     )
@@ -157,9 +132,7 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    compare = commands.add_parser(
-        "compare", formatter_class=_HelpFormatter, help="compare two reply codes (or two enhanced codes) side by side"
-    )
+    compare = commands.add_parser("compare", help="compare two reply codes (or two enhanced codes) side by side")
     compare.add_argument("a", help="first reply code, e.g. 250 (or enhanced code, e.g. 5.1.1)")
     compare.add_argument("b", help="second reply code, e.g. 252 (or enhanced code, e.g. 5.1.2)")
     _add_lang(compare)
@@ -167,7 +140,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_list(commands: argparse._SubParsersAction) -> None:
-    listing = commands.add_parser("list", formatter_class=_HelpFormatter, help="list every code in the catalogue")
+    listing = commands.add_parser("list", help="list every code in the catalogue")
     _add_lang(listing)
     _add_format(listing, LIST_FORMATS)
     listing.add_argument("--json", action="store_true", help="the same as --format json")
@@ -182,7 +155,6 @@ def _add_list(commands: argparse._SubParsersAction) -> None:
 def _add_lab(commands: argparse._SubParsersAction) -> None:
     lab = commands.add_parser(
         "lab",
-        formatter_class=_HelpFormatter,
         help="copy the notebook course into a folder and open it in JupyterLab",
         description="Copy the notebook course into DIR and open it in JupyterLab. Run it again after an upgrade: "
         "notebooks you have not changed are updated, the ones you changed are kept.",
@@ -206,7 +178,6 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
 def _add_site(commands: argparse._SubParsersAction) -> None:
     site = commands.add_parser(
         "site",
-        formatter_class=_HelpFormatter,
         help="build the course as a static site that runs in a browser, with nothing to install",
         description="Build the course (English and Vietnamese, the learner's copies) as a JupyterLite site in DIR: "
         "JupyterLab and Python (Pyodide) run in the browser, every file is local, and any static host (or "
@@ -320,7 +291,7 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
         "serve",
         help="run the lab server for a classroom, until Ctrl-C or SIGTERM",
         add_help=False,
-        formatter_class=_RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run the lab SMTP server on its own, for a class: one log line per session on stdout,\n"
         "status on stderr, accepted mail in a kept Maildir. Loopback only unless --host says\n"
         "otherwise. SIGINT or SIGTERM stops it cleanly (exit 0). See docs/serve.md.",

@@ -158,10 +158,15 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and "Cannot Verify User" in result.stdout
 
 
-def test_cli_offers_every_catalogue_language():
-    from smtplab import LANGUAGES, cli
+def test_cli_offers_every_catalogue_language(capsys):
+    from smtplab import LANGUAGES
+    from smtplab.cli import main
 
-    assert cli.LANGUAGES == LANGUAGES
+    with pytest.raises(SystemExit) as exited:
+        main(["explain", "250", "--lang", "xx"])
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and "'xx'" in error
+    assert error.rstrip().endswith("from " + ", ".join(repr(lang) for lang in LANGUAGES) + ")")
 
 
 @pytest.mark.parametrize(

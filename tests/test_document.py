@@ -10,6 +10,7 @@ import pytest
 
 from smtplab.core.blocks import Rung
 from smtplab.core.document import (
+    Alert,
     Cell,
     Code,
     Details,
@@ -20,14 +21,17 @@ from smtplab.core.document import (
     Heading,
     Items,
     Link,
+    Note,
     Paragraph,
     Preformatted,
     ReplyCode,
     Row,
     Strong,
     Table,
+    Verdict,
     escape_html,
     render_html,
+    render_html_blocks,
     render_markdown,
     render_text,
 )
@@ -253,7 +257,7 @@ def test_a_bar_chart_a_tag_and_row_keys_render_in_all_three_forms():
     doc = Document(
         "board",
         (
-            Paragraph("2 need help ", Tag("<3>", "flag", 'a "title"'), kind="status"),
+            Paragraph("2 need help ", Tag("<3>", "flag", 'a "title"'), role="status"),
             Table(("who",), (Row((Cell((Link("an", "learner?key=an", target=""),), kind="name"),), "learner", "an"),)),
             BarChart("Learners per code", (Bar("250", 3, "2"), Bar("<x>", 1, "5"))),
         ),
@@ -271,3 +275,34 @@ def test_a_bar_chart_a_tag_and_row_keys_render_in_all_three_forms():
     assert "<x>" not in html
     assert "Learners per code:\n  250: 3\n  <x>: 1" in render_text(doc)
     assert "- 250: 3\n- \\<x\\>: 1" in render_markdown(doc)
+
+
+def test_a_widgets_lines_are_blocks_of_the_one_renderer():
+    """A prompt, an error box and a quiz verdict: one block each, the same words in all three faces."""
+    doc = Document(
+        "widget-lines",
+        (
+            Note("Type a reply code <here>", "prompt"),
+            Alert("'25' is not a reply code:\nexpected three digits"),
+            Verdict("Right! The server answered 252.", "right"),
+            Paragraph(Emphasis("Hint:"), " VRFY answers 252", role="quiz-hint"),
+        ),
+    )
+    assert render_text(doc) == (
+        "Type a reply code <here>\n\n'25' is not a reply code:\nexpected three digits\n\n"
+        "Right! The server answered 252.\n\nHint: VRFY answers 252\n"
+    )
+    assert render_markdown(doc).startswith("*Type a reply code \\<here\\>*\n\n**'25' is not a reply code:")
+    html = render_html_blocks(*doc.blocks)
+    assert html.startswith(
+        '<div class="smtplab smtplab-prompt" style="color:#57606a;font-style:italic">'
+        "Type a reply code &lt;here&gt;</div>"
+        '<div class="smtplab smtplab-error" role="alert" '
+    )
+    assert "expected three digits</div>" in html and "white-space:pre-wrap" in html
+    assert '<div class="smtplab smtplab-verdict smtplab-verdict-right" style="color:#116329;' in html
+    assert html.endswith('<p class="smtplab-quiz-hint"><em>Hint:</em> VRFY answers 252</p>')
+    section = render_html_blocks(Heading("History", 3, role="section"))
+    assert section == '<h4 class="smtplab-section" style="margin:.8em 0 .3em">History</h4>'
+    folded = render_html_blocks(Details(("Why 252?",), Document("explanation"), role="quiz-why"))
+    assert folded.startswith('<details class="smtplab-details smtplab-quiz-why"><summary>Why 252?</summary>')

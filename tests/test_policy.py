@@ -13,8 +13,9 @@ from collections.abc import Mapping
 import pytest
 
 from smtplab.core.reply import parse_reply
+from smtplab.core.session.arguments import split_address
 from smtplab.errors import CatalogueError, PolicyError, SMTPLabError
-from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, split_address, vrfy_reply
+from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, rcpt_reply, vrfy_reply
 from smtplab.server.policy import RULE_STEPS, Policy, Rule
 from smtplab.server.settings import SETTINGS
 

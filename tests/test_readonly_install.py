@@ -1,18 +1,19 @@
-"""The catalogue on a read-only installation, a checkout, and in the user's cache.
+"""The catalogue on a read-only installation and in a checkout: one way to load it.
 
 A shared JupyterHub or a system-wide install gives learners a package folder
-they cannot write, often with PYTHONDONTWRITEBYTECODE=1. The wheel therefore
-ships the catalogue already parsed (``hatch_build.py``), the command line
-reads it without parsing TOML, and nothing is ever written inside the package
-(what is written there survives ``pip uninstall``). A checkout has no parsed
-files: it keeps its parsed copies in the user's cache folder instead.
+they cannot write, often with PYTHONDONTWRITEBYTECODE=1. The catalogue is
+therefore read from parsed copies beside its TOML files, which the wheel ships
+(``hatch_build.py``): an installation writes nothing. A checkout's first run
+writes them, as Python writes byte-code, and under the same rules. A copy
+that does not match its TOML file (an edited data file) is ignored and the
+TOML parsed. There is no user cache.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
-import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,8 +24,8 @@ from pathlib import Path
 import pytest
 from files import snapshot
 
-from smtplab.core import catalogue as catalogue_module
-from smtplab.core.catalogue import read_parsed, source_key
+from smtplab.core import datafiles
+from smtplab.core.datafiles import read_parsed, source_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +117,7 @@ def test_the_wheel_ships_every_data_file_parsed_exactly_as_parsing_it_gives(whee
             shipped = marshal.loads(archive.read(name[: -len(".toml")] + ".marshal"))
             assert shipped["source"] == source_key(raw), f"{name}: the parsed copy names another source"
             assert ordered(shipped["data"]) == ordered(tomllib.loads(raw.decode("utf-8"))), name
-            assert shipped["format"] == catalogue_module.PARSED_FORMAT
+            assert shipped["format"] == datafiles.PARSED_FORMAT
     # The runtime accepts what the build made (the hook and the catalogue agree on the layout).
     with tempfile.TemporaryDirectory() as folder:
         zipfile.ZipFile(wheel).extract("smtplab/data/en/basic.marshal", folder)
@@ -159,71 +160,88 @@ def test_an_edited_data_file_is_read_and_never_hidden_by_the_shipped_copy(instal
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("SMTP 250 OK, edited\n")
     assert snapshot(install.package) == before
-    # The edited file's parsed copy went to the user's cache, and only that file's.
-    cached = sorted(p.name for p in (install.cache / "smtplab" / "catalogue").iterdir())
-    assert len(cached) == 1 and cached[0].startswith("en-basic-")
+    assert not list(install.cache.iterdir()), "no cache anywhere"
 
 
-def checkout_run(cache: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the command line from this checkout (no parsed files beside the data) with its own cache folder."""
-    environ = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
-    environ.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(cache), **(env or {}))
-    return subprocess.run(
+def checkout_copy(folder: Path) -> Path:
+    """This checkout's package copied to ``folder`` without parsed copies; the folder to put on PYTHONPATH."""
+    shutil.copytree(ROOT / "smtplab", folder / "smtplab", ignore=shutil.ignore_patterns("*.marshal", "__pycache__"))
+    return folder
+
+
+def checkout_run(checkout: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run the command line from the checkout copy ``checkout``, with a user cache folder that must stay empty."""
+    cache = checkout / "cache"
+    cache.mkdir(exist_ok=True)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environ.update(PYTHONPATH=str(checkout), XDG_CACHE_HOME=str(cache), HOME=str(cache), **env)
+    result = subprocess.run(
         [sys.executable, "-c", NO_TOML_PARSER, *args],
         capture_output=True,
         text=True,
         timeout=60,
         env=environ,
-        cwd=cache.parent,
+        cwd=cache,
         check=False,
     )
+    assert not list(cache.iterdir()), "nothing may be written in the user's cache"
+    return result
 
 
-def test_a_checkout_keeps_its_parsed_copies_in_the_user_cache(tmp_path):
-    cache = tmp_path / "cache"
-    data = snapshot(ROOT / "smtplab" / "data")
-    first = checkout_run(cache, "explain", "250")
+def copies(checkout: Path) -> list[str]:
+    return sorted(str(p.relative_to(checkout / "smtplab" / "data")) for p in checkout.rglob("*.marshal"))
+
+
+def test_a_checkout_writes_its_parsed_copies_beside_the_data_on_the_first_run(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    first = checkout_run(checkout, "explain", "250")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("SMTP 250 OK\n") and first.stdout.endswith("parsed TOML\n")
-    copies = (cache / "smtplab" / "catalogue").iterdir()
-    names = {re.match(r"(.+?)-\d+-[0-9a-f]{8}\.", p.name)[1] for p in copies}
-    assert {"basic", "en-basic", "en-ui"} <= names  # what explaining 250 reads
-    assert not {name for name in names if name.startswith("vi-")}
-    second = checkout_run(cache, "explain", "250")
+    assert {"basic.marshal", "en/basic.marshal", "en/ui.marshal"} <= set(copies(checkout))  # what 250 reads
+    assert not [name for name in copies(checkout) if name.startswith("vi/")]
+    second = checkout_run(checkout, "explain", "250")
     assert second.stdout == first.stdout.replace("parsed TOML", "read the parsed copies")
-    assert snapshot(ROOT / "smtplab" / "data") == data, "nothing may be written beside the data files"
+    assert not list(checkout.rglob("*.partial"))
 
 
-def test_a_damaged_cache_is_parsed_again_and_replaced(tmp_path):
-    cache = tmp_path / "cache"
-    checkout_run(cache, "explain", "250")
-    for copy in (cache / "smtplab" / "catalogue").iterdir():
+def test_a_checkout_writes_nothing_under_pythondontwritebytecode(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    data = snapshot(checkout / "smtplab" / "data")
+    result = checkout_run(checkout, "explain", "250", PYTHONDONTWRITEBYTECODE="1")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
+    assert snapshot(checkout / "smtplab" / "data") == data
+
+
+def test_an_edited_data_file_is_parsed_not_hidden_by_its_old_copy(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    checkout_run(checkout, "explain", "250")
+    basic = checkout / "smtplab" / "data" / "en" / "basic.toml"
+    basic.write_text(basic.read_text(encoding="utf-8").replace('title = "OK"', 'title = "OK, edited"', 1), "utf-8")
+    edited = checkout_run(checkout, "explain", "250")
+    assert edited.stdout.startswith("SMTP 250 OK, edited\n") and edited.stdout.endswith("parsed TOML\n")
+    again = checkout_run(checkout, "explain", "250")
+    assert again.stdout == edited.stdout.replace("parsed TOML", "read the parsed copies")
+
+
+def test_a_damaged_parsed_copy_is_parsed_again_and_replaced(tmp_path):
+    checkout = checkout_copy(tmp_path)
+    checkout_run(checkout, "explain", "250")
+    for copy in (checkout / "smtplab" / "data").rglob("*.marshal"):
         copy.write_bytes(copy.read_bytes()[:100])
-    damaged = checkout_run(cache, "explain", "250")
+    damaged = checkout_run(checkout, "explain", "250")
     assert damaged.returncode == 0 and damaged.stderr == ""
     assert damaged.stdout.startswith("SMTP 250 OK\n") and damaged.stdout.endswith("parsed TOML\n")
-    assert checkout_run(cache, "explain", "250").stdout.endswith("read the parsed copies\n")
+    assert checkout_run(checkout, "explain", "250").stdout.endswith("read the parsed copies\n")
 
 
-def test_a_cache_folder_that_cannot_be_made_is_no_error(tmp_path):
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a folder")
-    result = checkout_run(blocked, "explain", "250")
-    assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith("SMTP 250 OK\n")
-    assert blocked.read_text() == "not a folder"
-
-
-def test_the_cache_keeps_a_few_versions_of_a_data_file(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setattr(catalogue_module, "_DATA_DIR", str(data))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for version in range(catalogue_module.CACHE_VERSIONS_KEPT + 3):
-        (data / "sample.toml").write_text(f"version = {version}\n", encoding="utf-8")
-        assert catalogue_module._load("sample.toml") == {"version": version}
-        assert catalogue_module._load("sample.toml") == {"version": version}  # now from the cache
-    kept = list((tmp_path / "cache" / "smtplab" / "catalogue").iterdir())
-    assert len(kept) == catalogue_module.CACHE_VERSIONS_KEPT
-    newest = source_key((data / "sample.toml").read_bytes())
-    assert any(f"-{newest[0]}-{newest[1]:08x}." in p.name for p in kept)
+def test_a_parsed_copy_that_cannot_be_written_is_no_error(tmp_path):
+    """(A folder where the copy would go: the write fails even for root, who may write a read-only folder.)"""
+    checkout = checkout_copy(tmp_path)
+    blocked = checkout / "smtplab" / "data" / "en" / "basic.marshal"
+    blocked.mkdir()
+    for _ in range(2):
+        result = checkout_run(checkout, "explain", "250")
+        assert result.returncode == 0 and result.stderr == ""
+        assert result.stdout.startswith("SMTP 250 OK\n") and result.stdout.endswith("parsed TOML\n")
+    assert blocked.is_dir() and not list(checkout.rglob("*.partial"))

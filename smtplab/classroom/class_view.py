@@ -227,7 +227,7 @@ def ordered(progress: ClassProgress, settings: ViewSettings) -> list[tuple[Learn
 
 
 def _banners(progress: ClassProgress, lang: str, alerts: Sequence[Alert]) -> list[Paragraph]:
-    out = [Paragraph(alert.text(lang), kind="alert") for alert in alerts]
+    out = [Paragraph(alert.text(lang), role="alert") for alert in alerts]
     if progress.refused:
         names = ", ".join(
             label(lang, "refused_limit", who=r.who, count=r.count, limit=label(lang, f"limit_{r.limit}"))
@@ -236,14 +236,14 @@ def _banners(progress: ClassProgress, lang: str, alerts: Sequence[Alert]) -> lis
             for r in progress.refusals[:8]
         )
         more = " …" if len(progress.refusals) > 8 else ""
-        out.append(Paragraph(label(lang, "refused", count=progress.refused, who=names + more), kind="alert"))
+        out.append(Paragraph(label(lang, "refused", count=progress.refused, who=names + more), role="alert"))
     shared = progress.shared_names()
     if shared:
         names = ", ".join(label(lang, "shared_one", name=name, count=count) for name, count in shared.items())
-        out.append(Paragraph(label(lang, "shared_name", names=names), kind="banner"))
+        out.append(Paragraph(label(lang, "shared_name", names=names), role="banner"))
     if progress.skipped:
         first = progress.problems[0] if progress.problems else ""
-        out.append(Paragraph(label(lang, "skipped", count=progress.skipped, first=first), kind="problems"))
+        out.append(Paragraph(label(lang, "skipped", count=progress.skipped, first=first), role="problems"))
     return out
 
 
@@ -267,7 +267,7 @@ def _status(progress: ClassProgress, lang: str, helped: int, settings: ViewSetti
         spans.pop()
     if settings.links:
         spans += [" · ", Link(label(lang, "export"), settings.href("export.csv"), target="")]
-    return Paragraph(*spans, kind="status")
+    return Paragraph(*spans, role="status")
 
 
 def _challenge_summary(progress: ClassProgress, lang: str) -> Paragraph:
@@ -278,7 +278,7 @@ def _challenge_summary(progress: ClassProgress, lang: str) -> Paragraph:
         count = solved.get(c.number, 0)
         text = label(lang, "solved_summary", solved=count, total=total, number=c.number)
         spans.append(Tag(text, "summary-challenge", label(lang, "challenge", number=c.number, title=c.title_in(lang))))
-    return Paragraph(*spans, kind="challenge-summary")
+    return Paragraph(*spans, role="challenge-summary")
 
 
 def _earlier(progress: ClassProgress, lang: str) -> list[Heading | Items]:
@@ -322,7 +322,7 @@ def board_document(
     blocks: list[Any] = [Heading(label(lang, "title"), 1), _status(progress, lang, helped, settings)]
     blocks += _banners(progress, lang, alerts)
     if not rows:
-        blocks.append(Paragraph(label(lang, "no_learners"), kind="empty"))
+        blocks.append(Paragraph(label(lang, "no_learners"), role="empty"))
     else:
         blocks.append(_challenge_summary(progress, lang))
         header = tuple(label(lang, k) for k in ("learner", "now", "latest", "last_seen", "solved", "codes_short"))
@@ -331,7 +331,7 @@ def board_document(
     blocks.append(Heading(label(lang, "chart"), 3))
     blocks.append(chart(progress, lang))
     blocks += _earlier(progress, lang)
-    blocks.append(Paragraph(label(lang, "how_to_name"), kind="small"))
+    blocks.append(Paragraph(label(lang, "how_to_name"), role="small"))
     return Document("dashboard", tuple(blocks), lang)
 
 

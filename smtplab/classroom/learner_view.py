@@ -53,10 +53,10 @@ def learner_document(
     blocks: tuple[Any, ...] = (
         *back,
         Heading(label(lang, "transcript_of", who=title), 1),
-        Paragraph(*status, kind="status"),
+        Paragraph(*status, role="status"),
         Paragraph(*(challenge_tags(learner, lang) or (label(lang, "nothing_solved"),))),
         Paragraph(*codes),
-        Paragraph(label(lang, "kept", count=len(learner.exchanges)), kind="small"),
+        Paragraph(label(lang, "kept", count=len(learner.exchanges)), role="small"),
         Preformatted(tuple(lines), role="transcript"),
     )
     return Document("learner-page", blocks, lang)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 from smtplab.classroom.scenarios import scenario
+from smtplab.core.session.arguments import split_address
 from smtplab.errors import PolicyError, ServeError
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
@@ -82,9 +83,7 @@ def build_policy(options: ServeOptions) -> Policy:
         users: list[str] = []
         domains = list(policy.domains)
         for given in options.users:
-            local, at, domain = given.strip().strip("<>").rpartition("@")
-            if not at:
-                local, domain = domain, ""
+            local, domain = split_address(given)
             try:
                 users.extend(Policy(users=[local]).users)
                 if domain:

@@ -16,6 +16,7 @@ __all__ = [
     "BarChart",
     "Cell",
     "Code",
+    "Alert",
     "Details",
     "Diagram",
     "Document",
@@ -24,6 +25,7 @@ __all__ = [
     "Items",
     "Link",
     "Paragraph",
+    "Note",
     "Preformatted",
     "ReplyCode",
     "Row",
@@ -31,6 +33,7 @@ __all__ = [
     "Strong",
     "Table",
     "Tag",
+    "Verdict",
 ]
 
 
@@ -95,22 +98,53 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @value
 class Heading:
-    """A heading; level 1 is the document's title."""
+    """A heading; level 1 is the document's title.
+
+    A ``role`` makes it a section title that stands alone (a widget's), outside
+    a styled document: HTML gives it the class ``smtplab-<role>`` and its own margin.
+    """
 
     text: str | tuple[Span, ...]
     level: int = 2
+    role: str = ""
 
 
 @value
 class Paragraph:
-    """Spans in a paragraph; ``kind`` becomes the HTML class ``smtplab-<kind>`` (a banner, a summary line)."""
+    """Running text; ``role`` (keyword only) becomes the HTML class ``smtplab-<role>``."""
 
     spans: tuple[Span, ...]
-    kind: str = ""
+    role: str = ""
 
-    def __init__(self, *spans: Span, kind: str = "") -> None:
+    def __init__(self, *spans: Span, role: str = "") -> None:
         object.__setattr__(self, "spans", tuple(s for s in spans if s != ""))
-        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "role", role)
+
+
+@value
+class Note:
+    """A short line of guidance set apart from the text (a prompt, "no reply yet"), quieter than a paragraph.
+
+    ``role`` becomes the HTML class ``smtplab-<role>``.
+    """
+
+    text: str
+    role: str = "note"
+
+
+@value
+class Alert:
+    """An error a learner can fix, in a box (its line breaks kept, no traceback); screen readers announce it."""
+
+    text: str
+
+
+@value
+class Verdict:
+    """A quiz's verdict on a guess, in bold, coloured by ``verdict``: right, partly, wrong or no-reply."""
+
+    text: str
+    verdict: str
 
 
 @value
@@ -195,6 +229,20 @@ class Diagram:
 
 
 @value
+class Details:
+    """A one-line summary, with the full ``document`` one click away (``<details>`` in HTML).
+
+    ``role`` adds the HTML class ``smtplab-<role>`` beside ``smtplab-details``.
+
+    Text shows the summary and then the whole document: a terminal has nothing to click.
+    """
+
+    summary: tuple[Span, ...]
+    document: Document
+    role: str = ""
+
+
+@value
 class Bar:
     """One bar of a :class:`BarChart`: its label under it, its value, and the class digit of its colour."""
 
@@ -214,19 +262,8 @@ class BarChart:
     bars: tuple[Bar, ...]
 
 
-@value
-class Details:
-    """A one-line summary, with the full ``document`` one click away (``<details>`` in HTML).
-
-    Text shows the summary and then the whole document: a terminal has nothing to click.
-    """
-
-    summary: tuple[Span, ...]
-    document: Document
-
-
 if TYPE_CHECKING:  # pragma: no cover
-    Block = Heading | Paragraph | Items | Preformatted | Table | Diagram | BarChart | Details
+    Block = Heading | Paragraph | Note | Alert | Verdict | Items | Preformatted | Table | Diagram | BarChart | Details
 
 
 @value

@@ -5,6 +5,11 @@ package (see ``docs/catalogue.md``), read once per language with
 ``importlib.resources`` and kept in immutable value objects. Pure: it reads only
 its own data files.
 
+Over 400 lines on purpose: the catalogue's value classes and the
+:class:`Catalogue` that builds them from the data belong together (a field
+added to an entry is added in both); reading the files is
+:mod:`smtplab.core.datafiles`.
+
 >>> from smtplab.core.catalogue import catalogue
 >>> catalogue("en").basic(252).title
 'Cannot Verify User'
@@ -12,13 +17,11 @@ its own data files.
 
 from __future__ import annotations
 
-import marshal
-import os
-import re
-import sys
 from functools import cache, cached_property
 from types import MappingProxyType
 
+from smtplab.core.datafiles import load_data
+from smtplab.core.reply import ENHANCED_QUERY, ENHANCED_WRONG_CLASS, THREE_DIGITS, VALID_CODE
 from smtplab.core.suggestions import nearest_codes
 from smtplab.core.values import value
 from smtplab.errors import CatalogueError, UnknownCode, UnknownLanguage
@@ -27,6 +30,9 @@ TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping
     from typing import Any
+
+#: The data-file reader under the name other modules imported it by (core/datafiles.py holds it now).
+_load = load_data
 
 __all__ = [
     "LANGUAGES",
@@ -50,10 +56,10 @@ BASIC_FIELDS = ("title", "description", "when", "fix", "choose")
 GIST_FIELD = "gist"
 ENHANCED_FIELDS = ("title", "description", "when", "fix")
 
-_THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
-_VALID_CODE_RE = re.compile(r"[2-5][0-5][0-9]\Z")  # RFC 5321 §4.2.1: first digit 2-5, second 0-5
-_ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
-_WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+_THREE_DIGITS_RE = THREE_DIGITS
+_VALID_CODE_RE = VALID_CODE
+_ENHANCED_QUERY_RE = ENHANCED_QUERY
+_WRONG_CLASS_RE = ENHANCED_WRONG_CLASS
 
 
 @value
@@ -188,164 +194,6 @@ class PairNotes:
     differences: tuple[str, ...]
     when_to_use: tuple[str, ...]
     references: tuple[str, ...] = ()
-
-
-_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-#: Version of the parsed-file layout; a file of another version is ignored, never trusted.
-PARSED_FORMAT = 1
-#: The marshal format the parsed files are written in: 4, which every Python 3.4+ reads.
-MARSHAL_VERSION = 4
-
-
-def _parse(raw: bytes, path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CatalogueError(f"the catalogue file smtplab/data/{path} is not valid TOML: {exc}") from exc
-
-
-def _load(path: str) -> dict[str, Any]:
-    """Read one data file (``"en/basic.toml"``), parsed, from the quickest place that holds it.
-
-    Parsing TOML costs more than the rest of a command-line look-up, so the
-    parsed tables are kept in marshal files, each checked against the size and
-    CRC-32 of the TOML it came from before it is used (so an edited data file
-    is never hidden by an old copy):
-
-    1. beside the TOML file, as ``NAME.marshal``: made when the wheel is built
-       (``hatch_build.py``), so an installation never writes anything, even
-       when its folder is read-only or ``PYTHONDONTWRITEBYTECODE`` is set;
-    2. in the user's cache folder (:func:`user_cache_dir`), for a checkout or an
-       editable install, which have no parsed files; written after a parse;
-    3. otherwise the TOML is parsed.
-
-    Nothing is ever written inside the package.
-    """
-    source = os.path.join(_DATA_DIR, *path.split("/"))
-    try:
-        with open(source, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return _load_resource(path)
-    key = source_key(raw)
-    data = read_parsed(os.path.splitext(source)[0] + ".marshal", key)
-    if data is not None:
-        return data
-    cached = _cache_file(path, key)
-    if cached is not None:
-        data = read_parsed(cached, key)
-        if data is not None:
-            return data
-    data = _parse(raw, path)
-    if cached is not None:
-        _write_cache(cached, key, data, _cache_stem(path))
-    return data
-
-
-def source_key(raw: bytes) -> list[int]:
-    """What a parsed file must record to stand for the TOML bytes ``raw``: their size and CRC-32."""
-    import zlib  # built in and small; loaded only when data is read
-
-    return [len(raw), zlib.crc32(raw)]
-
-
-def dump_parsed(key: list[int], data: dict[str, Any]) -> bytes:
-    """The bytes of a parsed file: ``data`` (a parsed TOML document) and the ``key`` of its source."""
-    return marshal.dumps({"format": PARSED_FORMAT, "source": key, "data": data}, MARSHAL_VERSION)
-
-
-def read_parsed(file: str, key: list[int]) -> dict[str, Any] | None:
-    """The data in the parsed file ``file`` if it was made from a source with ``key``; None otherwise.
-
-    A missing, damaged, foreign or out-of-date file is None (and the caller
-    parses the TOML), never an error.
-    """
-    try:
-        with open(file, "rb") as handle:
-            parsed = marshal.loads(handle.read())  # marshal.load(handle) reads in many small pieces: far slower
-        if parsed["format"] == PARSED_FORMAT and parsed["source"] == key and isinstance(parsed["data"], dict):
-            data: dict[str, Any] = parsed["data"]
-            return data
-    except (OSError, EOFError, ValueError, TypeError, KeyError):
-        pass
-    return None
-
-
-#: Parsed copies of one data file kept in the user's cache (one per version of the file seen, e.g. by
-#: several checkouts); the oldest beyond this are removed when a new one is written.
-CACHE_VERSIONS_KEPT = 4
-
-
-def user_cache_dir() -> str | None:
-    """smtplab's folder in the user's cache: ``$XDG_CACHE_HOME/smtplab`` (``~/.cache/smtplab``), or the
-    platform's own (``~/Library/Caches/smtplab``, ``%LOCALAPPDATA%\\smtplab\\Cache``); None without a home."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA", "")
-        return os.path.join(base, "smtplab", "Cache") if os.path.isabs(base) else None
-    if sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME", "")
-        if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
-            base = os.path.expanduser("~/.cache")
-    return os.path.join(base, "smtplab") if os.path.isabs(base) else None
-
-
-def _cache_file(path: str, key: list[int]) -> str | None:
-    folder = user_cache_dir()
-    if folder is None:
-        return None
-    tag = sys.implementation.cache_tag or sys.implementation.name
-    return os.path.join(folder, "catalogue", f"{_cache_stem(path)}{key[0]}-{key[1]:08x}.{tag}.marshal")
-
-
-def _cache_stem(path: str) -> str:
-    return os.path.splitext(path)[0].replace("/", "-") + "-"  # "en/basic.toml" -> "en-basic-"
-
-
-def _write_cache(file: str, key: list[int], data: dict[str, Any], stem: str) -> None:
-    """Write a parsed file into the user's cache, atomically; a folder that cannot be written is no error."""
-    import threading  # two threads of one process may parse the same file at once: each writes its own
-
-    folder = os.path.dirname(file)
-    partial = f"{file}.{os.getpid()}-{threading.get_ident()}.tmp"
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(partial, "wb") as handle:
-            handle.write(dump_parsed(key, data))
-        os.replace(partial, file)
-        _prune_cache(folder, stem)
-    except (OSError, ValueError):
-        try:
-            os.remove(partial)
-        except OSError:
-            pass
-
-
-def _prune_cache(folder: str, stem: str) -> None:
-    """Keep the :data:`CACHE_VERSIONS_KEPT` newest parsed copies of one data file, so the cache stays small."""
-    copies = []
-    for entry in os.scandir(folder):
-        rest = entry.name[len(stem) :]
-        if entry.name.startswith(stem) and rest[:1].isdigit() and entry.name.endswith(".marshal"):
-            copies.append((entry.stat().st_mtime_ns, entry.path))
-    for _, old in sorted(copies, reverse=True)[CACHE_VERSIONS_KEPT:]:
-        os.remove(old)
-
-
-def _load_resource(path: str) -> dict[str, Any]:
-    """Fallback for installations where the package is not plain files (e.g. a zip)."""
-    from importlib import resources
-
-    try:
-        raw = resources.files("smtplab").joinpath("data", *path.split("/")).read_bytes()
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise CatalogueError(f"the catalogue file smtplab/data/{path} is missing from the installation") from exc
-    return _parse(raw, path)
 
 
 def _text_table(table: Mapping[str, Any], fields: tuple[str, ...], where: str) -> dict[str, str]:

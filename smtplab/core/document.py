@@ -5,9 +5,7 @@ Explanations, comparisons, transcripts, the mailbox and the policy build a
 here) once and render it three ways from the same tree, so the terminal, a
 notebook's Markdown and its HTML always say the same thing. Pure: no I/O.
 
-The HTML escapes every piece of text it shows and uses stable class names
-(``smtplab-…``) with no ids, ports or times, so stored notebook outputs stay
-the same from run to run.
+Text and Markdown are here; HTML is :mod:`smtplab.core.html` (re-exported).
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ from __future__ import annotations
 import re
 import textwrap
 
-from smtplab.core.bars import bars_svg
 from smtplab.core.blocks import (
+    Alert,
     Bar,
     BarChart,
     Cell,
@@ -28,6 +26,7 @@ from smtplab.core.blocks import (
     Heading,
     Items,
     Link,
+    Note,
     Paragraph,
     Preformatted,
     ReplyCode,
@@ -35,15 +34,18 @@ from smtplab.core.blocks import (
     Strong,
     Table,
     Tag,
+    Verdict,
 )
 from smtplab.core.escape import escape_html
-from smtplab.core.ladder import ladder_svg
+from smtplab.core.html import STYLE, html_spans, render_html, render_html_blocks, render_html_body
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block, Span
 
 __all__ = [
+    "STYLE",
+    "Alert",
     "Bar",
     "BarChart",
     "Cell",
@@ -56,6 +58,7 @@ __all__ = [
     "Heading",
     "Items",
     "Link",
+    "Note",
     "Paragraph",
     "Preformatted",
     "ReplyCode",
@@ -64,7 +67,10 @@ __all__ = [
     "Table",
     "Tag",
     "escape_html",
+    "Verdict",
     "render_html",
+    "render_html_blocks",
+    "render_html_body",
     "render_markdown",
     "render_text",
 ]
@@ -146,6 +152,8 @@ def _blocks_text(blocks: tuple[Block, ...]) -> list[str]:
                 out.append(f"{text}:")
         elif isinstance(block, Paragraph):
             out.append(_wrap(_spans_text(block.spans)))
+        elif isinstance(block, (Note, Alert, Verdict)):
+            out.append(_wrap(block.text))
         elif isinstance(block, Items):
             rendered = []
             for number, item in enumerate(block.items, start=1):
@@ -192,9 +200,7 @@ def _md_span(span: Span) -> str:
         return _md_escape(span)
     if isinstance(span, (Code, ReplyCode)):
         return _md_code(span.text)
-    if isinstance(span, Tag):
-        return f"**{_md_escape(span.text)}**"
-    if isinstance(span, Strong):
+    if isinstance(span, (Strong, Tag)):
         return f"**{_md_escape(span.text)}**"
     if isinstance(span, Emphasis):
         return f"*{_md_escape(span.text)}*"
@@ -232,6 +238,10 @@ def _blocks_markdown(blocks: tuple[Block, ...]) -> list[str]:
             out.append(f"{'#' * (block.level + 1)} {_md_spans(block.text)}")
         elif isinstance(block, Paragraph):
             out.append(_md_spans(block.spans))
+        elif isinstance(block, Note):
+            out.append(f"*{_md_escape(block.text)}*")
+        elif isinstance(block, (Alert, Verdict)):
+            out.append(f"**{_md_escape(block.text)}**")
         elif isinstance(block, Items):
             out.append(
                 "\n".join(
@@ -252,7 +262,7 @@ def _blocks_markdown(blocks: tuple[Block, ...]) -> list[str]:
             out.append("\n".join(f"- {_md_escape(bar.label)}: {bar.value}" for bar in block.bars))
         elif isinstance(block, Details):
             # CommonMark passes the HTML through; the summary is HTML, the body Markdown again.
-            out.append(f"<details><summary>{_html_spans(block.summary)}</summary>")
+            out.append(f"<details><summary>{html_spans(block.summary)}</summary>")
             out.extend(_blocks_markdown(block.document.blocks))
             out.append("</details>")
     return out
@@ -261,141 +271,6 @@ def _blocks_markdown(blocks: tuple[Block, ...]) -> list[str]:
 def render_markdown(doc: Document) -> str:
     """CommonMark for a notebook's Markdown output."""
     return "\n\n".join(_blocks_markdown(doc.blocks)) + "\n"
-
-
-# -- HTML ---------------------------------------------------------------------
-
-STYLE = (
-    "<style>"
-    ".smtplab{font-family:system-ui,sans-serif;line-height:1.45;max-width:52em}"
-    ".smtplab h2,.smtplab h3,.smtplab h4{margin:.8em 0 .3em}"
-    ".smtplab pre{background:#f6f8fa;padding:.5em .8em;border-radius:4px;overflow-x:auto}"
-    ".smtplab .smtplab-code{font-family:monospace;font-weight:bold;padding:0 .25em;border-radius:3px}"
-    ".smtplab .smtplab-class-2{color:#116329;background:#dafbe1}"
-    ".smtplab .smtplab-class-3{color:#0a3069;background:#ddf4ff}"
-    ".smtplab .smtplab-class-4{color:#7d4e00;background:#fff8c5}"
-    ".smtplab .smtplab-class-5{color:#82071e;background:#ffebe9}"
-    ".smtplab .smtplab-class-x{color:#57606a;background:#eaeef2}"
-    ".smtplab table{border-collapse:collapse;margin-top:.5em}"
-    ".smtplab th,.smtplab td{border-bottom:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}"
-    # Notebook front ends break words anywhere in output <pre>s (``lab.exa|mple``): a cell keeps
-    # each line whole and the table scrolls sideways instead.
-    ".smtplab td pre{margin:0;padding:.1em .3em;background:none;white-space:pre;"
-    "word-break:normal;overflow-wrap:normal}"
-    ".smtplab .smtplab-table-scroll{overflow-x:auto}"
-    ".smtplab .smtplab-note td{color:#57606a;font-style:italic}"
-    ".smtplab details>summary{cursor:pointer}"
-    "</style>"
-)
-
-
-def _html_span(span: Span) -> str:
-    if isinstance(span, str):
-        return escape_html(span).replace("\n", "<br/>")
-    if isinstance(span, Code):
-        return f"<code>{escape_html(span.text)}</code>"
-    if isinstance(span, ReplyCode):
-        extra = f" smtplab-{escape_html(span.kind)}" if span.kind else ""
-        return f'<span class="smtplab-code smtplab-class-{span.class_digit}{extra}">{escape_html(span.text)}</span>'
-    if isinstance(span, Tag):
-        kind = f" smtplab-{escape_html(span.kind)}" if span.kind else ""
-        title = f' title="{escape_html(span.title)}"' if span.title else ""
-        return f'<span class="smtplab-tag{kind}"{title}>{escape_html(span.text)}</span>'
-    if isinstance(span, Strong):
-        return f"<strong>{escape_html(span.text)}</strong>"
-    if isinstance(span, Emphasis):
-        return f"<em>{escape_html(span.text)}</em>"
-    if not span.target:
-        return f'<a href="{escape_html(span.href)}">{escape_html(span.text)}</a>'
-    target = escape_html(span.target)
-    return f'<a href="{escape_html(span.href)}" target="{target}" rel="noopener">{escape_html(span.text)}</a>'
-
-
-def _html_spans(spans: str | tuple[Span, ...]) -> str:
-    if isinstance(spans, str):
-        return escape_html(spans)
-    return "".join(_html_span(s) for s in spans)
-
-
-def _html_line(line: str | tuple[Span, ...]) -> str:
-    return escape_html(line) if isinstance(line, str) else _html_spans(line)
-
-
-def _html_pre(block: Preformatted) -> str:
-    if block.css:
-        lines = "\n".join(
-            f'<span class="{escape_html(css)}">{_html_line(line)}</span>'
-            for line, css in zip(block.lines, block.css, strict=False)
-        )
-    else:
-        lines = "\n".join(_html_line(line) for line in block.lines)
-    return f'<pre class="smtplab-{escape_html(block.role)}">{lines}</pre>'
-
-
-def _html_cell(cell: Cell, tag: str = "td") -> str:
-    span = f' colspan="{cell.columns}"' if cell.columns > 1 else ""
-    kind = f' class="smtplab-{escape_html(cell.kind)}"' if cell.kind else ""
-    inner = _html_pre(cell.content) if isinstance(cell.content, Preformatted) else _html_spans(cell.content)
-    return f"<{tag}{kind}{span}>{inner}</{tag}>"
-
-
-def _html_row(row: Row) -> str:
-    kind = f' class="smtplab-{escape_html(row.kind)}"' if row.kind else ""
-    key = f' data-key="{escape_html(row.key)}"' if row.key else ""
-    return f"<tr{kind}{key}>" + "".join(_html_cell(cell) for cell in row.cells) + "</tr>"
-
-
-def _html_table(table: Table) -> str:
-    caption = f"<caption>{escape_html(table.caption)}</caption>" if table.caption else ""
-    head = "".join(f"<th>{escape_html(h)}</th>" for h in table.header)
-    rows = "".join(_html_row(row) for row in table.rows)
-    return (
-        f'<div class="smtplab-table-scroll"><table class="smtplab-{escape_html(table.kind)}-table">'
-        f"{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
-    )
-
-
-def _blocks_html(blocks: tuple[Block, ...]) -> str:
-    parts: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            tag = f"h{block.level + 1}"
-            parts.append(f"<{tag}>{_html_spans(block.text)}</{tag}>")
-        elif isinstance(block, Paragraph):
-            kind = f' class="smtplab-{escape_html(block.kind)}"' if block.kind else ""
-            parts.append(f"<p{kind}>{_html_spans(block.spans)}</p>")
-        elif isinstance(block, Items):
-            tag = "ol" if block.ordered else "ul"
-            items = "".join(f"<li>{_html_spans(item)}</li>" for item in block.items)
-            parts.append(f"<{tag}>{items}</{tag}>")
-        elif isinstance(block, Preformatted):
-            parts.append(_html_pre(block))
-        elif isinstance(block, Table):
-            parts.append(_html_table(block))
-        elif isinstance(block, Diagram):
-            parts.append(ladder_svg(block))
-        elif isinstance(block, BarChart):
-            parts.append(bars_svg(block))
-        elif isinstance(block, Details):
-            parts.append(
-                f'<details class="smtplab-details"><summary>{_html_spans(block.summary)}</summary>'
-                f"{render_html_body(block.document)}</details>"
-            )
-    return "".join(parts)
-
-
-def render_html_body(doc: Document) -> str:
-    """The document's HTML without the style sheet, for embedding in a larger page."""
-    return (
-        f'<div class="smtplab smtplab-{escape_html(doc.kind)}" lang="{escape_html(doc.lang)}">'
-        + _blocks_html(doc.blocks)
-        + "</div>"
-    )
-
-
-def render_html(doc: Document) -> str:
-    """A self-contained HTML fragment for a notebook output."""
-    return STYLE + render_html_body(doc)
 
 
 class Displayable:

@@ -6,8 +6,6 @@ same document is shown as terminal text, Markdown or HTML.
 
 from __future__ import annotations
 
-import re
-
 from smtplab.core.catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
 from smtplab.core.document import (
     Code,
@@ -22,7 +20,7 @@ from smtplab.core.document import (
     Strong,
 )
 from smtplab.core.references import reference_span
-from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.reply import ENHANCED, ENHANCED_HALF, REPLY_LINE, THREE_DIGITS, VALID_CODE, Reply, parse_reply
 from smtplab.core.values import value
 from smtplab.errors import ReplyParseError, UnknownCode
 
@@ -32,10 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 
-_BARE_CODE_RE = re.compile(r"[0-9]{3}\Z")
-_VALID_CODE_RE = re.compile(r"[2-5][0-5][0-9]\Z")  # RFC 5321 §4.2.1: first digit 2-5, second 0-5
-_HALF_ENHANCED_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\Z")
-_REPLY_LINE_RE = re.compile(r"[0-9]{3}([ -]|\Z)")
 
 Query = "int | str | Reply"
 
@@ -183,7 +177,7 @@ def _uncatalogued_blocks(cat: Catalogue, code: int) -> list[Block]:
 
 
 def _class_mismatch(reply: Reply) -> str | None:
-    match = re.match(r"([245])\.[0-9]{1,3}\.[0-9]{1,3}(?= |\Z)", reply.lines[0])
+    match = ENHANCED.match(reply.lines[0])
     if match and reply.enhanced is None:
         return match.group(0)
     return None
@@ -340,12 +334,12 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
             cat.ui("error.cannot_explain", text=query, codes="250, 252, 550"), repr(query), ("250", "252", "550")
         )
     text = str(query).strip()
-    if _BARE_CODE_RE.match(text) or isinstance(query, int):
-        if not cat.has_basic(text) and _VALID_CODE_RE.match(text):
+    if THREE_DIGITS.match(text) or isinstance(query, int):
+        if not cat.has_basic(text) and VALID_CODE.match(text):
             return Explanation(text, lang, uncatalogued=int(text))
         entry = cat.basic(text)
         return Explanation(text, lang, basic=entry)
-    half = _HALF_ENHANCED_RE.match(text)
+    half = ENHANCED_HALF.match(text)
     if half:
         suggestions = cat.enhanced_in_subject(half[1].upper(), int(half[2]))
         if suggestions:
@@ -357,7 +351,7 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
     enhanced_key = normalise_enhanced(text)
     if enhanced_key is not None or cat.nearest_enhanced_shape(text):
         return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(text))
-    if _REPLY_LINE_RE.match(text):
+    if REPLY_LINE.match(text):
         try:
             reply = parse_reply(text)
         except ReplyParseError as exc:

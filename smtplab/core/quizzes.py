@@ -21,6 +21,10 @@ for half a point; a wrong code is wrong even when its first digit is right.
 settings; it documents the quiz and lets the tests check it against a real
 server. Grading always uses the reply the server actually sent.
 
+Just over 400 lines: the three ready quizzes are data written as code (each
+step's command, expected code and hints in two languages) beside the values
+they are made of; a fourth quiz would be the moment to move them to a data file.
+
 >>> quiz("vrfy").steps[1].command
 'VRFY alice'
 >>> grade(250, 252).verdict

@@ -23,6 +23,13 @@ from smtplab.core.values import value
 from smtplab.errors import ReplyParseError
 
 __all__ = [
+    "ENHANCED",
+    "ENHANCED_HALF",
+    "ENHANCED_QUERY",
+    "ENHANCED_WRONG_CLASS",
+    "REPLY_LINE",
+    "THREE_DIGITS",
+    "VALID_CODE",
     "EnhancedStatus",
     "Reply",
     "ReplyCategory",
@@ -52,15 +59,28 @@ class ReplyCategory(IntEnum):
     MAIL_SYSTEM = 5
 
 
-_CODE_RE = re.compile(r"[2-5][0-5][0-9]\Z")
-_LINE_RE = re.compile(r"(?P<code>[0-9]{3})(?:(?P<sep>[ -])(?P<text>.*))?\Z", re.DOTALL)
-_ENHANCED_RE = re.compile(r"(?P<cls>[245])\.(?P<subject>[0-9]{1,3})\.(?P<detail>[0-9]{1,3})(?= |\Z)")
+# The shapes of reply codes, in one place for the whole package (the catalogue and the
+# explanations read them here too).
+#: Three digits, whether or not a code: what a look-up treats as a basic code.
+THREE_DIGITS = re.compile(r"[0-9]{3}\Z")
+#: A code RFC 5321's grammar allows (§4.2: first digit 2-5, second 0-5).
+VALID_CODE = re.compile(r"[2-5][0-5][0-9]\Z")
+#: A reply line: its code, the separator (``-`` continues, a space ends) and its text.
+REPLY_LINE = re.compile(r"(?P<code>[0-9]{3})(?:(?P<sep>[ -])(?P<text>.*))?\Z", re.DOTALL)
+#: An enhanced status code as a reply's text starts with it (RFC 3463 classes 2, 4, 5).
+ENHANCED = re.compile(r"(?P<cls>[245])\.(?P<subject>[0-9]{1,3})\.(?P<detail>[0-9]{1,3})(?= |\Z)")
+#: An enhanced code as a learner looks it up: the class may be ``X`` (the registry's class-free form).
+ENHANCED_QUERY = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+#: An enhanced code cut short after its subject (``5.1``), to suggest the codes it could have meant.
+ENHANCED_HALF = re.compile(r"([245Xx])\.([0-9]{1,3})\Z")
+#: The shape of an enhanced code with a class RFC 3463 does not have (``3.1.1``), to say why it is wrong.
+ENHANCED_WRONG_CLASS = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _FORBIDDEN_CHAR_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
 
 
 def is_valid_code(code: object) -> bool:
     """True for a three-digit code that RFC 5321's grammar allows (2–5, 0–5, 0–9)."""
-    return isinstance(code, (int, str)) and not isinstance(code, bool) and bool(_CODE_RE.match(str(code)))
+    return isinstance(code, (int, str)) and not isinstance(code, bool) and bool(VALID_CODE.match(str(code)))
 
 
 @value(order=True)
@@ -82,7 +102,7 @@ class EnhancedStatus:
     @classmethod
     def parse(cls, text: str) -> EnhancedStatus:
         """Read ``"5.1.1"``; raise :class:`ReplyParseError` for anything else."""
-        match = _ENHANCED_RE.match(text.strip())
+        match = ENHANCED.match(text.strip())
         if not match or match.end() != len(text.strip()):
             raise ReplyParseError(
                 f"{text!r} is not an enhanced status code; expected class.subject.detail such as 5.1.1"
@@ -140,7 +160,7 @@ class Reply:
     @property
     def enhanced(self) -> EnhancedStatus | None:
         """The enhanced status code at the start of the text, if its class matches the reply's."""
-        match = _ENHANCED_RE.match(self.lines[0])
+        match = ENHANCED.match(self.lines[0])
         if not match or int(match["cls"]) != self.code // 100:
             return None
         return EnhancedStatus(int(match["cls"]), int(match["subject"]), int(match["detail"]))
@@ -266,7 +286,7 @@ def parse_reply(data: str | bytes | bytearray) -> Reply:
                 "bare_cr",
                 {"number": number, "line": line},
             )
-        match = _LINE_RE.match(line)
+        match = REPLY_LINE.match(line)
         if not match:
             raise ReplyParseError(
                 f"line {number} does not start with a three-digit reply code: {line!r}",

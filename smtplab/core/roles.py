@@ -19,7 +19,7 @@ Roles:
 
 from __future__ import annotations
 
-import re
+from smtplab.core.reply import ENHANCED, REPLY_LINE
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +43,6 @@ ROLES = ("greeting", "closing", "any", "prompt", "registry", "command")
 PSEUDO_COMMANDS = ("CONNECTION", "DATA-end", "*")
 #: Replies that never carry an enhanced status code: the greeting and the replies to EHLO and HELO (RFC 2034 §3).
 NO_ENHANCED_CODE = ("CONNECTION", "EHLO", "HELO")
-_ENHANCED_ON_LINE_RE = re.compile(r"[0-9]{3}[ -]([245]\.[0-9]{1,3}\.[0-9]{1,3})(?= |\Z)")
 
 
 def is_greeting(entry: BasicCode) -> bool:
@@ -137,9 +136,10 @@ def observed_enhanced(entry: BasicCode) -> tuple[str, ...]:
     """The enhanced status codes that the catalogue's real-world lines show on this code, in their order."""
     seen: list[str] = []
     for line in entry.real_world:
-        match = _ENHANCED_ON_LINE_RE.match(line.line)
-        if match and match[1] not in seen:
-            seen.append(match[1])
+        reply_line = REPLY_LINE.match(line.line)
+        match = ENHANCED.match(reply_line["text"]) if reply_line and reply_line["sep"] else None
+        if match and match[0] not in seen:
+            seen.append(match[0])
     return tuple(seen)
 
 

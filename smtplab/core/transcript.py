@@ -24,6 +24,10 @@ positions (``len``, indexing, slicing) stay those of the whole session.
 
 :class:`ExplainedReply` is a reply that remembers a language, so that a
 notebook shows it with its explanation; it equals the plain reply.
+
+Over 400 lines on purpose: one value object and its three faces (text, the
+table and the ladder's rungs), which the conventions keep in one place; the
+drawing itself is :mod:`smtplab.core.ladder`, the HTML :mod:`smtplab.core.html`.
 """
 
 from __future__ import annotations

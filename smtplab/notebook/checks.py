@@ -36,7 +36,8 @@ from types import MappingProxyType
 from typing import Any
 
 from smtplab.classroom.challenges import challenge, seen
-from smtplab.core.catalogue import _load, catalogue
+from smtplab.core.catalogue import catalogue
+from smtplab.core.datafiles import load_data as _load
 from smtplab.core.values import value
 from smtplab.errors import SMTPLabError
 

@@ -47,6 +47,10 @@ as one friendly line with no traceback.
 Like every front end, this module holds no protocol rule: it parses the
 magic's line and body, then calls :class:`~smtplab.lab.lab.Lab`,
 :func:`~smtplab.core.explanation.explain` and :func:`~smtplab.core.comparison.compare`.
+
+Over 400 lines on purpose: one job (the IPython front end), whose length is
+the ``%%smtp`` line's parser (every lab policy setting is an option) and the
+magics' docstrings, which IPython shows as their help (``%%smtp?``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from smtplab.core.reply import Reply
+from smtplab.core.session.arguments import split_address
 from smtplab.server.reply_templates import join_replies, server_reply
 
 __all__ = [
@@ -36,17 +37,6 @@ __all__ = [
 POSTMASTER = "postmaster"
 
 Settings = Mapping[str, Any]
-
-
-def split_address(address: str) -> tuple[str, str | None]:
-    """``"Alice@Lab.Example"`` → ``("Alice", "lab.example")``; ``"alice"`` → ``("alice", None)``."""
-    text = address.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    local, at, domain = text.rpartition("@")
-    if not at:
-        return text, None
-    return local, domain.lower().rstrip(".")
 
 
 def is_listed(address: str, addresses: Iterable[str]) -> bool:

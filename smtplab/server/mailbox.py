@@ -111,42 +111,6 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
-class _DirectorySync:
-    """``fsync`` of one directory shared by concurrent writers (a group commit).
-
-    Each writer calls :meth:`sync` after its rename. A sync that starts after
-    a rename makes it durable, so when several deliveries finish at once one
-    ``fsync`` serves them all: a writer whose rename an earlier call already
-    covers waits for it instead of starting its own.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._done = threading.Condition()
-        self._requested = 0  # renames that asked for a sync
-        self._synced = 0  # every rename up to this number is durable
-        self._running = False
-
-    def sync(self) -> None:
-        with self._done:
-            self._requested += 1
-            mine = self._requested
-            while self._synced < mine:
-                if self._running:
-                    self._done.wait()
-                    continue
-                self._running = True
-                covered = self._requested  # every rename counted so far happened before this sync
-                self._done.release()
-                try:
-                    _fsync_directory(self.path)
-                finally:
-                    self._done.acquire()
-                    self._running = False
-                    self._synced = max(self._synced, covered)
-                    self._done.notify_all()
-
-
 def _split_envelope(raw: bytes) -> tuple[str, tuple[str, ...], bytes]:
     """Envelope and message of a stored file: exactly the two leading lines deliver() wrote."""
     match = _ENVELOPE.match(raw)
@@ -241,7 +205,6 @@ class LabMailbox:
         # reads the whole folder, which a busy classroom server cannot afford per message.
         self._count: int | None = None
         self._count_lock = threading.Lock()
-        self._new_sync_: _DirectorySync | None = None
         if path is not None:
             self._make()
 
@@ -255,7 +218,6 @@ class LabMailbox:
                     self._path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-"))
                 for sub in ("tmp", "new", "cur"):
                     os.makedirs(self._path / sub, mode=0o700, exist_ok=True)
-                self._new_sync_ = _DirectorySync(self._path / "new")
                 self._maildir_ = mailbox.Maildir(self._path, factory=None, create=False)
             return self._maildir_
 
@@ -269,12 +231,6 @@ class LabMailbox:
     @property
     def _maildir(self) -> mailbox.Maildir:
         return self._make()
-
-    @property
-    def _new_sync(self) -> _DirectorySync:
-        self._make()
-        assert self._new_sync_ is not None
-        return self._new_sync_
 
     # -- writing -------------------------------------------------------------
 
@@ -290,8 +246,13 @@ class LabMailbox:
         in order. A key means the message is on disk.
 
         Their fsyncs run side by side, so that the file system can commit them
-        together, and they share one flush of ``new/``: a batch costs little
-        more than one message.
+        together (one after the other, a batch of 20 sessions' messages was
+        a third slower in ``benchmarks/serve_throughput.py``), and they share
+        one flush of ``new/``: a batch costs little more than one message.
+        Delivery has one writer (the server's
+        :class:`~smtplab.server.delivery.DeliveryWriter` thread), so nothing
+        here coordinates writers: two threads that deliver at once both store
+        their messages, each batch with its own flush of ``new/``.
         """
         self._check_open()
         staged: list[_Staged | Exception] = []
@@ -306,7 +267,7 @@ class LabMailbox:
         results = [item if isinstance(item, Exception) else item.commit(self.path / "new") for item in staged]
         stored = sum(isinstance(r, str) for r in results)
         if stored:
-            self._new_sync.sync()
+            _fsync_directory(self.path / "new")
             with self._count_lock:
                 if self._count is not None:
                     self._count += stored

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from smtplab.core.catalogue import _load
+from smtplab.core.datafiles import load_data as _load
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.errors import CatalogueError, ServerReplyError, suggest
 

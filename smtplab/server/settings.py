@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any, Generic, Literal, TypedDict, TypeVar, get_args, get_type_hints, overload
 
 from smtplab.core.catalogue import catalogue
+from smtplab.core.session.arguments import split_address
 from smtplab.errors import PolicyError, suggest
 
 __all__ = [
@@ -261,8 +262,8 @@ def _domain(name: str, value: str, whole: object) -> str:
 def _address(name: str, value: object, whole: object) -> str:
     if not isinstance(value, str) or value.count("@") != 1:
         raise _fail(name, whole, _text("address", item=repr(value)))
-    local, domain = value.strip().strip("<>").split("@")
-    return f"{_local_part(name, local, whole)}@{_domain(name, domain, whole)}"
+    local, domain = split_address(value)
+    return f"{_local_part(name, local, whole)}@{_domain(name, domain or '', whole)}"
 
 
 def _users(name: str, value: Any) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
-__all__ = ["parse_params", "parse_path", "repeated_param", "strip_keyword", "without_root_dot"]
+__all__ = ["parse_params", "parse_path", "repeated_param", "split_address", "strip_keyword", "without_root_dot"]
 
 
 def strip_keyword(keyword: str, argument: str) -> str | None:
@@ -68,6 +68,24 @@ def parse_path(text: str) -> tuple[str | None, str]:
         # A fully qualified domain may end with the root's dot: Postfix takes alice@lab.example. as
         # alice@lab.example, and so does the lab.
         return parse_path(plain) if plain != text else (None, "")
+
+
+def split_address(address: str) -> tuple[str, str | None]:
+    """An address's local part and its domain (lower case, without the root's dot), the one place the
+    package splits ``local@domain``: the last ``@`` divides them, so a quoted local part may hold one.
+
+    >>> split_address("<Alice@Lab.Example.>")
+    ('Alice', 'lab.example')
+    >>> split_address("alice")
+    ('alice', None)
+    """
+    text = address.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text, None
+    return local, domain.lower().rstrip(".")
 
 
 def parse_params(params: Iterable[str]) -> dict[str, str | bool] | None:

@@ -1,7 +1,9 @@
-"""Pieces every smtplab widget shares: CSS classes, the language toggle, error boxes, policy choices.
+"""Pieces every smtplab widget shares: CSS classes, the language toggle, error handling, policy choices.
 
 Nothing here decides anything about SMTP: texts come from the catalogue's
-interface data, choices from the policy's own settings.
+interface data, choices from the policy's own settings. The widgets build no
+HTML by hand: a prompt, an error box or a verdict is a document block
+(``Note``, ``Alert``, ``Verdict``) rendered by :func:`smtplab.core.document.render_html_blocks`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any, TypeVar
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import LANGUAGES, catalogue
-from smtplab.core.document import escape_html
 from smtplab.errors import SMTPLabError
 from smtplab.server.settings import SETTINGS, Setting
 
@@ -48,28 +49,6 @@ def language_toggle(lang: str) -> widgets.ToggleButtons:
         layout=widgets.Layout(width="auto", display="flex", flex_flow="row nowrap", align_items="center"),
     )
     return styled(toggle, "smtplab-lang")
-
-
-#: The package's one HTML escaper, under the short name the widgets' markup uses.
-esc = escape_html
-
-
-def error_html(message: str) -> str:
-    """An error message in a box a learner can read (line breaks kept, no traceback)."""
-    return (
-        '<div class="smtplab smtplab-error" role="alert" style="color:#82071e;background:#ffebe9;'
-        'border-left:4px solid #cf222e;padding:.4em .8em;white-space:pre-wrap">'
-        f"{esc(message)}</div>"
-    )
-
-
-def note_html(text: str, css: str = "smtplab-note") -> str:
-    """A short line of guidance (a prompt, "no reply yet")."""
-    return f'<div class="smtplab {esc(css)}" style="color:#57606a;font-style:italic">{esc(text)}</div>'
-
-
-def heading_html(text: str) -> str:
-    return f'<h4 class="smtplab-section" style="margin:.8em 0 .3em">{esc(text)}</h4>'
 
 
 def attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:

@@ -13,9 +13,10 @@ import ipywidgets as widgets
 
 from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
 from smtplab.core.comparison import compare
+from smtplab.core.document import Alert, Note, render_html_blocks
 from smtplab.core.explanation import explain
 from smtplab.errors import SMTPLabError
-from smtplab.notebook.widgets._common import error_html, language_toggle, note_html, styled, ui
+from smtplab.notebook.widgets._common import language_toggle, styled, ui
 
 __all__ = ["CodeComparer", "ReplyExplainer"]
 
@@ -99,14 +100,14 @@ class ReplyExplainer(widgets.VBox):
         text = self.query.value.strip()
         self.error = None
         if not text:
-            self.output.value = note_html(ui(self.lang, "widget.query_prompt"), "smtplab-prompt")
+            self.output.value = render_html_blocks(Note(ui(self.lang, "widget.query_prompt"), "prompt"))
             return
         known = _label_queries().get(text)
         try:
             explanation = explain(known[0] if known else text, lang=self.lang)
         except SMTPLabError as exc:  # UnknownCode, ReplyParseError: the message teaches
             self.error = str(exc)
-            self.output.value = error_html(self.error)
+            self.output.value = render_html_blocks(Alert(self.error))
             return
         self.output.value = explanation._repr_html_()
 

@@ -15,6 +15,9 @@ It is laid out to stay one screen tall however long the session: the
 transcript (a table that fits the cell's width) scrolls in a box that opens at
 its latest line, the history list scrolls, and the last reply's explanation,
 the policy switches and the mailbox share one set of tabs.
+
+Just over 400 lines: one widget, whose constructor lays out its parts in a
+long but flat list; every line of text it shows is a document block.
 """
 
 from __future__ import annotations
@@ -27,17 +30,25 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
-from smtplab.core.document import Details, Document, Table, render_html
+from smtplab.core.document import (
+    Alert,
+    Details,
+    Document,
+    Heading,
+    Note,
+    Paragraph,
+    Preformatted,
+    Table,
+    render_html,
+    render_html_blocks,
+    render_html_body,
+)
 from smtplab.core.session_state import session_state
 from smtplab.core.transcript import ExplainedReply
 from smtplab.errors import LabArgumentError, LabValueError
 from smtplab.lab.lab import Lab
 from smtplab.notebook.widgets._common import (
     attempt,
-    error_html,
-    esc,
-    heading_html,
-    note_html,
     policy_choices,
     run_lab_action,
     styled,
@@ -84,6 +95,12 @@ def _css(name: str) -> str:
 
 #: The transcript's box: as wide as the cell, its columns sized to their content's kind, every line wrapped
 #: (no column off the right edge), the box scrolling with its latest line in view (``column-reverse``).
+#: The message typed so far: a short box that scrolls, its lines wrapped.
+_DRAFT_STYLE = (
+    "<style>.smtplab-message-draft p{margin:0}"
+    ".smtplab-message-draft pre{margin:.2em 0;white-space:pre-wrap;max-height:10em;overflow-y:auto}</style>"
+)
+
 _TRANSCRIPT_STYLE = (
     "<style>"
     ".smtplab-playground-transcript{max-height:18em;overflow-y:auto;display:flex;flex-direction:column-reverse;"
@@ -204,7 +221,9 @@ class Playground(widgets.VBox):
         self.send_button.on_click(self._on_submit)
         self.history.observe(self._on_history, "value")
 
-        remote_note = styled(widgets.HTML(note_html(ui(lang, "widget.policy_remote"))), "smtplab-policy-remote")
+        remote_note = styled(
+            widgets.HTML(render_html_blocks(Note(ui(lang, "widget.policy_remote")))), "smtplab-policy-remote"
+        )
         policy = widgets.GridBox(
             list(self.policy.values()) or [remote_note],
             layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(20em, 1fr))"),
@@ -224,7 +243,7 @@ class Playground(widgets.VBox):
         super().__init__(
             children=[
                 widgets.HBox([self.command, self.send_button], layout=widgets.Layout(width="100%")),
-                widgets.HTML(heading_html(ui(lang, "widget.quick"))),
+                widgets.HTML(render_html_blocks(Heading(ui(lang, "widget.quick"), 3, role="section"))),
                 widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
                 self.message_view,
                 self.error_view,
@@ -233,8 +252,10 @@ class Playground(widgets.VBox):
                         widgets.Box([self.state_view], layout=widgets.Layout(flex="1 1 auto", width="auto")),
                         widgets.VBox(
                             [
-                                widgets.HTML(heading_html(ui(lang, "widget.history"))),
-                                widgets.HTML(note_html(ui(lang, "widget.history_help"))),
+                                widgets.HTML(
+                                    render_html_blocks(Heading(ui(lang, "widget.history"), 3, role="section"))
+                                ),
+                                widgets.HTML(render_html_blocks(Note(ui(lang, "widget.history_help")))),
                                 self.history,
                             ],
                             layout=widgets.Layout(flex="0 0 auto", margin="0 0 0 1em"),
@@ -242,7 +263,7 @@ class Playground(widgets.VBox):
                     ],
                     layout=widgets.Layout(width="100%"),
                 ),
-                widgets.HTML(heading_html(ui(lang, "widget.transcript"))),
+                widgets.HTML(render_html_blocks(Heading(ui(lang, "widget.transcript"), 3, role="section"))),
                 self.transcript_view,
                 self.tabs,
             ]
@@ -288,20 +309,19 @@ class Playground(widgets.VBox):
         message = "".join(f"{text}\n" for text in lines)
         reply = self._run(lambda: self.lab.send(message))
         if reply is not None:
-            self.message_view.value = note_html(
-                ui(self.lang, "widget.message_sent", lines=len(lines)), "smtplab-message-sent"
+            self.message_view.value = render_html_blocks(
+                Note(ui(self.lang, "widget.message_sent", lines=len(lines)), "message-sent")
             )
         return reply
 
     def _show_message(self) -> None:
         lang, lines = self.lang, self.message_lines or []
-        body = esc("\n".join(lines)) if lines else ""
-        self.message_view.value = note_html(ui(lang, "widget.message_mode"), "smtplab-message-mode") + (
-            f'<div class="smtplab smtplab-message-draft">{esc(ui(lang, "widget.message_so_far", lines=len(lines)))}'
-            f'<pre style="margin:.2em 0;white-space:pre-wrap;max-height:10em;overflow-y:auto">{body}</pre></div>'
-            if lines
-            else ""
-        )
+        shown = render_html_blocks(Note(ui(lang, "widget.message_mode"), "message-mode"))
+        if lines:
+            so_far = ui(lang, "widget.message_so_far", lines=len(lines))
+            draft = (Paragraph(so_far), Preformatted(tuple(lines), role="draft"))
+            shown += _DRAFT_STYLE + render_html_body(Document("message-draft", draft, lang))
+        self.message_view.value = shown
         self.command.placeholder = ui(lang, "widget.message_placeholder")
 
     def _on_submit(self, _source: object = None) -> None:
@@ -362,7 +382,7 @@ class Playground(widgets.VBox):
 
     def _show_error(self, error: str | None) -> None:
         self.error = error
-        self.error_view.value = error_html(error) if error else ""
+        self.error_view.value = render_html_blocks(Alert(error)) if error else ""
 
     # -- what is shown -------------------------------------------------------
 
@@ -384,10 +404,12 @@ class Playground(widgets.VBox):
         self.transcript_view.value = transcript_table_html(transcript)
         last = transcript.last_reply
         self.last_reply_view.value = (
-            ExplainedReply.of(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))
+            ExplainedReply.of(last, lang)._repr_html_()
+            if last is not None
+            else render_html_blocks(Note(ui(lang, "widget.no_reply")))
         )
         if getattr(lab, "remote", False):
-            self.mailbox_view.value = note_html(ui(lang, "widget.mailbox_remote"))
+            self.mailbox_view.value = render_html_blocks(Note(ui(lang, "widget.mailbox_remote")))
             return
         mailbox, error = attempt(lambda: lab.mailbox._repr_html_())
-        self.mailbox_view.value = mailbox if error is None else error_html(error)
+        self.mailbox_view.value = mailbox if error is None else render_html_blocks(Alert(error))

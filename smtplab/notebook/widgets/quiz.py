@@ -25,30 +25,27 @@ import ipywidgets as widgets
 
 from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import (
+    STYLE,
+    Alert,
     Code,
+    Details,
     Document,
     Emphasis,
     Heading,
     Items,
+    Note,
     Paragraph,
     Preformatted,
     Strong,
+    Verdict,
+    render_html_blocks,
     render_html_body,
 )
 from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
 from smtplab.errors import LabArgumentError
 from smtplab.lab.lab import Lab
-from smtplab.notebook.widgets._common import (
-    attempt,
-    error_html,
-    esc,
-    note_html,
-    run_lab_action,
-    styled,
-    submit_handler,
-    ui,
-)
+from smtplab.notebook.widgets._common import attempt, run_lab_action, styled, submit_handler, ui
 
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block
@@ -56,8 +53,6 @@ if TYPE_CHECKING:  # pragma: no cover
 from smtplab.core.quizzes import Score
 
 __all__ = ["Quiz"]
-
-_VERDICT_STYLE = {"right": "#116329", "partly": "#7d4e00", "wrong": "#82071e", "no-reply": "#82071e"}
 
 Steps = str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]]
 
@@ -227,7 +222,7 @@ class Quiz(widgets.VBox):
         self.error = error
         if error is not None:
             self.check.disabled = False
-            self.feedback.value = error_html(error)
+            self.feedback.value = render_html_blocks(Alert(error))
             return
         result = grade(guess, reply.code if reply is not None else None)
         self.grades.append(result)
@@ -275,31 +270,26 @@ class Quiz(widgets.VBox):
         return sorted(back)
 
     def _feedback(self, result: Grade, reply: Any, step: QuizStep) -> str:
+        """The verdict in one line, the step's hint when the guess missed, the reply's explanation folded."""
         lang = self.lang
+        blocks: list[Block] = [Note(self.note, "quiz-note")] if self.note else []
+        self.note = None
         if result.verdict == "no-reply":
             notes = [e.note for e in self.lab.transcript.exchanges if e.note]
-            text = ui(lang, "quiz.no_reply", note=notes[-1] if notes else "")
-            explanation = ""
+            blocks.append(Verdict(ui(lang, "quiz.no_reply", note=notes[-1] if notes else ""), result.verdict))
         else:
             key = "same_class" if result.same_class else result.verdict
             text = ui(lang, f"quiz.{key}", guess=result.shown, code=result.code, digit=(result.code or 0) // 100)
-            # One line to read; the reply's whole explanation one click away.
-            why = esc(ui(lang, "quiz.why", code=result.code))
-            explanation = (
-                f'<details class="smtplab-details smtplab-quiz-why"><summary>{why}</summary>'
-                f"{explain(reply, lang)._repr_html_()}</details>"
-            )
-        colour = _VERDICT_STYLE[result.verdict]
+            blocks.append(Verdict(text, result.verdict))
         hint = step.hint_in(lang) if result.verdict != "right" else ""
-        hint_html = (
-            f'<p class="smtplab-quiz-hint"><em>{esc(ui(lang, "quiz.hint"))}:</em> {esc(hint)}</p>' if hint else ""
-        )
-        note = note_html(self.note, "smtplab-quiz-note") if self.note else ""
-        self.note = None
-        return (
-            f'{note}<div class="smtplab smtplab-verdict smtplab-verdict-{result.verdict}" '
-            f'style="color:{colour};font-weight:bold;margin:.5em 0">{esc(text)}</div>{hint_html}{explanation}'
-        )
+        if hint:
+            blocks.append(Paragraph(Emphasis(f"{ui(lang, 'quiz.hint')}:"), f" {hint}", role="quiz-hint"))
+        if result.verdict == "no-reply":
+            return render_html_blocks(*blocks)
+        # One line to read; the reply's whole explanation one click away.
+        why = ui(lang, "quiz.why", code=result.code)
+        blocks.append(Details((why,), explain(reply, lang).document(), role="quiz-why"))
+        return STYLE + render_html_blocks(*blocks)
 
     def _on_next(self, _source: object = None) -> None:
         if not self.checked or self.finished:
@@ -317,11 +307,13 @@ class Quiz(widgets.VBox):
         self.next.disabled = self.check.disabled = self.guess.disabled = True
         self.step_view.value = ""
         if error:
-            self.feedback.value = error_html(error)
+            self.feedback.value = render_html_blocks(Alert(error))
         elif names and self._given_lab is not None and self._own_lab is None:
-            self.feedback.value = note_html(ui(self.lang, "quiz.restored_some", names=", ".join(names)))
+            self.feedback.value = render_html_blocks(Note(ui(self.lang, "quiz.restored_some", names=", ".join(names))))
         else:
-            self.feedback.value = note_html(ui(self.lang, "quiz.restored" if self._own_lab is None else "quiz.own_lab"))
+            self.feedback.value = render_html_blocks(
+                Note(ui(self.lang, "quiz.restored" if self._own_lab is None else "quiz.own_lab"))
+            )
         self.score_view.value = self._score_html(final=True)
 
     def _on_restart(self, _source: object = None) -> None:
@@ -340,7 +332,7 @@ class Quiz(widgets.VBox):
         lang, total = self.lang, self.score
         line = ui(lang, "quiz.score", score=total.shown, total=total.total)
         if not final:
-            return note_html(line, "smtplab-quiz-running-score")
+            return render_html_blocks(Note(line, "quiz-running-score"))
         detail = ui(lang, "quiz.score_detail", right=total.right, partly=total.partly, wrong=total.wrong)
         missed = self.missed()
         blocks: list[Block] = [
