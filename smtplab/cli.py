@@ -508,6 +508,8 @@ def _unknown_command(parser: argparse.ArgumentParser, typed: str, lang: str) -> 
     from smtplab.core.catalogue import catalogue
 
     near = difflib.get_close_matches(typed, list(_SUBCOMMANDS), n=2, cutoff=0.5)
+    swapped = [name for name in near if sorted(name) == sorted(typed)]  # letters typed in the wrong order
+    near = swapped or near
     ui = catalogue(lang)
     hint = ui.ui("error.did_you_mean", names=" or ".join(near)) if near else ""
     message = ui.ui("error.unknown_command", command=typed, commands=", ".join(_SUBCOMMANDS), hint=hint)
