@@ -1,0 +1,149 @@
+"""The course in a browser: the site's size, and the time from opening a page to the first explained reply.
+
+Builds the site (``smtplab site``; downloads cached) unless ``--site DIR`` names one, serves it on loopback,
+and opens JupyterLite's console in Debian's Chromium with every other host refused, twice per measure:
+
+* cold: a fresh browser profile (empty cache), as a learner's first visit;
+* warm: the same profile again, the site's files in the browser's cache.
+
+Each time is from ``page.goto`` to the output appearing: for smtplab, ``Lab()`` then ``lab.send("VRFY alice")``
+printing its 252; for the peer, measured in the same run, a bare JupyterLite with the same Pyodide kernel
+printing ``1``. The goals (issue 22): warm under 5 s; cold, smtplab's own assets add at most 2x to the peer.
+
+    python benchmarks/site_first_reply.py [--site DIR] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import statistics
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+SMTPLAB = "from smtplab import Lab\nlab = Lab()\nprint(lab.send('VRFY alice'))"
+PEER = "print(1)"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def served(folder: Path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def first_output(context, base: str, code: str, expect: str, timeout: float = 300.0) -> float:
+    """Seconds from opening the console with ``code`` to ``expect`` in its output."""
+    page = context.new_page()
+    url = f"{base}/repl/index.html?kernel=python&toolbar=1&execute=1&code=" + urllib.parse.quote(code)
+    start = time.monotonic()
+    page.goto(url)
+    outputs = page.locator(".jp-OutputArea-output")
+    while time.monotonic() - start < timeout:
+        if expect in "\n".join(outputs.all_text_contents()):
+            elapsed = time.monotonic() - start
+            page.close()
+            return elapsed
+        page.wait_for_timeout(100)
+    raise SystemExit(f"no {expect!r} within {timeout:.0f} s")
+
+
+def build_bare(out: Path) -> Path:
+    """A bare JupyterLite with the same Pyodide kernel and local kernel wheels, and nothing of smtplab."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from smtplab.notebook import site as builder
+
+    cache = builder.default_cache()
+    archive = builder.pyodide_archive(cache)
+    with tempfile.TemporaryDirectory() as work:
+        command = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lite",
+            "build",
+            "--pyodide",
+            str(archive),
+            "--output-dir",
+            str(out),
+        ]
+        subprocess.run(command, cwd=work, check=True, capture_output=True)
+    static = out / "static" / "pyodide"
+    lock = json.loads((static / "pyodide-lock.json").read_text(encoding="utf-8"))
+    kernel = {}
+    for name in builder._closure(lock, builder.KERNEL_PACKAGES):
+        entry = lock["packages"][name]
+        if entry["file_name"].endswith("-none-any.whl"):
+            kernel[name] = builder.download_wheel(f"{name}=={entry['version']}", cache)
+            shutil.copy2(kernel[name], static / kernel[name].name)
+    (static / "pyodide-lock.json").write_text(json.dumps(builder.patch_lock(lock, kernel, {}, {})), encoding="utf-8")
+    return out
+
+
+def measure(base: str, bare: str, runs: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {}
+    with sync_playwright() as p:
+        for _ in range(runs):
+            for name, url, code, expect in (("smtplab", base, SMTPLAB, "252 2.1.5"), ("peer", bare, PEER, "1")):
+                with tempfile.TemporaryDirectory() as profile:
+                    context = p.chromium.launch_persistent_context(
+                        profile, executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"]
+                    )
+                    context.route(
+                        "**/*",
+                        lambda r: (
+                            r.continue_() if urllib.parse.urlsplit(r.request.url).hostname == "127.0.0.1" else r.abort()
+                        ),
+                    )
+                    times.setdefault(f"{name} cold", []).append(first_output(context, url, code, expect))
+                    times.setdefault(f"{name} warm", []).append(first_output(context, url, code, expect))
+                    context.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, help="an existing site (default: build one)")
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    site = args.site
+    if site is None:
+        from smtplab.notebook.site import build_site
+
+        site = Path(tempfile.mkdtemp()) / "site"
+        build_site(site, project=Path(__file__).resolve().parent.parent, say=lambda line: None)
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    pyodide = sum(f.stat().st_size for f in (site / "static" / "pyodide").rglob("*") if f.is_file())
+    print(f"site: {size / 1e6:.1f} MB ({pyodide / 1e6:.1f} MB in static/pyodide)")
+    bare = build_bare(Path(tempfile.mkdtemp()) / "bare")
+    with served(site) as base, served(bare) as bare_base:
+        times = measure(base, bare_base, args.runs)
+    for name, values in times.items():
+        print(f"{name:>14}: median {statistics.median(values):5.1f} s  ({', '.join(f'{v:.1f}' for v in values)})")
+    cold = statistics.median(times["smtplab cold"]) / statistics.median(times["peer cold"])
+    warm = statistics.median(times["smtplab warm"])
+    print(f"cold, smtplab / bare JupyterLite: {cold:.2f}x (goal <= 2x); warm first reply {warm:.1f} s (goal < 5 s)")
+
+
+if __name__ == "__main__":
+    main()
