@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtplab.classroom.events import EventLog, EventsReader
+from smtplab.classroom.options import build_limits
 from smtplab.errors import ServeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +49,8 @@ class Classroom:
             page = DashboardServer(
                 EventsReader(options.events), host=options.dashboard_host, port=port, public=options.dashboard_public
             )  # refuses a host that is not loopback
-        classroom = cls(EventLog(options.events) if options.events is not None else None, options, policy)
+        hub = options.hub_api is not None
+        classroom = cls(EventLog(options.events, hub=hub) if options.events is not None else None, options, policy)
         classroom.page = page
         return classroom
 
@@ -56,7 +58,17 @@ class Classroom:
         """Write the ``start`` line, start the page; the status lines to print."""
         lines = []
         if self.events is not None:
-            self.events.start(scenario=scenario, default_policy=not self.policy.changed() and not self.policy.rules)
+            limits = build_limits(self.options)
+            self.events.start(
+                scenario=scenario,
+                default_policy=not self.policy.changed() and not self.policy.rules,
+                hub=self.options.hub_api is not None,
+                limits={
+                    "connections": limits.max_connections,
+                    "per_address": limits.max_per_client,
+                    "per_learner": limits.max_per_learner,
+                },
+            )
             lines.append(f"events: one JSON line per reply, appended to {self.events.path.resolve()}")
         if self.page is not None:
             host, port = self.page.start()

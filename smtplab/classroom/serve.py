@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TextIO
 
 from smtplab.classroom.addresses import is_loopback
+from smtplab.classroom.hub import HubTokens, check_hub_api
 from smtplab.classroom.options import DEFAULT_MAILDIR, ServeOptions, build_limits, build_policy, seconds
 from smtplab.classroom.room import Classroom
 from smtplab.classroom.scenarios import scenario
@@ -215,6 +216,8 @@ async def run(
     if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
         raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
     grace = seconds("--grace", options.grace, zero=True)
+    if options.hub_api is not None:
+        check_hub_api(options.hub_api)
     policy = build_policy(options)
     limits = build_limits(options)
     loopback = is_loopback(options.host)
@@ -232,7 +235,8 @@ async def run(
     except SMTPLabError:
         mailbox.close()
         raise
-    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events)
+    hub = HubTokens(options.hub_api) if options.hub_api is not None else None
+    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events, verify_token=hub)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
@@ -261,6 +265,13 @@ async def run(
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
+        _say(
+            err,
+            f"limits: {limits.max_connections} sessions, {limits.max_per_client} per address, "
+            f"{limits.max_per_learner or 'any number'} per learner",
+        )
+        if hub is not None:
+            _say(err, f"learners verified with the JupyterHub at {hub.api_url} (AUTH X-JUPYTERHUB)")
         for line in classroom.start(options.scenario):
             _say(err, line)
         await stop.wait()

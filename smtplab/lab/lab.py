@@ -63,6 +63,9 @@ from smtplab.errors import (
 )
 from smtplab.lab.class_server import (
     check_learner,
+    default_learner,
+    hub_proof,
+    lab_mark,
     learner_host,
     named_greeting,
     parse_server,
@@ -122,7 +125,7 @@ class Lab:
     and so does giving ``policy=`` and settings together.
 
     ``server="host:port"`` and ``learner="name"`` connect to a class server
-    (``smtplab serve``) instead, as the learner ``name`` (one word of letters,
+    (``smtplab serve``) instead, as the learner ``name`` (default: the JupyterHub user; letters,
     digits, ``-`` or ``_``); the server's policy and mailbox are then the
     teacher's, so the parameters of a private lab's server are refused there.
     A server that cannot be reached raises
@@ -168,6 +171,8 @@ class Lab:
         self.lang = check_language(lang)
         self._server: tuple[str, int] | None = None
         self.learner: str | None = None
+        #: On a class server, this account's mark (smtplab.lab.class_server.lab_mark): one learner, one mark.
+        self.mark: str | None = None
         if server is not None or learner is not None:
             given = {
                 "hostname": hostname != "lab.example",
@@ -176,6 +181,7 @@ class Lab:
             }
             given |= {"limits": limits is not None, "policy": policy is not None or bool(settings)}
             self._server, self.learner = _class_server(server, learner, [k for k in _PRIVATE_ONLY if given[k]])
+            self.mark = lab_mark()
         self._transcript = Transcript(lang=self.lang, keep=check_keep(keep_exchanges, "keep_exchanges"))
         self._limits = limits
         self.hostname = hostname
@@ -224,7 +230,7 @@ class Lab:
             host,
             port,
             self._transcript,
-            hostname=learner_host(self.learner),
+            hostname=learner_host(self.learner, self.mark),
             tls_context=unverified_tls_context,
             timeout=_CONNECT_WAIT,
         )
@@ -255,9 +261,13 @@ class Lab:
         ``VRFY`` would otherwise be a row with no name.
         """
         assert self.learner is not None
-        host = learner_host(self.learner)
+        host = learner_host(self.learner, self.mark)
         self._transcript.append(Exchange(None, None, client_note("learner_introduced", self.lang, ehlo=host)))
-        await client.send(f"EHLO {host}")
+        reply = await client.send(f"EHLO {host}")
+        proof = hub_proof(self.learner, list(reply.lines) if reply is not None and reply.code == 250 else [])
+        if proof is not None:  # on a JupyterHub whose class server verifies learners: prove who you are
+            self._transcript.append(Exchange(None, None, client_note("hub_verified", self.lang, learner=self.learner)))
+            await client.send(proof)
 
     @property
     def remote(self) -> bool:
@@ -369,7 +379,11 @@ class Lab:
                             self._transcript.append(Exchange(None, None, client_note("refused", self.lang, line=line)))
                         return ExplainedReply.of(greeting, self.lang) if greeting is not None else None
                     await self._introduce(client)
-            named = named_greeting(line, self.learner) if self.learner is not None and not client.in_data else None
+            named = (
+                named_greeting(line, self.learner, self.mark)
+                if self.learner is not None and not client.in_data
+                else None
+            )
             if named is not None:
                 said = client_note("learner_named", self.lang, learner=self.learner, line=line.strip(), sent=named)
                 self._transcript.append(Exchange(None, None, said))
@@ -620,7 +634,12 @@ class Lab:
             count = len(self.transcript)
             host, port = self._server
             return [
-                ui("lab.class_server", server=f"{host}:{port}", learner=self.learner, ehlo=learner_host(self.learner)),
+                ui(
+                    "lab.class_server",
+                    server=f"{host}:{port}",
+                    learner=self.learner,
+                    ehlo=learner_host(self.learner, self.mark),
+                ),
                 ui("lab.exchanges_one" if count == 1 else "lab.exchanges_other", count=count),
             ]
         count, messages = len(self.transcript), len(self.mailbox)
@@ -664,9 +683,10 @@ def _class_server(server: object, learner: object, private: list[str]) -> tuple[
             "Lab(server='class.example:2525', learner='an'); a private Lab() needs neither"
         )
     address = parse_server(server)
+    learner = default_learner() if learner is None else learner  # on a JupyterHub: the hub user
     if learner is None:
         raise LabArgumentError(
-            f"Lab(server={server!r}) needs learner='your-name' (one word of letters, digits, - or _), "
+            f"Lab(server={server!r}) needs learner='your name' (letters, digits, - or _), "
             "so the teacher's dashboard shows you: Lab(server=..., learner='an')"
         )
     name = check_learner(learner)

@@ -60,6 +60,8 @@ class SessionView(Protocol):
     def sender(self) -> str | None: ...  # the address of the accepted MAIL, if any
     @property
     def recipients(self) -> Sequence[str]: ...  # the accepted RCPT addresses
+    @property
+    def hub_verifies(self) -> bool: ...  # AUTH X-JUPYTERHUB verifies learners (smtplab serve --hub-api)
 
 
 class LabHandler:
@@ -103,6 +105,8 @@ class LabHandler:
             lines.append(server_reply("ehlo-vrfy"))
         if policy.expn != "disabled":
             lines.append(server_reply("ehlo-expn"))
+        if session.hub_verifies:
+            lines.append(server_reply("ehlo-hub"))
         lines.append(server_reply("ehlo-help"))
         return join_replies(lines)
 

@@ -86,6 +86,7 @@ from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
 
+from smtplab.core.learners import hub_learner, learner_name
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
 from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
@@ -115,6 +116,10 @@ UNKNOWN_COMMAND_LIMIT = 5
 AUTH_FREE_FAILURES = 2
 #: After EHLO, MAIL may be this much longer, for its SIZE= parameter (RFC 1870 3).
 SIZE_PARAMETER_ROOM = 26
+#: The AUTH mechanism that verifies a learner with a JupyterHub token (``smtplab serve --hub-api``):
+#: ``AUTH X-JUPYTERHUB <base64 of the token>``. It names nobody: the hub says whose token it is, and
+#: that must be the learner the session's EHLO named. It does not log the session in (AUTH PLAIN does).
+HUB_MECHANISM = "X-JUPYTERHUB"
 #: The challenges of AUTH LOGIN (sent base64-encoded), as aiosmtpd words them.
 LOGIN_CHALLENGES = ("User Name\x00", "Password\x00")
 
@@ -159,6 +164,9 @@ class SessionHost(Protocol):
     def session_opened(self, session: LabSMTP) -> bool: ...  # False: one session too many
     def session_closed(self, session: LabSMTP) -> None: ...
     def reply_sent(self, session: LabSMTP, reply: Reply) -> None: ...  # for --events; never raises
+    def session_named(self, session: LabSMTP, helo: str | None) -> Reply | None: ...  # a 421: too many
+    @property
+    def verify_token(self) -> Callable[[str], Awaitable[str | None]] | None: ...  # the hub's answer
 
 
 Command = Callable[["LabSMTP", "str | None"], Awaitable[None]]
@@ -213,6 +221,10 @@ class LabSMTP(SMTP):
         self._greeted = False
         self.stored = 0
         self.user: str | None = None
+        #: The learner the hub verified (AUTH X-JUPYTERHUB), None until then; a later EHLO naming another clears it.
+        self.verified: str | None = None
+        #: Which limit refused the session ("total", "address" or "learner"), None when none did.
+        self.refused: str | None = None
         self.started = time.monotonic()
         self.over_limit = False
         self.command_line_limit = limits.command_line
@@ -292,6 +304,11 @@ class LabSMTP(SMTP):
     def recipients(self) -> Sequence[str]:
         """The accepted RCPT addresses of the open transaction."""
         return tuple(self.envelope.rcpt_tos) if self.envelope is not None else ()
+
+    @property
+    def hub_verifies(self) -> bool:
+        """True when ``AUTH X-JUPYTERHUB`` verifies learners with a JupyterHub (``smtplab serve --hub-api``)."""
+        return self.lab_server.verify_token is not None
 
     @property
     def vrfy_enabled(self) -> bool:
@@ -604,6 +621,8 @@ class LabSMTP(SMTP):
         self.envelope = Envelope()
         self._session.extended_smtp = False
         self._session.host_name = hostname
+        if await self._named(hostname):
+            return
         await self._send(self.handler.handle_HELO(self, hostname))
 
     @syntax("EHLO hostname")
@@ -614,7 +633,19 @@ class LabSMTP(SMTP):
         self.envelope = Envelope()
         self._session.extended_smtp = True
         self._session.host_name = hostname
+        if await self._named(hostname):
+            return
         await self._send(self.handler.handle_EHLO(self, hostname))
+
+    async def _named(self, hostname: str) -> bool:
+        """Count the session for the learner ``hostname`` names; True after closing it (that learner has too many)."""
+        if self.verified is not None and learner_name(hostname) != self.verified:
+            self.verified = None
+        refusal = self.lab_server.session_named(self, hostname)
+        if refusal is None:
+            return False
+        await self._send(refusal, close=True)
+        return True
 
     @syntax("NOOP [ignored]")
     async def smtp_NOOP(self, arg: str | None) -> None:
@@ -675,6 +706,10 @@ class LabSMTP(SMTP):
             await self._reply("auth-syntax")
             return
         mechanism = args[0].upper()
+        verify = self.lab_server.verify_token
+        if mechanism == HUB_MECHANISM and verify is not None:
+            await self._verify_learner(verify, args[1] if len(args) == 2 else None)
+            return
         if mechanism not in AUTH_MECHANISMS:
             await self._reply("auth-mechanism-unknown")
             return
@@ -701,6 +736,30 @@ class LabSMTP(SMTP):
         self._session.authenticated = True
         self.user = user
         await self._reply("auth-ok")
+
+    async def _verify_learner(self, verify: Callable[[str], Awaitable[str | None]], initial: str | None) -> None:
+        """AUTH X-JUPYTERHUB: ask the hub whose token this is; it must be the learner the EHLO named."""
+        token = await self._challenge("") if initial is None else await self._decode(initial)
+        if token is None:
+            return
+        declared = learner_name(self._session.host_name)
+        if declared is None:
+            await self._auth_failed(server_reply("hub-unnamed"))
+            return
+        try:
+            user = await verify(token.decode("utf-8", errors="replace"))
+        except OSError as error:
+            log.warning("the hub could not be asked about a token: %s", error)
+            await self._reply("hub-unreachable")
+            return
+        if user is None:
+            await self._auth_failed(server_reply("hub-token-refused"))
+            return
+        if hub_learner(user) != declared:
+            await self._auth_failed(server_reply("hub-other-user"))
+            return
+        self.verified = declared
+        await self._reply("hub-verified")
 
     async def _auth_failed(self, reply: Reply) -> None:
         """Answer a failed AUTH: at once for the first few, then more slowly; the last one allowed closes (421)."""
