@@ -351,6 +351,12 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="sessions at once naming one learner in EHLO (NAME.learner.lab) (default: 10; 0: no limit)",
     )
     serve.add_argument(
+        "--learner-policy",
+        action="store_true",
+        help="let each learner's lab set its own sessions' policy over the scenario (lab.policy, XPOLICY): "
+        "every challenge of notebook 07 on one server at once",
+    )
+    serve.add_argument(
         "--hub-api",
         metavar="URL",
         help="verify learners with this JupyterHub's API (e.g. http://127.0.0.1:8081/hub/api): a lab on the hub "
@@ -449,6 +455,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_per_client=args.max_per_client,
         max_per_learner=args.max_per_learner,
         hub_api=args.hub_api,
+        learner_policy=args.learner_policy,
         max_size=args.max_size,
         idle_timeout=args.idle_timeout,
         session_deadline=args.session_deadline,

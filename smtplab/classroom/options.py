@@ -54,6 +54,7 @@ class ServeOptions:
     max_per_client: int | None = None
     max_per_learner: int = 10
     hub_api: str | None = None
+    learner_policy: bool = False
     max_size: int | None = None
     idle_timeout: float = 300.0
     session_deadline: float = 3600.0

@@ -63,6 +63,7 @@ class Classroom:
                 scenario=scenario,
                 default_policy=not self.policy.changed() and not self.policy.rules,
                 hub=self.options.hub_api is not None,
+                learner_policy=self.options.learner_policy,
                 limits={
                     "connections": limits.max_connections,
                     "per_address": limits.max_per_client,

@@ -236,7 +236,15 @@ async def run(
         mailbox.close()
         raise
     hub = HubTokens(options.hub_api) if options.hub_api is not None else None
-    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events, verify_token=hub)
+    server = LabServer(
+        policy,
+        mailbox,
+        limits=limits,
+        on_session_end=log,
+        on_reply=classroom.events,
+        verify_token=hub,
+        learner_policy=options.learner_policy,
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
@@ -270,6 +278,8 @@ async def run(
             f"limits: {limits.max_connections} sessions, {limits.max_per_client} per address, "
             f"{limits.max_per_learner or 'any number'} per learner",
         )
+        if options.learner_policy:
+            _say(err, "each learner's lab may set its own sessions' policy over the scenario (--learner-policy)")
         if hub is not None:
             _say(err, f"learners verified with the JupyterHub at {hub.api_url} (AUTH X-JUPYTERHUB)")
         for line in classroom.start(options.scenario):

@@ -35,12 +35,14 @@ from smtplab.errors import LabArgumentError
 
 __all__ = [
     "HUB_MECHANISM",
+    "POLICY_IS_THE_TEACHERS",
     "check_learner",
     "default_learner",
     "hub_proof",
     "lab_mark",
     "learner_host",
     "named_greeting",
+    "offers_policy",
     "parse_server",
     "unverified_tls_context",
 ]
@@ -51,6 +53,11 @@ _TLJH_PREFIX = "jupyter-"
 _MARK_FILE = "learner-mark"
 #: The EHLO keyword of a class server that verifies learners with a JupyterHub, and the AUTH mechanism.
 HUB_MECHANISM = "X-JUPYTERHUB"
+#: Why ``lab.policy`` is not the learner's on a class server that keeps its policy to itself.
+POLICY_IS_THE_TEACHERS = (
+    "the class server's policy belongs to the teacher (who can let each learner set their own "
+    "sessions' policy by starting it with smtplab serve --learner-policy)"
+)
 
 
 def parse_server(server: object) -> tuple[str, int]:
@@ -165,6 +172,11 @@ def hub_proof(learner: str, ehlo_lines: list[str], environ: dict[str, str] | Non
     if not any(line.strip().upper() == HUB_MECHANISM for line in ehlo_lines):
         return None
     return f"AUTH {HUB_MECHANISM} {base64.b64encode(token.encode('utf-8')).decode('ascii')}"
+
+
+def offers_policy(ehlo_lines: list[str]) -> bool:
+    """True when a class server's EHLO offers XPOLICY: each learner's ``lab.policy`` sets their own sessions'."""
+    return any(line.strip().upper() == "XPOLICY" for line in ehlo_lines)
 
 
 def learner_host(learner: str, mark: str | None = None) -> str:

@@ -62,12 +62,14 @@ from smtplab.errors import (
     suggest,
 )
 from smtplab.lab.class_server import (
+    POLICY_IS_THE_TEACHERS,
     check_learner,
     default_learner,
     hub_proof,
     lab_mark,
     learner_host,
     named_greeting,
+    offers_policy,
     parse_server,
     unverified_tls_context,
 )
@@ -77,6 +79,7 @@ from smtplab.lab.runtime import LabRuntime
 from smtplab.server.lab_server import LabServer, Limits
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy, describe_rule
+from smtplab.server.session_policy import policy_line
 from smtplab.server.settings import SETTINGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,6 +174,8 @@ class Lab:
         self.lang = check_language(lang)
         self._server: tuple[str, int] | None = None
         self.learner: str | None = None
+        self._offers_policy = False  # the class server takes the learner's policy (XPOLICY)
+        self._sent_policy: str | None = None
         #: On a class server, this account's mark (smtplab.lab.class_server.lab_mark): one learner, one mark.
         self.mark: str | None = None
         if server is not None or learner is not None:
@@ -264,7 +269,10 @@ class Lab:
         host = learner_host(self.learner, self.mark)
         self._transcript.append(Exchange(None, None, client_note("learner_introduced", self.lang, ehlo=host)))
         reply = await client.send(f"EHLO {host}")
-        proof = hub_proof(self.learner, list(reply.lines) if reply is not None and reply.code == 250 else [])
+        offered = list(reply.lines) if reply is not None and reply.code == 250 else []
+        self._offers_policy = self._offers_policy or offers_policy(offered)
+        self._sent_policy = None  # a new session answers from the teacher's policy until told otherwise
+        proof = hub_proof(self.learner, offered)
         if proof is not None:  # on a JupyterHub whose class server verifies learners: prove who you are
             self._transcript.append(Exchange(None, None, client_note("hub_verified", self.lang, learner=self.learner)))
             await client.send(proof)
@@ -282,16 +290,27 @@ class Lab:
         :class:`~smtplab.errors.RemoteLabError`.
         """
         if self._server is not None:
-            raise self._remote_error("lab.policy", "the class server's policy belongs to the teacher")
+            if not self._offers_policy:
+                raise self._remote_error("lab.policy", POLICY_IS_THE_TEACHERS)
         return self._policy
 
     @policy.setter
     def policy(self, policy: Policy) -> None:
-        if self._server is not None:
-            raise self._remote_error("lab.policy", "the class server's policy belongs to the teacher")
+        if self._server is not None and not self._offers_policy:
+            raise self._remote_error("lab.policy", POLICY_IS_THE_TEACHERS)
         if not isinstance(policy, Policy):
             raise LabArgumentError(f"lab.policy must be a smtplab.Policy, not {type(policy).__name__}")
         self._policy = policy
+
+    @property
+    def has_policy(self) -> bool:
+        """True when ``lab.policy`` is the learner's: always on a private lab; on a class server that allows it.
+
+        A class server started with ``--learner-policy`` answers each learner's
+        sessions from the teacher's policy with the learner's ``lab.policy``
+        changes and rules on top (:mod:`smtplab.server.session_policy`).
+        """
+        return self._server is None or self._offers_policy
 
     def _remote_error(self, what: str, why: str) -> RemoteLabError:
         assert self._server is not None
@@ -379,6 +398,8 @@ class Lab:
                             self._transcript.append(Exchange(None, None, client_note("refused", self.lang, line=line)))
                         return ExplainedReply.of(greeting, self.lang) if greeting is not None else None
                     await self._introduce(client)
+            if self._offers_policy and not client.in_data and client.connected:
+                await self._send_policy(client)
             named = (
                 named_greeting(line, self.learner, self.mark)
                 if self.learner is not None and not client.in_data
@@ -390,6 +411,13 @@ class Lab:
                 line = named
             reply = await runtime.client.send(line)
         return ExplainedReply.of(reply, self.lang) if reply is not None else None
+
+    async def _send_policy(self, client: RecordingClient) -> None:
+        """On a class server that allows it, the learner's policy for this session, when it changed (XPOLICY)."""
+        line = policy_line(self._policy)
+        if line != (self._sent_policy or policy_line(Policy())):
+            reply = await client.send(line)
+            self._sent_policy = line if reply is not None and reply.code == 250 else None
 
     def send(self, line: str) -> Reply | None:
         """Send one command line (or, after a 354, the message) and return the server's reply.
@@ -471,7 +499,7 @@ class Lab:
         for name, given in (("mechanism", mechanism), ("username", username), ("password", password)):
             if given is not None and not isinstance(given, str):
                 raise LabArgumentError(f"lab.auth(): {name} is text, not {type(given).__name__}")
-        if (username is None or password is None) and self._server is not None:
+        if (username is None or password is None) and not self.has_policy:
             raise LabArgumentError(
                 "lab.auth() on a class server needs username= and password=: the users are the teacher's "
                 "(ask for them; `smtplab serve --user NAME:PASSWORD` sets them)"

@@ -248,6 +248,7 @@ class LabServer:
         on_session_end: Callable[[SessionRecord], Any] | None = None,
         on_reply: Callable[[LabSMTP, Reply], Any] | None = None,
         verify_token: Callable[[str], Awaitable[str | None]] | None = None,
+        learner_policy: bool = False,
     ) -> None:
         if not isinstance(policy, Policy):
             raise PolicyError(f"LabServer needs a smtplab Policy, not {type(policy).__name__}")
@@ -265,6 +266,8 @@ class LabServer:
         #: With a JupyterHub (``smtplab serve --hub-api``): a hub token to the hub user it belongs to, or None.
         #: ``AUTH X-JUPYTERHUB`` uses it to verify the learner a session named (smtplab.server.protocol).
         self.verify_token = verify_token
+        #: Each session may set its own policy over ``policy`` (XPOLICY; ``smtplab serve --learner-policy``).
+        self.learner_policy = learner_policy
         #: Greylisting memory (client, sender, recipient); ``greylist.clear()`` forgets it.
         self.greylist = Greylist()
         self.handler = LabHandler(policy, mailbox, hostname, greylist=self.greylist)

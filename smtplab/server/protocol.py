@@ -104,6 +104,7 @@ from smtplab.server.newlines import bare_newline, normalised
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
 from smtplab.server.session_budget import SessionBudget
+from smtplab.server.session_policy import VERB, PolicyLineError, session_policy
 from smtplab.server.session_tally import CodeTally, CommandTally
 
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
@@ -225,6 +226,8 @@ class LabSMTP(SMTP):
         self.verified: str | None = None
         #: Which limit refused the session ("total", "address" or "learner"), None when none did.
         self.refused: str | None = None
+        #: The learner's own policy for this session (XPOLICY, ``smtplab serve --learner-policy``), else None.
+        self.session_policy: Policy | None = None
         self.started = time.monotonic()
         self.over_limit = False
         self.command_line_limit = limits.command_line
@@ -304,6 +307,16 @@ class LabSMTP(SMTP):
     def recipients(self) -> Sequence[str]:
         """The accepted RCPT addresses of the open transaction."""
         return tuple(self.envelope.rcpt_tos) if self.envelope is not None else ()
+
+    @property
+    def policy(self) -> Policy:
+        """What this session answers from: the learner's own (XPOLICY), else the server's."""
+        return self.session_policy if self.session_policy is not None else self.lab_server.policy
+
+    @property
+    def learner_policy(self) -> bool:
+        """True when a learner may set this session's policy (XPOLICY; ``smtplab serve --learner-policy``)."""
+        return bool(getattr(self.lab_server, "learner_policy", False))
 
     @property
     def hub_verifies(self) -> bool:
@@ -443,7 +456,7 @@ class LabSMTP(SMTP):
 
     def _greeting(self) -> tuple[Reply, bool]:
         """The greeting and whether to hang up after it."""
-        policy = self.lab_server.policy
+        policy = self.policy
         facts = SessionFacts(
             over_limit=self.over_limit, stopping=self.lab_server.stopping, state=policy.snapshot().state
         )
@@ -489,9 +502,7 @@ class LabSMTP(SMTP):
                     except UnicodeDecodeError:
                         await self._answer_line("(non-ASCII line)", "non-ascii")
                         continue
-                extended = self.session is not None and self.session.extended_smtp
-                limit = self.command_line_limit + (SIZE_PARAMETER_ROOM if extended and command == "MAIL" else 0)
-                if len(line) + 2 > limit:  # the limit counts the CRLF (RFC 5321 4.5.3.1.4)
+                if len(line) + 2 > self._line_limit(command):  # the limit counts the CRLF (RFC 5321 4.5.3.1.4)
                     await self._answer_line("(line too long)", "command-too-long")
                     continue
                 method = _commands(type(self)).get(command)
@@ -520,6 +531,13 @@ class LabSMTP(SMTP):
                     self.connection_lost(error)
                 else:
                     await self._send(reply)
+
+    def _line_limit(self, command: str) -> int:
+        """Octets the command line ``command`` may take, CRLF included (RFC 5321 4.5.3.1.4, with room for SIZE=)."""
+        extended = self.session is not None and self.session.extended_smtp
+        if command == VERB and self.learner_policy:  # a learner's policy: up to a text line
+            return self.line_length_limit - 1
+        return self.command_line_limit + (SIZE_PARAMETER_ROOM if extended and command == "MAIL" else 0)
 
     async def _over_budget(self, recorded: str, command: str | None) -> bool:
         """Close the session with 421 if this line is one too many (junk or errors; see SessionBudget).
@@ -552,7 +570,7 @@ class LabSMTP(SMTP):
         if await self._over_budget(recorded, None):
             return
         self.commands.append(recorded)
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         guard = refusal(SESSION_GUARDS, None, self.facts())
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
@@ -569,7 +587,7 @@ class LabSMTP(SMTP):
             self.commands.append(f"AUTH {mechanism}" + (" ****" if secret else ""))
         else:
             self.commands.append(f"{command} {arg}" if arg else command)
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         try:
             if not await self._refuse(command, arg):
                 await method(self, arg)
@@ -587,7 +605,7 @@ class LabSMTP(SMTP):
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
             return True
-        rule = self.lab_server.policy.take_rule(command, *_rule_candidates(command, arg))
+        rule = self.policy.take_rule(command, *_rule_candidates(command, arg))
         if rule is not None:
             if rule.code >= 400 or command == "ETRN":  # the lab carries ETRN out in no way: a rule is its answer
                 await self._send(rule)
@@ -646,6 +664,20 @@ class LabSMTP(SMTP):
             return False
         await self._send(refusal, close=True)
         return True
+
+    @syntax("XPOLICY {json}")
+    async def smtp_XPOLICY(self, arg: str | None) -> None:
+        """The learner's own policy for this session, over the teacher's (``smtplab serve --learner-policy``)."""
+        if not self.learner_policy:
+            await self._reply("unknown-command", command=VERB)
+            return
+        try:
+            self.session_policy = session_policy(self.lab_server.policy, arg)
+        except PolicyLineError as error:
+            await self._reply("xpolicy-refused", reason=str(error))
+            return
+        self.policy_snapshot = self.policy.snapshot()
+        await self._reply("xpolicy-ok")
 
     @syntax("NOOP [ignored]")
     async def smtp_NOOP(self, arg: str | None) -> None:
@@ -992,7 +1024,7 @@ class LabSMTP(SMTP):
 
     async def _receive(self, data: bytes) -> Reply:
         """The answer to a whole message: refused, or stored durably before the 250."""
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         if _longest_line(data) > self.lab_server.limits.text_line:
             # Lines are read one octet longer than the limit, to leave room for a
             # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
@@ -1005,7 +1037,7 @@ class LabSMTP(SMTP):
             if mode == "normalise":
                 data = normalised(data)
         recipients = list(self._envelope.rcpt_tos)
-        rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
+        rule = self.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
             if rule.code >= 400:
                 return rule
