@@ -273,11 +273,6 @@ async def run(
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
-        _say(
-            err,
-            f"limits: {limits.max_connections} sessions, {limits.max_per_client} per address, "
-            f"{limits.max_per_learner or 'any number'} per learner",
-        )
         if options.learner_policy:
             _say(err, "each learner's lab may set its own sessions' policy over the scenario (--learner-policy)")
         if hub is not None:
