@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
 
+from smtplab.core.blocks import Rung
 from smtplab.core.document import (
     Cell,
     Code,
@@ -188,11 +190,18 @@ def test_table_cells_never_break_a_word_in_two():
     assert "white-space:pre;" in rule and "word-break:normal" in rule and "overflow-wrap:normal" in rule
 
 
-def test_diagram_is_embedded_in_html_and_shown_as_its_text_elsewhere():
-    doc = Document("d", (Diagram('<svg class="x"></svg>', ("-> NOOP", "<- 250 OK")),))
-    assert '<svg class="x"></svg>' in render_html(doc)
-    assert render_text(doc) == "-> NOOP\n<- 250 OK\n"
-    assert render_markdown(doc) == "```text\n-> NOOP\n<- 250 OK\n```\n"
+def test_diagram_is_drawn_in_html_and_shown_as_its_text_elsewhere():
+    rungs = (Rung("sent", "NOOP <now>", role="command"), Rung("reply", "250 OK", digit=2), Rung("note", "closed"))
+    doc = Document("d", (Diagram(("client", "server"), rungs, ("-> NOOP <now>", "<- 250 OK", "** closed")),))
+    html = render_html(doc)
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
+    assert svg.count('<g class="smtplab-sent smtplab-command">') == 1
+    assert svg.count('<g class="smtplab-reply smtplab-class-2">') == 1 and svg.count('class="smtplab-note"') == 1
+    assert ">NOOP &lt;now&gt;</text>" in svg and ">250 OK</text>" in svg and ">** closed</text>" in svg
+    assert 'height="192"' in svg  # the top, three rungs and the foot
+    ElementTree.fromstring(svg)  # well-formed, the label escaped
+    assert render_text(doc) == "-> NOOP <now>\n<- 250 OK\n** closed\n"
+    assert render_markdown(doc) == "```text\n-> NOOP <now>\n<- 250 OK\n** closed\n```\n"
 
 
 def test_details_fold_the_full_document_under_one_line():

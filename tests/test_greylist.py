@@ -11,6 +11,7 @@ from smtplab.server.decisions import MAX_ENTRIES, Greylist
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.mark.slow
 def test_the_greylist_stays_small_over_200000_triplets():
     """tracemalloc in-process (each triple is one RCPT; 200,000 over the wire would take minutes)."""
     greylist = Greylist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -76,3 +77,60 @@ def test_a_violation_is_reported(tmp_path, module, line, broken):
     result = lint_imports(project)
     assert result.returncode == 1, result.stdout
     assert f"{broken}" in result.stdout and "BROKEN" in result.stdout
+
+
+# Tarjan's strongly connected components over grimp's import graph of smtplab (lazy and TYPE_CHECKING imports
+# included): each group of modules that import one another round a circle. Run in a fresh interpreter, so that
+# the smtplab it reads is the one on PYTHONPATH.
+CIRCLES = """
+import json, grimp
+graph = grimp.build_graph("smtplab", cache_dir=None)
+modules = sorted(m for m in graph.modules if m.startswith("smtplab"))
+imports = {m: sorted(i for i in graph.find_modules_directly_imported_by(m) if i.startswith("smtplab")) for m in modules}
+order, low, stack, circles = {}, {}, [], []
+
+def visit(module):
+    order[module] = low[module] = len(order)
+    stack.append(module)
+    for imported in imports[module]:
+        if imported not in order:
+            visit(imported)
+            low[module] = min(low[module], low[imported])
+        elif imported in stack:
+            low[module] = min(low[module], order[imported])
+    if low[module] == order[module]:
+        group = stack[stack.index(module):]
+        del stack[stack.index(module):]
+        if len(group) > 1:
+            circles.append(sorted(group))
+
+for module in modules:
+    if module not in order:
+        visit(module)
+print(json.dumps(circles))
+"""
+
+
+def import_circles(project: Path) -> list[list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", CIRCLES],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(project)},
+    )
+    return json.loads(result.stdout)
+
+
+def test_no_modules_import_one_another_round_a_circle():
+    assert import_circles(ROOT) == []
+
+
+def test_a_circle_closed_only_by_a_lazy_import_is_found(tmp_path):
+    project = copy_project(tmp_path)
+    path = project / "smtplab" / "classroom" / "addresses.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef _back():\n    from smtplab.classroom import serve\n")
+    circles = import_circles(project)
+    assert any({"smtplab.classroom.addresses", "smtplab.classroom.serve"} <= set(c) for c in circles), circles

@@ -60,6 +60,7 @@ def serve(tmp_path: Path):
 # -- one long session ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_session_tally_of_200000_commands_keeps_the_same_memory_as_one_of_1000():
     """tracemalloc in-process: what a session keeps for its log line does not grow with its length."""
     commands, codes = CommandTally(), CodeTally()
@@ -102,6 +103,7 @@ def test_a_short_session_logs_every_command_as_before():
     assert str(record) == "127.0.0.1:5000 [EHLO QUIT] -> [220 250 221] stored=0 0.1s"
 
 
+@pytest.mark.slow
 def test_a_long_session_neither_grows_the_servers_memory_nor_writes_a_long_log_line(serve):
     """RSS of a real `smtplab serve`: 45,000 commands (HELO and MAIL, none of them junk) in one session."""
     target = serve()
@@ -355,6 +357,7 @@ def test_auth_plain_for_someone_else_is_refused(serve):
     assert target.stop() == 0
 
 
+@pytest.mark.slow
 def test_failed_auth_attempts_slow_down_then_close_with_421(serve):
     target = serve()
     with target.raw() as client:

@@ -46,6 +46,7 @@ SESSION = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_ten_thousand_commands_through_a_real_lab_hold_flat_memory():
     out = subprocess.run(
         [sys.executable, "-c", SESSION], capture_output=True, text=True, cwd=ROOT, timeout=110, check=True

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from files import snapshot
 
 from smtplab.core import catalogue as catalogue_module
 from smtplab.core.catalogue import read_parsed, source_key
@@ -41,13 +42,6 @@ NO_TOML_PARSER = (
 )
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file and folder under ``folder`` with its size and modification time."""
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))} | {
-        ".": (0, folder.stat().st_mtime_ns)
-    }
-
-
 def ordered(value: object) -> object:
     """``value`` with every table as a list of items, so that two documents compare equal only in the same order."""
     if isinstance(value, dict):
@@ -57,29 +51,9 @@ def ordered(value: object) -> object:
     return value
 
 
-SOURCE_TREE_CHANGES: list[str] = []
-
-
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("wheel")
-    before = snapshot(ROOT / "smtplab")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    after = snapshot(ROOT / "smtplab")
-    SOURCE_TREE_CHANGES.extend(
-        sorted(
-            name
-            for name in before.keys() | after.keys()
-            if before.get(name) != after.get(name) and "__pycache__" not in name
-        )
-    )
-    (built,) = folder.glob("smtplab-*.whl")
-    return built
+def wheel(smtplab_wheel) -> Path:
+    return smtplab_wheel.path
 
 
 class Install:
@@ -151,9 +125,9 @@ def test_the_wheel_ships_every_data_file_parsed_exactly_as_parsing_it_gives(whee
         assert data is not None and data["250"]["title"] == "OK"
 
 
-def test_building_the_wheel_writes_nothing_into_the_source_tree(wheel):
+def test_building_the_wheel_writes_nothing_into_the_source_tree(smtplab_wheel):
     """The hook makes the parsed files in a folder of its own: a checkout never holds copies to go stale."""
-    assert SOURCE_TREE_CHANGES == []
+    assert smtplab_wheel.source_tree_changes == ()
 
 
 def test_read_only_install_explains_without_parsing_or_writing_anything(install):

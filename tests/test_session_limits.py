@@ -220,6 +220,7 @@ def test_serve_turns_the_limits_off_with_0_and_refuses_a_negative_one(tmp_path):
     assert str(info.value) == "--hard-error-limit cannot be -1: expected a whole number of at least 0"
 
 
+@pytest.mark.slow
 def test_with_the_junk_limit_off_200000_noops_leave_the_servers_memory_flat(serve_target):
     """RSS of a real `smtplab serve` over one session of 200,000 NOOP, sent in pipelined batches."""
     target = serve_target("--junk-command-limit", "0")

@@ -25,6 +25,7 @@ __all__ = [
     "Preformatted",
     "ReplyCode",
     "Row",
+    "Rung",
     "Strong",
     "Table",
 ]
@@ -146,15 +147,25 @@ class Table:
 
 
 @value
-class Diagram:
-    """A picture drawn by smtplab itself (an SVG ladder), with the same content as text lines.
+class Rung:
+    """One step of a ladder diagram: a line the client ``sent`` (its ``role``: command, data or secret), a ``reply``
+    (its class ``digit`` colours it), or a ``note`` across both lifelines."""
 
-    The SVG is built by smtplab from escaped text (never from a learner's or a
-    server's raw text), so the HTML renderer embeds it as it is; text and
-    Markdown show ``text`` instead.
+    kind: str
+    label: str
+    role: str = ""
+    digit: int = 0
+
+
+@value
+class Diagram:
+    """A ladder (sequence) diagram between two lifelines, with the same content as text lines.
+
+    HTML draws it as an SVG picture (:mod:`smtplab.core.ladder`); text and Markdown show ``text`` instead.
     """
 
-    svg: str
+    lifelines: tuple[str, str]
+    rungs: tuple[Rung, ...]
     text: tuple[str, ...] = ()
 
 

@@ -32,6 +32,8 @@ from smtplab.core.blocks import (
     Strong,
     Table,
 )
+from smtplab.core.escape import escape_html
+from smtplab.core.ladder import ladder_svg
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -274,20 +276,6 @@ STYLE = (
 )
 
 
-_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def escape_html(text: str) -> str:
-    """Text made safe for HTML or SVG content and attribute values: smtplab's one escaper.
-
-    ``& < > " '`` become entities (as ``html.escape`` does, without its
-    import), and a control character XML cannot hold becomes U+FFFD, so the
-    output also parses as XML (an SVG image, a notebook's stored output).
-    """
-    return _XML_ILLEGAL.sub("\ufffd", text).translate(_HTML_ESCAPES)
-
-
 def _html_span(span: Span) -> str:
     if isinstance(span, str):
         return escape_html(span).replace("\n", "<br/>")
@@ -361,7 +349,7 @@ def _blocks_html(blocks: tuple[Block, ...]) -> str:
         elif isinstance(block, Table):
             parts.append(_html_table(block))
         elif isinstance(block, Diagram):
-            parts.append(block.svg)
+            parts.append(ladder_svg(block))
         elif isinstance(block, Details):
             parts.append(
                 f'<details class="smtplab-details"><summary>{_html_spans(block.summary)}</summary>'

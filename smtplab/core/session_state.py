@@ -38,8 +38,19 @@ from smtplab.core.values import value
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Protocol
+
     from smtplab.core.blocks import Block, Span
-    from smtplab.core.transcript import Exchange
+    from smtplab.core.reply import Reply
+
+    class Exchanged(Protocol):
+        """What the table reads of an exchange (a transcript's Exchange is one): the line sent, the reply."""
+
+        @property
+        def sent(self) -> str | None: ...
+        @property
+        def reply(self) -> Reply | None: ...
+
 
 __all__ = [
     "CONNECTION",
@@ -233,7 +244,7 @@ def _path(cat: Catalogue, current: str) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def session_state(exchanges: Iterable[Exchange], lang: str = "en") -> SessionState:
+def session_state(exchanges: Iterable[Exchanged], lang: str = "en") -> SessionState:
     """Replay ``exchanges`` (a :class:`~smtplab.core.transcript.Transcript` or its exchanges) through the table.
 
     Returns the step the session is at now and, when the last reply was a

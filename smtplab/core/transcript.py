@@ -33,6 +33,7 @@ import re
 import threading
 from collections import deque
 
+from smtplab.core.blocks import Rung
 from smtplab.core.catalogue import Catalogue, catalogue
 from smtplab.core.document import (
     Cell,
@@ -47,10 +48,10 @@ from smtplab.core.document import (
     Row,
     Strong,
     Table,
-    escape_html,
     render_html,
     render_markdown,
 )
+from smtplab.core.ladder import ladder_svg
 from smtplab.core.reply import Reply
 from smtplab.core.session_state import NOT_CONNECTED, advance
 from smtplab.core.values import value
@@ -396,7 +397,7 @@ class Transcript(Displayable):
         note = self._dropped_note(cat, view.dropped)
         blocks: list[Block] = []
         if view.items or note:
-            blocks.append(Diagram(self._diagram(view).svg, tuple(_lines(view.items, note))))
+            blocks.append(self._ladder(view))
         header = ("→", "←", cat.ui("label.title"), cat.ui("heading.description"))
         rows = [Row((Cell(("** " + note,), columns=4),), "note")] if note else []
         rows.extend(row for exchange, kind in view.items for row in _table_rows(cat, exchange, kind))
@@ -419,9 +420,15 @@ class Transcript(Displayable):
         return self._diagram(self._view())
 
     def _diagram(self, view: _View) -> SVGDiagram:
+        return SVGDiagram(ladder_svg(self._ladder(view)), len(view.items))
+
+    def _ladder(self, view: _View) -> Diagram:
         cat = catalogue(self.lang)
+        note = self._dropped_note(cat, view.dropped)
+        rungs = [Rung("note", note)] if note else []
+        rungs.extend(rung for exchange, kind in view.items for rung in _rungs(exchange, kind))
         names = (cat.ui("lab.client"), cat.ui("lab.server"))
-        return SVGDiagram(_ladder(view.items, names, self._dropped_note(cat, view.dropped)), len(view.items))
+        return Diagram(names, tuple(rungs), tuple(_lines(view.items, note)))
 
 
 def check_keep(keep: int | None, name: str = "keep") -> int | None:
@@ -468,6 +475,21 @@ def _lines(items: tuple[tuple[Exchange, str], ...], note: str | None) -> list[st
     return head + [line for exchange, kind in items for line in _text_lines(exchange, kind)]
 
 
+def _rungs(exchange: Exchange, kind: str) -> list[Rung]:
+    """The ladder's rungs for one exchange: the line sent (its first line, and how many more), the reply, the note."""
+    rungs = []
+    sent = _sent_lines(exchange, kind)
+    if sent:
+        rungs.append(Rung("sent", sent[0] if len(sent) == 1 else f"{sent[0]} … (+{len(sent) - 1})", role=kind))
+    if exchange.reply is not None:
+        lines = exchange.reply.wire_lines()
+        label = lines[0] if len(lines) == 1 else f"{lines[0]} … (+{len(lines) - 1})"
+        rungs.append(Rung("reply", label, digit=exchange.reply.code // 100))
+    if exchange.note is not None:
+        rungs.append(Rung("note", exchange.note))
+    return rungs
+
+
 def _table_rows(cat: Catalogue, exchange: Exchange, kind: str) -> list[Row]:
     rows = []
     if exchange.sent is not None or exchange.reply is not None:
@@ -484,75 +506,6 @@ def _table_rows(cat: Catalogue, exchange: Exchange, kind: str) -> list[Row]:
     if exchange.note is not None:
         rows.append(Row((Cell(("** " + exchange.note,), columns=4),), "note"))
     return rows
-
-
-# -- the ladder diagram ---------------------------------------------------------
-
-_WIDTH, _CLIENT_X, _SERVER_X = 640, 90, 550
-_TOP, _STEP, _LABEL_MAX = 56, 34, 62
-_COLOURS = {2: "#116329", 3: "#0a3069", 4: "#7d4e00", 5: "#82071e"}
-_GREY = "#57606a"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
-
-
-def _arrow(y: int, right: bool, label: str, colour: str, css: str) -> str:
-    x1, x2 = (_CLIENT_X, _SERVER_X) if right else (_SERVER_X, _CLIENT_X)
-    tip = x2 - 9 if right else x2 + 9
-    mid = (_CLIENT_X + _SERVER_X) // 2
-    return (
-        f'<g class="{css}">'
-        f'<line x1="{x1}" y1="{y}" x2="{tip}" y2="{y}" stroke="{colour}" stroke-width="1.5"/>'
-        f'<polygon points="{x2},{y} {tip},{y - 4} {tip},{y + 4}" fill="{colour}"/>'
-        f'<text x="{mid}" y="{y - 6}" text-anchor="middle" fill="{colour}">{escape_html(_clip(label))}</text>'
-        "</g>"
-    )
-
-
-def _note_box(y: int, note: str) -> str:
-    return (
-        f'<g class="smtplab-note"><rect x="{_CLIENT_X - 40}" y="{y - 16}" width="{_SERVER_X - _CLIENT_X + 80}" '
-        f'height="22" rx="3" fill="#eaeef2" stroke="{_GREY}"/>'
-        f'<text x="{(_CLIENT_X + _SERVER_X) // 2}" y="{y}" text-anchor="middle" fill="{_GREY}">'
-        f"{escape_html(_clip('** ' + note))}</text></g>"
-    )
-
-
-def _ladder(items: tuple[tuple[Exchange, str], ...], names: tuple[str, str], dropped: str | None = None) -> str:
-    """The SVG ladder; ``names`` label the client's and the server's lifelines, ``dropped`` notes what was let go."""
-    body: list[str] = []
-    y = _TOP
-    if dropped:
-        y += _STEP
-        body.append(_note_box(y, dropped))
-    for exchange, kind in items:
-        sent = _sent_lines(exchange, kind)
-        if sent:
-            label = sent[0] if len(sent) == 1 else f"{sent[0]} … (+{len(sent) - 1})"
-            y += _STEP
-            body.append(_arrow(y, True, label, "#24292f", f"smtplab-sent smtplab-{kind}"))
-        if exchange.reply is not None:
-            lines = exchange.reply.wire_lines()
-            label = lines[0] if len(lines) == 1 else f"{lines[0]} … (+{len(lines) - 1})"
-            digit = exchange.reply.code // 100
-            y += _STEP
-            body.append(_arrow(y, False, label, _COLOURS[digit], f"smtplab-reply smtplab-class-{digit}"))
-        if exchange.note is not None:
-            y += _STEP
-            body.append(_note_box(y, exchange.note))
-    height = y + _STEP
-    lifelines = "".join(
-        f'<text x="{x}" y="22" text-anchor="middle" font-weight="bold" fill="#24292f">{escape_html(name)}</text>'
-        f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 8}" stroke="#8c959f" stroke-dasharray="4 3"/>'
-        for x, name in zip((_CLIENT_X, _SERVER_X), names, strict=True)
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="smtplab-ladder" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" font-family="monospace" font-size="12" role="img">'
-        f"{lifelines}{''.join(body)}</svg>"
-    )
 
 
 @value

@@ -15,6 +15,17 @@ sending mail, not for showing what the server said:
   dot-stuffed and ended with CRLF.CRLF, and returns the final reply;
 * ``STARTTLS`` goes through its ``starttls()`` with the given SSL context.
 
+A ``connector`` replaces the TCP connection: an async function shaped like
+``loop.create_connection`` without an address, that joins aiosmtplib's
+protocol to a server some other way and returns ``(transport, protocol)``;
+:func:`smtplab.server.memory_transport.open_session` (partially applied to a
+running server) joins it to the lab server in the same process, with no
+socket. aiosmtplib's ``SMTP.connect()`` knows only sockets, so the client
+then makes aiosmtplib's ``SMTPProtocol`` itself, hands it to the connector,
+sets the connection's public ``protocol`` and ``transport`` attributes, and
+reads the greeting with ``read_response()``, as ``connect()`` would; every
+command and STARTTLS then go through aiosmtplib exactly as over TCP.
+
 A closed connection (after 221 or 421, or a server that went away) is
 reopened by the next :meth:`~RecordingClient.send`, and the transcript says
 so with a note (in the transcript's language, from the catalogue's ``[note]``
@@ -27,9 +38,19 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from aiosmtplib import SMTP, SMTPConnectResponseError, SMTPException, SMTPResponseException
+from aiosmtplib import (
+    SMTP,
+    SMTPConnectError,
+    SMTPConnectResponseError,
+    SMTPConnectTimeoutError,
+    SMTPException,
+    SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPTimeoutError,
+)
+from aiosmtplib.protocol import SMTPProtocol
 from aiosmtplib.response import SMTPResponse
 
 from smtplab.core.catalogue import LANGUAGES, catalogue
@@ -37,7 +58,10 @@ from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, Transcript
 from smtplab.errors import ReplyParseError
 
-__all__ = ["DEFAULT_TIMEOUT", "RecordingClient", "note"]
+__all__ = ["DEFAULT_TIMEOUT", "Connector", "RecordingClient", "note"]
+
+#: Joins a client protocol (made by the function it is given) to a server, like ``loop.create_connection``.
+Connector = Callable[[Callable[[], SMTPProtocol]], Awaitable[tuple[asyncio.BaseTransport, SMTPProtocol]]]
 
 #: Seconds to wait for a connection or a reply before giving up on it.
 DEFAULT_TIMEOUT = 30.0
@@ -69,7 +93,10 @@ class RecordingClient:
     the SSL context for STARTTLS, or a function that makes it, called (in a
     worker thread) at the first STARTTLS: the lab's trusts a throw-away CA
     whose keys take a moment to generate. ``server_hostname`` is the name
-    checked in the server's certificate (default: ``host``).
+    checked in the server's certificate (default: ``host``). ``connector``
+    opens the connection instead of TCP to ``host``:``port`` (see the module
+    docstring); ``host`` then only names the server in messages and, by
+    default, in its certificate.
     """
 
     def __init__(
@@ -82,6 +109,7 @@ class RecordingClient:
         timeout: float = DEFAULT_TIMEOUT,
         tls_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None,
         server_hostname: str | None = None,
+        connector: Connector | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -90,6 +118,7 @@ class RecordingClient:
         self.timeout = timeout
         self.tls_context = tls_context
         self.server_hostname = server_hostname or host
+        self.connector = connector
         self._smtp: SMTP | None = None
         self._ever_connected = False
         self._in_data = False
@@ -160,7 +189,7 @@ class RecordingClient:
             start_tls=False,  # aiosmtplib would otherwise send its own EHLO and STARTTLS
         )
         try:
-            response = await self._smtp.connect()
+            response = await (self._smtp.connect() if self.connector is None else self._connect_through(self._smtp))
         except SMTPConnectResponseError as exc:
             # aiosmtplib has hung up already; say so unless the code itself closes the session.
             why = None if exc.code in (421, 521) else self._note("client_hung_up")
@@ -170,6 +199,36 @@ class RecordingClient:
             self._record(None, None, self._note("cannot_connect", reason=_why(exc)))
             return None
         return self._record_reply(None, response)
+
+    async def _connect_through(self, smtp: SMTP) -> SMTPResponse:
+        """What ``smtp.connect()`` does, over the connector instead of TCP: the greeting, or its exceptions."""
+        assert self.connector is not None
+
+        def lost(protocol: SMTPProtocol) -> None:
+            if smtp.protocol is protocol:
+                smtp.close()
+
+        protocol = SMTPProtocol(loop=asyncio.get_running_loop(), connection_lost_callback=lost)
+        where = f"{self.host} (in memory)"
+        try:
+            transport, _ = await asyncio.wait_for(self.connector(lambda: protocol), self.timeout)
+        except asyncio.TimeoutError as exc:
+            raise SMTPConnectTimeoutError(f"Timed out connecting to {where}") from exc
+        except OSError as exc:
+            raise SMTPConnectError(f"Error connecting to {where}: {exc}") from exc
+        smtp.protocol, smtp.transport = protocol, transport
+        try:
+            response = await protocol.read_response(timeout=self.timeout)
+        except SMTPServerDisconnected as exc:
+            smtp.close()
+            raise SMTPConnectError(f"Error connecting to {where}: {exc}") from exc
+        except SMTPTimeoutError as exc:
+            smtp.close()
+            raise SMTPConnectTimeoutError("Timed out waiting for server ready message") from exc
+        if response.code != 220:
+            smtp.close()
+            raise SMTPConnectResponseError(response.code, response.message)
+        return response
 
     def _record_reply(
         self, sent: str | None, response: SMTPResponse, note: str | None = None, *, drop: bool = False

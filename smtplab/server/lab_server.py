@@ -279,6 +279,7 @@ class LabServer:
         self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
+        self._running = False
         self._tls_lock = threading.Lock()
         self._ca: trustme.CA | None = None
         self._tls_context: ssl.SSLContext | None = None
@@ -287,16 +288,32 @@ class LabServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Listen on ``host`` (loopback unless told otherwise) and ``port`` (0: any free one)."""
-        if self._server is not None:
-            raise RuntimeError(f"the lab server is already listening on {self._address}")
+        if self._running:
+            raise RuntimeError(f"the lab server is already running ({self._where()})")
         loop = asyncio.get_running_loop()
-        self._stopping = False
         self._server = await self._listen(loop, host, port)
         self._address = self.addresses[0]
-        if self.limits.session_deadline is not None or self.limits.data_deadline is not None:
-            self._watchdog = loop.create_task(self._watch(), name="smtplab-watchdog")
+        self._run(loop)
         log.info("lab server listening on %s:%s", *self._address)
         return self._address
+
+    async def start_in_memory(self) -> None:
+        """Run without listening anywhere: sessions come only through
+        :func:`smtplab.server.memory_transport.open_session` (where there are no sockets: Pyodide)."""
+        if self._running:
+            raise RuntimeError(f"the lab server is already running ({self._where()})")
+        self._run(asyncio.get_running_loop())
+        log.info("lab server running in memory")
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._stopping = False
+        self._running = True
+        if self.limits.session_deadline is not None or self.limits.data_deadline is not None:
+            self._watchdog = loop.create_task(self._watch(), name="smtplab-watchdog")
+
+    def session_protocol(self) -> LabSMTP:
+        """A new session for a connection just accepted (over a socket, or an in-memory pair)."""
+        return LabSMTP(self.handler, self, loop=asyncio.get_running_loop())
 
     async def _listen(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> asyncio.base_events.Server:
         """Listen on every address ``host`` means; for port 0, on one port for all of them if possible.
@@ -306,9 +323,7 @@ class LabServer:
         one got is asked for the others too, a few times over.
         """
 
-        def factory() -> LabSMTP:
-            return LabSMTP(self.handler, self, loop=loop)
-
+        factory = self.session_protocol
         # asyncio's listen queue holds 100 connections; a class connecting at once needs room for all
         # of them, else the kernel drops the extra handshakes and their clients wait a second to retry.
         backlog = max(100, self.limits.max_connections)
@@ -339,6 +354,11 @@ class LabServer:
         return self._address if self._server is not None else None
 
     @property
+    def running(self) -> bool:
+        """True from start() or start_in_memory() until stop() begins."""
+        return self._running and not self._stopping
+
+    @property
     def stopping(self) -> bool:
         return self._stopping
 
@@ -361,10 +381,12 @@ class LabServer:
         on disk, and a message being stored is never cut short.
         """
         server, self._server = self._server, None
-        if server is None:
+        if not self._running:
             return
+        self._running = False
         self._stopping = True
-        server.close()
+        if server is not None:
+            server.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -381,10 +403,11 @@ class LabServer:
             await asyncio.sleep(0.02)
         for session in list(self._sessions):
             session.abort(hard=True)
-        await server.wait_closed()
+        if server is not None:
+            await server.wait_closed()
         await asyncio.to_thread(self.handler.close)
         self.handler = LabHandler(self.policy, self.mailbox, self.hostname, greylist=self.greylist)
-        log.info("lab server on %s:%s stopped", *(self._address or ("?", "?")))
+        log.info("lab server (%s) stopped", self._where(server is not None))
 
     # -- sessions ------------------------------------------------------------
 
@@ -549,7 +572,12 @@ class LabServer:
         """The throw-away CA certificate, PEM encoded, for clients that want it as a file."""
         return self._authority().cert_pem.bytes()
 
+    def _where(self, listening: bool | None = None) -> str:
+        """Where the server runs, for messages: its address, in memory, or not running."""
+        listening = self._server is not None if listening is None else listening
+        if listening and self._address is not None:
+            return f"{self._address[0]}:{self._address[1]}"
+        return "in memory" if self._running else "not listening"
+
     def __repr__(self) -> str:
-        address = self.address
-        where = f"{address[0]}:{address[1]}" if address else "not listening"
-        return f"<LabServer {self.hostname} {where}, {self.sessions} session(s)>"
+        return f"<LabServer {self.hostname} {self._where()}, {self.sessions} session(s)>"
