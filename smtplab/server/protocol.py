@@ -665,7 +665,7 @@ class LabSMTP(SMTP):
         await self._send(refusal, close=True)
         return True
 
-    @syntax("XPOLICY {json}")
+    @syntax("XPOLICY {json}", when="learner_policy")
     async def smtp_XPOLICY(self, arg: str | None) -> None:
         """The learner's own policy for this session, over the teacher's (``smtplab serve --learner-policy``)."""
         if not self.learner_policy:
