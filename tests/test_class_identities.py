@@ -122,3 +122,17 @@ def test_a_lab_whose_class_server_restarted_in_data_says_start_again_at_mail_fro
         assert lab.send("Subject: hi\n\nhello\n") is None  # no ValueError about line breaks
         assert "start again at MAIL FROM" in str(lab.transcript)
         assert lab.mail_from("hoa@school.example").code == 250
+
+
+@pytest.mark.parametrize("url", ["ftp://hub.example/hub/api", "hub.example:8081", ""])
+def test_a_hub_api_that_is_not_an_http_url_is_one_clear_error(url, tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "smtplab", "serve", "--port", "0", "--maildir", str(tmp_path / "m"), "--hub-api", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--hub-api cannot be" in done.stderr and "Traceback" not in done.stderr
