@@ -502,7 +502,8 @@ class Lab:
         if (username is None or password is None) and not self.has_policy:
             raise LabArgumentError(
                 "lab.auth() on a class server needs username= and password=: the users are the teacher's "
-                "(ask for them; `smtplab serve --user NAME:PASSWORD` sets them)"
+                "(ask for them: the class server's own login is username='alice', password='wonderland'), "
+                "or ask the teacher for --learner-policy, which makes lab.policy.credentials yours"
             )
         if username is None or password is None:
             if not self.policy.credentials:
