@@ -502,7 +502,7 @@ class Lab:
         if (username is None or password is None) and not self.has_policy:
             raise LabArgumentError(
                 "lab.auth() on a class server needs username= and password=: the users are the teacher's "
-                "(ask for them: the class server's own login is username='alice', password='wonderland'), "
+                "(ask for them; by default the class server's login is username='alice', password='wonderland'), "
                 "or ask the teacher for --learner-policy, which makes lab.policy.credentials yours"
             )
         if username is None or password is None:
