@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
     from typing import NoReturn
 
-FORMATS = ("text", "markdown", "html")
+FORMATS = ("text", "markdown", "md", "html")  # md: markdown, for pasting into notes and issues
+LIST_FORMATS = ("text", "markdown", "md", "json")
 
 
 LANGUAGES = ("en", "vi")  # smtplab.core.catalogue.LANGUAGES; a test keeps the two equal
@@ -83,8 +84,19 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _add_format(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+def _add_format(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
+    parser.add_argument(
+        "--format",
+        type=str.lower,
+        choices=formats,
+        default="text",
+        help=f"output format: {', '.join(formats)} (md is markdown; default: text)",
+    )
+
+
+def _format(name: str) -> str:
+    """The renderer's name for a ``--format`` value (``md`` is Markdown)."""
+    return "markdown" if name == "md" else name
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -157,7 +169,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 def _add_list(commands: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", formatter_class=_HelpFormatter, help="list every code in the catalogue")
     _add_lang(listing)
-    listing.add_argument("--json", action="store_true", help="print a JSON array instead of text")
+    _add_format(listing, LIST_FORMATS)
+    listing.add_argument("--json", action="store_true", help="the same as --format json")
     listing.add_argument(
         "--kind",
         choices=("all", "basic", "enhanced"),
@@ -182,6 +195,9 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
         help="folder for the course (default: ./smtplab-course)",
     )
     lab.add_argument("--no-browser", action="store_true", help="start JupyterLab without opening a browser")
+    lab.add_argument(
+        "--teacher", action="store_true", help="also copy the instructor guide (learners' copies leave it out)"
+    )
     lab.add_argument(
         "--port", type=_port, metavar="N", help="port for JupyterLab (default: JupyterLab's own; 0: any free one)"
     )
@@ -238,19 +254,28 @@ def _list_records(lang: str, kind: str) -> list[dict]:
     return records
 
 
-def _print_list(lang: str, kind: str, as_json: bool) -> None:
+def _print_list(lang: str, kind: str, fmt: str) -> None:
     records = _list_records(lang, kind)
-    if as_json:
+    if fmt == "json":
         import json
 
         print(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    if fmt == "markdown":
+        from smtplab.core.catalogue import catalogue
+
+        ui = catalogue(lang)
+        print(f"| {ui.ui('label.code')} | {ui.ui('label.title')} |\n|---|---|")
+        for record in records:
+            title = record["title"].replace("|", "\\|")
+            print(f"| `{record['code']}` | {title} |")
         return
     width = max(len(r["code"]) for r in records)
     for record in records:
         print(f"{record['code']:<{width}}  {record['title']}")
 
 
-def _lab(folder: str, browser: bool, port: int | None) -> int:
+def _lab(folder: str, browser: bool, port: int | None, teacher: bool = False) -> int:
     """Copy the course, install the notebook libraries if this interpreter lacks them, and run JupyterLab."""
     from smtplab.notebook import course
 
@@ -258,9 +283,10 @@ def _lab(folder: str, browser: bool, port: int | None) -> int:
     missing = course.missing_notebook_modules()
     if missing:
         course.install_notebook_extra(missing, say=print)
-    report = course.copy_course(target)
+    report = course.copy_course(target, teacher=teacher)
     for line in report.lines():
         print(line)
+    course.trust_notebooks(report.folder, report.copied())
     return course.start_lab(report.folder, browser=browser, port=port)
 
 
@@ -484,26 +510,46 @@ def _error_line(lang: str, error: SMTPLabError) -> str:
     return catalogue(lang).ui("error.line", prog="smtplab", message=error)
 
 
+def _unknown_command(parser: argparse.ArgumentParser, typed: str, lang: str) -> NoReturn:
+    """A mistyped command: one line naming the nearest commands (``explian``: did you mean explain?), exit 2."""
+    import difflib
+
+    from smtplab.core.catalogue import catalogue
+
+    near = difflib.get_close_matches(typed, list(_SUBCOMMANDS), n=2, cutoff=0.5)
+    ui = catalogue(lang)
+    hint = ui.ui("error.did_you_mean", names=" or ".join(near)) if near else ""
+    message = ui.ui("error.unknown_command", command=typed, commands=", ".join(_SUBCOMMANDS), hint=hint)
+    parser.print_usage(sys.stderr)
+    parser.exit(2, ui.ui("error.line", prog=parser.prog, message=message) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     if argv is None:
         argv = sys.argv[1:]
     lang = requested_language(argv)
-    parser = build_parser(only=argv[0] if argv and argv[0] in _SUBCOMMANDS else None, lang=lang)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = build_parser(only=command if command in _SUBCOMMANDS else None, lang=lang)
+    if not argv:  # bare `smtplab`: what it can do, not an error
+        parser.print_help()
+        return 0
+    if command is not None and command not in _SUBCOMMANDS and argv[0] == command:
+        _unknown_command(parser, command, lang)
     args = parser.parse_args(argv)
     try:
         if args.command == "explain":
             from smtplab.core.explanation import explain
 
-            print(explain(" ".join(args.code), lang=args.lang).render(args.format), end="")
+            print(explain(" ".join(args.code), lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "compare":
             from smtplab.core.comparison import compare
 
-            print(compare(args.a, args.b, lang=args.lang).render(args.format), end="")
+            print(compare(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "list":
-            _print_list(args.lang, args.kind, args.json)
+            _print_list(args.lang, args.kind, "json" if args.json else _format(args.format))
         elif args.command == "lab":
-            return _lab(args.dir, not args.no_browser, args.port)
+            return _lab(args.dir, not args.no_browser, args.port, args.teacher)
         elif args.command == "serve":
             return _serve(args)
     except SMTPLabError as exc:

@@ -163,6 +163,13 @@ class JupyterLab:
         with urllib.request.urlopen(self.url(path), timeout=10) as response:
             return json.load(response)
 
+    def close_sessions(self) -> None:
+        """Shut every notebook's kernel down (DELETE api/sessions/ID), so the next notebook has the machine."""
+        for session in self.api("api/sessions"):  # type: ignore[union-attr]
+            request = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+
     def write_settings(self, settings: dict[str, dict]) -> None:
         """User settings of this JupyterLab only (its JUPYTERLAB_SETTINGS_DIR), by plugin id."""
         for plugin, values in settings.items():
@@ -196,7 +203,7 @@ class JupyterLab:
 
 
 @contextlib.contextmanager
-def chromium(scratch: Path) -> Iterator[object]:
+def chromium(scratch: Path, viewport: tuple[int, int] = (1280, 1400)) -> Iterator[object]:
     """A Playwright page in Debian's headless Chromium, with a fresh profile and no network beyond loopback."""
     from playwright.sync_api import sync_playwright
 
@@ -205,7 +212,7 @@ def chromium(scratch: Path) -> Iterator[object]:
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(scratch)}
         )
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1400})
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
             page = context.new_page()
             page.set_default_timeout(30_000)
             yield page

@@ -35,7 +35,7 @@ def opens_unsolved_then_stops_at_the_exercise(page, panel) -> None:
     stopped = browser.run_all_cells(page, panel, expect_stop=True)
     assert stopped is not None, "Run All ran past the exercise"
     cell = panel.locator(".jp-CodeCell").nth(stopped)
-    assert "with self_check(" in cell.locator(".jp-InputArea-editor").inner_text()
+    assert 'check("' in cell.locator(".jp-InputArea-editor").inner_text()
     shown = cell.locator(".jp-OutputArea").inner_text()
     assert "Not yet:" in shown and "Traceback" not in shown and len(shown.strip().splitlines()) <= 2
     assert "Well done" not in "\n".join(panel.locator(".jp-OutputArea").all_inner_texts())

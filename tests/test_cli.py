@@ -94,11 +94,45 @@ def test_bad_codes_print_one_line_and_exit_2(args, expected):
     assert lines[0] == f"smtplab: error: {expected}" or expected in lines[0]
 
 
-@pytest.mark.parametrize("args", [(), ("explain",), ("compare", "250"), ("list", "--lang", "fr"), ("frobnicate",)])
+@pytest.mark.parametrize("args", [("explain",), ("compare", "250"), ("list", "--lang", "fr"), ("frobnicate",)])
 def test_usage_mistakes_exit_2_without_traceback(args):
     result = smtplab(*args)
     assert result.returncode == 2
     assert "usage: smtplab" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bare_smtplab_prints_the_help():
+    result = smtplab()
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: smtplab") and "explain" in result.stdout and "compare" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "lang", "said"),
+    [
+        ("explian", "explain", "en", "did you mean explain?"),
+        ("lsit", "list", "en", "did you mean list?"),
+        ("comapre", "compare", "vi", "có phải ý bạn là compare?"),
+    ],
+)
+def test_a_mistyped_command_gets_did_you_mean(typed, meant, lang, said):
+    result = smtplab(typed, "250", "--lang", lang)
+    assert result.returncode == 2 and result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert said in last and repr(typed) in last and "Traceback" not in result.stderr
+
+
+def test_format_md_is_markdown_for_explain_compare_and_list():
+    assert (
+        smtplab("explain", "252", "--format", "md").stdout == smtplab("explain", "252", "--format", "markdown").stdout
+    )
+    compared = smtplab("compare", "250", "252", "--format", "md")
+    assert compared.returncode == 0 and compared.stdout.startswith("## SMTP 250 OK vs 252 Cannot Verify User")
+    listing = smtplab("list", "--format", "md", "--kind", "basic", "--lang", "vi")
+    lines = listing.stdout.splitlines()
+    assert lines[:2] == ["| Mã | Tên |", "|---|---|"]
+    assert "| `252` | " in listing.stdout and len(lines) == 2 + len(catalogue("vi").basic_codes())
+    assert json.loads(smtplab("list", "--format", "json").stdout) == json.loads(smtplab("list", "--json").stdout)
 
 
 def test_console_script_is_installed():

@@ -8,20 +8,21 @@ import pytest
 
 from smtplab import UnknownCode, catalogue, compare
 
+# The seed's sections, the lesson first: key differences and when to use which, then each code's full entry.
 EN_SECTIONS = [
+    "Key differences",
+    "When to use which",
     "Description",
     "When you see this code",
     "How to fix",
-    "Key differences",
-    "When to use which",
     "Learn more",
 ]
 VI_SECTIONS = [
+    "Sự khác biệt chính",
+    "Khi nào dùng cái nào",
     "Mô tả",
     "Khi bạn thấy mã này",
     "Cách khắc phục",
-    "Sự khác biệt chính",
-    "Khi nào dùng cái nào",
     "Tìm hiểu thêm",
 ]
 
@@ -30,7 +31,7 @@ def _positions(text: str, headings: list[str]) -> list[int]:
     return [text.index(f"\n{h}") for h in headings]
 
 
-def test_250_vs_252_has_the_seed_sections_in_the_seed_order():
+def test_250_vs_252_has_the_seed_sections_with_the_key_differences_first():
     text = str(compare(250, 252))
     assert text.startswith("SMTP 250 OK vs 252 Cannot Verify User\n")
     intro = text.split("\n\n")[1]
@@ -52,6 +53,15 @@ def test_vietnamese_comparison_is_complete_and_in_vietnamese():
     assert "đều thuộc lớp 2xx" in text
     assert comparison.curated
     assert len(comparison.differences) >= 3
+
+
+def test_in_a_notebook_the_two_full_explanations_are_folded_below_the_key_differences():
+    html = compare(250, 252)._repr_html_()
+    differences = html.index("Key differences")
+    folded = [i for i in range(len(html)) if html.startswith('<details class="smtplab-details">', i)]
+    assert len(folded) == 4 and differences < folded[0]  # when to use which, each code's entry, the sources
+    assert html.index("Description") > folded[0]  # the descriptions are inside the folds
+    assert "<details open" not in html
 
 
 def test_different_classes_are_explained_in_the_introduction():

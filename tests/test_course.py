@@ -97,15 +97,20 @@ def test_update_keeps_the_learners_changes_and_refreshes_the_rest(tmp_path):
     assert edited.read_text(encoding="utf-8") == notebook("my notes")
     for name in ("00-start-here.ipynb", "data/sample.eml", "02-a-new-lesson.ipynb"):
         assert (mine / name).read_bytes() == (v2 / name).read_bytes()
+    beside = mine / "01-anatomy-of-a-reply (new version).ipynb"  # the course's new version, next to the learner's
+    assert beside.read_bytes() == (v2 / "01-anatomy-of-a-reply.ipynb").read_bytes()
     assert report.lines() == [
-        "kept your changes to 01-anatomy-of-a-reply.ipynb (the course's new version was not copied)",
+        "kept your changes to 01-anatomy-of-a-reply.ipynb; the course's new version is beside it: "
+        "01-anatomy-of-a-reply (new version).ipynb",
         f"course in {mine}: 1 added, 2 updated, 1 kept",
     ]
 
-    # Once more with the same release: nothing to do, and the learner's file is still theirs.
+    # Once more with the same release: nothing to do or to say, and the learner's file is still theirs.
     again = copy_course(mine, v2)
-    assert (again.added, again.updated, again.kept) == ([], [], ["01-anatomy-of-a-reply.ipynb"])
+    assert (again.added, again.updated, again.kept) == ([], [], [])
+    assert again.yours == ["01-anatomy-of-a-reply.ipynb"]
     assert again.current == ["00-start-here.ipynb", "02-a-new-lesson.ipynb", "data/sample.eml"]
+    assert again.lines() == [f"course in {mine}: 3 already current, 1 with your changes"]
     assert edited.read_text(encoding="utf-8") == notebook("my notes")
 
     # A later release whose file matches the learner's edit: the learner's file is current again, and
@@ -115,6 +120,103 @@ def test_update_keeps_the_learners_changes_and_refreshes_the_rest(tmp_path):
     assert "01-anatomy-of-a-reply.ipynb" in copy_course(mine, v3).current
     v4 = make_source(tmp_path / "v4", 4, extra=("02-a-new-lesson.ipynb",))
     assert "01-anatomy-of-a-reply.ipynb" in copy_course(mine, v4).updated
+
+
+def a_lesson(version: int, exercise: str = "answer = ...") -> str:
+    """A notebook with a code cell, as JupyterLab saves it before it is run."""
+    cells = [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": [f"# Lesson v{version}"]},
+        {"cell_type": "code", "id": "ex", "metadata": {}, "source": [exercise], "outputs": [], "execution_count": None},
+    ]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+
+
+def run_in_jupyterlab(path: Path, output: str) -> None:
+    """What running and autosaving does to a notebook: outputs, counts and metadata change, sources do not."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [output]}]
+    data["cells"][1]["execution_count"] = 7
+    data["metadata"]["widgets"] = {"state": {}}
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def test_a_notebook_the_learner_only_ran_is_upgraded_like_an_untouched_one(tmp_path):
+    mine, v1, v2 = tmp_path / "mine", tmp_path / "v1", tmp_path / "v2"
+    for folder, version in ((v1, 1), (v2, 2)):
+        make_source(folder, version)
+        (folder / "02-lesson.ipynb").write_text(a_lesson(version), encoding="utf-8")
+    copy_course(mine, v1)
+    run_in_jupyterlab(mine / "02-lesson.ipynb", "ran once")
+    same = copy_course(mine, v1)  # the same release: the run notebook is current, not "kept"
+    assert "02-lesson.ipynb" in same.current and same.kept == [] and len(same.lines()) == 1
+    assert "ran once" in (mine / "02-lesson.ipynb").read_text(encoding="utf-8")  # its outputs stay
+    upgrade = copy_course(mine, v2)
+    assert "02-lesson.ipynb" in upgrade.updated and upgrade.kept == []
+    assert (mine / "02-lesson.ipynb").read_bytes() == (v2 / "02-lesson.ipynb").read_bytes()
+    assert not list(mine.glob("*new version*"))
+
+
+def test_an_edited_notebook_gets_the_new_version_beside_it_until_the_learner_edits_that_too(tmp_path):
+    mine, v1, v2, v3 = tmp_path / "mine", tmp_path / "v1", tmp_path / "v2", tmp_path / "v3"
+    for folder, version in ((v1, 1), (v2, 2), (v3, 3)):
+        make_source(folder, version)
+        (folder / "02-lesson.ipynb").write_text(a_lesson(version), encoding="utf-8")
+    copy_course(mine, v1)
+    (mine / "02-lesson.ipynb").write_text(a_lesson(1, "answer = 42"), encoding="utf-8")
+    run_in_jupyterlab(mine / "02-lesson.ipynb", "42")
+    report = copy_course(mine, v2)
+    beside = mine / "02-lesson (new version).ipynb"
+    assert report.kept == ["02-lesson.ipynb"] and report.beside == {"02-lesson.ipynb": beside.name}
+    assert beside.read_bytes() == (v2 / "02-lesson.ipynb").read_bytes()
+    assert "answer = 42" in (mine / "02-lesson.ipynb").read_text(encoding="utf-8")
+    assert beside.name in report.copied()
+    assert beside.name in copy_course(mine, v3).lines()[0]  # untouched, it follows the course
+    assert beside.read_bytes() == (v3 / "02-lesson.ipynb").read_bytes()
+    beside.write_text(a_lesson(3, "answer = 'mine too'"), encoding="utf-8")
+    again = copy_course(mine, v2)
+    assert again.beside == {"02-lesson.ipynb": None}
+    assert again.lines()[0] == "kept your changes to 02-lesson.ipynb (the course's new version was not copied)"
+    assert "mine too" in beside.read_text(encoding="utf-8")
+
+
+def test_the_instructor_guide_is_for_the_teacher_only(tmp_path):
+    source = make_source(tmp_path / "v1", 1, extra=("instructor-guide.ipynb",))
+    learner = copy_course(tmp_path / "learner", source)
+    assert (
+        "instructor-guide.ipynb" not in learner.added and not (tmp_path / "learner" / "instructor-guide.ipynb").exists()
+    )
+    teacher = copy_course(tmp_path / "teacher", source, teacher=True)
+    assert "instructor-guide.ipynb" in teacher.added
+    # A learner's folder that an older release gave the guide: untouched, it goes.
+    shutil.copy(tmp_path / "teacher" / "instructor-guide.ipynb", tmp_path / "learner")
+    manifest = json.loads((tmp_path / "learner" / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"]["instructor-guide.ipynb"] = sha256(tmp_path / "learner" / "instructor-guide.ipynb")
+    (tmp_path / "learner" / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert copy_course(tmp_path / "learner", source).removed == ["instructor-guide.ipynb"]
+    assert not (tmp_path / "learner" / "instructor-guide.ipynb").exists()
+
+
+def test_the_course_notebooks_are_trusted_and_jupyterlabs_noise_is_left_out(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    from nbformat.sign import NotebookNotary
+
+    from smtplab.notebook.launcher import is_noise, trust_notebooks
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    report = copy_course(tmp_path / "mine", make_source(tmp_path / "v1", 1))
+    assert trust_notebooks(report.folder, report.copied()) == 2  # the notebooks, not data/sample.eml
+    notary = NotebookNotary()
+    try:
+        for name in ("00-start-here.ipynb", "01-anatomy-of-a-reply.ipynb"):
+            assert notary.check_signature(nbformat.read(report.folder / name, as_version=4)), name
+    finally:
+        notary.store.close()
+    assert is_noise("[W 2026-12-06 23:10:01.123 ServerApp] Notebook 00-start-here.ipynb is not trusted\n") and is_noise(
+        "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication (including code "
+        "and outputs) is sent in plain text and is susceptible to eavesdropping.\n"
+    )
+    assert not is_noise("    http://127.0.0.1:8888/lab?token=abc\n")
+    assert not is_noise("[E 2026-12-06 ServerApp] Uncaught exception GET /api/contents\n")
 
 
 def test_a_deleted_notebook_comes_back_fresh(tmp_path):
@@ -262,7 +364,8 @@ def smtplab(*args: str, **kwargs) -> subprocess.CompletedProcess:
 def test_lab_help():
     result = smtplab("lab", "--help")
     assert result.returncode == 0
-    assert result.stdout.startswith("usage: smtplab lab [-h] [--no-browser] [--port N] [DIR]")
+    assert result.stdout.startswith("usage: smtplab lab [-h] [--no-browser] [--teacher] [--port N] [DIR]")
+    assert "instructor guide" in result.stdout
     assert "./smtplab-course" in result.stdout
     assert "lab" in smtplab("--help").stdout
 
@@ -458,6 +561,7 @@ NOTEBOOKS = ROOT / "notebooks"
 COURSE_NOTEBOOKS = sorted(
     str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
+LEARNER_NOTEBOOKS = [name for name in COURSE_NOTEBOOKS if name != "instructor-guide.ipynb"]  # the guide: --teacher
 #: What only a solved exercise prints: it must not be waiting in a learner's copy.
 EARNED = ("Well done", "Làm tốt", "Solved 6 of 6", "solved. The last reply", "Correct:", "The greylist scenario works")
 
@@ -491,11 +595,11 @@ def test_every_exercise_of_the_course_has_a_starter_and_a_self_check(name):
         assert starter.startswith("#") and starter.endswith("\n")
         check = next(cell for cell in full[i + 1 :] if cell["cell_type"] == "code")
         assert "self-check" in tags(check), (name, full[i]["id"])
-        assert "with self_check(" in "".join(check["source"])
+        assert re.search(r'^check\("[\w-]+"\)$', "".join(check["source"]), re.MULTILINE)
     assert not any("NBVAL" in "".join(cell["source"]) for cell in full)  # tags, not comments
 
 
-@pytest.mark.parametrize("name", COURSE_NOTEBOOKS)
+@pytest.mark.parametrize("name", LEARNER_NOTEBOOKS)
 def test_the_learners_copy_opens_unsolved(learner_course, name):
     full, mine = cells(NOTEBOOKS / name), cells(learner_course / name)
     assert [c["id"] for c in mine] == [c["id"] for c in full]
@@ -521,7 +625,7 @@ def test_the_learners_folder_holds_no_test_files(learner_course):
     assert not list(learner_course.rglob("sanitize.cfg"))
     assert (NOTEBOOKS / "sanitize.cfg").is_file()  # the tests still have theirs
     names = {str(p.relative_to(learner_course)) for p in learner_course.rglob("*") if p.is_file()}
-    assert names == {MANIFEST, *COURSE_NOTEBOOKS}
+    assert names == {MANIFEST, *LEARNER_NOTEBOOKS}
 
 
 def test_the_learner_copy_keeps_a_notebook_without_exercises_byte_for_byte(tmp_path):

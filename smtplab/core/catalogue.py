@@ -576,6 +576,15 @@ class Catalogue:
             raise CatalogueError(f"smtplab/data/{self.lang}/ui.toml: {key} is not a string")
         return node.format(**values) if values else node
 
+    def has_ui(self, key: str) -> bool:
+        """Whether ``key`` names an interface string of this language (for texts that fall back to a shared one)."""
+        node: Any = self._ui
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return isinstance(node, str)
+
     def reply_class_name(self, digit: int) -> str:
         return self.ui(f"class.{digit}.name")
 

@@ -1,8 +1,9 @@
 """``compare()``: two reply codes side by side, in the shape of a reference page.
 
 Sections, in order: title, introduction (do they share a class, and what
-that means), each code's description / when you see it / how to fix, key
-differences (numbered), when to use which, learn more. Notable pairs have
+that means) and the key differences (numbered), then, folded (``Details``
+blocks: one click away in a notebook, printed in full in a terminal), when to
+use which, each code's description / when you see it / how to fix, and learn more. Notable pairs have
 curated differences in the catalogue; every other pair gets differences
 assembled from the two entries. Pure.
 """
@@ -10,7 +11,7 @@ assembled from the two entries. Pure.
 from __future__ import annotations
 
 from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
-from smtplab.core.document import Displayable, Document, Heading, Items, Paragraph
+from smtplab.core.document import Details, Displayable, Document, Heading, Items, Paragraph, Strong
 from smtplab.core.references import reference_span
 from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
 from smtplab.core.values import value
@@ -62,18 +63,20 @@ class Comparison(Displayable):
             Heading(cat.ui("title.compare", a=a.code, title_a=a.title, b=b.code, title_b=b.title), 1),
             Paragraph(introduction(cat, a, b)),
         ]
-        for entry in (a, b) if a.code != b.code else (a,):
-            blocks.append(Heading(cat.ui("title.explain", code=entry.code, title=entry.title), 2))
-            for field in ("description", "when", "fix"):
-                blocks.append(Heading(cat.ui(f"heading.{field}"), 3))
-                blocks.append(Paragraph(getattr(entry, field)))
-        if a.code != b.code:
+        if a.code != b.code:  # the lesson first; each code's full entry folded below it
             blocks.append(Heading(cat.ui("heading.differences"), 2))
             blocks.append(Items(tuple((d,) for d in self.differences), ordered=True))
-            blocks.append(Heading(cat.ui("heading.which"), 2))
-            blocks.extend(Paragraph(p) for p in self.when_to_use)
-        blocks.append(Heading(cat.ui("heading.learn_more"), 2))
-        blocks.append(Items(_learn_more_items(cat, a, b)))
+            which = Document("comparison", tuple(Paragraph(p) for p in self.when_to_use), self.lang)
+            blocks.append(Details((Strong(cat.ui("heading.which")),), which))
+        for entry in (a, b) if a.code != b.code else (a,):
+            fields: list[Block] = []
+            for field in ("description", "when", "fix"):
+                fields.append(Heading(cat.ui(f"heading.{field}"), 3))
+                fields.append(Paragraph(getattr(entry, field)))
+            summary = cat.ui("title.explain", code=entry.code, title=entry.title)
+            blocks.append(Details((summary,), Document("explanation", tuple(fields), self.lang)))
+        sources = Document("comparison", (Items(_learn_more_items(cat, a, b)),), self.lang)
+        blocks.append(Details((cat.ui("heading.learn_more"),), sources))
         return Document("comparison", tuple(blocks), self.lang)
 
 

@@ -11,6 +11,7 @@ import re
 from smtplab.core.catalogue import BasicCode, Catalogue, EnhancedCode, catalogue, normalise_enhanced
 from smtplab.core.document import (
     Code,
+    Details,
     Displayable,
     Document,
     Heading,
@@ -92,6 +93,41 @@ class Explanation(Displayable):
         return self.basic.code if self.basic else None
 
     def document(self) -> Document:
+        """The reference page: what was said, what it means, when you see it and how to fix it; the rest
+        (the digits, when a server sends it, commands, related codes, real servers, sources) folded below,
+        so that a notebook's output stays short. A terminal shows it all (a ``Details`` block)."""
+        cat = catalogue(self.lang)
+        full = self.full_document()
+        folded = {cat.ui(f"heading.{key}") for key in _FOLDED}
+        enhanced_heading = cat.ui("heading.enhanced", code=self.enhanced_status) if self.enhanced_status else None
+        shown: list[Block] = []
+        more: list[Block] = []
+        enhanced: list[Block] = []
+        section: list[Block] = shown
+        for block in full.blocks:
+            if isinstance(block, Heading) and block.level == 2:
+                if block.text == enhanced_heading and self.basic is not None:
+                    section = enhanced  # the enhanced code of a reply: one line, its parts one click away
+                    shown.append(Details(self._enhanced_summary(enhanced_heading), Document("explanation", (), "")))
+                    continue
+                section = more if block.text in folded else shown
+            section.append(block)
+        shown = [
+            Details(b.summary, Document("explanation", tuple(enhanced), self.lang))
+            if isinstance(b, Details) and not b.document.blocks
+            else b
+            for b in shown
+        ]
+        if more:
+            code = self.code if self.code is not None else self.enhanced_status
+            shown.append(Details((cat.ui("label.more", code=code),), Document("explanation", tuple(more), self.lang)))
+        return Document("explanation", tuple(shown), self.lang)
+
+    def _enhanced_summary(self, heading: str) -> tuple[Span, ...]:
+        return (Strong(f"{heading}: {self.enhanced.title}") if self.enhanced is not None else Strong(heading),)
+
+    def full_document(self) -> Document:
+        """The whole reference page, nothing folded, in the order a reader meets it."""
         cat = catalogue(self.lang)
         blocks: list[Block] = []
         if self.basic is not None:
@@ -135,6 +171,10 @@ class Explanation(Displayable):
             )
         blocks.extend(_learn_more(cat, self.basic, self.enhanced))
         return Document("explanation", tuple(blocks), self.lang)
+
+
+#: The sections of a reference page that :meth:`Explanation.document` folds (ui.toml ``[heading]`` keys).
+_FOLDED = ("digits", "choose", "commands", "related", "real_world", "learn_more")
 
 
 def _class_mismatch(reply: Reply) -> str | None:

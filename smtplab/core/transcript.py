@@ -168,7 +168,7 @@ class ExplainedReply(Reply):
         """
         cat = catalogue(self.lang)
         title, meaning = reply_summary(cat, self)
-        page = self.explain().document()
+        page = self.explain().full_document()
         blocks = list(page.blocks)
         if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1:
             del blocks[0]  # the summary line says it
@@ -386,7 +386,7 @@ class Transcript(Displayable):
         return f"<Transcript {count} exchange{'' if count == 1 else 's'}{gone}{tail}, lang={self.lang!r}>"
 
     def document(self) -> Document:
-        """The ladder diagram, then a table: each command, its reply, the reply's title and meaning.
+        """The ladder diagram, then (folded) a table: each command, its reply, the reply's title and meaning.
 
         When exchanges were let go, a note saying how many comes first in both.
         """
@@ -401,7 +401,12 @@ class Transcript(Displayable):
         header = ("→", "←", cat.ui("label.title"), cat.ui("heading.description"))
         rows = [Row((Cell(("** " + note,), columns=4),), "note")] if note else []
         rows.extend(row for exchange, kind in view.items for row in _table_rows(cat, exchange, kind))
-        blocks.append(Table(header, tuple(rows), kind="transcript"))
+        table = Table(header, tuple(rows), kind="transcript")
+        if blocks:  # under the ladder, the table of explanations one click away: the page stays short
+            summary = cat.ui("label.exchanges_explained", count=len(view.items))
+            blocks.append(Details((summary,), Document("transcript", (table,), self.lang)))
+        else:
+            blocks.append(table)
         return Document("transcript", tuple(blocks), self.lang)
 
     def _dropped_note(self, cat: Catalogue, dropped: int) -> str | None:

@@ -1,9 +1,10 @@
 """The teacher's answer key: every exercise's solution and what its self-check prints, and the quizzes' answers.
 
 It is made from the full version of the course (the notebooks nbval runs, whose
-solutions are therefore known to pass) and from :data:`smtplab.core.quizzes.QUIZZES`,
-so it cannot drift from what learners meet. ``docs/answer-key.md`` is its output,
-and a test keeps the two equal; regenerate it after changing an exercise::
+solutions are therefore known to pass), from the self-checks' expected values
+(:data:`smtplab.notebook.checks.CHECKS`, the same data the checks compare with) and
+from :data:`smtplab.core.quizzes.QUIZZES`, so it cannot drift from what learners meet.
+``docs/answer-key.md`` is its output, and a test keeps the two equal; regenerate it after changing an exercise::
 
     python -m smtplab.notebook.answer_key > docs/answer-key.md
 """
@@ -15,6 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from smtplab.core.quizzes import QUIZZES
+from smtplab.notebook.checks import CHECKS
 from smtplab.notebook.course import course_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["answer_key"]
 
 _HEADING = re.compile(r"^#{1,3} (.+)$", re.MULTILINE)
+_CHECK = re.compile(r'^check\("([\w-]+)"\)', re.MULTILINE)
 
 
 def _text(value: object) -> str:
@@ -61,9 +64,20 @@ def _exercises(name: str, cells: list[dict]) -> list[str]:
         out += [f"### {heading}", "", "A solution:", "", "```python", _text(cell["source"]).rstrip(), "```", ""]
         check = next((c for c in cells[i + 1 :] if "self-check" in c.get("metadata", {}).get("tags", [])), None)
         printed = _printed(check).rstrip() if check else ""
+        called = _CHECK.search(_text(check["source"])) if check else None
+        if called and called[1] in CHECKS:
+            out += _expected(called[1])
         if printed:
             out += ["The self-check then prints:", "", "```text", printed, "```", ""]
     return out
+
+
+def _expected(check_id: str) -> list[str]:
+    """What the self-check ``check_id`` compares the answer with, as ``checks.toml`` says it."""
+    found = CHECKS[check_id]
+    lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in found.expected.items()]
+    reads = ", ".join(f"`{name}`" for name in found.reads)
+    return [f'Its self-check, `check("{check_id}")`, reads {reads} and expects:', "", "```toml", *lines, "```", ""]
 
 
 def _quizzes() -> list[str]:

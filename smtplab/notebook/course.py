@@ -9,21 +9,28 @@ test files) into a folder the learner owns and writes a manifest,
 On a later run (say, after ``pip install -U smtplab``) the manifest tells the
 learner's edits from the course's files::
 
-    file in the folder           what happens
-    ---------------------------  ---------------------------------------------
-    missing                      copied (new in the course, or deleted by the learner)
-    same as the course's         nothing
-    as copied, course changed    replaced by the course's new version
-    changed by the learner       kept, and the report says so
-    a test file (sanitize.cfg)   never copied; removed if an older release copied it
-                                 and the learner has not changed it
+    file in the folder            what happens
+    ----------------------------  ---------------------------------------------
+    missing                       copied (new in the course, or deleted by the learner)
+    same as the course's          nothing (a notebook: the same cells, whatever its outputs)
+    as copied, course changed     replaced by the course's new version
+    only run, course changed      the same: a notebook whose cells' sources are as copied
+                                  (only outputs changed) is upgraded like an untouched one
+    edited, course unchanged      nothing: it is the learner's
+    edited, course changed        kept; the new version goes beside it, ``NAME (new
+                                  version).ipynb``, and the report says so
+    a test file (sanitize.cfg)    never copied; removed if an older release copied it
+    the instructor guide          and the learner has not changed it (the guide is
+                                  copied with ``teacher=True``: ``smtplab lab --teacher``)
 
-This module imports nothing from Jupyter: :func:`lab_command` only builds the
-command line that starts JupyterLab (``python -m jupyterlab`` with the same
-interpreter, on the course folder, at ``00-start-here.ipynb``), and
-:func:`start_lab` runs it and repeats the address it prints where a learner
-sees it. When the notebook libraries are missing (a plain ``pip install``
-leaves them out), :func:`install_notebook_extra` installs them first.
+The manifest also holds each notebook's :func:`~smtplab.notebook.learner_copy.sources_fingerprint`
+as copied, which tells "only run" from "edited".
+
+This module imports nothing from Jupyter. Starting JupyterLab on the copy is
+:mod:`smtplab.notebook.launcher`'s job (re-exported here: :func:`lab_command`,
+:func:`start_lab`, :func:`trust_notebooks`). When the notebook libraries are
+missing (a plain ``pip install`` leaves them out), :func:`install_notebook_extra`
+installs them first.
 """
 
 from __future__ import annotations
@@ -31,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -39,7 +45,8 @@ from importlib import resources
 from pathlib import Path
 
 from smtplab.errors import CourseError
-from smtplab.notebook.learner_copy import TEST_ONLY, learner_notebook
+from smtplab.notebook.launcher import START_PAGE, banner, lab_command, start_lab, trust_notebooks
+from smtplab.notebook.learner_copy import TEACHER_ONLY, TEST_ONLY, learner_notebook, sources_fingerprint
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,10 +68,10 @@ __all__ = [
     "lab_command",
     "missing_notebook_modules",
     "start_lab",
+    "trust_notebooks",
 ]
 
 MANIFEST = ".smtplab-course.json"
-START_PAGE = "00-start-here.ipynb"
 DEFAULT_DIR = "smtplab-course"
 _SKIPPED = frozenset({"__pycache__", ".ipynb_checkpoints"})
 
@@ -79,10 +86,25 @@ class CopyReport:
     kept: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    #: Files the learner edited, of which the course has no newer version: theirs, nothing to say.
+    yours: list[str] = field(default_factory=list)
+    #: For each kept file, where the course's new version was put (None: not put anywhere, see lines()).
+    beside: dict[str, str | None] = field(default_factory=dict)
+
+    def copied(self) -> list[str]:
+        """Every file of the folder that is the course's own now: added, updated, current, or put beside."""
+        beside = [name for name in self.beside.values() if name]
+        return sorted({*self.added, *self.updated, *self.current, *beside})
 
     def lines(self) -> list[str]:
         """One line per kept file, then a summary line: what the CLI prints."""
-        out = [f"kept your changes to {name} (the course's new version was not copied)" for name in self.kept]
+        out = []
+        for name in self.kept:
+            new = self.beside.get(name)
+            if new:
+                out.append(f"kept your changes to {name}; the course's new version is beside it: {new}")
+            else:
+                out.append(f"kept your changes to {name} (the course's new version was not copied)")
         counts = ", ".join(
             f"{len(names)} {what}"
             for what, names in (
@@ -90,6 +112,7 @@ class CopyReport:
                 ("updated", self.updated),
                 ("kept", self.kept),
                 ("already current", self.current),
+                ("with your changes", self.yours),
                 ("removed", self.removed),
             )
             if names
@@ -141,7 +164,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _read_manifest(path: Path) -> dict[str, str]:
+def _read_manifest(path: Path, part: str = "files") -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -150,8 +173,22 @@ def _read_manifest(path: Path) -> dict[str, str]:
         # A broken manifest only loses the record of what was copied: every
         # file that differs from the course is then treated as the learner's.
         return {}
-    files = data.get("files") if isinstance(data, dict) else None
+    files = data.get(part) if isinstance(data, dict) else None
     return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(files, dict) else {}
+
+
+def beside_name(name: str) -> str:
+    """Where the course's new version of a file the learner edited goes: ``03-vrfy (new version).ipynb``."""
+    folder, _, base = name.rpartition("/")
+    stem, dot, suffix = base.rpartition(".")
+    new = f"{stem} (new version).{suffix}" if dot and stem else f"{base} (new version)"
+    return f"{folder}/{new}" if folder else new
+
+
+def _leftover(name: str, teacher: bool) -> bool:
+    """A file an older release may have copied that this copy leaves out."""
+    base = name.rsplit("/", 1)[-1]
+    return base in TEST_ONLY or (base in TEACHER_ONLY and not teacher)
 
 
 def check_folder(folder: Path | str) -> Path:
@@ -172,8 +209,11 @@ def check_folder(folder: Path | str) -> Path:
     return folder
 
 
-def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyReport:
-    """Copy the course into *folder*, keeping every file the learner changed; see the module docstring."""
+def copy_course(folder: Path | str, source: Traversable | None = None, *, teacher: bool = False) -> CopyReport:
+    """Copy the course into *folder*, keeping every file the learner changed; see the module docstring.
+
+    ``teacher`` also copies the teacher's notebooks (the instructor guide).
+    """
     folder = check_folder(Path(folder))
     source = course_source() if source is None else source
     if isinstance(source, Path) and source.resolve() == folder.resolve():
@@ -181,40 +221,18 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
     manifest_path = folder / MANIFEST
     report = CopyReport(folder)
     try:
-        recorded = _read_manifest(manifest_path)
-        manifest = dict(recorded)  # files no longer in the course keep their entries: they are the learner's now
+        copy = _Copy(folder, _read_manifest(manifest_path), _read_manifest(manifest_path, "sources"), report)
         for name, entry in _files(source):
-            data = entry.read_bytes()
-            if name.endswith(".ipynb"):
-                data = _learners(data)
-            new = _sha256(data)
+            if not _leftover(name, teacher):
+                copy.file(name, entry.read_bytes())
+        for name in sorted(copy.recorded):  # a file an older release copied that this copy leaves out, if unchanged
             target = folder.joinpath(*name.split("/"))
-            if not target.is_file():
-                _write_atomically(target, data)
-                report.added.append(name)
-                manifest[name] = new
-                continue
-            mine = _sha256(target.read_bytes())
-            if mine == new:
-                report.current.append(name)
-                manifest[name] = new
-            elif mine == recorded.get(name):
-                _write_atomically(target, data)
-                report.updated.append(name)
-                manifest[name] = new
-            else:
-                report.kept.append(name)
-        for name in sorted(recorded):  # a test file an older release copied, and nobody changed since
-            target = folder.joinpath(*name.split("/"))
-            if (
-                name.rsplit("/", 1)[-1] in TEST_ONLY
-                and target.is_file()
-                and _sha256(target.read_bytes()) == recorded[name]
-            ):
+            if _leftover(name, teacher) and target.is_file() and copy.unchanged(target, name):
                 target.unlink()
-                manifest.pop(name)
+                copy.manifest.pop(name)
                 report.removed.append(name)
-        body = {"smtplab-course": 1, "files": dict(sorted(manifest.items()))}
+        sources = {k: v for k, v in sorted(copy.sources.items()) if k in copy.manifest}
+        body = {"smtplab-course": 1, "files": dict(sorted(copy.manifest.items())), "sources": sources}
         _write_atomically(manifest_path, (json.dumps(body, indent=1) + "\n").encode("utf-8"))
     except OSError as exc:
         if isinstance(exc, CourseError):
@@ -222,6 +240,80 @@ def copy_course(folder: Path | str, source: Traversable | None = None) -> CopyRe
         where = f" {exc.filename}" if exc.filename else ""
         raise CourseError(f"cannot copy the course into {folder}:{where} {exc.strerror or exc}") from exc
     return report
+
+
+class _Copy:
+    """One :func:`copy_course` run: what the manifest recorded, what it will record, and the report."""
+
+    def __init__(self, folder: Path, recorded: dict[str, str], sources: dict[str, str], report: CopyReport) -> None:
+        self.folder, self.report = folder, report
+        self.recorded, self.recorded_sources = recorded, sources
+        # Files no longer in the course keep their entries: they are the learner's now.
+        self.manifest, self.sources = dict(recorded), dict(sources)
+
+    def file(self, name: str, data: bytes) -> None:
+        """Copy one course file (see the module docstring's table)."""
+        fingerprint = None
+        if name.endswith(".ipynb"):
+            data = _learners(data)
+            fingerprint = sources_fingerprint(data)
+        new = _sha256(data)
+        target = self.folder.joinpath(*name.split("/"))
+        if not target.is_file():
+            self._write(name, target, data, fingerprint, self.report.added)
+            return
+        existing = target.read_bytes()
+        mine, mine_sources = _sha256(existing), (sources_fingerprint(existing) if fingerprint else None)
+        if mine == new or (fingerprint and mine_sources == fingerprint):
+            self.report.current.append(name)  # a notebook with the course's cells, run or not
+            self.manifest[name] = new
+            self._fingerprint(name, fingerprint)
+        elif self.unchanged(target, name, existing):
+            self._write(name, target, data, fingerprint, self.report.updated)  # untouched or only run: upgraded
+        elif self._offered(name, new, fingerprint):
+            self.report.yours.append(name)  # edited, and the course has nothing newer than it has offered
+        else:
+            self.report.kept.append(name)
+            self.report.beside[name] = self._beside(name, data)
+
+    def _offered(self, name: str, new: str, fingerprint: str | None) -> bool:
+        """Whether the course's version of the learner's edited *name* is the one copied, or already beside it."""
+        if name not in self.recorded:
+            return False
+        if new == self.recorded[name] or (fingerprint and fingerprint == self.recorded_sources.get(name)):
+            return True
+        return self.recorded.get(beside_name(name)) == new
+
+    def unchanged(self, target: Path, name: str, data: bytes | None = None) -> bool:
+        """Whether *target* is as this course copied it (a notebook: its cells are, whatever its outputs)."""
+        data = target.read_bytes() if data is None else data
+        if name in self.recorded and _sha256(data) == self.recorded[name]:
+            return True
+        return name in self.recorded_sources and sources_fingerprint(data) == self.recorded_sources[name]
+
+    def _write(self, name: str, target: Path, data: bytes, fingerprint: str | None, into: list[str]) -> None:
+        _write_atomically(target, data)
+        into.append(name)
+        self.manifest[name] = _sha256(data)
+        self._fingerprint(name, fingerprint)
+
+    def _fingerprint(self, name: str, fingerprint: str | None) -> None:
+        if fingerprint:
+            self.sources[name] = fingerprint
+
+    def _beside(self, name: str, data: bytes) -> str | None:
+        """Write the course's new version beside the learner's edited *name*; its name, or None if that file
+        is the learner's too (edited since it was put there)."""
+        other = beside_name(name)
+        target = self.folder.joinpath(*other.split("/"))
+        new = _sha256(data)
+        mine = _sha256(target.read_bytes()) if target.is_file() else None
+        if mine is not None and mine not in (new, self.recorded.get(other)):
+            return None
+        if mine != new:
+            _write_atomically(target, data)
+        self.manifest[other] = new
+        return other
 
 
 def _learners(data: bytes) -> bytes:
@@ -295,113 +387,3 @@ def check_jupyterlab() -> None:
             f"{_listed(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {sys.executable}; "
             f"install them with: {sys.executable} -m pip install 'smtplab[notebook]'"
         )
-
-
-def lab_command(folder: Path, *, browser: bool = True, port: int | None = None) -> list[str]:
-    """The command that starts JupyterLab on *folder* with this interpreter, opening the start page if present."""
-    folder = Path(folder).absolute()
-    # JupyterLab's log cut to warnings: what is left is the few lines with the address to open, which a
-    # learner then finds at once instead of among a screenful of start-up messages.
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        f"--ServerApp.root_dir={folder}",
-        "--ServerApp.log_level=WARN",
-        "--LabApp.log_level=WARN",
-    ]
-    if not browser:
-        command.append("--no-browser")
-    if port is not None:
-        command.append(f"--ServerApp.port={port}")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # JupyterLab refuses to run as root unless told; containers and classroom VMs often run as root.
-        command.append("--allow-root")
-    if (folder / START_PAGE).is_file():
-        # Rather than naming the file on the command line, which JupyterLab ignores with --no-browser:
-        # the default URL is also the one it prints, so a learner who opens it by hand starts there too.
-        command.append(f"--LabApp.default_url=/lab/tree/{START_PAGE}")
-    return command
-
-
-_URL = re.compile(r"\bhttps?://[^\s]+")
-#: After JupyterLab prints its address, how long its log must stay quiet before the address is repeated
-#: below it (the log comes in bursts), and how long at most to wait for that.
-_QUIET, _AT_MOST = 1.0, 5.0
-
-
-def banner(url: str, *, browser: bool) -> str:
-    """The lines ``smtplab lab`` prints once JupyterLab is up: its address alone on a line, easy to find."""
-    lead = "If no browser window opened, open" if browser else "Open"
-    return (
-        f"\n    smtplab lab: the course is running in JupyterLab. {lead} this address in your browser:\n\n"
-        f"        {url}\n\n"
-        "    Stop JupyterLab with Ctrl+C (press it twice) when you are done.\n"
-    )
-
-
-def start_lab(folder: Path, *, browser: bool = True, port: int | None = None) -> int:
-    """Run JupyterLab on *folder* until it stops; return its exit status.
-
-    JupyterLab's log is passed through as it comes; once JupyterLab prints
-    its address, the address is repeated on a line of its own below the log,
-    where a learner finds it. Ctrl+C reaches JupyterLab from the terminal
-    (it asks before stopping); SIGTERM is passed on to it.
-    """
-    import signal
-    import subprocess
-    import threading
-    import time
-
-    command = lab_command(folder, browser=browser, port=port)
-    print(
-        "starting JupyterLab (a few seconds); "
-        + ("it opens in your browser, and " if browser else "")
-        + "the address to open is printed below. Ctrl+C stops it."
-    )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        process = subprocess.Popen(command, cwd=folder, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise CourseError(f"cannot start JupyterLab with {command[0]}: {exc.strerror or exc}") from exc
-    assert process.stderr is not None
-    log = process.stderr
-    seen: list[str] = []  # the log so far, as text, to find the address in
-    last_output = [time.monotonic()]
-
-    def relay() -> None:
-        out = getattr(sys.stderr, "buffer", None)
-        while chunk := log.read1(65536):  # type: ignore[attr-defined]
-            if out is not None:
-                out.write(chunk)
-                out.flush()
-            else:  # pragma: no cover - a replaced sys.stderr without bytes
-                sys.stderr.write(chunk.decode("utf-8", "replace"))
-            seen.append(chunk.decode("utf-8", "replace"))
-            last_output[0] = time.monotonic()
-
-    reader = threading.Thread(target=relay, name="smtplab-lab-log", daemon=True)
-    reader.start()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        # Ctrl+C in the terminal reaches JupyterLab itself, which asks whether to stop; here it only waits.
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
-        if hasattr(signal, "SIGTERM"):
-            previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, lambda _signum, _frame: process.terminate())
-    try:
-        url, url_at = None, 0.0
-        while process.poll() is None:
-            time.sleep(0.1)
-            if url is None:
-                found = _URL.search("".join(seen))
-                if found and not found.group().startswith("file:"):
-                    url, url_at = found.group().rstrip(".,)"), time.monotonic()
-            elif url_at and (time.monotonic() - last_output[0] > _QUIET or time.monotonic() - url_at > _AT_MOST):
-                print(banner(url, browser=browser), flush=True)
-                url_at = 0.0
-        reader.join(timeout=5)
-        return process.returncode if process.returncode >= 0 else 128 - process.returncode
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

@@ -16,8 +16,10 @@ made from it (:func:`smtplab.notebook.course.copy_course` calls
                      JupyterLab's Run All reads it too)
 
 Files only the tests use (``sanitize.cfg``) are not copied at all
-(:data:`TEST_ONLY`). The teacher's answer key is the full version itself and
-``docs/answer-key.md``, both outside the learner's folder.
+(:data:`TEST_ONLY`), and the teacher's notebooks (:data:`TEACHER_ONLY`, the
+instructor guide) only with ``smtplab lab --teacher``. The teacher's answer key
+is the full version itself and ``docs/answer-key.md``, both outside the
+learner's folder.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["TEST_ONLY", "learner_notebook", "starter"]
+__all__ = ["TEACHER_ONLY", "TEST_ONLY", "learner_notebook", "sources_fingerprint", "starter"]
 
 #: Course files the test suite needs and a learner does not.
 TEST_ONLY = frozenset({"sanitize.cfg"})
+#: Course files for the teacher: copied by ``smtplab lab --teacher`` only.
+TEACHER_ONLY = frozenset({"instructor-guide.ipynb"})
 
 _CLEARED = frozenset({"self-check", "uses-solution"})
 _GENERIC_STARTER = "# Your answer here.\n"
@@ -68,6 +72,29 @@ def _learner_cell(cell: dict[str, Any]) -> dict[str, Any]:
         metadata.pop("tags", None)
     cell["metadata"] = metadata
     return cell
+
+
+def sources_fingerprint(data: bytes) -> str | None:
+    """A digest of a notebook's cells' kinds and sources, not their outputs; None if *data* is not a notebook.
+
+    Running a notebook changes its outputs, execution counts and metadata, not this: it tells a notebook a
+    learner only ran from one they edited.
+    """
+    import hashlib
+
+    try:
+        cells = json.loads(data.decode("utf-8")).get("cells")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(cells, list):
+        return None
+    parts = []
+    for cell in cells:
+        if not isinstance(cell, dict):
+            return None
+        source = cell.get("source", "")
+        parts.append([cell.get("cell_type"), "".join(source) if isinstance(source, list) else str(source)])
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def learner_notebook(data: bytes) -> bytes:

@@ -41,7 +41,9 @@ def language_toggle(lang: str) -> widgets.ToggleButtons:
         options=[(catalogue(code).ui("widget.language_name"), code) for code in LANGUAGES],
         value=lang,
         description=ui(lang, "widget.language"),
-        style={"button_width": "auto"},
+        # The label as wide as its text, on the buttons' line ("Ngôn ngữ" is longer than the default width).
+        style={"button_width": "auto", "description_width": "initial"},
+        layout=widgets.Layout(width="auto", display="flex", flex_flow="row nowrap", align_items="center"),
     )
     return styled(toggle, "smtplab-lang")
 

@@ -57,6 +57,10 @@ class ReplyExplainer(widgets.VBox):
         self.language.observe(self._on_language, "value")
         self._render()
 
+    def __repr__(self) -> str:
+        """What a notebook shows where the widget cannot be drawn (before its cell has run): one line."""
+        return ui(self.lang, "widget.run_explainer")
+
     @property
     def value(self) -> str:
         return self.query.value
@@ -113,12 +117,24 @@ class CodeComparer(widgets.VBox):
     def __init__(self, a: int | str = 250, b: int | str = 252, lang: str = "en") -> None:
         cat = catalogue(check_language(lang))
         first, second = cat.basic(a).code, cat.basic(b).code  # UnknownCode names the nearest codes
-        self.first = styled(widgets.Dropdown(options=self._labels(lang), value=first), "smtplab-code-a")
-        self.second = styled(widgets.Dropdown(options=self._labels(lang), value=second), "smtplab-code-b")
+        # Wide enough for a code's whole label ("502 Command Not Implemented"), the label as wide as its text.
+        self.first, self.second = (
+            styled(
+                widgets.Dropdown(
+                    options=self._labels(lang),
+                    value=value,
+                    style={"description_width": "initial"},
+                    layout=widgets.Layout(width="29em"),
+                ),
+                css,
+            )
+            for value, css in ((first, "smtplab-code-a"), (second, "smtplab-code-b"))
+        )
         self.swap = styled(widgets.Button(icon="exchange"), "smtplab-swap")
         self.language = language_toggle(lang)
         self.output = styled(widgets.HTML(), "smtplab-output", "smtplab-comparison-view")
-        super().__init__(children=[widgets.HBox([self.first, self.swap, self.second]), self.language, self.output])
+        row = widgets.HBox([self.first, self.swap, self.second], layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__(children=[row, self.language, self.output])
         styled(self, "smtplab-widget", "smtplab-comparer")
         self._busy = False
         self._relabel()
@@ -127,6 +143,10 @@ class CodeComparer(widgets.VBox):
         self.language.observe(self._on_language, "value")
         self.swap.on_click(self._on_swap)
         self._render()
+
+    def __repr__(self) -> str:
+        """What a notebook shows where the widget cannot be drawn (before its cell has run): one line."""
+        return ui(self.lang, "widget.run_comparer")
 
     @staticmethod
     def _labels(lang: str) -> list[tuple[str, int]]:

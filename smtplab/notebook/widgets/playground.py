@@ -10,6 +10,11 @@ line typed joins the message (shown as it grows), and a line holding a
 single dot ends it; only then does the whole message go to the lab as one,
 which answers it (250 when it is stored). The quick DATA button sends the
 whole default message at once.
+
+It is laid out to stay one screen tall however long the session: the
+transcript (a table that fits the cell's width) scrolls in a box that opens at
+its latest line, the history list scrolls, and the last reply's explanation,
+the policy switches and the mailbox share one set of tabs.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from smtplab.core.catalogue import check_language
+from smtplab.core.document import Details, Document, Table, render_html
 from smtplab.core.session_state import session_state
 from smtplab.core.transcript import ExplainedReply
 from smtplab.notebook.widgets._common import (
@@ -74,6 +80,44 @@ def _css(name: str) -> str:
     return name.replace("_", "-")
 
 
+#: The transcript's box: as wide as the cell, its columns sized to their content's kind, every line wrapped
+#: (no column off the right edge), the box scrolling with its latest line in view (``column-reverse``).
+_TRANSCRIPT_STYLE = (
+    "<style>"
+    ".smtplab-playground-transcript{max-height:18em;overflow-y:auto;display:flex;flex-direction:column-reverse;"
+    "border:1px solid #d0d7de;border-radius:4px;padding:0 .4em}"
+    ".smtplab-playground-transcript .smtplab{max-width:none}"
+    ".smtplab-playground-transcript .smtplab table{table-layout:fixed;width:100%;margin-top:0}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(1){width:26%}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(2){width:32%}"
+    ".smtplab-playground-transcript .smtplab th:nth-child(3){width:14%}"
+    ".smtplab-playground-transcript .smtplab td pre{white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".smtplab-playground-transcript .smtplab td{overflow-wrap:anywhere}"
+    # The tabs' titles whole ("The last reply, explained"), not cut to the tab bar's default width.
+    ".smtplab-playground-tabs{--jp-widgets-horizontal-tab-width:18em}"
+    "</style>"
+)
+
+
+def _tables(document: Document) -> list[Table]:
+    """The tables of a document, folded ones included."""
+    found: list[Table] = []
+    for block in document.blocks:
+        if isinstance(block, Table):
+            found.append(block)
+        elif isinstance(block, Details):
+            found.extend(_tables(block.document))
+    return found
+
+
+def transcript_table_html(transcript: Any) -> str:
+    """The transcript's table alone (its ladder diagram is for the notebook's own output), in the fitted box."""
+    document = transcript.document()
+    tables = tuple(_tables(document))
+    body = render_html(Document(document.kind, tables, document.lang))
+    return f'{_TRANSCRIPT_STYLE}<div class="smtplab-playground-transcript"><div>{body}</div></div>'
+
+
 class Playground(widgets.VBox):
     """Talk to a live lab: type commands or press quick buttons, flip policy switches, watch the session.
 
@@ -108,7 +152,8 @@ class Playground(widgets.VBox):
             widgets.Text(
                 placeholder=ui(lang, "widget.command_placeholder"),
                 description=ui(lang, "widget.command"),
-                layout=widgets.Layout(width="36em"),
+                style={"description_width": "initial"},
+                layout=widgets.Layout(flex="1 1 auto", width="auto", max_width="60em"),
             ),
             "smtplab-command",
         )
@@ -126,7 +171,7 @@ class Playground(widgets.VBox):
             button.on_click(lambda _b, key=key: self._on_quick(key))
             self.quick[key] = button
         self.history = styled(
-            widgets.Select(options=[], value=None, rows=min(history, 6), layout=widgets.Layout(width="24em")),
+            widgets.Select(options=[], value=None, rows=min(history, 6), layout=widgets.Layout(width="22em")),
             "smtplab-history",
         )
         self.policy: dict[str, widgets.Dropdown] = {}
@@ -137,6 +182,7 @@ class Playground(widgets.VBox):
                     value=getattr(lab.policy, name),
                     description=name,
                     style={"description_width": "9em"},
+                    layout=widgets.Layout(width="20em"),
                 ),
                 "smtplab-policy",
                 f"smtplab-policy-{_css(name)}",
@@ -154,50 +200,62 @@ class Playground(widgets.VBox):
         self.send_button.on_click(self._on_submit)
         self.history.observe(self._on_history, "value")
 
+        remote_note = styled(widgets.HTML(note_html(ui(lang, "widget.policy_remote"))), "smtplab-policy-remote")
+        policy = widgets.GridBox(
+            list(self.policy.values()) or [remote_note],
+            layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(20em, 1fr))"),
+        )
+        self.tabs = styled(
+            widgets.Tab(
+                [
+                    self._tab(self.last_reply_view),
+                    self._tab(policy),
+                    self._tab(self.mailbox_view),
+                ],
+                titles=(ui(lang, "widget.last_reply"), ui(lang, "widget.policy"), ui(lang, "widget.mailbox")),
+                selected_index=0,
+            ),
+            "smtplab-playground-tabs",
+        )
         super().__init__(
             children=[
-                widgets.HBox([self.command, self.send_button]),
+                widgets.HBox([self.command, self.send_button], layout=widgets.Layout(width="100%")),
                 widgets.HTML(heading_html(ui(lang, "widget.quick"))),
                 widgets.HBox(list(self.quick.values()), layout=widgets.Layout(flex_flow="row wrap")),
                 self.message_view,
                 self.error_view,
                 widgets.HBox(
                     [
+                        widgets.Box([self.state_view], layout=widgets.Layout(flex="1 1 auto", width="auto")),
                         widgets.VBox(
                             [
                                 widgets.HTML(heading_html(ui(lang, "widget.history"))),
                                 widgets.HTML(note_html(ui(lang, "widget.history_help"))),
                                 self.history,
-                            ]
+                            ],
+                            layout=widgets.Layout(flex="0 0 auto", margin="0 0 0 1em"),
                         ),
-                        widgets.VBox(
-                            [
-                                widgets.HTML(heading_html(ui(lang, "widget.policy"))),
-                                *self.policy.values(),
-                                *(
-                                    [
-                                        styled(
-                                            widgets.HTML(note_html(ui(lang, "widget.policy_remote"))),
-                                            "smtplab-policy-remote",
-                                        )
-                                    ]
-                                    if remote
-                                    else []
-                                ),
-                            ]
-                        ),
-                    ]
+                    ],
+                    layout=widgets.Layout(width="100%"),
                 ),
-                self.state_view,
                 widgets.HTML(heading_html(ui(lang, "widget.transcript"))),
                 self.transcript_view,
-                # Collapsible, as an explanation is long: open at first.
-                widgets.Accordion([self.last_reply_view], titles=(ui(lang, "widget.last_reply"),), selected_index=0),
-                widgets.Accordion([self.mailbox_view], titles=(ui(lang, "widget.mailbox"),), selected_index=0),
+                self.tabs,
             ]
         )
         styled(self, "smtplab-widget", "smtplab-playground")
         self.refresh()
+
+    @staticmethod
+    def _tab(content: widgets.Widget) -> widgets.Box:
+        """A tab's page: its content in a box of bounded height that scrolls."""
+        return styled(
+            widgets.Box([content], layout=widgets.Layout(max_height="16em", overflow="auto")), "smtplab-playground-tab"
+        )
+
+    def __repr__(self) -> str:
+        """What a notebook shows where the widget cannot be drawn (before its cell has run): one line."""
+        return ui(self.lang, "widget.run_playground")
 
     # -- actions -------------------------------------------------------------
 
@@ -236,7 +294,7 @@ class Playground(widgets.VBox):
         body = esc("\n".join(lines)) if lines else ""
         self.message_view.value = note_html(ui(lang, "widget.message_mode"), "smtplab-message-mode") + (
             f'<div class="smtplab smtplab-message-draft">{esc(ui(lang, "widget.message_so_far", lines=len(lines)))}'
-            f'<pre style="margin:.2em 0;white-space:pre-wrap">{body}</pre></div>'
+            f'<pre style="margin:.2em 0;white-space:pre-wrap;max-height:10em;overflow-y:auto">{body}</pre></div>'
             if lines
             else ""
         )
@@ -318,7 +376,7 @@ class Playground(widgets.VBox):
             self._busy = False
         transcript = lab.transcript
         self.state_view.value = session_state(transcript, lang)._repr_html_()
-        self.transcript_view.value = transcript._repr_html_()
+        self.transcript_view.value = transcript_table_html(transcript)
         last = transcript.last_reply
         self.last_reply_view.value = (
             ExplainedReply.of(last, lang)._repr_html_() if last is not None else note_html(ui(lang, "widget.no_reply"))

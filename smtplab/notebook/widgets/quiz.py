@@ -23,8 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from smtplab.core.catalogue import check_language
-from smtplab.core.document import Code, Document, Emphasis, Heading, Paragraph, Preformatted, Strong, render_html_body
+from smtplab.core.catalogue import catalogue, check_language
+from smtplab.core.document import (
+    Code,
+    Document,
+    Emphasis,
+    Heading,
+    Items,
+    Paragraph,
+    Preformatted,
+    Strong,
+    render_html_body,
+)
 from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
 from smtplab.lab.lab import Lab
@@ -72,6 +82,8 @@ class Quiz(widgets.VBox):
         self._given_lab = given
         self._own_lab: Lab | None = None
         self.grades: list[Grade] = []
+        #: The number (from 0) of the step each grade is for.
+        self.graded_steps: list[int] = []
         #: The numbers (from 0) of the steps skipped because the class server's policy is the teacher's.
         self.skipped: set[int] = set()
         self.index = 0
@@ -87,7 +99,8 @@ class Quiz(widgets.VBox):
             widgets.Text(
                 description=ui(lang, "quiz.guess"),
                 placeholder=ui(lang, "quiz.guess_placeholder"),
-                layout=widgets.Layout(width="16em"),
+                style={"description_width": "initial"},  # the box keeps its width for the placeholder
+                layout=widgets.Layout(width="22em"),
             ),
             "smtplab-quiz-guess",
         )
@@ -113,6 +126,10 @@ class Quiz(widgets.VBox):
         )
         styled(self, "smtplab-widget", "smtplab-quiz")
         self._show_step()
+
+    def __repr__(self) -> str:
+        """What a notebook shows where the widget cannot be drawn (before its cell has run): one line."""
+        return ui(self.lang, "widget.run_quiz")
 
     # -- the lab ---------------------------------------------------------------
 
@@ -194,6 +211,7 @@ class Quiz(widgets.VBox):
             return
         result = grade(guess, reply.code if reply is not None else None)
         self.grades.append(result)
+        self.graded_steps.append(self.index)
         self.checked = True
         self.guess.disabled = self.check.disabled = True
         self.next.disabled = False
@@ -245,7 +263,12 @@ class Quiz(widgets.VBox):
         else:
             key = "same_class" if result.same_class else result.verdict
             text = ui(lang, f"quiz.{key}", guess=result.shown, code=result.code, digit=(result.code or 0) // 100)
-            explanation = explain(reply, lang)._repr_html_()
+            # One line to read; the reply's whole explanation one click away.
+            why = esc(ui(lang, "quiz.why", code=result.code))
+            explanation = (
+                f'<details class="smtplab-details smtplab-quiz-why"><summary>{why}</summary>'
+                f"{explain(reply, lang)._repr_html_()}</details>"
+            )
         colour = _VERDICT_STYLE[result.verdict]
         hint = step.hint_in(lang) if result.verdict != "right" else ""
         hint_html = (
@@ -283,7 +306,7 @@ class Quiz(widgets.VBox):
 
     def _on_restart(self, _source: object = None) -> None:
         attempt(self._put_back)
-        self.grades, self.index, self.finished, self.error = [], 0, False, None
+        self.grades, self.graded_steps, self.index, self.finished, self.error = [], [], 0, False, None
         self.skipped = set()
         self.score_view.value = ""
         self._show_step()
@@ -299,4 +322,35 @@ class Quiz(widgets.VBox):
         if not final:
             return note_html(line, "smtplab-quiz-running-score")
         detail = ui(lang, "quiz.score_detail", right=total.right, partly=total.partly, wrong=total.wrong)
-        return render_html_body(Document("quiz-final", (Heading(line), Paragraph(detail)), lang))
+        missed = self.missed()
+        blocks: list[Block] = [
+            Heading(line),
+            Paragraph(detail),
+            Heading(ui(lang, "quiz.missed" if missed else "quiz.all_right"), 3),
+        ]
+        if missed:
+            blocks.append(Items(tuple((text,) for text in missed)))
+        return render_html_body(Document("quiz-final", tuple(blocks), lang))
+
+    def missed(self) -> list[str]:
+        """One line for each step not answered right: what was guessed, what came, and the step's hint (why)."""
+        lang, cat = self.lang, catalogue(self.lang)
+        out = []
+        for index, result in zip(self.graded_steps, self.grades, strict=True):
+            if result.verdict == "right":
+                continue
+            step = self.steps[index]
+            title = cat.basic(result.code).title if result.code is not None and cat.has_basic(result.code) else ""
+            out.append(
+                ui(
+                    lang,
+                    "quiz.missed_line",
+                    number=index + 1,
+                    command=step.command.strip().splitlines()[0] if step.command.strip() else "DATA",
+                    guess=result.shown,
+                    code=result.code if result.code is not None else "-",
+                    title=title,
+                    hint=step.hint_in(lang),
+                ).strip()
+            )
+        return out
