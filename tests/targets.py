@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -250,7 +251,12 @@ class InProcessTarget(Target):
 
     kind = "in-process"
 
-    def __init__(self, tmp_path: Path, policy: Policy | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, policy: Policy | None = None, limits: Limits | None = None, *, transport: str = "tcp"
+    ) -> None:
+        """``transport`` "memory": the server runs without a socket, and :meth:`raw` talks to it over the
+        in-memory pair (:mod:`smtplab.server.memory_transport`)."""
+        self.transport = transport
         self.maildir = tmp_path / "maildir"
         self.policy = policy or Policy()
         self.mailbox = LabMailbox(self.maildir)
@@ -262,13 +268,32 @@ class InProcessTarget(Target):
         self.server = LabServer(self.policy, self.mailbox, limits=limits, on_session_end=self.records.append)
         self._stopped = False
         try:
-            self.host, self.port = self.run(self.server.start())
+            if transport == "memory":
+                self.run(self.server.start_in_memory())
+                self.host, self.port = "127.0.0.1", 0
+            else:
+                self.host, self.port = self.run(self.server.start())
         except BaseException:
             self.close()
             raise
 
     def run(self, coroutine: Any, timeout: float = TIMEOUT) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def raw(self, timeout: float = TIMEOUT, source: str | None = None) -> Raw:
+        if self.transport == "memory":
+            from memory_client import MemoryRaw
+
+            return MemoryRaw(self.server, self.loop, timeout)  # type: ignore[return-value]
+        return super().raw(timeout, source)
+
+    def smtp(self, timeout: float = TIMEOUT) -> smtplib.SMTP:
+        """The standard library's client, connected (over the in-memory pair for ``transport="memory"``)."""
+        if self.transport == "memory":
+            from memory_client import MemorySMTP
+
+            return MemorySMTP(self.server, self.loop, timeout)
+        return smtplib.SMTP(self.host, self.port, timeout=timeout)
 
     def ended(self) -> int:
         return len(self.records)

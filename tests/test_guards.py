@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from smtplab.core.session_state import GREETED, MAIL, RCPT, READY, WHY_503
-from smtplab.server.arguments import parse_params, parse_path, strip_keyword
-from smtplab.server.guards import (
+from smtplab.core.session.arguments import parse_params, parse_path, strip_keyword
+from smtplab.core.session.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
     GREETING_RULES_AFTER,
@@ -18,6 +17,7 @@ from smtplab.server.guards import (
     SessionFacts,
     refusal,
 )
+from smtplab.core.session_state import GREETED, MAIL, RCPT, READY, WHY_503
 from smtplab.server.reply_templates import reply_names, reply_template
 
 VERBS = (
@@ -172,16 +172,20 @@ def test_custom_connection_rules_come_after_the_server_and_before_the_policy():
     assert before == {"too-many-connections", "shutting-down"}
 
 
+SANS_IO = ("guards", "budget", "newlines", "auth", "connection")
+
+
 @pytest.mark.parametrize(
     ("module", "forbidden"),
     [
-        ("guards", {"asyncio", "socket", "ssl", "aiosmtpd", "aiosmtplib"}),
+        *((name, {"asyncio", "socket", "ssl", "aiosmtpd", "aiosmtplib"}) for name in SANS_IO),
         # The standard library's address parser imports socket (email.utils); nothing more.
-        ("arguments", {"asyncio", "ssl", "aiosmtpd", "aiosmtplib"}),
+        *((name, {"asyncio", "ssl", "aiosmtpd", "aiosmtplib"}) for name in ("arguments", "commands")),
     ],
 )
-def test_the_guard_tables_and_argument_parsing_are_pure(module, forbidden):
-    script = f"import json, sys\nfrom smtplab.server import {module}\nprint(json.dumps(sorted(sys.modules)))\n"
+def test_the_session_core_is_pure(module, forbidden):
+    """Each module of smtplab.core.session imports, in a fresh interpreter, no event loop, socket or SMTP library."""
+    script = f"import json, sys\nfrom smtplab.core.session import {module}\nprint(json.dumps(sorted(sys.modules)))\n"
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     assert not set(json.loads(out.stdout)) & forbidden
 

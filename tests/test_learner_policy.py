@@ -63,3 +63,12 @@ def test_a_bad_policy_line_is_a_501_and_a_server_without_the_option_does_not_kno
         plain.close()
     start = json.loads((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert start["learner_policy"] is True and start["scenario"] == "confirm"
+
+
+def test_a_policy_too_large_for_one_command_line_says_so(served):
+    with Lab(server=f"127.0.0.1:{served.port}", learner="an") as lab:
+        lab.policy.users = [f"learner{n:03d}" for n in range(80)]
+        with pytest.raises(RemoteLabError, match="more changes than one line to the class server can carry"):
+            lab.vrfy("alice")
+        lab.policy.reset()
+        assert lab.vrfy("alice").code == 250

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from targets import InProcessTarget, ServeTarget, normal_session, start_transaction, wait_until
 
+from smtplab.core.session.arguments import without_root_dot
 from smtplab.errors import PolicyError
-from smtplab.server.arguments import without_root_dot
 from smtplab.server.lab_server import Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.session_tally import KEEP, CodeTally, CommandTally

@@ -255,3 +255,44 @@ def test_asyncio_still_upgrades_the_memory_transport_through_the_members_it_read
         assert isinstance(a, MemoryTransport)
 
     asyncio.run(check())
+
+
+def test_plain_text_pipelined_after_starttls_is_discarded_in_memory_too(tmp_path: Path) -> None:
+    """RFC 3207 5: what follows STARTTLS in plain text is never run inside TLS, over the pair as over TCP."""
+    from memory_client import MemoryConnection, MemorySocket
+    from targets import InProcessTarget
+
+    target = InProcessTarget(tmp_path, Policy(), transport="memory")
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the throw-away certificate
+    try:
+        sock = MemorySocket(MemoryConnection(target.server, target.loop))
+        assert sock.readline().startswith(b"220 ")
+        sock.sendall(b"EHLO learner.example\r\n")
+        while sock.readline()[3:4] == b"-":
+            pass
+        sock.sendall(b"STARTTLS\r\nVRFY injected\r\nMAIL FROM:<injected@evil.example>\r\n")
+        assert sock.readline() == b"220 2.0.0 Ready to start TLS\r\n"
+        sock.start_tls(context, "lab.example")
+        sock.sendall(b"NOOP\r\n")
+        assert sock.readline() == b"250 2.0.0 OK\r\n"  # the injected VRFY's 252 would come first
+        sock.sendall(b"EHLO learner.example\r\nMAIL FROM:<learner@school.example>\r\n")
+        while sock.readline()[3:4] == b"-":
+            pass
+        assert sock.readline().startswith(b"250 2.1.0 Sender <learner@school.example>")  # not "nested MAIL"
+        sock.sendall(b"QUIT\r\n")
+        assert sock.readline().startswith(b"221 ")
+        sock.close()
+        target.wait_ended(1)
+        assert target.records[0].commands == (
+            "EHLO learner.example",
+            "STARTTLS",
+            "NOOP",
+            "EHLO learner.example",
+            "MAIL FROM:<learner@school.example>",
+            "QUIT",
+        )
+        assert target.records[0].tls
+        assert target.stop() == 0 and target.problems() == []
+    finally:
+        target.close()

@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smtplab.core.reply import Reply, parse_reply
+from smtplab.core.session import guards
 from smtplab.errors import ServerReplyError
-from smtplab.server import guards, protocol
+from smtplab.server import protocol
 from smtplab.server.lab_server import LabServer
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
@@ -207,28 +208,75 @@ def test_no_method_of_aiosmtpd_that_writes_a_reply_runs_in_the_lab():
     assert all(name in own for name in base if name.startswith("smtp_"))
 
     # Every attribute those methods read exists on a new session (aiosmtpd's __init__, which sets
-    # them for aiosmtpd, does not run).
+    # them for aiosmtpd, does not run). aiosmtpd's own switch to TLS in connection_made is left out:
+    # it runs only once its STARTTLS has set _original_transport, which the lab's never does.
+    trees = {name: ast.parse(textwrap.dedent(_source(name))) for name in reached}
+    switch = _aiosmtpd_tls_switch(trees["connection_made"])
+    in_switch = {id(node) for statement in switch.body for node in ast.walk(statement)}
     read = {
         node.attr
-        for name in reached
-        for node in ast.walk(ast.parse(textwrap.dedent(_source(name))))
+        for tree in trees.values()
+        for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
         and node.value.id == "self"
         and isinstance(node.ctx, ast.Load)
+        and id(node) not in in_switch
     }
-    assert {"_timeout_handle", "_original_transport", "_tls_protocol", "_handle_hooks"} <= read
+    assert {"_timeout_handle", "_timeout_duration", "_original_transport", "_handler_coroutine"} <= read
     loop = asyncio.new_event_loop()
     try:
         server = LabServer(Policy(), LabMailbox())
         session = LabSMTP(server.handler, server, loop=loop)
-        # _reader and _writer come with the connection (StreamReaderProtocol's callback).
-        missing = {a for a in read - {"_reader", "_writer"} if not hasattr(session, a)}
+        missing = {a for a in read if not hasattr(session, a)}
         assert not missing, f"aiosmtpd's connection methods read {sorted(missing)}, which LabSMTP does not set"
+        assert session._original_transport is None
         server.handler.close()
         server.mailbox.close()
     finally:
         loop.close()
+
+
+def test_the_private_aiosmtpd_names_the_driver_relies_on_still_mean_what_protocol_py_says():
+    """protocol.py's docstring lists the aiosmtpd names it still uses; each is checked here against aiosmtpd's code."""
+    smtp = aiosmtpd.smtp.SMTP
+    # connection_made starts the command loop under the name LabSMTP overrides, and keeps its task.
+    assert "self._handler_coroutine = self.loop.create_task(" in inspect.getsource(smtp.connection_made)
+    assert "self._handle_client()" in inspect.getsource(smtp.connection_made)
+    # The idle timer: _reset_timeout schedules _timeout_cb after _timeout_duration, keeping the handle.
+    timer = inspect.getsource(smtp._reset_timeout)
+    assert "self._timeout_handle = self.loop.call_later(" in timer
+    assert "self._timeout_duration" in timer and "self._timeout_cb" in timer
+    # connection_lost and eof_received end the command loop's task and the timer.
+    assert "self._handler_coroutine.cancel()" in inspect.getsource(smtp.connection_lost)
+    assert "self._timeout_handle.cancel()" in inspect.getsource(smtp.connection_lost)
+    assert "self._handler_coroutine.cancel()" in inspect.getsource(smtp.eof_received)
+    # aiosmtpd's own command methods look their hooks up in _handle_hooks (push() then replaces their line).
+    assert "self._handle_hooks.get(" in inspect.getsource(smtp._call_handler_hook)
+    for name in ("_handle_client", "_reset_timeout", "_timeout_cb"):
+        assert callable(getattr(smtp, name))
+    documented = inspect.getdoc(protocol) or ""
+    for name in ("_handle_client", "_timeout_duration", "_timeout_handle", "_original_transport", "_handler_coroutine"):
+        assert f"``{name}``" in documented
+    assert "sslproto" not in inspect.getsource(protocol) and "_app_transport" not in inspect.getsource(protocol)
+
+
+def _aiosmtpd_tls_switch(tree: ast.AST) -> ast.If:
+    """The branch of aiosmtpd's connection_made (``tree``) that finishes aiosmtpd's own STARTTLS; it must still
+    be gated by ``_original_transport`` (which only aiosmtpd's smtp_STARTTLS sets), or the audit above is wrong."""
+    (gate,) = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and [getattr(t, "id", None) for t in node.targets] == ["seen_starttls"]
+        and "self._original_transport is not None" in ast.unparse(node.value)
+    ]
+    (switch,) = [
+        node for node in ast.walk(tree) if isinstance(node, ast.If) and "seen_starttls" in ast.unparse(node.test)
+    ]
+    assert "_original_transport" in inspect.getsource(aiosmtpd.smtp.SMTP.smtp_STARTTLS)
+    assert re.findall(r"self\._original_transport\s*=\s*(.+)", inspect.getsource(protocol)) == ["None"]
+    return switch
 
 
 def _source(name: str) -> str:
@@ -250,7 +298,8 @@ def test_the_catalogue_holds_no_aiosmtpd_text_and_the_server_parses_none():
 @pytest.mark.parametrize("name", ALL)
 def test_every_entry_is_sent_by_the_server(name):
     """No dead entries: the server's code or its guard tables name each one (greylist-NNN by its code)."""
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "smtplab" / "server").glob("*.py"))
+    sources = [*(ROOT / "smtplab" / "server").glob("*.py"), *(ROOT / "smtplab" / "core" / "session").glob("*.py")]
+    code = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     guarded = {g.reply for g in guards.SESSION_GUARDS + guards.COMMAND_GUARDS + guards.GREETING_GUARDS}
     assert f'"{name}"' in code or name in guarded or name.startswith("greylist-"), f"nothing sends {name!r}"
 

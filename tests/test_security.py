@@ -231,8 +231,8 @@ SERVER_MODULES = [
     "smtplab.server.policy",
     "smtplab.server.reply_templates",
     "smtplab.classroom.serve",
-    "smtplab.server.guards",
-    "smtplab.server.arguments",
+    "smtplab.core.session.guards",
+    "smtplab.core.session.arguments",
 ]
 
 
@@ -254,10 +254,11 @@ def test_the_server_side_has_no_way_to_send_mail_anywhere(module):
 # -- AUTH only where the policy allows it; no plain text run inside TLS ----------------------------
 
 
-def test_auth_over_plain_text_only_where_the_policy_allows_it(tmp_path):
-    target = InProcessTarget(tmp_path, Policy(auth_plaintext=False, auth="required"))
+@pytest.mark.parametrize("transport", ["tcp", "memory"])
+def test_auth_over_plain_text_only_where_the_policy_allows_it(tmp_path, transport):
+    target = InProcessTarget(tmp_path, Policy(auth_plaintext=False, auth="required"), transport=transport)
     try:
-        with smtplib.SMTP(target.host, target.port, timeout=10) as client:
+        with target.smtp(10) as client:
             code, lines = client.ehlo("learner.example")
             assert code == 250 and b"AUTH" not in lines
             assert client.docmd("MAIL FROM:<learner@school.example>")[0] == 530  # no mail without AUTH

@@ -1,8 +1,11 @@
-"""The lab server over real loopback sockets, with stdlib smtplib (and raw sockets) as clients.
+"""The lab server over real loopback sockets and over the in-memory pair, with stdlib smtplib and raw bytes as clients.
 
 Each test sets a policy, talks SMTP, and checks what a learner would see:
 the reply codes and lines, what ends up in the mailbox, when the server
-hangs up.
+hangs up. The ``lab`` fixture runs each test twice: over TCP, and over the
+in-memory transport pair (:mod:`smtplab.server.memory_transport`, the way
+the course runs in a browser), STARTTLS included; ``tcp_lab`` is for the
+few tests about listening on a socket.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import asyncio
 import base64
 import os
 import smtplib
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from memory_client import MemoryRaw, MemorySMTP
 from targets import Raw
 
 from smtplab.core.reply import Reply
@@ -37,7 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 class LabThread:
     """A lab server on its own event loop in a background thread, as a notebook runs it (its limits unless told)."""
 
-    def __init__(self, policy: Policy | None = None, limits: Limits | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, policy: Policy | None = None, limits: Limits | None = None, *, transport: str = "tcp", **kwargs: Any
+    ) -> None:
+        self.transport = transport
         self.policy = policy or Policy()
         self.mailbox = LabMailbox()
         self.records: list[SessionRecord] = []
@@ -47,15 +53,27 @@ class LabThread:
         self.server = LabServer(
             self.policy, self.mailbox, limits=limits or NOTEBOOK_LIMITS, on_session_end=self.records.append, **kwargs
         )
-        self.host, self.port = self.run(self.server.start())
+        self.start()
+
+    def start(self) -> None:
+        """Start the server: listening on loopback, or running in memory."""
+        if self.transport == "memory":
+            self.run(self.server.start_in_memory())
+            self.host, self.port = "127.0.0.1", 0
+        else:
+            self.host, self.port = self.run(self.server.start())
 
     def run(self, coroutine: Any, timeout: float = 15) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def smtp(self) -> smtplib.SMTP:
+        if self.transport == "memory":
+            return MemorySMTP(self.server, self.loop, 5)
         return smtplib.SMTP(self.host, self.port, timeout=5)
 
-    def raw(self) -> Raw:
+    def raw(self) -> Raw | MemoryRaw:
+        if self.transport == "memory":
+            return MemoryRaw(self.server, self.loop, 5)
         return Raw(self.host, self.port, 5)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 5) -> None:
@@ -74,8 +92,15 @@ class LabThread:
             self.mailbox.close()
 
 
+@pytest.fixture(params=["tcp", "memory"])
+def lab(request: pytest.FixtureRequest) -> Iterator[LabThread]:
+    running = LabThread(transport=request.param)
+    yield running
+    running.close()
+
+
 @pytest.fixture
-def lab() -> Iterator[LabThread]:
+def tcp_lab() -> Iterator[LabThread]:
     running = LabThread()
     yield running
     running.close()
@@ -115,7 +140,10 @@ def test_greeting_and_ehlo_name_the_lab_not_the_machine(lab):
         "HELP",
     ]
     assert str(session(lab, ehlo=False)[0]) == "220 lab.example ESMTP smtplab"
-    assert lab.host == "127.0.0.1"
+
+
+def test_the_lab_listens_on_loopback(tcp_lab):
+    assert tcp_lab.host == "127.0.0.1"
 
 
 def test_a_message_sent_with_smtplib_is_stored_before_the_250(lab):
@@ -752,7 +780,7 @@ def test_stop_lets_a_data_transfer_finish_and_closes_idle_sessions_with_421(lab)
     assert lab.server.address is None
     assert lab.mailbox.messages()[0].subject == "in flight"
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((lab.host, lab.port), timeout=2).close()
+        lab.raw().close()
 
 
 def test_stop_after_the_grace_period_cuts_an_unfinished_message_and_stores_nothing(lab):
@@ -771,8 +799,8 @@ def test_stop_after_the_grace_period_cuts_an_unfinished_message_and_stores_nothi
 
 def test_a_stopped_server_can_start_again(lab):
     lab.run(lab.server.stop())
-    host, port = lab.run(lab.server.start())
-    with smtplib.SMTP(host, port, timeout=5) as client:
+    lab.start()
+    with lab.smtp() as client:
         assert client.noop()[0] == 250
 
 

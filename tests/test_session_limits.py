@@ -25,9 +25,15 @@ from smtplab.server.settings import SETTINGS
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.fixture(params=["tcp", "memory"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """Each in-process test runs over a loopback socket and over the in-memory transport pair."""
+    return request.param
+
+
 @pytest.fixture
-def in_process(tmp_path: Path) -> Iterator[InProcessTarget]:
-    target = InProcessTarget(tmp_path, Policy(), Limits(auth_failure_delay=0))
+def in_process(tmp_path: Path, transport: str) -> Iterator[InProcessTarget]:
+    target = InProcessTarget(tmp_path, Policy(), Limits(auth_failure_delay=0), transport=transport)
     yield target
     target.close()
 
@@ -97,8 +103,8 @@ def test_a_repeated_recipient_is_accepted_once_and_the_message_is_stored_once_fo
     assert in_process.problems() == []
 
 
-def test_a_repeated_recipient_takes_no_place_under_max_recipients(tmp_path):
-    target = InProcessTarget(tmp_path, Policy(max_recipients=2), Limits())
+def test_a_repeated_recipient_takes_no_place_under_max_recipients(tmp_path, transport):
+    target = InProcessTarget(tmp_path, Policy(max_recipients=2), Limits(), transport=transport)
     try:
         with greeted(target) as client:
             assert client.command("MAIL FROM:<learner@school.example>").code == 250
@@ -178,8 +184,8 @@ def test_errors_of_every_kind_count_and_a_stored_message_forgives_them(in_proces
         assert client.closed_by_server()
 
 
-def test_the_servers_own_trouble_is_no_error_of_the_client(tmp_path):
-    target = InProcessTarget(tmp_path, Policy(storage_full=True), Limits())
+def test_the_servers_own_trouble_is_no_error_of_the_client(tmp_path, transport):
+    target = InProcessTarget(tmp_path, Policy(storage_full=True), Limits(), transport=transport)
     try:
         with greeted(target) as client:
             for _ in range(25):
@@ -257,8 +263,8 @@ STORED = {
 
 
 @pytest.mark.parametrize("mode", ["keep", "normalise"])
-def test_each_mode_stores_exactly_the_bytes_the_docs_say(tmp_path, mode):
-    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits())
+def test_each_mode_stores_exactly_the_bytes_the_docs_say(tmp_path, transport, mode):
+    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits(), transport=transport)
     try:
         with target.raw() as client:
             start_transaction(client)
@@ -299,9 +305,9 @@ SMUGGLED = b"MAIL FROM:<ceo@lab.example>\r\nRCPT TO:<bob@lab.example>\r\nDATA\r\
 
 @pytest.mark.parametrize("end", [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r\n.\r"])
 @pytest.mark.parametrize("mode", ["reject", "normalise", "keep"])
-def test_a_smuggled_end_of_data_never_ends_the_message(tmp_path, end, mode):
+def test_a_smuggled_end_of_data_never_ends_the_message(tmp_path, transport, end, mode):
     """Only CRLF.CRLF ends a message: the forged transaction after a bare-newline dot is message text."""
-    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits())
+    target = InProcessTarget(tmp_path, Policy(bare_newlines=mode), Limits(), transport=transport)
     try:
         with target.raw() as client:
             start_transaction(client)

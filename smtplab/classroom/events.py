@@ -124,7 +124,7 @@ class EventLog:
         if len(session.commands) > notes.commands:
             notes.commands = len(session.commands)
             command = redact(session.commands.latest or "")
-        helo = session.session.host_name if session.session is not None else None
+        helo = session.core.client_name  # the latest EHLO/HELO name, None before one
         if helo != notes.helo:  # a first EHLO, or one naming another learner
             notes.helo, notes.identity = helo, learner_identity(helo)
         learner, mark = notes.identity if notes.identity is not None else (None, None)

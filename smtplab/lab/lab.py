@@ -102,6 +102,8 @@ _PARAMETERS = ("lang", "server", "learner", "hostname", "maildir", "keep_maildir
 
 _START_TIMEOUT = 30.0
 _GREETING_WAIT = 2.0  # the lab's own server greets in milliseconds; never hold a learner's cell for long
+#: An XPOLICY line is a command line: RFC 5321's 512 octets, CRLF included.
+_POLICY_LINE_MOST = 512
 _CONNECT_WAIT = 10.0  # a class server that has not greeted by then is not coming: say so, never hang
 _PRIVATE_ONLY = ("hostname", "maildir", "keep_maildir", "limits", "policy")
 
@@ -416,6 +418,12 @@ class Lab:
         """On a class server that allows it, the learner's policy for this session, when it changed (XPOLICY)."""
         line = policy_line(self._policy)
         if line != (self._sent_policy or policy_line(Policy())):
+            if len(line.encode()) + 2 > _POLICY_LINE_MOST:
+                raise RemoteLabError(
+                    f"lab.policy has more changes than one line to the class server can carry "
+                    f"({len(line.encode()) + 2} octets, at most {_POLICY_LINE_MOST}): set fewer settings or "
+                    "rules, or use a private lab, Lab(), for this step"
+                )
             reply = await client.send(line)
             self._sent_policy = line if reply is not None and reply.code == 250 else None
 

@@ -27,16 +27,14 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from smtplab.core.reply import Reply
+from smtplab.core.session.auth import AUTH_MECHANISMS
 from smtplab.server.decisions import Greylist, expn_reply, forbidden_word, is_listed, rcpt_reply, vrfy_reply
 from smtplab.server.delivery import DeliveryWriter
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import join_replies, server_reply
 
-__all__ = ["AUTH_MECHANISMS", "LabHandler", "SessionView"]
-
-#: The AUTH mechanisms the lab offers, in the order EHLO lists them.
-AUTH_MECHANISMS = ("PLAIN", "LOGIN")
+__all__ = ["LabHandler", "SessionView"]
 
 NULL_SENDER = "<>"  # the null reverse-path of MAIL FROM:<>, as the protocol passes it
 #: errno values of a full disk or an exceeded quota: the message gets 452 4.3.1.

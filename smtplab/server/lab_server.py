@@ -110,7 +110,7 @@ class Limits:
       4.7.0`` and the session closed (Postfix: ``smtpd_hard_error_limit``).
 
     Storing a message forgives both counts, as Postfix does; see
-    :mod:`smtplab.server.session_budget` for what counts.
+    :mod:`smtplab.core.session.budget` for what counts.
     """
 
     max_connections: int = 20
@@ -215,7 +215,7 @@ def _learner(session: LabSMTP) -> str | None:
     """The learner the session named in its EHLO/HELO, the hub user when the hub verified it."""
     if session.verified is not None:
         return session.verified
-    found = learner_identity(session.session.host_name if session.session is not None else None)
+    found = learner_identity(session.core.client_name)
     return None if found is None else found[0]
 
 

@@ -40,6 +40,11 @@ per-client limits, greylisting and CONNECTION rules behave as on loopback).
 * **STARTTLS**: ``loop.start_tls()`` works over either end, as over a TCP
   transport, so the client's and the server's STARTTLS run unchanged:
   a real TLS handshake with the lab's throw-away certificate, in memory.
+  That needs an event loop with ``start_tls()``: CPython's do; Pyodide's
+  ``WebLoop`` derives from ``asyncio.AbstractEventLoop``, whose
+  ``start_tls()`` is not implemented, so in a browser STARTTLS over the
+  pair is not there yet (it would take a TLS layer over ``ssl.MemoryBIO``
+  at both ends, as ``tests/memory_client.py`` does for smtplib).
 * **Refusal**: a server that is not running refuses the session with
   ``ConnectionRefusedError``, as a closed port does.
 

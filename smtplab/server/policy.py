@@ -79,7 +79,7 @@ Every setting, its values (the default first) and what the server answers:
 ``bare_newlines``
     What a message with a lone LF or CR (not part of a CR LF) gets; the
     message ends only at CR LF . CR LF in every mode
-    (:mod:`smtplab.server.newlines`).
+    (:mod:`smtplab.core.session.newlines`).
     ``"reject"``: 550 5.5.2 after the final dot, and nothing is stored.
     ``"normalise"``: stored with each lone LF or CR made a CR LF.
     ``"keep"``: stored as it came.

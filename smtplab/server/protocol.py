@@ -1,74 +1,75 @@
-"""One lab SMTP session: the SMTP protocol, every reply taken from the catalogue.
+"""One lab SMTP session: aiosmtpd's protocol driving the lab's sans-I/O session core.
 
-:class:`LabSMTP` subclasses :class:`aiosmtpd.smtp.SMTP` for its connection
-plumbing (the stream reader and writer, the idle timer, the switch to TLS
-after STARTTLS) and answers every command itself: it overrides the command
-loop and every ``smtp_*`` command method, so each line it sends is a
-``replies.toml`` entry (:func:`~smtplab.server.reply_templates.server_reply`),
-a reply of the handler (which builds them from the same file) or a
-learner's custom rule. None of aiosmtpd's own reply texts is ever sent or
-read back: :meth:`LabSMTP.push`, aiosmtpd's way to send a line, is never
-called by the lab, and if aiosmtpd ever called it, the line would be logged
-as an error and replaced by ``451 4.3.0``.
+(Longer than 400 lines for one reason: the fourteen command methods, ``smtp_*``, must be methods of
+the aiosmtpd protocol class; each is a few lines over :mod:`smtplab.core.session`, where the rules are.)
 
-A command goes through, in order:
+:class:`LabSMTP` is an :class:`aiosmtpd.smtp.SMTP`: aiosmtpd makes the
+session when a client connects (``connection_made``), keeps its idle timer,
+and ends it (``connection_lost``, ``eof_received``). What the client says is
+read by the pure :class:`~smtplab.core.session.connection.SessionCore`
+(:mod:`smtplab.core.session`): bytes in, events out (a command, a line
+refused, a whole message, an AUTH answer), with the session's state. This
+module only does the I/O around it: it feeds the core what arrives, asks the
+guard tables, the learner's custom rules and the handler
+(:class:`~smtplab.server.handler.LabHandler`) what to answer, and writes the
+reply, a ``replies.toml`` entry (:func:`~smtplab.server.reply_templates.server_reply`),
+a handler's reply built from the same file, or a custom rule. None of
+aiosmtpd's own reply texts is ever sent or read back: :meth:`LabSMTP.push`,
+aiosmtpd's way to send a line, is never called by the lab, and if aiosmtpd
+ever called it, the line would be logged as an error and replaced by
+``451 4.3.0``.
 
-1. the command loop (:meth:`LabSMTP._handle_client`): line length, ASCII,
-   unknown commands (the fifth closes the session with 421), and the
-   session's budget of junk commands and error replies
-   (:mod:`smtplab.server.session_budget`: one too many closes it with 421);
-2. the guard tables of :mod:`smtplab.server.guards` (refused or stopping
-   session, the learner's custom rules, sequence and policy), read from a
-   :class:`~smtplab.server.guards.SessionFacts` value;
-3. the command method: its argument, then the handler's answer.
+The transport underneath is any asyncio transport: a TCP connection, or
+one end of an in-memory pair (:mod:`smtplab.server.memory_transport`);
+STARTTLS goes through asyncio's public ``loop.start_tls()`` over either.
 
-The handler (:class:`~smtplab.server.handler.LabHandler`) sees the session
-through :class:`~smtplab.server.handler.SessionView` and only returns
-replies; the session keeps its own state. The server that accepted the
-connection is reached through :class:`SessionHost`, a small public
-interface: the session tells it when it opens and ends, and reads the
-policy, the limits and the TLS context from it.
+A command goes through, in order: the core (line length, ASCII, unknown
+commands, the session's budget of junk commands and error replies); the
+guard tables (:mod:`smtplab.core.session.guards`: refused or stopping
+session, the learner's custom rules, sequence and policy); then the command
+method: its argument (:mod:`smtplab.core.session.commands`), then the
+handler's answer. The handler sees the session through
+:class:`~smtplab.server.handler.SessionView` and only returns replies. The
+server that accepted the connection is reached through :class:`SessionHost`:
+the session tells it when it opens and ends, and reads the policy, the
+limits and the TLS context from it.
 
 Other behaviour:
 
 * **The greeting** follows the policy state, custom CONNECTION rules and
-  the server's connection limit (:data:`~smtplab.server.guards.GREETING_GUARDS`).
+  the server's connection limit (:data:`~smtplab.core.session.guards.GREETING_GUARDS`).
 * **An idle timeout** sends ``421 4.4.2`` before closing (aiosmtpd just
   hangs up), and a message being received keeps the session from counting
   as idle. Every command restarts it, junk ones too, as in Postfix.
-* **A message** ends only at CRLF . CRLF; its bare CR or LF is refused,
-  normalised or kept as ``policy.bare_newlines`` says
-  (:mod:`smtplab.server.newlines`).
 * **STARTTLS**: the TLS context is awaited from the server at the first
   STARTTLS, so making the throw-away certificate never blocks the event
-  loop; a failed handshake closes the connection without a traceback, and
-  a handshake the server cuts short (idle timeout, stopping) ends the
-  session for good.
+  loop; what the client sent after STARTTLS in plain text is dropped
+  (RFC 3207 5); a failed handshake closes the connection without a
+  traceback, and a handshake the server cuts short (idle timeout, stopping)
+  ends the session for good.
 
 aiosmtpd's private members the lab still uses, and why (aiosmtpd 1.4.x;
 ``pyproject.toml`` bounds the version, and ``tests/test_replies.py`` follows
-every aiosmtpd method the lab can reach, checking that none writes a reply
-and that every attribute it reads is set):
+every aiosmtpd method the lab can reach, checking that none writes a reply,
+that every attribute it reads is set, and that these names still mean what
+they meant):
 
 * ``_handle_client``: overridden. aiosmtpd's ``connection_made`` starts
   the command loop under this name, and its own loop writes aiosmtpd's
-  reply texts.
+  reply texts. Here it is the driver of the session core.
 * ``SMTP.__init__`` is skipped (``StreamReaderProtocol.__init__`` runs
   instead): on every connection it scans the session and the handler with
-  ``inspect.getmembers``, about 0.5 ms, for methods and hooks the lab does
-  not use. So :class:`LabSMTP` sets what aiosmtpd's connection methods read:
-  ``_timeout_duration``, ``_timeout_handle``, ``_tls_handshake_okay``,
-  ``_tls_protocol``, ``_original_transport``, ``_handler_coroutine`` and
-  ``_handle_hooks`` (empty: no STARTTLS hook).
-* ``_reader`` and ``_writer``: the stream pair of the connection, under the
-  names aiosmtpd's ``connection_made`` re-points at the TLS transport after
-  STARTTLS.
-* ``_tls_protocol`` and ``_original_transport`` are also set by STARTTLS,
-  as aiosmtpd's own STARTTLS does; ``connection_made`` and
-  ``connection_lost`` read them to finish the switch to TLS and to close
-  both transports. (So is asyncio's ``SSLProtocol._app_transport``.)
+  ``inspect.getmembers`` (which would also evaluate this class's
+  properties before the session exists) for methods and hooks the lab does
+  not use, which costs each new session about 0.5 ms. So :class:`LabSMTP`
+  sets what aiosmtpd's connection methods read: ``_timeout_duration``,
+  ``_timeout_handle``, ``_original_transport`` (None: aiosmtpd's own
+  STARTTLS switch in ``connection_made`` never runs) and
+  ``_handler_coroutine``; and ``_handle_hooks`` (empty), which aiosmtpd's
+  own command methods would read if one ever ran.
 * ``_reset_timeout`` and ``_timeout_cb``: aiosmtpd's idle timer; the lab
-  restarts it while a message streams in, and says 421 when it fires.
+  restarts it at each command and while a message streams in, and says
+  421 when it fires.
 """
 
 from __future__ import annotations
@@ -76,22 +77,30 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
-import re
 import ssl
 import time
-from asyncio import sslproto
-from base64 import b64decode, b64encode
+from base64 import b64decode
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from aiosmtpd.smtp import SMTP, Envelope, Session, TLSSetupException, syntax
+from aiosmtpd.smtp import SMTP, Session, TLSSetupException, syntax
 
 from smtplab.core.learners import hub_learner, learner_name
 from smtplab.core.reply import Reply
-from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
-from smtplab.server.arguments import parse_params, parse_path, repeated_param, strip_keyword
-from smtplab.server.decisions import is_listed
-from smtplab.server.guards import (
+from smtplab.core.session.auth import AuthExchange, AuthFailures, AuthRefused, Challenge, verdict
+from smtplab.core.session.budget import SessionBudget
+from smtplab.core.session.commands import (
+    Refusal,
+    argument_refusal,
+    mail_arguments,
+    message_content,
+    rcpt_arguments,
+    recorded,
+    rule_candidates,
+    vrfy_address,
+)
+from smtplab.core.session.connection import NEED_DATA, AuthAnswer, Command, LineRefused, MessageEnd, SessionCore
+from smtplab.core.session.guards import (
     COMMAND_GUARDS,
     GREETING_GUARDS,
     GREETING_RULES_AFTER,
@@ -99,11 +108,10 @@ from smtplab.server.guards import (
     SessionFacts,
     refusal,
 )
-from smtplab.server.handler import AUTH_MECHANISMS, LabHandler
-from smtplab.server.newlines import bare_newline, normalised
+from smtplab.server.decisions import is_listed
+from smtplab.server.handler import LabHandler
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
-from smtplab.server.session_budget import SessionBudget
 from smtplab.server.session_policy import VERB, PolicyLineError, session_policy
 from smtplab.server.session_tally import CodeTally, CommandTally
 
@@ -111,20 +119,14 @@ __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
 
 log = logging.getLogger("smtplab.server.lab_server")
 
-#: The fifth unrecognised command of a session closes it (421), as aiosmtpd and Sendmail do.
-UNKNOWN_COMMAND_LIMIT = 5
-#: Failed AUTH attempts answered at once; each later one waits longer (Limits.auth_failure_delay).
-AUTH_FREE_FAILURES = 2
-#: After EHLO, MAIL may be this much longer, for its SIZE= parameter (RFC 1870 3).
-SIZE_PARAMETER_ROOM = 26
+#: Unread octets past which a session stops reading from its client until it has caught up.
+READ_AHEAD = 65536
+#: What ends a session's command loop: the client's introduction had better not be read after these.
+_BUDGET_REPLIES = ("too-many-junk-commands", "too-many-error-replies")
 #: The AUTH mechanism that verifies a learner with a JupyterHub token (``smtplab serve --hub-api``):
 #: ``AUTH X-JUPYTERHUB <base64 of the token>``. It names nobody: the hub says whose token it is, and
 #: that must be the learner the session's EHLO named. It does not log the session in (AUTH PLAIN does).
 HUB_MECHANISM = "X-JUPYTERHUB"
-#: The challenges of AUTH LOGIN (sent base64-encoded), as aiosmtpd words them.
-LOGIN_CHALLENGES = ("User Name\x00", "Password\x00")
-
-_ADDRESS_ARG = re.compile(r"\s*(?:FROM|TO)\s*:\s*<?([^<>\s]*)>?", re.IGNORECASE)
 
 
 class ServerLimits(Protocol):
@@ -170,36 +172,29 @@ class SessionHost(Protocol):
     def verify_token(self) -> Callable[[str], Awaitable[str | None]] | None: ...  # the hub's answer
 
 
-Command = Callable[["LabSMTP", "str | None"], Awaitable[None]]
+CommandMethod = Callable[["LabSMTP", "str | None"], Awaitable[None]]
 
 
-_COMMAND_TABLES: dict[type, dict[str, Command]] = {}
+_COMMAND_TABLES: dict[type, dict[str, CommandMethod]] = {}
+_VERBS: dict[type, frozenset[str]] = {}
 
 
-def _commands(cls: type) -> dict[str, Command]:
+def _commands(cls: type) -> dict[str, CommandMethod]:
     """Every command ``cls`` answers, by name: its ``smtp_*`` methods (found once per class)."""
     table = _COMMAND_TABLES.get(cls)
     if table is None:
         table = {name[5:]: getattr(cls, name) for name in dir(cls) if name.startswith("smtp_")}
         _COMMAND_TABLES[cls] = table
+        _VERBS[cls] = frozenset(table)
     return table
 
 
-def _rule_candidates(name: str, arg: str | None) -> tuple[str, ...]:
-    """What a custom rule for command ``name`` may match: the address, or the argument."""
-    if not arg:
-        return ()
-    if name in ("MAIL", "RCPT"):
-        match = _ADDRESS_ARG.match(arg)
-        return (match[1],) if match else (arg,)
-    if name in ("VRFY", "EXPN"):
-        return (arg.strip().strip("<>"),)
-    return (arg.strip(),)
-
-
-def _longest_line(data: bytes) -> int:
-    """Octets in the longest line of a received message, its CRLF included."""
-    return max(map(len, data.split(b"\r\n")), default=0) + 2
+def _verbs(cls: type) -> frozenset[str]:
+    verbs = _VERBS.get(cls)
+    if verbs is None:
+        _commands(cls)
+        verbs = _VERBS[cls]
+    return verbs
 
 
 class LabSMTP(SMTP):
@@ -216,9 +211,15 @@ class LabSMTP(SMTP):
         #: What the session said and heard, in bounded memory (counts, the first and the last few).
         self.commands: CommandTally = CommandTally()
         self.codes: CodeTally = CodeTally()
-        self._auth_failures = 0
-        #: Junk commands and error replies so far, against Limits.junk_command_limit and hard_error_limit.
-        self.budget = SessionBudget(limits.junk_command_limit, limits.hard_error_limit)
+        #: The session's state and its reading of the client's bytes (sans I/O).
+        self.core = SessionCore(
+            _verbs(type(self)),
+            command_line=limits.command_line,
+            text_line=limits.text_line,
+            junk_limit=limits.junk_command_limit,
+            error_limit=limits.hard_error_limit,
+        )
+        self._auth_failures: AuthFailures | None = None  # made at the first failed AUTH
         self._greeted = False
         self.stored = 0
         self.user: str | None = None
@@ -231,7 +232,8 @@ class LabSMTP(SMTP):
         self.started = time.monotonic()
         self.over_limit = False
         self.command_line_limit = limits.command_line
-        self._refused = False
+        #: STARTTLS got its 220 and the TLS handshake has not completed (yet, or ever).
+        self.handshaking = False
         self._busy = False
         self._command: str | None = None
         self._last_command: str | None = None
@@ -239,16 +241,16 @@ class LabSMTP(SMTP):
         #: command's next reply of the same class, once the command has succeeded.
         self._success_rule: Reply | None = None
         self._ended = False
-        # aiosmtpd's SMTP.__init__ is not called: on every connection it scans the session and
-        # its handler with inspect.getmembers (about 0.5 ms) for command methods, AUTH mechanisms
-        # and hooks that the lab does not use. These are what aiosmtpd's connection methods
-        # (connection_made, connection_lost, eof_received, the idle timer) read; a test checks
-        # the list against aiosmtpd's code.
+        self._arrival: asyncio.Future[None] | None = None  # the driver waits for bytes (or the end) on it
+        self._reading_paused = False
+        # aiosmtpd's SMTP.__init__ is not called (see the module docstring); these are what
+        # aiosmtpd's connection methods (connection_made, connection_lost, eof_received, the idle
+        # timer) read, and a test checks the list against aiosmtpd's code.
         self.loop = loop
-        # A text line of 1000 octets plus the transparency dot (RFC 5321 4.5.3.1.6, 4.5.2).
-        self.line_length_limit = limits.text_line + 1
-        reader = asyncio.StreamReader(loop=loop, limit=self.line_length_limit)
-        asyncio.StreamReaderProtocol.__init__(self, reader, client_connected_cb=self._streams_ready, loop=loop)
+        self.line_length_limit = self.core.line_limit
+        asyncio.StreamReaderProtocol.__init__(
+            self, asyncio.StreamReader(loop=loop), client_connected_cb=self._streams_ready, loop=loop
+        )
         self.hostname = server.hostname
         self.event_handler = None
         self.session = None
@@ -256,42 +258,33 @@ class LabSMTP(SMTP):
         self.transport = None
         self._timeout_duration = limits.idle_timeout
         self._timeout_handle = None
-        self._tls_handshake_okay = True
-        self._tls_protocol = None
         self._original_transport = None
         self._handler_coroutine = None
-        self._handle_hooks = {}  # no handle_STARTTLS hook: connection_made asks for one after STARTTLS
+        self._handle_hooks = {}
 
     def _streams_ready(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader, self._writer = reader, writer
+        self.writer = writer  # for drain(): the bytes themselves go to self.transport, whichever it is now
 
     # -- what the handler and the server read ----------------------------------
 
     @property
     def tls_active(self) -> bool:
         """True once a STARTTLS handshake has completed."""
-        return self._tls_protocol is not None and self.session is not None and self.session.ssl is not None
+        return self.core.tls
 
     @property
-    def _handshaking(self) -> bool:
-        """STARTTLS got its 220 and the TLS handshake has not completed (yet, or ever)."""
-        return self._tls_protocol is not None and (self.session is None or self.session.ssl is None)
-
-    @property
-    def _session(self) -> Session:
-        """aiosmtpd's session of the open connection (made in connection_made, again after STARTTLS)."""
-        assert self.session is not None
-        return self.session
-
-    @property
-    def _envelope(self) -> Envelope:
-        """The mail transaction (empty outside one; aiosmtpd makes it in connection_made)."""
-        assert self.envelope is not None
-        return self.envelope
+    def budget(self) -> SessionBudget:
+        """Junk commands and error replies so far, against Limits.junk_command_limit and hard_error_limit."""
+        return self.core.budget
 
     @property
     def client_ip(self) -> str:
         return self.peer[0] if self.peer else ""
+
+    @property
+    def client_name(self) -> str | None:
+        """The name the client gave in its last HELO or EHLO (None before one, and after STARTTLS)."""
+        return self.core.client_name
 
     @property
     def max_size(self) -> int:
@@ -301,12 +294,12 @@ class LabSMTP(SMTP):
     @property
     def sender(self) -> str | None:
         """The address of the accepted MAIL, if a transaction is open."""
-        return self.envelope.mail_from if self.envelope is not None else None
+        return self.core.envelope.mail_from
 
     @property
     def recipients(self) -> Sequence[str]:
         """The accepted RCPT addresses of the open transaction."""
-        return tuple(self.envelope.rcpt_tos) if self.envelope is not None else ()
+        return tuple(self.core.envelope.rcpt_tos)
 
     @property
     def policy(self) -> Policy:
@@ -337,19 +330,8 @@ class LabSMTP(SMTP):
 
     def facts(self) -> SessionFacts:
         """What the guard tables read about this session now."""
-        policy, session, envelope = self.policy_snapshot, self.session, self.envelope
-        if session is None or not session.host_name:
-            step = GREETED
-        elif envelope is None or not envelope.mail_from:
-            step = READY
-        else:
-            step = RCPT if envelope.rcpt_tos else MAIL
-        return SessionFacts(
-            step=step,
-            extended=bool(session is not None and session.extended_smtp),
-            tls=self.tls_active,
-            authenticated=bool(session is not None and session.authenticated),
-            refused=self._refused,
+        policy = self.policy_snapshot
+        return self.core.facts(
             stopping=policy.state == "shutting-down" or self.lab_server.stopping,
             vrfy_disabled=policy.vrfy == "disabled",
             expn_disabled=policy.expn == "disabled",
@@ -360,25 +342,39 @@ class LabSMTP(SMTP):
     # -- connection life -------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        first = self.transport is None
         super().connection_made(transport)
-        if first:
-            peer = transport.get_extra_info("peername")
-            self.peer = (str(peer[0]), int(peer[1])) if peer else None
-            self.over_limit = not self.lab_server.session_opened(self)
+        peer = transport.get_extra_info("peername")
+        self.peer = (str(peer[0]), int(peer[1])) if peer else None
+        self.over_limit = not self.lab_server.session_opened(self)
 
     def connection_lost(self, error: Exception | None) -> None:
         super().connection_lost(error)
+        self._wake()
         if not self._ended:
             self._ended = True
             self.lab_server.session_closed(self)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        """Bytes for the core (asyncio calls this, over TCP, over TLS or over an in-memory pair)."""
+        self.core.receive_data(data)
+        self._wake()
+        transport = self.transport
+        if (
+            self.core.buffered > READ_AHEAD
+            and not self._reading_paused
+            and isinstance(transport, asyncio.ReadTransport)
+        ):
+            self._reading_paused = True
+            transport.pause_reading()
         if self._command == "DATA" and self._open:
             # The idle timer restarts when a command arrives; a client streaming a long
             # message is not idle, so each chunk of the message restarts it too.
             self._reset_timeout()
+
+    def _wake(self) -> None:
+        arrival = self._arrival
+        if arrival is not None and not arrival.done():
+            arrival.set_result(None)
 
     @property
     def _open(self) -> bool:
@@ -421,7 +417,7 @@ class LabSMTP(SMTP):
         self._write(reply, close=close)
         if self._open:
             try:
-                await self._writer.drain()
+                await self.writer.drain()
             except ConnectionError:
                 pass
 
@@ -429,19 +425,23 @@ class LabSMTP(SMTP):
         """Send the ``replies.toml`` entry ``name``."""
         await self._send(server_reply(name, hostname=self.hostname, **values))
 
+    async def _refusal(self, refused: Refusal) -> None:
+        await self._reply(refused.reply, **refused.values)
+
     def _write(self, reply: Reply, *, close: bool = False) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._handshaking:
+        if self.handshaking:
             # Only the idle timeout and a stopping server write now; in the middle of a TLS
             # handshake a reply in plain text would be garbage to the client: just hang up.
             transport.close()
             return
-        self._writer.write(reply.to_bytes())
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(reply.to_bytes())
         self.codes.append(reply.code)
         if self._greeted:
-            self.budget.replied(reply)
+            self.core.budget.replied(reply)
         self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             transport.close()
@@ -452,7 +452,7 @@ class LabSMTP(SMTP):
         log.error("aiosmtpd tried to send a line of its own; sending 451 instead: %r", status)
         await self._send(server_reply("local-error"))
 
-    # -- the command loop ------------------------------------------------------
+    # -- the driver ------------------------------------------------------------
 
     def _greeting(self) -> tuple[Reply, bool]:
         """The greeting and whether to hang up after it."""
@@ -465,132 +465,87 @@ class LabSMTP(SMTP):
             rule = policy.take_rule("CONNECTION", self.client_ip)
             if rule is not None:
                 closes = rule.code in (421, 521, 221)
-                self._refused = rule.code >= 400 and not closes
+                self.core.refused = rule.code >= 400 and not closes
                 return rule, closes
             guard = refusal(GREETING_GUARDS[GREETING_RULES_AFTER:], None, facts)
         if guard is None:
             return server_reply("greeting", hostname=self.hostname), False
-        self._refused = not guard.closes
+        self.core.refused = not guard.closes
         return server_reply(guard.reply, hostname=self.hostname), guard.closes
 
     async def _handle_client(self) -> None:
-        """Greet, then read and answer commands until the connection ends."""
+        """Greet, then answer what the core reads until the connection ends."""
         reply, close = self._greeting()
         await self._send(reply, close=close)
         self._greeted = True
-        unknown_left = UNKNOWN_COMMAND_LIMIT
         while self._open:
             try:
-                line = await self._read_command_line()
-                if line is None:
-                    await self._answer_line("(line too long)", "command-too-long")
-                    continue
-                line = line.rstrip(b"\r\n")
-                if not line:
-                    await self._answer_line("(bad syntax)", "bad-syntax")
-                    continue
-                command_bytes, _, arg_bytes = line.partition(b" ")
-                try:
-                    command = command_bytes.upper().decode("ascii")
-                except UnicodeDecodeError:
-                    await self._answer_line("(bad syntax)", "bad-syntax")
-                    continue
-                arg: str | None = None
-                if arg_bytes:
-                    try:
-                        arg = arg_bytes.strip().decode("ascii")
-                    except UnicodeDecodeError:
-                        await self._answer_line("(non-ASCII line)", "non-ascii")
-                        continue
-                if len(line) + 2 > self._line_limit(command):  # the limit counts the CRLF (RFC 5321 4.5.3.1.4)
-                    await self._answer_line("(line too long)", "command-too-long")
-                    continue
-                method = _commands(type(self)).get(command)
-                if method is None:
-                    unknown_left -= 1
-                    if unknown_left < 1:
-                        self.commands.append(command)
-                        await self._send(server_reply("too-many-errors", hostname=self.hostname), close=True)
-                        continue
-                    await self._answer_line(command, "unknown-command", command=command)
-                    continue
-                if await self._over_budget(command, command):
-                    continue
-                # Every command restarts the idle timer, junk ones too (as in Postfix): the junk
-                # limit and Limits.session_deadline bound a session kept alive with NOOP.
-                self._reset_timeout()
-                await self._run(command, arg, method)
+                event = await self._next_event()
+                if isinstance(event, Command):
+                    # Every command restarts the idle timer, junk ones too (as in Postfix): the junk
+                    # limit and Limits.session_deadline bound a session kept alive with NOOP.
+                    self._reset_timeout()
+                    await self._run(event.verb, event.argument)
+                elif isinstance(event, LineRefused):
+                    await self._answer_line(event)
             except (asyncio.CancelledError, ConnectionResetError):
-                self._writer.close()
+                self.writer.close()
                 raise
             except Exception as error:  # noqa: BLE001 - any failure is answered (451), never a dead session
-                reply = self._reply_to_error(error)
                 if isinstance(error, TLSSetupException):
+                    # The client hung up or spoke plain text instead of a TLS handshake: its problem,
+                    # not the lab's. The connection closes, with no reply.
+                    log.info("%s: the TLS handshake after STARTTLS failed: %r", self.peer, error.__cause__)
                     if self.transport is not None:
                         self.transport.close()
                     self.connection_lost(error)
                 else:
-                    await self._send(reply)
+                    log.error("error in the lab server while answering %s", self._last_command, exc_info=error)
+                    await self._send(server_reply("local-error"))
 
-    def _line_limit(self, command: str) -> int:
-        """Octets the command line ``command`` may take, CRLF included (RFC 5321 4.5.3.1.4, with room for SIZE=)."""
-        extended = self.session is not None and self.session.extended_smtp
-        if command == VERB and self.learner_policy:  # a learner's policy: up to a text line
-            return self.line_length_limit - 1
-        return self.command_line_limit + (SIZE_PARAMETER_ROOM if extended and command == "MAIL" else 0)
+    async def _next_event(self) -> object:
+        """The core's next event, waiting for bytes as long as it needs them (NEED_DATA once the connection is gone)."""
+        while True:
+            event = self.core.next_event()
+            if event is not NEED_DATA or not self._open:
+                return event
+            if self._reading_paused:
+                self._reading_paused = False
+                transport = self.transport
+                if isinstance(transport, asyncio.ReadTransport):
+                    transport.resume_reading()
+            self._arrival = self.loop.create_future()
+            try:
+                await self._arrival
+            finally:
+                self._arrival = None
 
-    async def _over_budget(self, recorded: str, command: str | None) -> bool:
-        """Close the session with 421 if this line is one too many (junk or errors; see SessionBudget).
-
-        ``command`` is the line's verb, None for a line that runs no command.
-        """
-        name = self.budget.over(command)
-        if name is None:
-            return False
-        log.info("%s: %s (%d junk, %d errors), closing", self.peer, name, self.budget.junk, self.budget.errors)
-        self.commands.append(recorded)
-        await self._send(server_reply(name, hostname=self.hostname), close=True)
-        return True
-
-    async def _read_command_line(self) -> bytes | None:
-        """The next line from the client; None, once all of it is read, for a line too long to read."""
-        try:
-            return await self._reader.readuntil()
-        except asyncio.LimitOverrunError as error:
-            await self._reader.read(error.consumed)
-            while True:
-                try:
-                    await self._reader.readuntil()
-                    return None
-                except asyncio.LimitOverrunError as more:
-                    await self._reader.read(more.consumed)
-
-    async def _answer_line(self, recorded: str, name: str, **values: Any) -> None:
-        """Answer a line that runs no command (unknown, too long, not ASCII…) with reply ``name``."""
-        if await self._over_budget(recorded, None):
+    async def _answer_line(self, refused: LineRefused) -> None:
+        """Answer a line that runs no command (unknown, too long, not ASCII…), or close on one too many."""
+        self.commands.append(refused.recorded)
+        if refused.final:
+            if refused.reply in _BUDGET_REPLIES:
+                budget = self.core.budget
+                log.info("%s: %s (%d junk, %d errors), closing", self.peer, refused.reply, budget.junk, budget.errors)
+            await self._send(server_reply(refused.reply, hostname=self.hostname), close=True)
             return
-        self.commands.append(recorded)
         self.policy_snapshot = self.policy.snapshot()
         guard = refusal(SESSION_GUARDS, None, self.facts())
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
             return
-        await self._reply(name, limit=self.command_line_limit, **values)
+        await self._reply(refused.reply, limit=self.command_line_limit, **refused.values)
 
-    async def _run(self, command: str, arg: str | None, method: Command) -> None:
+    async def _run(self, command: str, arg: str | None) -> None:
         """Run one command: record it, check the guards, then the command method."""
         self._busy = True
         self._command = self._last_command = command
         self._success_rule = None
-        if command == "AUTH" and arg:
-            mechanism, _, secret = arg.partition(" ")
-            self.commands.append(f"AUTH {mechanism}" + (" ****" if secret else ""))
-        else:
-            self.commands.append(f"{command} {arg}" if arg else command)
+        self.commands.append(recorded(command, arg))
         self.policy_snapshot = self.policy.snapshot()
         try:
             if not await self._refuse(command, arg):
-                await method(self, arg)
+                await _commands(type(self))[command](self, arg)
         finally:
             self._busy = False
             self._command = None
@@ -605,7 +560,7 @@ class LabSMTP(SMTP):
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
             return True
-        rule = self.policy.take_rule(command, *_rule_candidates(command, arg))
+        rule = self.policy.take_rule(command, *rule_candidates(command, arg))
         if rule is not None:
             if rule.code >= 400 or command == "ETRN":  # the lab carries ETRN out in no way: a rule is its answer
                 await self._send(rule)
@@ -615,42 +570,27 @@ class LabSMTP(SMTP):
         if guard is not None:
             await self._reply(guard.reply)
             return True
+        wrong = argument_refusal(command, arg)
+        if wrong is not None:
+            await self._refusal(wrong)
+            return True
         return False
 
-    def _reply_to_error(self, error: Exception) -> Reply:
-        if isinstance(error, TLSSetupException):
-            # The client hung up or spoke plain text instead of a TLS handshake: its problem,
-            # not the lab's. The connection closes; this reply is never sent.
-            log.info("%s: the TLS handshake after STARTTLS failed: %r", self.peer, error.__cause__)
-            return server_reply("local-error")
-        if self._last_command == "AUTH" and isinstance(error, (ValueError, asyncio.LimitOverrunError)):
-            return server_reply("auth-line-too-long")
-        log.error("error in the lab server while answering %s", self._last_command, exc_info=error)
-        return server_reply("local-error")
-
     # -- the commands ----------------------------------------------------------
-    # Each runs after the guards (smtplab.server.guards) have let it through.
+    # Each runs after the guards and its argument's syntax check (smtplab.core.session) have let it through.
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str | None) -> None:
-        if not hostname:
-            await self._reply("helo-syntax")
-            return
-        self.envelope = Envelope()
-        self._session.extended_smtp = False
-        self._session.host_name = hostname
+        assert hostname
+        self._hello(hostname, extended=False)
         if await self._named(hostname):
             return
         await self._send(self.handler.handle_HELO(self, hostname))
 
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str | None) -> None:
-        if not hostname:
-            await self._reply("ehlo-syntax")
-            return
-        self.envelope = Envelope()
-        self._session.extended_smtp = True
-        self._session.host_name = hostname
+        assert hostname
+        self._hello(hostname, extended=True)
         if await self._named(hostname):
             return
         await self._send(self.handler.handle_EHLO(self, hostname))
@@ -664,6 +604,12 @@ class LabSMTP(SMTP):
             return False
         await self._send(refusal, close=True)
         return True
+
+    def _hello(self, hostname: str, *, extended: bool) -> None:
+        self.core.hello(hostname, extended=extended)
+        if self.session is not None:
+            self.session.host_name = hostname  # aiosmtpd's record of the session, as its own HELO keeps it
+            self.session.extended_smtp = extended
 
     @syntax("XPOLICY {json}", when="learner_policy")
     async def smtp_XPOLICY(self, arg: str | None) -> None:
@@ -685,18 +631,12 @@ class LabSMTP(SMTP):
 
     @syntax("QUIT")
     async def smtp_QUIT(self, arg: str | None) -> None:
-        if arg:
-            await self._reply("quit-syntax")
-            return
         await self._send(self.handler.handle_QUIT(self))
         if self.transport is not None:
             self.transport.close()  # and the command loop ends: nothing sent after QUIT is read
 
     @syntax("STARTTLS", when="starttls_enabled")
     async def smtp_STARTTLS(self, arg: str | None) -> None:
-        if arg:
-            await self._reply("starttls-syntax")
-            return
         if not self.policy_snapshot.starttls:
             await self._reply("starttls-unavailable")
             return
@@ -708,78 +648,90 @@ class LabSMTP(SMTP):
         await self._start_tls(context)
 
     async def _start_tls(self, context: ssl.SSLContext) -> None:
-        """Switch the connection to TLS, as aiosmtpd's STARTTLS does (see the module docstring)."""
+        """Switch the connection to TLS with asyncio's ``loop.start_tls()``; the session starts again."""
         plain = self.transport
         assert plain is not None
-        waiter = self.loop.create_future()
-        self._tls_protocol = sslproto.SSLProtocol(self.loop, self, context, waiter, server_side=True)
-        self._original_transport = plain
-        plain.set_protocol(self._tls_protocol)
-        self.transport = self._tls_protocol._app_transport
-        self._tls_protocol.connection_made(plain)
+        self.handshaking = True
+        self.core.starting_tls()
         try:
-            await waiter
+            encrypted = await self.loop.start_tls(plain, self, context, server_side=True)  # type: ignore[arg-type]
         except asyncio.CancelledError:
             raise
         except Exception as error:
             raise TLSSetupException() from error
-        if self._handshaking:
+        if encrypted is None or plain.is_closing() or self.transport is None:
             # The server hung up during the handshake (idle timeout, stopping), and asyncio then
-            # ends the handshake as if it had succeeded. Carrying on would read the plain text
-            # sent before the handshake as commands (and could store a message nobody got a 250
-            # for) on a connection that is gone, and the session would never end: end it now.
+            # ends the handshake as if it had succeeded. Carrying on would read on a connection
+            # that is gone, and the session would never end: end it now.
             raise TLSSetupException("the connection closed during the TLS handshake")
+        self.transport = encrypted
+        self.handshaking = False
+        self.core.tls_started()
+        if self.session is not None:
+            # aiosmtpd's record of the session: a new one after STARTTLS (RFC 3207 4.2), with the
+            # TLS details aiosmtpd keeps in it (and reads in eof_received).
+            self.session = Session(self.loop)
+            self.session.peer = encrypted.get_extra_info("peername")
+            self.session.ssl = {
+                name: encrypted.get_extra_info(name)
+                for name in ("sslcontext", "ssl_object", "peercert", "cipher", "compression")
+            }
 
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str | None) -> None:
         """AUTH PLAIN or LOGIN, the mechanism's name in any case (``auth plain``), as real servers take it."""
-        args = arg.split() if arg else []
-        if not args or len(args) > 2:
-            await self._reply("auth-syntax")
-            return
-        mechanism = args[0].upper()
+        mechanism, _, initial = (arg or "").strip().partition(" ")
         verify = self.lab_server.verify_token
-        if mechanism == HUB_MECHANISM and verify is not None:
-            await self._verify_learner(verify, args[1] if len(args) == 2 else None)
+        if mechanism.upper() == HUB_MECHANISM and verify is not None:
+            await self._verify_learner(verify, initial.strip() or None)
             return
-        if mechanism not in AUTH_MECHANISMS:
-            await self._reply("auth-mechanism-unknown")
+        exchange = AuthExchange()
+        step = exchange.start(arg)
+        while isinstance(step, Challenge):
+            await self._reply("auth-challenge", challenge=step.text)
+            self.core.expect_auth_answer()
+            answer = await self._next_event()
+            if not isinstance(answer, AuthAnswer):
+                return  # the connection is gone
+            if answer.problem is not None:
+                await self._send(server_reply(answer.problem))
+                return
+            step = exchange.answer(answer.text)
+        if isinstance(step, AuthRefused):
+            await self._reply(step.reply)
             return
-        read = self._auth_plain if mechanism == "PLAIN" else self._auth_login
-        credentials = await read(args[1] if len(args) == 2 else None)
-        if credentials is None:
-            return  # cancelled or unreadable; the reply has been sent
-        identity, login, password = credentials
-        user = self.handler.authenticate(self, login, password)
-        if user is None:
-            await self._auth_failed(server_reply("auth-failed"))
+        user = self.handler.authenticate(self, step.login, step.password)
+        name, values = verdict(step, user)
+        if name != "auth-ok":
+            await self._auth_failed(server_reply(name, **values))
             return
-        if identity and identity != login:
-            # RFC 4616: the server may refuse to act for another identity; the lab never does, so
-            # ``bob\0alice\0wonderland`` is refused, not logged in as alice (Postfix does the same).
-            await self._auth_failed(
-                server_reply(
-                    "auth-identity-refused",
-                    user=login.decode("utf-8", errors="replace"),
-                    identity=identity.decode("utf-8", errors="replace"),
-                )
-            )
-            return
-        self._session.authenticated = True
+        self.core.authenticated = True
         self.user = user
         await self._reply("auth-ok")
 
     async def _verify_learner(self, verify: Callable[[str], Awaitable[str | None]], initial: str | None) -> None:
         """AUTH X-JUPYTERHUB: ask the hub whose token this is; it must be the learner the EHLO named."""
-        token = await self._challenge("") if initial is None else await self._decode(initial)
-        if token is None:
+        if initial is None:
+            await self._reply("auth-challenge", challenge="")
+            self.core.expect_auth_answer()
+            answer = await self._next_event()
+            if not isinstance(answer, AuthAnswer):
+                return  # the connection is gone
+            if answer.problem is not None:
+                await self._send(server_reply(answer.problem))
+                return
+            initial = answer.text.decode("ascii", errors="replace")
+        try:
+            token = b64decode(initial, validate=True).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            await self._reply("auth-bad-base64")
             return
-        declared = learner_name(self._session.host_name)
+        declared = learner_name(self.core.client_name)
         if declared is None:
             await self._auth_failed(server_reply("hub-unnamed"))
             return
         try:
-            user = await verify(token.decode("utf-8", errors="replace"))
+            user = await verify(token)
         except OSError as error:
             log.warning("the hub could not be asked about a token: %s", error)
             await self._reply("hub-unreachable")
@@ -795,54 +747,17 @@ class LabSMTP(SMTP):
 
     async def _auth_failed(self, reply: Reply) -> None:
         """Answer a failed AUTH: at once for the first few, then more slowly; the last one allowed closes (421)."""
-        self._auth_failures += 1
-        limits = self.lab_server.limits
-        if self._auth_failures >= limits.auth_failure_limit:
-            log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures)
+        if self._auth_failures is None:
+            limits = self.lab_server.limits
+            self._auth_failures = AuthFailures(limits.auth_failure_limit, limits.auth_failure_delay)
+        last, wait = self._auth_failures.failed()
+        if last:
+            log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures.count)
             await self._reply("auth-too-many-failures")
             return
-        if self._auth_failures > AUTH_FREE_FAILURES:
-            await asyncio.sleep(limits.auth_failure_delay * (self._auth_failures - AUTH_FREE_FAILURES))
+        if wait is not None:
+            await asyncio.sleep(wait)
         await self._send(reply)
-
-    async def _auth_plain(self, initial: str | None) -> tuple[bytes, bytes, bytes] | None:
-        """(authorization identity, login, password) of AUTH PLAIN (RFC 4616), or None after sending why not."""
-        value = await self._challenge("") if initial is None else await self._decode(initial)
-        if value is None:
-            return None
-        try:
-            identity, login, password = value.split(b"\x00")
-        except ValueError:
-            await self._reply("auth-bad-plain")
-            return None
-        return identity, login, password
-
-    async def _auth_login(self, initial: str | None) -> tuple[bytes, bytes, bytes] | None:
-        """(no authorization identity, login, password) of AUTH LOGIN, or None after sending why not."""
-        user_challenge, password_challenge = LOGIN_CHALLENGES
-        login = await self._challenge(user_challenge) if initial is None else await self._decode(initial)
-        if login is None:
-            return None
-        password = await self._challenge(password_challenge)
-        if password is None:
-            return None
-        return b"", login, password
-
-    async def _challenge(self, text: str) -> bytes | None:
-        """Send a 334 challenge and read the answer (``*`` cancels); None after sending why not."""
-        await self._reply("auth-challenge", challenge=b64encode(text.encode()).decode("ascii"))
-        answer = (await self._reader.readline()).strip()
-        if answer == b"*":
-            await self._reply("auth-cancelled")
-            return None
-        return await self._decode(answer)
-
-    async def _decode(self, text: str | bytes) -> bytes | None:
-        try:
-            return b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            await self._reply("auth-bad-base64")
-            return None
 
     @syntax("HELP [command]")
     async def smtp_HELP(self, arg: str | None) -> None:
@@ -852,7 +767,7 @@ class LabSMTP(SMTP):
             if method is not None and self._in_help(method):
                 text = method.__smtp_syntax__  # type: ignore[attr-defined]
                 extended = method.__smtp_syntax_extended__  # type: ignore[attr-defined]
-                if extended and self.session is not None and self.session.extended_smtp:
+                if extended and self.core.extended:
                     text += extended
                 await self._reply("help-topic", syntax=text)
                 return
@@ -862,7 +777,7 @@ class LabSMTP(SMTP):
         else:
             await self._reply("help", commands=listed)
 
-    def _in_help(self, method: Command) -> bool:
+    def _in_help(self, method: CommandMethod) -> bool:
         """Whether HELP lists ``method``'s command now (VRFY, EXPN and STARTTLS follow the policy)."""
         if not hasattr(method, "__smtp_syntax__"):
             return False
@@ -871,187 +786,80 @@ class LabSMTP(SMTP):
 
     @syntax("VRFY <address>", when="vrfy_enabled")
     async def smtp_VRFY(self, arg: str | None) -> None:
-        if not arg:
-            await self._reply("vrfy-syntax")
-            return
-        address, _rest = parse_path(arg)
-        if address is None:
-            await self._reply("vrfy-bad-address", argument=arg)
+        assert arg
+        address = vrfy_address(arg)
+        if isinstance(address, Refusal):
+            await self._refusal(address)
             return
         await self._send(self.handler.handle_VRFY(self, address))
 
     @syntax("EXPN <list>", when="expn_enabled")
     async def smtp_EXPN(self, arg: str | None) -> None:
-        if not arg:
-            await self._reply("expn-syntax")
-            return
+        assert arg
         await self._send(self.handler.handle_EXPN(self, arg))
 
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg: str | None) -> None:
-        found = self._path_and_params("FROM:", arg, malformed="sender-malformed", syntax_error="mail-syntax")
-        if isinstance(found, str):
-            await self._reply(found)
+        path = mail_arguments(arg, extended=self.core.extended, max_size=self.max_size)
+        if isinstance(path, Refusal):
+            await self._refusal(path)
             return
-        address, options, params = found
-        repeated = repeated_param(options)
-        if repeated is not None:
-            await self._reply("mail-param-repeated", parameter=repeated)
-            return
-        body = params.pop("BODY", "7BIT")
-        if body not in ("7BIT", "8BITMIME"):
-            await self._reply("body-invalid")
-            return
-        smtputf8 = params.pop("SMTPUTF8", False)
-        if not isinstance(smtputf8, bool):
-            await self._reply("smtputf8-argument")
-            return
-        if smtputf8:
-            await self._reply("smtputf8-disabled")
-            return
-        size = params.pop("SIZE", None)
-        if size:
-            if isinstance(size, bool) or not size.isdigit():
-                await self._reply("mail-syntax")
-                return
-            if int(size) > self.max_size:
-                await self._reply("size-exceeded", max_size=self.max_size)
-                return
-        if params:
-            await self._reply("mail-params-unknown")
-            return
-        reply = self.handler.handle_MAIL(self, address, options)
+        reply = self.handler.handle_MAIL(self, path.address, list(path.options))
         if reply.is_success:
-            self._envelope.mail_from = address
-            self._envelope.mail_options.extend(options)
+            self.core.mail_accepted(path.address, path.options)
         await self._send(reply)
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
-        found = self._path_and_params("TO:", arg, malformed="recipient-malformed", syntax_error="rcpt-syntax")
-        if isinstance(found, str):
-            await self._reply(found)
+        path = rcpt_arguments(arg, extended=self.core.extended)
+        if isinstance(path, Refusal):
+            await self._refusal(path)
             return
-        address, options, params = found
-        if params:  # the lab supports no RCPT parameter (no DSN NOTIFY=, ORCPT=)
-            await self._reply("rcpt-params-unknown")
-            return
-        reply = self.handler.handle_RCPT(self, address, options)
-        if reply.is_success and not is_listed(address, self._envelope.rcpt_tos):  # a repeated one is kept once
-            self._envelope.rcpt_tos.append(address)
-            self._envelope.rcpt_options.extend(options)
+        reply = self.handler.handle_RCPT(self, path.address, list(path.options))
+        if reply.is_success and not is_listed(path.address, self.core.envelope.rcpt_tos):  # a repeated one: once
+            self.core.rcpt_accepted(path.address, path.options)
         await self._send(reply)
-
-    def _path_and_params(
-        self, keyword: str, arg: str | None, *, malformed: str, syntax_error: str
-    ) -> tuple[str, list[str], dict[str, str | bool]] | str:
-        """(address, options, parameters) of MAIL or RCPT, or the name of the reply refusing it."""
-        rest = strip_keyword(keyword, arg) if arg is not None else None
-        if rest is None:
-            return syntax_error
-        address, params_text = parse_path(rest)
-        if address is None:
-            return malformed
-        if not address:
-            return syntax_error
-        if params_text and not self._session.extended_smtp:
-            return syntax_error  # parameters are ESMTP: only after EHLO
-        options = params_text.upper().split()
-        params = parse_params(options)
-        if params is None:
-            return syntax_error
-        return address, options, params
 
     @syntax("RSET")
     async def smtp_RSET(self, arg: str | None) -> None:
-        if arg:
-            await self._reply("rset-syntax")
-            return
-        self.envelope = Envelope()
+        self.core.reset()
         await self._send(self.handler.handle_RSET(self))
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str | None) -> None:
-        if arg:
-            await self._reply("data-syntax")
-            return
         await self._reply("data-start")
-        data, problem = await self._read_message()
-        reply = server_reply(problem, max_size=self.max_size) if problem else await self._receive(data)
-        self.envelope = Envelope()
+        self.core.start_message(self.max_size)
+        end = await self._next_event()
+        if not isinstance(end, MessageEnd):
+            return  # the connection is gone
+        reply = server_reply(end.problem, max_size=self.max_size) if end.problem else await self._receive(end.data)
+        self.core.reset()
         await self._send(reply)
-
-    async def _read_message(self) -> tuple[bytes, str | None]:
-        """The message up to the final dot, without transparency dots; or the reason it was not kept.
-
-        The message ends only at CRLF . CRLF, and a transparency dot is only
-        the first octet of a line the client ended with CRLF, whatever bare
-        CR or LF the line holds (:mod:`smtplab.server.newlines`).
-
-        A message too big or with a line too long is read to its end and
-        dropped as it comes (RFC 5321 4.2.5: the reply waits for the dot).
-        """
-        lines: list[bytes] = []
-        fragments: list[bytes] = []
-        size, limit = 0, self.max_size
-        problem: str | None = None
-        while self.transport is not None:
-            try:
-                line = await self._reader.readuntil(b"\r\n")
-            except asyncio.LimitOverrunError as error:
-                problem = problem or "text-line-too-long"
-                lines.clear()
-                line = await self._reader.read(error.consumed)
-            if not fragments and line == b".\r\n":
-                break
-            size += len(line)
-            if problem is None and size > limit:
-                problem = "message-too-big"
-                lines.clear()
-            fragments.append(line)
-            if line.endswith(b"\r\n"):
-                if problem is None:
-                    whole = b"".join(fragments)
-                    if len(whole) > self.line_length_limit:
-                        problem = "text-line-too-long"
-                        lines.clear()
-                    else:
-                        lines.append(whole)
-                fragments.clear()
-        if problem is not None:
-            return b"", problem
-        return b"".join(line[1:] if line.startswith(b".") else line for line in lines), None
 
     async def _receive(self, data: bytes) -> Reply:
         """The answer to a whole message: refused, or stored durably before the 250."""
         self.policy_snapshot = self.policy.snapshot()
-        if _longest_line(data) > self.lab_server.limits.text_line:
-            # Lines are read one octet longer than the limit, to leave room for a
-            # transparency dot (RFC 5321 4.5.2); with the dot removed, each line must fit.
-            return server_reply("text-line-too-long")
-        bare = bare_newline(data)
-        if bare is not None:
-            mode = self.policy_snapshot.bare_newlines
-            if mode == "reject":
-                return server_reply("bare-newline", ending=bare)
-            if mode == "normalise":
-                data = normalised(data)
-        recipients = list(self._envelope.rcpt_tos)
+        content = message_content(
+            data, text_line=self.lab_server.limits.text_line, bare_newlines=self.policy_snapshot.bare_newlines
+        )
+        if isinstance(content, Refusal):
+            return server_reply(content.reply, **content.values)
+        recipients = list(self.core.envelope.rcpt_tos)
         rule = self.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
             if rule.code >= 400:
                 return rule
             self._success_rule = rule
-        refused = self.handler.content_refusal(self, data)
+        refused = self.handler.content_refusal(self, content)
         if refused is not None:
             return refused
-        sender = self._envelope.mail_from
+        sender = self.core.envelope.mail_from
         try:
-            number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, data)
+            number = await self.handler.deliver("" if sender in (None, "<>") else sender, recipients, content)
         except OSError as error:  # a full disk, or a Maildir that cannot be written
             return self.handler.storage_failure(self, error)
         self.stored += 1
-        self.budget.delivered()
+        self.core.budget.delivered()
         return server_reply("message-stored", number=number)
 
     async def smtp_ETRN(self, arg: str | None) -> None:
