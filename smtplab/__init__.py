@@ -33,6 +33,8 @@ _EXPORTS = {
     "explain": "core.explanation",
     "Comparison": "core.comparison",
     "compare": "core.comparison",
+    "EnhancedComparison": "core.enhanced_comparison",
+    "compare_enhanced": "core.enhanced_comparison",
     "Exchange": "core.transcript",
     "Transcript": "core.transcript",
     # the lab: its server's policy and limits, and the learner's object
@@ -54,6 +56,7 @@ _NOTEBOOK_HINT = "pip install 'smtplab[notebook]' (or run `smtplab lab`, which i
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.comparison import Comparison, compare
+    from smtplab.core.enhanced_comparison import EnhancedComparison, compare_enhanced
     from smtplab.core.explanation import Explanation, explain
     from smtplab.core.reply import EnhancedStatus, Reply, ReplyCategory, ReplyClass, parse_reply
     from smtplab.core.transcript import Exchange, Transcript
@@ -124,6 +127,7 @@ __all__ = [
     "ClassServerUnreachable",
     "CodeComparer",
     "Comparison",
+    "EnhancedComparison",
     "CourseError",
     "EnhancedStatus",
     "Exchange",
@@ -156,6 +160,7 @@ __all__ = [
     "__version__",
     "catalogue",
     "compare",
+    "compare_enhanced",
     "explain",
     "parse_reply",
 ]

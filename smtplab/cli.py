@@ -158,10 +158,10 @@ def _add_explain(commands: argparse._SubParsersAction) -> None:
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser(
-        "compare", formatter_class=_HelpFormatter, help="compare two reply codes side by side"
+        "compare", formatter_class=_HelpFormatter, help="compare two reply codes (or two enhanced codes) side by side"
     )
-    compare.add_argument("a", help="first reply code, e.g. 250")
-    compare.add_argument("b", help="second reply code, e.g. 252")
+    compare.add_argument("a", help="first reply code, e.g. 250 (or enhanced code, e.g. 5.1.1)")
+    compare.add_argument("b", help="second reply code, e.g. 252 (or enhanced code, e.g. 5.1.2)")
     _add_lang(compare)
     _add_format(compare)
 
@@ -543,9 +543,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(explain(" ".join(args.code), lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "compare":
-            from smtplab.core.comparison import compare
+            from smtplab.core.enhanced_comparison import compare_enhanced, is_enhanced_query
 
-            print(compare(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
+            if is_enhanced_query(args.a) and is_enhanced_query(args.b):
+                print(compare_enhanced(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
+            else:
+                from smtplab.core.comparison import compare
+
+                print(compare(args.a, args.b, lang=args.lang).render(_format(args.format)), end="")
         elif args.command == "list":
             _print_list(args.lang, args.kind, "json" if args.json else _format(args.format))
         elif args.command == "lab":

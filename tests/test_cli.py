@@ -74,14 +74,28 @@ def test_version():
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("explain", "999"), "unknown reply code 999: the catalogue has no 999; nearest known codes: 556, 555, 554"),
+        (
+            ("explain", "999"),
+            "999 is not a valid SMTP reply code: its first digit must be 2 to 5 and its second 0 to 5",
+        ),
+        (
+            ("explain", "5.1"),
+            "'5.1' is not a complete enhanced status code: it has three parts, class.subject.detail; "
+            "did you mean 5.1.0 or 5.1.1?",
+        ),
+        (
+            ("compare", "5.1.1", "550"),
+            "compare takes two reply codes such as 250 and 252, or two enhanced status codes such as 5.1.1 and "
+            "5.1.2, not one of each; read 5.1.1 with smtplab explain 5.1.1",
+        ),
+        (("compare", "250", "559"), "unknown reply code 559: the catalogue has no 559"),
         (("explain", "abc"), "cannot explain 'abc'"),
         (
             ("explain", "2.99.99"),
             "unknown enhanced status code 2.99.99: the IANA registry has no X.99.99; "
             "nearest known: 2.7.30, 2.7.29, 2.7.28",
         ),
-        (("compare", "250", "999"), "unknown reply code 999"),
+        (("compare", "250", "999"), "999 is not a valid SMTP reply code"),
         (("explain", "250-oops"), "continuation line"),
     ],
 )
@@ -155,10 +169,10 @@ def test_cli_offers_every_catalogue_language():
     [
         (
             ("explain", "599", "--lang", "vi"),
-            "smtplab: lỗi: không có mã phản hồi 599 trong danh mục; các mã gần nhất: 556, 555, 554",
+            "smtplab: lỗi: 599 không phải là mã phản hồi SMTP hợp lệ: chữ số đầu phải từ 2 đến 5",
         ),
         (("explain", "550-5.1.1 first line", "--lang", "vi"), "smtplab: lỗi: dòng 1 là dòng tiếp nối (550-)"),
-        (("compare", "250", "999", "--lang=vi"), "smtplab: lỗi: không có mã phản hồi 999"),
+        (("compare", "250", "559", "--lang=vi"), "smtplab: lỗi: không có mã phản hồi 559 trong danh mục"),
         (("explain", "6.1.1", "--lang", "vi"), "smtplab: lỗi: '6.1.1' không phải là mã trạng thái mở rộng"),
         (("compare", "250", "--lang", "vi"), "smtplab compare: lỗi: còn thiếu các đối số sau: b"),
         (("list", "--kind", "x", "--lang", "vi"), "smtplab list: lỗi: đối số --kind: giá trị 'x' không hợp lệ"),
@@ -187,3 +201,24 @@ def test_suggestions_follow_the_shape_of_what_was_typed(query, first, also):
     assert suggestions[0] == first
     if also:
         assert also in suggestions
+
+
+@pytest.mark.parametrize(("lang", "note"), [("en", "no entry for 559"), ("vi", "không có mục nào cho mã 559")])
+def test_explain_reads_an_uncatalogued_code_from_its_digits(lang, note):
+    result = smtplab("explain", "559", "--lang", lang)
+    assert result.returncode == 0 and result.stderr == ""
+    assert note in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", ["Enhanced status codes 5.1.1", "Both are about subject 1, Addressing", "X.1.2 is"]),
+        ("vi", ["Mã trạng thái mở rộng 5.1.1", "Cả hai cùng chủ đề 1", "X.1.2 là"]),
+    ],
+)
+def test_compare_of_two_enhanced_codes_compares_them(lang, expected):
+    result = smtplab("compare", "5.1.1", "5.1.2", "--lang", lang)
+    assert result.returncode == 0 and result.stderr == ""
+    text = " ".join(result.stdout.split())
+    assert all(part in text for part in expected), text

@@ -2,8 +2,12 @@
 
 About 950 pairs per language. The invariants: no sentence twice in one
 comparison, no greeting described as answering (or accepting) a command,
-no "Unspecified" category used as a topic, no leftover placeholder, and every
-RFC section named in the text is one the references know.
+no "Unspecified" category used as a topic, no leftover placeholder, every
+RFC section named in the text is one the references know; every comparison
+opens with a one-line intro naming what each code says (its gist), and a
+generated pair of one class names both situations among its differences;
+"most often seen with" only where a real-world line shows that code; no
+enhanced status code put on a greeting or on a reply to EHLO/HELO.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
+from test_catalogue_truths import enhanced_code_on_a_greeting_or_ehlo
 
 from smtplab import catalogue, compare
 from smtplab.core.roles import is_greeting
@@ -52,6 +57,28 @@ def _known_sections() -> set[tuple[str, str]]:
 KNOWN = _known_sections()
 
 
+def _observed() -> dict[int, set[str]]:
+    """The enhanced status codes each basic code's real-world lines show, read straight from the data file."""
+    facts = tomllib.loads((DATA / "basic.toml").read_text(encoding="utf-8"))
+    return {
+        int(code): {
+            m[1] for r in entry.get("real_world", ()) if (m := re.match(r"\d{3}[ -]([245]\.\d+\.\d+) ", r["line"]))
+        }
+        for code, entry in facts.items()
+    }
+
+
+OBSERVED = _observed()
+# "most often seen with" in each language: the basic code and the enhanced code it names.
+USUAL = {
+    "en": re.compile(
+        r"(\d{3}) (?:is|carries none as a greeting \(RFC 2034\), but later in the session it is) "
+        r"most often seen with ([245]\.\d+\.\d+)"
+    ),
+    "vi": re.compile(r"mã hay đi kèm (\d{3}) nhất là ([245]\.\d+\.\d+)"),
+}
+
+
 def _sections_named(text: str) -> set[tuple[str, str]]:
     """Each "RFC n §x" and each bare "§x" after "RFC n" in the same paragraph."""
     named = set()
@@ -68,6 +95,24 @@ def _sections_named(text: str) -> set[tuple[str, str]]:
 
 def _sentences(texts: tuple[str, ...]) -> list[str]:
     return [s.strip() for t in texts for s in _SENTENCE_RE.split(t) if s.strip()]
+
+
+def _situations_and_claims(lang: str, comparison, text: str) -> list[str]:
+    """What each code means said in the intro (and, for one class, in the differences); no unproven claim."""
+    a, b, problems = comparison.a, comparison.b, []
+    one_line = " ".join(text.split("\n\n")[1].split())
+    if a.gist not in one_line or b.gist not in one_line:
+        problems.append(f"the one-line intro does not give both gists: {one_line}")
+    if a.class_digit == b.class_digit and not comparison.curated:
+        if not any(a.gist in d and b.gist in d for d in comparison.differences):
+            problems.append("same class, but the differences do not name both situations")
+    for code, enhanced in USUAL[lang].findall(" ".join(text.split())):
+        if enhanced not in OBSERVED[int(code)]:
+            problems.append(f"{code} 'most often seen with' {enhanced}, which no real line shows")
+    for sentence in _sentences(comparison.differences):
+        if enhanced_code_on_a_greeting_or_ehlo(lang, sentence, about_enhanced=False):
+            problems.append(f"an enhanced code on a greeting or EHLO reply: {sentence}")
+    return problems
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
@@ -96,6 +141,7 @@ def test_every_pair_of_basic_codes_reads_true(lang):
                 for phrase in ANSWERS[lang]:
                     if phrase.format(code=code) in " ".join(said):
                         problems.append(f"{a.code}/{b.code}: {phrase.format(code=code)!r}")
+        problems.extend(f"{a.code}/{b.code}: {p}" for p in _situations_and_claims(lang, comparison, text))
         for number, section in _sections_named(text):
             if (number, section) not in KNOWN:
                 problems.append(f"{a.code}/{b.code}: names RFC {number} §{section}, which no reference cites")
@@ -125,6 +171,7 @@ def test_curated_pairs_exist_in_both_languages_with_the_same_references():
         (503, 530),
         (220, 421),
         (220, 554),
+        (521, 554),
     ]:
         assert pair in en.curated_pairs(), pair
     for a, b in en.curated_pairs():

@@ -44,7 +44,8 @@ def test_an_enhanced_code_alone_explains_class_subject_and_detail():
     assert f"Class 5: {cat.enhanced_class(5).title}." in text
     assert f"Subject 1: {cat.enhanced_subject(1).title}." in text
     assert f"Detail X.1.1: {cat.enhanced('X.1.1').title}." in text
-    assert "Usually carried by: 451, 550" in text
+    assert "Registered (IANA) with: 550\n" in text  # the registry's 451 is not of class 5
+    assert "Registered (IANA) with: 451, 550\n" in str(explain("X.1.1"))
 
 
 def test_code_plus_enhanced_code_explains_both():
@@ -92,7 +93,14 @@ def test_an_enhanced_code_of_the_wrong_class_is_read_as_text():
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        (999, "unknown reply code 999: the catalogue has no 999; nearest known codes: 556, 555, 554"),
+        (999, "999 is not a valid SMTP reply code: its first digit must be 2 to 5 and its second 0 to 5"),
+        ("260", "260 is not a valid SMTP reply code"),
+        (
+            "5.1",
+            "'5.1' is not a complete enhanced status code: it has three parts, class.subject.detail; "
+            "did you mean 5.1.0 or 5.1.1?",
+        ),
+        ("X.7", "did you mean X.7.0 or X.7.1?"),
         ("abc", "cannot explain 'abc'"),
         ("2.99.99", "unknown enhanced status code 2.99.99"),
         ("", "cannot explain ''"),
@@ -156,7 +164,9 @@ def test_the_iana_registry_is_named_in_the_readers_language():
 
 
 def test_errors_are_worded_in_the_language_asked_for():
-    with pytest.raises(UnknownCode, match="không có mã phản hồi 599 trong danh mục; các mã gần nhất: 556, 555, 554"):
+    with pytest.raises(
+        UnknownCode, match="599 không phải là mã phản hồi SMTP hợp lệ: .*; các mã gần nhất: 556, 555, 554"
+    ):
         explain(599, lang="vi")
     with pytest.raises(SMTPLabError, match=r"dòng 1 là dòng tiếp nối \(550-\)") as caught:
         explain("550-5.1.1 first line", lang="vi")
@@ -172,3 +182,16 @@ def test_an_enhanced_code_with_a_class_that_does_not_exist_suggests_the_real_one
     with pytest.raises(UnknownCode) as caught:
         explain("0252")
     assert caught.value.suggestions[0] == "252"
+
+
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [("en", "The catalogue has no entry for 559."), ("vi", "Danh mục không có mục nào cho mã 559.")],
+)
+def test_a_valid_code_the_catalogue_lacks_is_explained_from_its_digits_like_a_reply_line(lang, note):
+    alone, line = str(explain("559", lang=lang)), str(explain("559 5.0.0 something odd", lang=lang))
+    assert note in flat(alone) and note in flat(line)
+    cat = catalogue(lang)
+    for text in (alone, line):
+        assert cat.reply_class_name(5) in flat(text) and cat.category_name(5) in flat(text)
+    assert explain(559).code == 559

@@ -266,15 +266,16 @@ def test_smtp_compare_shows_two_codes_side_by_side(ip):
     [
         (
             "smtp_explain",
-            "259",
-            "%smtp_explain: unknown reply code 259: the catalogue has no 259; nearest known codes: 253, 252, 251",
+            "269",
+            "%smtp_explain: 269 is not a valid SMTP reply code: its first digit must be 2 to 5 and its second 0 to 5",
         ),
         ("smtp_explain", "", "%smtp_explain needs a code: %smtp_explain 252"),
         ("smtp_explain", "252 --lnag vi", "%smtp_explain has no flag --lnag; did you mean --lang?"),
         ("smtp_explain", "252 --lang de", "no catalogue in language 'de'; available: en, vi"),
         ("smtp_compare", "250", "%smtp_compare needs two reply codes, e.g. %smtp_compare 250 252; got 1: 250"),
         ("smtp_compare", "250 251 252", "got 3: 250 251 252"),
-        ("smtp_compare", "250 999", "%smtp_compare: unknown reply code 999"),
+        ("smtp_compare", "250 999", "%smtp_compare: 999 is not a valid SMTP reply code"),
+        ("smtp_compare", "250 559", "%smtp_compare: unknown reply code 559: the catalogue has no 559"),
         ("smtp_compare", "250 '252", "%smtp_compare: cannot read the line"),
     ],
 )

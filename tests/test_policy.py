@@ -293,7 +293,7 @@ VRFY = [
     (
         {"vrfy": "confirm", "forwarding": "refuse"},
         "dave",
-        "551 5.1.6 User not local; please try <dave@elsewhere.example>",
+        "551 5.1.1 User not local; please try <dave@elsewhere.example>",
     ),
     ({"vrfy": "confirm"}, "nobody", "550 5.1.1 <nobody@lab.example>: User unknown"),
     (
@@ -338,7 +338,7 @@ RCPT = [
     ({}, "staff@lab.example", "250 2.1.5 Recipient <staff@lab.example> OK"),
     ({}, "postmaster", "250 2.1.5 Recipient <postmaster> OK"),
     ({}, "dave@lab.example", "251 2.1.5 User not local; will forward to <dave@elsewhere.example>"),
-    ({"forwarding": "refuse"}, "dave@lab.example", "551 5.1.6 User not local; please try <dave@elsewhere.example>"),
+    ({"forwarding": "refuse"}, "dave@lab.example", "551 5.1.1 User not local; please try <dave@elsewhere.example>"),
     ({}, "nobody@lab.example", "550 5.1.1 <nobody@lab.example>: User unknown"),
     ({}, "eve@elsewhere.example", "550 5.7.1 <eve@elsewhere.example>: Relay access denied"),
     (

@@ -196,7 +196,7 @@ def test_comparer_in_vietnamese():
 
 
 def test_comparer_refuses_an_unknown_code():
-    with pytest.raises(UnknownCode, match="unknown reply code 299"):
+    with pytest.raises(UnknownCode, match="299 is not a valid SMTP reply code"):
         CodeComparer(299, 250)
 
 
@@ -538,7 +538,7 @@ def test_quiz_bad_guess_is_a_message_and_sends_nothing(lab):
     widget.next.click()  # not checked yet: nothing happens
     assert widget.index == 0
     answer(widget, "299")
-    assert "unknown reply code 299" in widget.feedback.value
+    assert "299 is not a valid SMTP reply code" in widget.feedback.value
     answer(widget, "7xx")
     assert widget.error is not None and not widget.checked
     widget.guess.value = "252"

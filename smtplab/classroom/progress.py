@@ -7,7 +7,7 @@ one line per reply the server sends::
     {"event": "start", "time": "...", "scenario": "default", "default_policy": true}
     {"time": "2026-12-04T09:15:02.120Z", "session": "k3f9-7", "peer": "10.0.0.5:50412",
      "learner": "an", "command": "RCPT TO:<dave@lab.example>", "code": 551,
-     "enhanced": "5.1.6", "reply": "551 5.1.6 User not local; please try <dave@elsewhere.example>"}
+     "enhanced": "5.1.1", "reply": "551 5.1.1 User not local; please try <dave@elsewhere.example>"}
 
 ``command`` is the command line the reply answers (``null`` for the
 greeting and for a reply that answers no new line, such as the 250 after a

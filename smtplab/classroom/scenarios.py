@@ -106,9 +106,9 @@ _ALL = (
         "relay-test",
         {"vrfy": "confirm", "forwarding": "refuse", "null_mx": ["nomail.example"]},
         {
-            "en": "relaying: RCPT for another domain 550 5.7.1, for dave (moved) 551 5.1.6, "
+            "en": "relaying: RCPT for another domain 550 5.7.1, for dave (moved) 551 5.1.1, "
             "for nomail.example 556 5.1.10; local users 250",
-            "vi": "chuyển tiếp: RCPT cho miền khác 550 5.7.1, cho dave (đã chuyển) 551 5.1.6, "
+            "vi": "trung chuyển: RCPT cho miền khác 550 5.7.1, cho dave (đã chuyển) 551 5.1.1, "
             "cho nomail.example 556 5.1.10; người dùng nội bộ 250",
         },
     ),
@@ -125,7 +125,7 @@ _ALL = (
         {"max_size": 1024},
         {
             "en": "EHLO advertises SIZE 1024: MAIL with a larger SIZE= or a larger message gets 552 5.3.4",
-            "vi": "EHLO quảng bá SIZE 1024: MAIL với SIZE= lớn hơn hoặc thư lớn hơn nhận 552 5.3.4",
+            "vi": "EHLO liệt kê SIZE 1024: MAIL với SIZE= lớn hơn hoặc thư lớn hơn nhận 552 5.3.4",
         },
     ),
     Scenario(

@@ -34,6 +34,7 @@ __all__ = [
     "Catalogue",
     "EnhancedCode",
     "EnhancedPart",
+    "HistoricalCommand",
     "LabRecipe",
     "LabRule",
     "PairNotes",
@@ -44,9 +45,13 @@ __all__ = [
 
 LANGUAGES: tuple[str, ...] = ("en", "vi")
 BASIC_FIELDS = ("title", "description", "when", "fix", "choose")
+#: The one-clause gist of a basic code ("means the credentials were wrong"), kept apart from
+#: BASIC_FIELDS because it is a clause, not a paragraph: comparisons put it after the code.
+GIST_FIELD = "gist"
 ENHANCED_FIELDS = ("title", "description", "when", "fix")
 
 _THREE_DIGITS_RE = re.compile(r"[0-9]{3}\Z")
+_VALID_CODE_RE = re.compile(r"[2-5][0-5][0-9]\Z")  # RFC 5321 §4.2.1: first digit 2-5, second 0-5
 _ENHANCED_QUERY_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _WRONG_CLASS_RE = re.compile(r"[0136-9]\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 
@@ -58,6 +63,18 @@ class RealWorldReply:
     server: str
     command: str
     line: str
+    source: str
+
+
+@value
+class HistoricalCommand:
+    """A command only an obsoleted RFC says the code answers (554 to EHLO, RFC 1869 §4.4).
+
+    Kept apart from the current commands, so that nothing generated from them
+    teaches a rule RFC 5321 replaced; ``explain`` names it as history, with its source.
+    """
+
+    command: str
     source: str
 
 
@@ -110,6 +127,8 @@ class BasicCode:
     unconfirmed: bool
     registry_only: bool
     deprecated: bool
+    gist: str = ""
+    historical: tuple[HistoricalCommand, ...] = ()
 
     @property
     def class_digit(self) -> int:
@@ -419,7 +438,8 @@ class Catalogue:
     def _build_basic(self, code: int) -> BasicCode:
         key, lang = str(code), self.lang
         fact = self._facts[key]
-        text = _text_table(self._prose[key], BASIC_FIELDS, f"smtplab/data/{lang}/basic.toml [{code}]")
+        where = f"smtplab/data/{lang}/basic.toml [{code}]"
+        text = _text_table(self._prose[key], (*BASIC_FIELDS, GIST_FIELD), where)
         return BasicCode(
             code=code,
             lang=lang,
@@ -436,6 +456,7 @@ class Catalogue:
             unconfirmed=bool(fact.get("unconfirmed", False)),
             registry_only=bool(fact.get("registry_only", False)),
             deprecated=bool(fact.get("deprecated", False)),
+            historical=tuple(HistoricalCommand(**item) for item in fact.get("historical", ())),
             **text,
         )
 
@@ -450,6 +471,8 @@ class Catalogue:
             return self._entry(int(text))
         suggestions = self.nearest_basic(text)
         hint = self.ui("error.nearest_hint", codes=", ".join(suggestions)) if suggestions else ""
+        if _THREE_DIGITS_RE.match(text) and not _VALID_CODE_RE.match(text):
+            raise UnknownCode(self.ui("error.invalid_code", code=text, hint=hint), text, suggestions)
         if _THREE_DIGITS_RE.match(text):
             raise UnknownCode(self.ui("error.unknown_code", code=text, hint=hint), text, suggestions)
         raise UnknownCode(self.ui("error.not_a_code", text=text, hint=hint), text, suggestions)
@@ -517,6 +540,14 @@ class Catalogue:
             key,
             suggestions,
         )
+
+    def enhanced_in_subject(self, cls: str, subject: int, n: int = 2) -> tuple[str, ...]:
+        """The first ``n`` registry codes of one subject, in class ``cls`` (``"5"``, 1 → ``5.1.0``, ``5.1.1``).
+
+        What ``explain 5.1`` suggests: the learner typed a class and a subject and stopped.
+        """
+        found = [e.code for e in self._enhanced_entries().values() if e.subject == subject][:n]
+        return tuple(f"{cls}{code[1:]}" for code in found)
 
     def nearest_enhanced_shape(self, text: str) -> tuple[str, ...]:
         """For ``6.1.1`` (an enhanced code with a class that does not exist): ``5.1.1``, ``4.1.1``; else ()."""

@@ -1,16 +1,17 @@
 """``compare()``: two reply codes side by side, in the shape of a reference page.
 
-Sections, in order: title, introduction (do they share a class, and what
-that means) and the key differences (numbered), then, folded (``Details``
-blocks: one click away in a notebook, printed in full in a terminal), when to
-use which, each code's description / when you see it / how to fix, and learn more. Notable pairs have
+Sections, in order: title, a one-line introduction (each code's class and
+gist: what it says, in one clause), what the classes and categories mean and
+the key differences (numbered), then, folded (``Details`` blocks: one click
+away in a notebook, printed in full in a terminal), when to use which, each
+code's description / when you see it / how to fix, and learn more. Notable pairs have
 curated differences in the catalogue; every other pair gets differences
 assembled from the two entries. Pure.
 """
 
 from __future__ import annotations
 
-from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue
+from smtplab.core.catalogue import BasicCode, Catalogue, PairNotes, catalogue, normalise_enhanced
 from smtplab.core.document import Details, Displayable, Document, Heading, Items, Paragraph, Strong
 from smtplab.core.references import reference_span
 from smtplab.core.roles import all_commands, answers_commands, commands_phrase, enhanced_phrase, role, role_sentence
@@ -61,8 +62,10 @@ class Comparison(Displayable):
         a, b = self.a, self.b
         blocks: list[Block] = [
             Heading(cat.ui("title.compare", a=a.code, title_a=a.title, b=b.code, title_b=b.title), 1),
-            Paragraph(introduction(cat, a, b)),
         ]
+        if a.code != b.code:
+            blocks.append(Paragraph(one_line(cat, a, b)))
+        blocks.append(Paragraph(introduction(cat, a, b)))
         if a.code != b.code:  # the lesson first; each code's full entry folded below it
             blocks.append(Heading(cat.ui("heading.differences"), 2))
             blocks.append(Items(tuple((d,) for d in self.differences), ordered=True))
@@ -78,6 +81,22 @@ class Comparison(Displayable):
         sources = Document("comparison", (Items(_learn_more_items(cat, a, b)),), self.lang)
         blocks.append(Details((cat.ui("heading.learn_more"),), sources))
         return Document("comparison", tuple(blocks), self.lang)
+
+
+def one_line(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
+    """The comparison in one line: both codes with their class, and what each one says (its gist)."""
+    key = "compare.one_line_same" if a.class_digit == b.class_digit else "compare.one_line"
+    return cat.ui(
+        key,
+        a=a.code,
+        title_a=a.title,
+        digit_a=a.class_digit,
+        gist_a=a.gist,
+        b=b.code,
+        title_b=b.title,
+        digit_b=b.class_digit,
+        gist_b=b.gist,
+    )
 
 
 def introduction(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
@@ -126,7 +145,14 @@ def _outcome(cat: Catalogue, a: BasicCode, b: BasicCode) -> str:
     """What the two first digits mean for the client, said in a way that fits both codes' roles."""
     classes = {a.class_digit: a, b.class_digit: b}
     if a.class_digit == b.class_digit:
-        return cat.ui("compare.diff_same_class", a=a.code, b=b.code, class_name=cat.reply_class_name(a.class_digit))
+        return cat.ui(
+            "compare.diff_same_class",
+            a=a.code,
+            b=b.code,
+            gist_a=a.gist,
+            gist_b=b.gist,
+            class_name=cat.reply_class_name(a.class_digit),
+        )
     if {4, 5} == set(classes):
         return cat.ui("compare.diff_retry", transient=classes[4].code, permanent=classes[5].code)
     if {2, 3} == set(classes):
@@ -171,7 +197,9 @@ def _commands(cat: Catalogue, a: BasicCode, b: BasicCode) -> list[str]:
     if same_list or "*" in a.commands or "*" in b.commands:
         return out
     shared = [c for c in commands_a if c in commands_b and c not in ("*", "CONNECTION")]
-    if shared:
+    # When one list holds the other, the roles sentence has already said what they share.
+    nested = set(commands_a) <= set(commands_b) or set(commands_b) <= set(commands_a)
+    if shared and not nested:
         out.append(cat.ui("compare.diff_shared_commands", shared=commands_phrase(cat, tuple(shared))))
     return out
 
@@ -222,6 +250,17 @@ def compare(a: int | str, b: int | str, lang: str = "en") -> Comparison:
     when either is not in the catalogue.
     """
     cat = catalogue(lang)
+    enhanced = [str(c).strip() for c in (a, b) if isinstance(c, str) and normalise_enhanced(c) is not None]
+    if len(enhanced) == 2:
+        a_text, b_text = enhanced
+        raise UnknownCode(cat.ui("error.compare_two_enhanced", a=a_text, b=b_text), a_text, tuple(enhanced))
+    if enhanced:
+        commands = cat.ui("label.command_list_and").join(f"smtplab explain {c}" for c in enhanced)
+        raise UnknownCode(
+            cat.ui("error.compare_enhanced", codes=cat.ui("label.command_list_and").join(enhanced), commands=commands),
+            enhanced[0],
+            tuple(enhanced),
+        )
     entries = []
     for code in (a, b):
         if isinstance(code, bool) or not isinstance(code, (int, str)):

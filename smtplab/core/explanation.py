@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Explanation", "explain", "command_spans", "code_spans"]
 
 _BARE_CODE_RE = re.compile(r"[0-9]{3}\Z")
+_VALID_CODE_RE = re.compile(r"[2-5][0-5][0-9]\Z")  # RFC 5321 §4.2.1: first digit 2-5, second 0-5
+_HALF_ENHANCED_RE = re.compile(r"([245Xx])\.([0-9]{1,3})\Z")
 _REPLY_LINE_RE = re.compile(r"[0-9]{3}([ -]|\Z)")
 
 Query = "int | str | Reply"
@@ -81,6 +83,7 @@ class Explanation(Displayable):
     basic: BasicCode | None = None
     enhanced_status: str | None = None
     enhanced: EnhancedCode | None = None
+    uncatalogued: int | None = None  # a valid code the catalogue has no entry for, asked for by itself
 
     def __repr__(self) -> str:
         return f"Explanation({self.query!r}, lang={self.lang!r})"
@@ -90,7 +93,7 @@ class Explanation(Displayable):
         """The three-digit code explained, if any."""
         if self.reply is not None:
             return self.reply.code
-        return self.basic.code if self.basic else None
+        return self.basic.code if self.basic else self.uncatalogued
 
     def document(self) -> Document:
         """The reference page: what was said, what it means, when you see it and how to fix it; the rest
@@ -136,21 +139,13 @@ class Explanation(Displayable):
             blocks.append(Heading(cat.ui("title.unknown_reply", code=self.reply.code), 1))
         elif self.enhanced is not None:
             blocks.append(Heading(cat.ui("title.enhanced", code=self.enhanced_status, title=self.enhanced.title), 1))
+        elif self.uncatalogued is not None:
+            blocks.extend(_uncatalogued_blocks(cat, self.uncatalogued))
         if self.reply is not None:
             blocks.append(Heading(cat.ui("heading.server_said"), 2))
             blocks.append(Preformatted(tuple(self.reply.wire_lines())))
             if self.basic is None:
-                blocks.append(
-                    Paragraph(
-                        cat.ui(
-                            "label.unknown_code",
-                            code=self.reply.code,
-                            class_name=cat.reply_class_name(self.reply.code // 100),
-                        )
-                    )
-                )
-                blocks.append(Heading(cat.ui("heading.digits"), 2))
-                blocks.append(digits_items(cat, self.reply.code))
+                blocks.extend(_uncatalogued_blocks(cat, self.reply.code)[1:])
             mismatch = _class_mismatch(self.reply)
             if mismatch:
                 blocks.append(
@@ -175,6 +170,16 @@ class Explanation(Displayable):
 
 #: The sections of a reference page that :meth:`Explanation.document` folds (ui.toml ``[heading]`` keys).
 _FOLDED = ("digits", "choose", "commands", "related", "real_world", "learn_more")
+
+
+def _uncatalogued_blocks(cat: Catalogue, code: int) -> list[Block]:
+    """Title, the note that the catalogue has no entry, and what the digits say (RFC 5321 §4.2: act on them)."""
+    return [
+        Heading(cat.ui("title.unknown_reply", code=code), 1),
+        Paragraph(cat.ui("label.unknown_code", code=code, class_name=cat.reply_class_name(code // 100))),
+        Heading(cat.ui("heading.digits"), 2),
+        digits_items(cat, code),
+    ]
 
 
 def _class_mismatch(reply: Reply) -> str | None:
@@ -206,11 +211,13 @@ def _basic_blocks(cat: Catalogue, entry: BasicCode, with_enhanced_list: bool) ->
             if entry.except_commands
             else ()
         )
-        blocks.append(Paragraph(*command_spans(cat, commands), *exempt))
+        history = tuple("; " + cat.ui("label.historical", command=h.command, source=h.source) for h in entry.historical)
+        blocks.append(Paragraph(*command_spans(cat, commands), *exempt, *history))
         if with_enhanced_list and entry.enhanced:
             blocks.append(
                 Paragraph(
-                    cat.ui("label.enhanced_with") + ": ",
+                    cat.ui("label.enhanced_with_greeting" if commands == ("CONNECTION",) else "label.enhanced_with")
+                    + ": ",
                     *[s for i, e in enumerate(entry.enhanced) for s in ((", ",) if i else ()) + (Code(e),)],
                 )
             )
@@ -266,14 +273,38 @@ def _enhanced_blocks(
         blocks.append(Paragraph(entry.when))
         blocks.append(Heading(cat.ui("heading.fix"), level))
         blocks.append(Paragraph(entry.fix))
-        basic = entry.basic
-        blocks.append(
-            Paragraph(
-                cat.ui("label.travels_with") + ": ",
-                *(code_spans(basic) if basic else (cat.ui("label.any_basic"),)),
-            )
-        )
+        blocks.append(_registered_with(cat, status, entry))
     return blocks
+
+
+def _registered_with(cat: Catalogue, status: str, entry: EnhancedCode) -> Paragraph:
+    """The basic codes the IANA registry lists with the entry, kept to the class of ``status``.
+
+    The registry's column is class-independent (X.2.2 lists 552), but a 4.2.2
+    can only ride on a 4xx reply (RFC 3463 §2): a class-specific code shows
+    only codes of its class, and says so when the registry lists none of them,
+    naming instead the catalogue's codes of that class seen or registered with it.
+    """
+    label = cat.ui("label.travels_with") + ": "
+    if not entry.basic:
+        return Paragraph(cat.ui("label.registry_none", generic=entry.code))
+    cls = status.split(".")[0]
+    if cls == "X":
+        return Paragraph(label, *code_spans(entry.basic))
+    same_class = tuple(c for c in entry.basic if c // 100 == int(cls))
+    if same_class:
+        return Paragraph(label, *code_spans(same_class))
+    carriers = tuple(b.code for b in cat.basic_codes() if status in b.enhanced)
+    other = ", ".join(str(c) for c in entry.basic)
+    if carriers:
+        return Paragraph(
+            cat.ui("label.registry_other_class", generic=entry.code, codes=other, status=status) + " ",
+            *code_spans(carriers),
+            ".",
+        )
+    return Paragraph(
+        cat.ui("label.registry_other_class_none", generic=entry.code, codes=other, status=status, digit=cls)
+    )
 
 
 def _learn_more(cat: Catalogue, basic: BasicCode | None, enhanced: EnhancedCode | None) -> list[Block]:
@@ -310,8 +341,19 @@ def explain(query: int | str | Reply, lang: str = "en") -> Explanation:
         )
     text = str(query).strip()
     if _BARE_CODE_RE.match(text) or isinstance(query, int):
+        if not cat.has_basic(text) and _VALID_CODE_RE.match(text):
+            return Explanation(text, lang, uncatalogued=int(text))
         entry = cat.basic(text)
         return Explanation(text, lang, basic=entry)
+    half = _HALF_ENHANCED_RE.match(text)
+    if half:
+        suggestions = cat.enhanced_in_subject(half[1].upper(), int(half[2]))
+        if suggestions:
+            raise UnknownCode(
+                cat.ui("error.incomplete_enhanced", text=text, codes=cat.ui("label.or").join(suggestions)),
+                text,
+                suggestions,
+            )
     enhanced_key = normalise_enhanced(text)
     if enhanced_key is not None or cat.nearest_enhanced_shape(text):
         return Explanation(text, lang, enhanced_status=enhanced_key, enhanced=cat.enhanced(text))

@@ -308,12 +308,16 @@ _FAILURES = QuizData(
 QUIZZES: Mapping[str, QuizData] = MappingProxyType({q.name: q for q in (_VRFY, _SESSION, _FAILURES)})
 
 
-def quiz(name: str) -> QuizData:
-    """The ready quiz called ``name`` (``"vrfy"``, ``"session"``, ``"failures"``); :class:`UnknownQuiz` otherwise."""
+def quiz(name: str, lang: str = "en") -> QuizData:
+    """The ready quiz called ``name`` (``"vrfy"``, ``"session"``, ``"failures"``); :class:`UnknownQuiz` otherwise.
+
+    ``lang`` is the language of the error's message.
+    """
     if name in QUIZZES:
         return QUIZZES[name]
-    hint = suggest(name, QUIZZES)
-    raise UnknownQuiz(f"there is no quiz called {name!r}: expected one of {', '.join(QUIZZES)}{hint}")
+    ui = catalogue(lang).ui
+    hint = suggest(name, QUIZZES, phrase=ui("policy_error.did_you_mean"))
+    raise UnknownQuiz(ui("error.unknown_quiz", name=name, names=", ".join(QUIZZES), hint=hint))
 
 
 def _as_step(item: QuizStep | str | Mapping[str, Any], number: int) -> QuizStep:
@@ -338,12 +342,12 @@ def _as_step(item: QuizStep | str | Mapping[str, Any], number: int) -> QuizStep:
     )
 
 
-def as_quiz(steps: str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]]) -> QuizData:
+def as_quiz(steps: str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]], lang: str = "en") -> QuizData:
     """A quiz from a ready quiz's name, a :class:`QuizData`, or steps (command lines, dicts, QuizSteps)."""
     if isinstance(steps, QuizData):
         return steps
     if isinstance(steps, str):
-        return quiz(steps)
+        return quiz(steps, lang)
     parsed = tuple(_as_step(item, number) for number, item in enumerate(steps, start=1))
     if not parsed:
         raise ValueError("a quiz needs at least one step, such as 'VRFY alice'")

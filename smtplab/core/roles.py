@@ -19,6 +19,8 @@ Roles:
 
 from __future__ import annotations
 
+import re
+
 TYPE_CHECKING = False  # typing is not imported at run time: it costs start-up
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.catalogue import BasicCode, Catalogue
@@ -32,11 +34,16 @@ __all__ = [
     "all_commands",
     "commands_phrase",
     "role_sentence",
+    "enhanced_claim",
     "enhanced_phrase",
+    "observed_enhanced",
 ]
 
 ROLES = ("greeting", "closing", "any", "prompt", "registry", "command")
 PSEUDO_COMMANDS = ("CONNECTION", "DATA-end", "*")
+#: Replies that never carry an enhanced status code: the greeting and the replies to EHLO and HELO (RFC 2034 §3).
+NO_ENHANCED_CODE = ("CONNECTION", "EHLO", "HELO")
+_ENHANCED_ON_LINE_RE = re.compile(r"[0-9]{3}[ -]([245]\.[0-9]{1,3}\.[0-9]{1,3})(?= |\Z)")
 
 
 def is_greeting(entry: BasicCode) -> bool:
@@ -126,24 +133,55 @@ def role_sentence(cat: Catalogue, entry: BasicCode) -> str:
     )
 
 
-def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
-    """Which enhanced status code the code is most often seen with, as a clause; None when it has none.
+def observed_enhanced(entry: BasicCode) -> tuple[str, ...]:
+    """The enhanced status codes that the catalogue's real-world lines show on this code, in their order."""
+    seen: list[str] = []
+    for line in entry.real_world:
+        match = _ENHANCED_ON_LINE_RE.match(line.line)
+        if match and match[1] not in seen:
+            seen.append(match[1])
+    return tuple(seen)
 
-    Only the first entry of ``enhanced`` counts (the list is ordered by real
-    use). A greeting never carries one: enhanced status codes are switched on
-    by EHLO, which comes after it (RFC 2034).
+
+def enhanced_claim(cat: Catalogue, entry: BasicCode) -> tuple[str, str] | None:
+    """What may be said of the code's usual enhanced status code: ``("usual", "5.7.8")``, ``("registry", "X.5.0")``.
+
+    "Most often seen with" needs evidence: the first entry of ``enhanced``
+    (ordered by real use) shown by one of the code's real-world lines, on a
+    code whose definition was read (not ``unconfirmed``) and that is not
+    registry-only. Otherwise only the registry's pairing may be named, and
+    nothing when the registry does not list the code with it either.
     """
+    if not entry.enhanced:
+        return None
+    first = entry.enhanced[0]
+    if not entry.unconfirmed and role(entry) != "registry" and first in observed_enhanced(entry):
+        return ("usual", first)
+    for code in entry.enhanced:
+        generic = "X." + code.split(".", 1)[1]
+        if entry.code in cat.enhanced(generic).basic:
+            return ("registry", generic)
+    return None
+
+
+def enhanced_phrase(cat: Catalogue, entry: BasicCode) -> str | None:
+    """Which enhanced status code goes with the code, as a clause; None when nothing can be said.
+
+    See :func:`enhanced_claim` for what may be claimed. A greeting never
+    carries one, nor does a reply to EHLO or HELO: enhanced status codes are
+    switched on by EHLO's reply, and those replies are exempt (RFC 2034 §3).
+    """
+    claim = enhanced_claim(cat, entry)
     if is_greeting(entry):
-        others = tuple(c for c in all_commands(entry) if c != "CONNECTION")
-        if entry.enhanced and others:
+        others = tuple(c for c in all_commands(entry) if c not in NO_ENHANCED_CODE)
+        if claim is not None and others:
             return cat.ui(
-                "compare.enhanced.greeting_also",
+                f"compare.enhanced.greeting_also_{claim[0]}",
                 code=entry.code,
-                first=entry.enhanced[0],
+                first=claim[1],
                 commands=commands_phrase(cat, others),
             )
         return cat.ui("compare.enhanced.greeting", code=entry.code)
-    if not entry.enhanced:
+    if claim is None:
         return None
-    key = "compare.enhanced.registry" if role(entry) == "registry" else "compare.enhanced.usual"
-    return cat.ui(key, code=entry.code, first=entry.enhanced[0])
+    return cat.ui(f"compare.enhanced.{claim[0]}", code=entry.code, first=claim[1])

@@ -29,13 +29,13 @@ import secrets
 import ssl
 from pathlib import Path
 
+from smtplab.core.catalogue import catalogue
 from smtplab.core.learners import check_name, hub_learner, learner_identity, suggest_name
 from smtplab.core.learners import learner_host as _host
 from smtplab.errors import LabArgumentError
 
 __all__ = [
     "HUB_MECHANISM",
-    "POLICY_IS_THE_TEACHERS",
     "check_learner",
     "default_learner",
     "hub_proof",
@@ -53,56 +53,42 @@ _TLJH_PREFIX = "jupyter-"
 _MARK_FILE = "learner-mark"
 #: The EHLO keyword of a class server that verifies learners with a JupyterHub, and the AUTH mechanism.
 HUB_MECHANISM = "X-JUPYTERHUB"
-#: Why ``lab.policy`` is not the learner's on a class server that keeps its policy to itself.
-POLICY_IS_THE_TEACHERS = (
-    "the class server's policy belongs to the teacher (who can let each learner set their own "
-    "sessions' policy by starting it with smtplab serve --learner-policy)"
-)
 
 
-def parse_server(server: object) -> tuple[str, int]:
+def _error(lang: str, key: str, **values: object) -> LabArgumentError:
+    """A LabArgumentError in the lab's language (ui.toml's ``[lab_error]`` table)."""
+    return LabArgumentError(catalogue(lang).ui(f"lab_error.{key}", **values))
+
+
+def parse_server(server: object, lang: str = "en") -> tuple[str, int]:
     """``"host:port"`` (``"[::1]:2525"`` for an IPv6 address) as (host, port); LabArgumentError naming what is wrong."""
     if not isinstance(server, str):
-        raise LabArgumentError(
-            "server= is the class server as text, 'host:port' such as 'class.example:2525'; "
-            f"not {type(server).__name__}"
-        )
+        raise _error(lang, "server_type", kind=type(server).__name__)
     text = server.strip()
     if text.startswith("smtp://"):
         text = text[len("smtp://") :].rstrip("/")
     host, colon, port = text.rpartition(":")
     if not colon or not host:
-        raise LabArgumentError(
-            f"server={server!r} has no port: give it as 'host:port', such as "
-            f"'{text or 'class.example'}:2525' (the port `smtplab serve` printed when it started)"
-        )
+        raise _error(lang, "server_no_port", server=server, example=text or "class.example")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise LabArgumentError(
-            f"server={server!r}: the port {port!r} is not a port number; expected a whole number "
-            "from 1 to 65535, such as 2525"
-        )
+        raise _error(lang, "server_bad_port", server=server, port=port)
     if not host or any(c.isspace() for c in host):
-        raise LabArgumentError(f"server={server!r}: {host!r} is not a host name; expected one such as 'class.example'")
+        raise _error(lang, "server_bad_host", server=server, host=host)
     return host, int(port)
 
 
-def check_learner(learner: object) -> str:
+def check_learner(learner: object, lang: str = "en") -> str:
     """The learner's name as given, when :func:`smtplab.core.learners.check_name` takes it; else LabArgumentError.
 
     Any letters (``Nguyễn Thị Trần``), digits, ``-`` and ``_``, words separated
     by single spaces; the name is kept as typed, capitals included.
     """
     if not isinstance(learner, str):
-        raise LabArgumentError(
-            "Lab(server=...) needs learner='your name' (letters, digits, - or _, words separated by spaces), "
-            f"so the teacher's dashboard shows you; got {type(learner).__name__}"
-        )
+        raise _error(lang, "learner_type", kind=type(learner).__name__)
     wrong = check_name(learner)
     if wrong is not None:
-        raise LabArgumentError(
-            f"learner={learner!r} cannot name you on the class server: {wrong}; try learner={suggest_name(learner)!r}"
-        )
+        raise _error(lang, "learner_bad", learner=learner, nearest=suggest_name(learner))
     return learner
 
 

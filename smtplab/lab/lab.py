@@ -48,7 +48,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from smtplab.core.catalogue import catalogue, check_language
+from smtplab.core.catalogue import LANGUAGES, catalogue, check_language
 from smtplab.core.document import Code, Document, Items, Paragraph, Strong, render_html
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import KEEP, Exchange, ExplainedReply, Transcript, check_keep
@@ -62,7 +62,6 @@ from smtplab.errors import (
     suggest,
 )
 from smtplab.lab.class_server import (
-    POLICY_IS_THE_TEACHERS,
     check_learner,
     default_learner,
     hub_proof,
@@ -153,26 +152,25 @@ class Lab:
         policy: Policy | None = None,
         **settings: Unpack[PolicySettings],
     ) -> None:
+        say = catalogue(lang if lang in LANGUAGES else "en").ui  # the lab's language, once it is a valid one
         unknown = [name for name in settings if name not in SETTINGS]
         if unknown:
+            hint = suggest(unknown[0], (*_PARAMETERS, *SETTINGS), phrase=say("policy_error.did_you_mean"))
             raise LabArgumentError(
-                f"Lab() got an unexpected keyword {unknown[0]!r}{suggest(unknown[0], (*_PARAMETERS, *SETTINGS))}; "
-                f"Lab's parameters are {', '.join(_PARAMETERS)}, and any other keyword is a policy setting: "
-                f"{', '.join(SETTINGS)}"
+                say(
+                    "lab_error.unknown_keyword",
+                    name=unknown[0],
+                    hint=hint,
+                    parameters=", ".join(_PARAMETERS),
+                    settings=", ".join(SETTINGS),
+                )
             )
         if policy is not None and not isinstance(policy, Policy):
-            raise LabArgumentError(
-                f"policy must be a smtplab.Policy, such as Policy(vrfy='confirm'); not {type(policy).__name__}"
-            )
+            raise LabArgumentError(say("lab_error.policy_type", kind=type(policy).__name__))
         if policy is not None and settings:
-            raise LabArgumentError(
-                f"give the policy either as policy=Policy(...) or as settings such as {next(iter(settings))}=..., "
-                "not both: put the settings into the Policy"
-            )
+            raise LabArgumentError(say("lab_error.policy_and_settings", name=next(iter(settings))))
         if limits is not None and not isinstance(limits, Limits):
-            raise LabArgumentError(
-                f"limits must be a smtplab.Limits, such as Limits(max_connections=5); not {type(limits).__name__}"
-            )
+            raise LabArgumentError(say("lab_error.limits_type", kind=type(limits).__name__))
         self.lang = check_language(lang)
         self._server: tuple[str, int] | None = None
         self.learner: str | None = None
@@ -187,7 +185,8 @@ class Lab:
                 "keep_maildir": keep_maildir,
             }
             given |= {"limits": limits is not None, "policy": policy is not None or bool(settings)}
-            self._server, self.learner = _class_server(server, learner, [k for k in _PRIVATE_ONLY if given[k]])
+            private = [k for k in _PRIVATE_ONLY if given[k]]
+            self._server, self.learner = _class_server(server, learner, private, self.lang)
             self.mark = lab_mark()
         self._transcript = Transcript(lang=self.lang, keep=check_keep(keep_exchanges, "keep_exchanges"))
         self._limits = limits
@@ -245,7 +244,7 @@ class Lab:
         try:
             greeting = await asyncio.wait_for(client.connect(), _CONNECT_WAIT)
         except asyncio.TimeoutError:
-            why = f"no SMTP greeting within {_CONNECT_WAIT:g} s"
+            why = catalogue(self.lang).ui("lab_error.no_greeting_within", seconds=f"{_CONNECT_WAIT:g}")
         else:
             if greeting is not None:
                 client.timeout = 30.0  # connected: replies get the client's usual patience
@@ -253,12 +252,9 @@ class Lab:
                     await self._introduce(client)
                 return  # 220, or a refusal such as 421 (the class is full): a reply the transcript shows
             notes = [exchange.note for exchange in self._transcript.exchanges if exchange.note]
-            why = notes[-1] if notes else "no greeting"
+            why = notes[-1] if notes else catalogue(self.lang).ui("lab_error.no_greeting")
         await client.close()
-        raise ClassServerUnreachable(
-            f"cannot reach the class server {host}:{port}: {why}. Check the address and port with your teacher "
-            "(`smtplab serve` prints them when it starts), or work on a private lab with Lab()"
-        )
+        raise ClassServerUnreachable(catalogue(self.lang).ui("lab_error.unreachable", server=f"{host}:{port}", why=why))
 
     async def _introduce(self, client: RecordingClient) -> None:
         """Name the learner at the start of each class-server session: ``EHLO NAME.learner.lab``, with a note.
@@ -293,13 +289,13 @@ class Lab:
         """
         if self._server is not None:
             if not self._offers_policy:
-                raise self._remote_error("lab.policy", POLICY_IS_THE_TEACHERS)
+                raise self._remote_error("lab.policy", "remote_policy")
         return self._policy
 
     @policy.setter
     def policy(self, policy: Policy) -> None:
         if self._server is not None and not self._offers_policy:
-            raise self._remote_error("lab.policy", POLICY_IS_THE_TEACHERS)
+            raise self._remote_error("lab.policy", "remote_policy")
         if not isinstance(policy, Policy):
             raise LabArgumentError(f"lab.policy must be a smtplab.Policy, not {type(policy).__name__}")
         self._policy = policy
@@ -315,13 +311,11 @@ class Lab:
         return self._server is None or self._offers_policy
 
     def _remote_error(self, what: str, why: str) -> RemoteLabError:
+        """RemoteLabError in the lab's language; ``why`` is a key of ui.toml's ``[lab_error]`` table."""
         assert self._server is not None
         host, port = self._server
-        return RemoteLabError(
-            f"{what} is not available on the class server {host}:{port}: {why}. This step needs the teacher's "
-            "scenario (ask which --scenario the class server runs, or for another one) or a private lab: "
-            "lab = Lab(), or lab.demo([...], vrfy='confirm') here, which runs on a private throwaway server"
-        )
+        ui = catalogue(self.lang).ui
+        return RemoteLabError(ui("lab_error.remote", what=what, server=f"{host}:{port}", why=ui(f"lab_error.{why}")))
 
     @property
     def transcript(self) -> Transcript:
@@ -373,7 +367,7 @@ class Lab:
         """The messages the lab accepted (a real Maildir); on a class server, RemoteLabError."""
         mailbox = self._runtime.mailbox
         if mailbox is None:
-            raise self._remote_error("lab.mailbox", "the messages it accepts are stored on the teacher's machine")
+            raise self._remote_error("lab.mailbox", "remote_mailbox")
         return mailbox
 
     @property
@@ -383,7 +377,7 @@ class Lab:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise LabClosed("this lab is closed; make a new one with Lab()")
+            raise LabClosed(catalogue(self.lang).ui("lab_error.closed"))
 
     # -- sending -------------------------------------------------------------
 
@@ -621,9 +615,7 @@ class Lab:
         recipe = entry.lab
         if recipe is None:
             raise NoRecipe(
-                f"the catalogue has no lab recipe for {entry.code} {entry.title}, so the lab cannot produce it "
-                f"on demand; explain({entry.code}) tells what it means and when servers send it",
-                entry.code,
+                catalogue(self.lang).ui("lab_error.no_recipe", code=entry.code, title=entry.title), entry.code
             )
         transcript = await self._demo(recipe.commands, recipe.rules, recipe.policy, fresh=True)
         last = transcript.last_reply
@@ -712,26 +704,18 @@ class Lab:
         return render_html(self.document())
 
 
-def _class_server(server: object, learner: object, private: list[str]) -> tuple[tuple[str, int], str]:
+def _class_server(server: object, learner: object, private: list[str], lang: str = "en") -> tuple[tuple[str, int], str]:
     """The checked ``server=`` and ``learner=`` of a class server's lab; LabArgumentError naming what is wrong."""
+    say = catalogue(lang).ui
     if server is None:
-        raise LabArgumentError(
-            "learner= names you on a class server: give its address too, "
-            "Lab(server='class.example:2525', learner='an'); a private Lab() needs neither"
-        )
-    address = parse_server(server)
+        raise LabArgumentError(say("lab_error.learner_without_server"))
+    address = parse_server(server, lang)
     learner = default_learner() if learner is None else learner  # on a JupyterHub: the hub user
     if learner is None:
-        raise LabArgumentError(
-            f"Lab(server={server!r}) needs learner='your name' (letters, digits, - or _), "
-            "so the teacher's dashboard shows you: Lab(server=..., learner='an')"
-        )
-    name = check_learner(learner)
+        raise LabArgumentError(say("lab_error.server_without_learner", server=server))
+    name = check_learner(learner, lang)
     if private:
-        raise LabArgumentError(
-            f"Lab(server=...) cannot take {', '.join(private)}: those set up a private lab's own server, and "
-            "the class server's policy, mailbox and limits are the teacher's; drop them, or use a private Lab()"
-        )
+        raise LabArgumentError(say("lab_error.server_private", names=", ".join(private)))
     return address, name
 
 

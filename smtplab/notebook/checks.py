@@ -161,9 +161,10 @@ def _verdict_and_status(check: str, want: Mapping[str, Any], got: Mapping[str, A
 
 def _delivered(check: str, want: Mapping[str, Any], got: Mapping[str, Any]) -> Verdict:
     mailbox = getattr(got["lab"], "mailbox", None) or ()
-    found = [m for m in mailbox if getattr(m, "subject", None) == want["subject"]]
+    subject = want.get("subject_in", {}).get(getattr(got["lab"], "lang", "en"), want["subject"])
+    found = [m for m in mailbox if getattr(m, "subject", None) == subject]
     if not found:
-        return _fail(check, "none", subject=want["subject"])
+        return _fail(check, "none", subject=subject)
     rcpts = list(getattr(found[-1], "rcpt_tos", ()))
     if want["recipient"] not in rcpts:
         return _fail(check, "elsewhere", rcpts=rcpts, recipient=want["recipient"])

@@ -32,7 +32,7 @@ __all__ = ["TEACHER_ONLY", "TEST_ONLY", "learner_notebook", "sources_fingerprint
 #: Course files the test suite needs and a learner does not.
 TEST_ONLY = frozenset({"sanitize.cfg"})
 #: Course files for the teacher: copied by ``smtplab lab --teacher`` only.
-TEACHER_ONLY = frozenset({"instructor-guide.ipynb"})
+TEACHER_ONLY = frozenset({"instructor-guide.ipynb", "huong-dan-giang-vien.ipynb"})
 
 _CLEARED = frozenset({"self-check", "uses-solution"})
 _GENERIC_STARTER = "# Your answer here.\n"

@@ -237,7 +237,7 @@ class LabMailbox:
         with self._made:
             if self._maildir_ is None:
                 if self._closed:
-                    raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+                    raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_closed"))
                 if self._path is None:
                     self._path = Path(tempfile.mkdtemp(prefix="smtplab-maildir-"))
                 for sub in ("tmp", "new", "cur"):
@@ -387,9 +387,9 @@ class LabMailbox:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise MailboxError("the lab mailbox is closed; make a new LabMailbox()")
+            raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_closed"))
         if not (self.path / "new").is_dir():
-            raise MailboxError(f"the lab mailbox folder {self.path} is gone")
+            raise MailboxError(catalogue(self.lang).ui("lab_error.mailbox_gone", path=self.path))
 
     def keys(self) -> list[str]:
         """Message keys, in the order the messages arrived."""

@@ -11,7 +11,7 @@ Every setting, its values (the default first) and what the server answers:
 ``vrfy``
     ``"cannot-verify"``: VRFY → 252 2.1.5, whoever is asked about.
     ``"confirm"``: VRFY → 250 2.1.5 for a local user or list; 251 2.1.5 for a
-    user in ``forwards`` when ``forwarding`` is "forward", 551 5.1.6 when it
+    user in ``forwards`` when ``forwarding`` is "forward", 551 5.1.1 when it
     is "refuse"; 550 5.1.1 for an unknown user; 551 5.7.1 for an address in
     another domain; 553 5.1.4 when several users start with the argument
     (``al`` → alice, alan), one ``553-`` line per possibility.
@@ -35,7 +35,7 @@ Every setting, its values (the default first) and what the server answers:
 ``forwarding``
     ``"forward"``: RCPT and VRFY for them → 251 2.1.5 (the lab stores the
     message locally; it forwards nothing anywhere).
-    ``"refuse"``: RCPT and VRFY for them → 551 5.1.6.
+    ``"refuse"``: RCPT and VRFY for them → 551 5.1.1.
 ``max_size``
     ``10485760`` octets, advertised as SIZE (capped by the server's
     ``Limits.data_size``). MAIL with a larger SIZE= → 552 5.3.4; a larger
@@ -415,7 +415,7 @@ class Policy:
         rows = []
         for name, setting in SETTINGS.items():
             value = values[name]
-            shown = setting.show(value).removesuffix(setting.describe).rstrip()
+            shown = setting.show(value, ui("policy.none")).removesuffix(setting.describe).rstrip()
             mark = "*" if value != setting.default else ""
             rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((_help(ui, setting),)))))
         header = (ui("policy.setting"), "*", ui("policy.value"), ui("policy.accepts"))

@@ -101,14 +101,12 @@ class Setting:
             return list(value)
         return value
 
-    def show(self, value: Any) -> str:
-        """The value in a line of text, followed by what the setting accepts."""
+    def show(self, value: Any, none: str = "(none)") -> str:
+        """The value in a line of text, followed by what the setting accepts; ``none`` stands for an empty one."""
         if isinstance(value, Mapping):
-            shown = (
-                ", ".join(f"{k}: {' '.join(v) if isinstance(v, tuple) else v}" for k, v in value.items()) or "(none)"
-            )
+            shown = ", ".join(f"{k}: {' '.join(v) if isinstance(v, tuple) else v}" for k, v in value.items()) or none
         elif isinstance(value, tuple):
-            shown = ", ".join(value) or "(none)"
+            shown = ", ".join(value) or none
         else:
             shown = str(value)
         return f"{shown:<30} {self.describe}"

@@ -77,7 +77,7 @@ class Quiz(widgets.VBox):
         else:
             given, steps = None, lab
         self.lang = check_language(lang)
-        self.quiz = as_quiz(steps)
+        self.quiz = as_quiz(steps, self.lang)
         self.steps: tuple[QuizStep, ...] = self.quiz.steps
         self._given_lab = given
         self._own_lab: Lab | None = None
