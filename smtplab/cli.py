@@ -440,6 +440,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         "command, reply code; AUTH credentials never), for the instructor's dashboard",
     )
     serve.add_argument(
+        "--events-max-size",
+        type=int,
+        default=64 * 2**20,
+        metavar="BYTES",
+        help="past this size the --events file is renamed FILE.1 and started again (default: 64 MiB; 0: no limit)",
+    )
+    serve.add_argument(
         "--dashboard",
         type=_port,
         metavar="PORT",
@@ -454,6 +461,14 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--dashboard-public", action="store_true", help="let --dashboard-host be an address the network can reach"
+    )
+    serve.add_argument(
+        "--dashboard-allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the page may be reached by, besides addresses and localhost (repeat it); "
+        "others get 403, against DNS rebinding",
     )
 
 
@@ -490,9 +505,11 @@ def _serve(args: argparse.Namespace) -> int:
         hard_error_limit=args.hard_error_limit,
         grace=args.grace,
         events=args.events,
+        events_max_size=args.events_max_size,
         dashboard=args.dashboard,
         dashboard_host=args.dashboard_host,
         dashboard_public=args.dashboard_public,
+        dashboard_allowed_hosts=tuple(args.dashboard_allowed_host),
     )
     try:
         return serve.serve(options)

@@ -17,7 +17,10 @@ Three addresses, all GET, nothing else accepted:
 The page shows what the events file holds, no more: it never holds an AUTH
 credential (see :mod:`smtplab.classroom.events`), and every text is escaped.
 It listens on loopback; another address is refused unless ``public`` says
-otherwise (the page shows who is in the class and what they typed).
+otherwise (the page shows who is in the class and what they typed). It
+answers only a request whose ``Host`` is an address, ``localhost`` or a name
+it knows (DNS rebinding), reads each request within a few seconds, and
+answers a bounded number at once (:mod:`smtplab.classroom.http_guard`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from smtplab.classroom.addresses import is_loopback
 from smtplab.classroom.class_view import LANGUAGES, page_html
 from smtplab.classroom.events import EventsReader
+from smtplab.classroom.http_guard import BACKLOG, MAX_REQUESTS, READ_TIMEOUT, allowed_host
 from smtplab.errors import SMTPLabError
 
 __all__ = ["DashboardError", "DashboardServer"]
@@ -48,7 +53,13 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "smtplab-dashboard"
     sys_version = ""
 
+    #: Seconds to send each part of a request (http.server's handler sets it on the socket).
+    timeout = READ_TIMEOUT
+
     def do_GET(self) -> None:  # the name http.server calls
+        if not allowed_host(self.headers.get("Host"), self.server.names):  # DNS rebinding (http_guard)
+            self._send(403, "text/plain; charset=utf-8", "this dashboard answers to its own address only\n")
+            return
         url = urlsplit(self.path)
         lang = parse_qs(url.query).get("lang", ["en"])[0]
         lang = lang if lang in LANGUAGES else "en"
@@ -83,8 +94,35 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = BACKLOG  # a class opening the page at once
     reader: EventsReader
     refresh: int
+    names: frozenset[str] = frozenset()
+    _slots = threading.BoundedSemaphore(MAX_REQUESTS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per request, at most MAX_REQUESTS at once; one more is answered 503 and closed."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+_BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 2\r\n"
+    b"Connection: close\r\n\r\ntoo many requests at once: try again in a moment\n"
+)
 
 
 class _Server6(_Server):
@@ -95,7 +133,14 @@ class DashboardServer:
     """The dashboard page on ``host``:``port`` (0: any free port), served from a daemon thread."""
 
     def __init__(
-        self, reader: EventsReader, *, host: str = "127.0.0.1", port: int = 0, public: bool = False, refresh: int = 2
+        self,
+        reader: EventsReader,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public: bool = False,
+        refresh: int = 2,
+        allowed_hosts: tuple[str, ...] = (),
     ) -> None:
 
         if not public and not is_loopback(host):
@@ -105,6 +150,8 @@ class DashboardServer:
             )
         self.reader = reader
         self.host, self.port, self.refresh = host, port, refresh
+        #: Host names a request may name besides IP addresses and localhost (smtplab.classroom.http_guard).
+        self.allowed_hosts = (host, *allowed_hosts, *((socket.gethostname(), socket.getfqdn()) if public else ()))
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -118,6 +165,8 @@ class DashboardServer:
                 "choose another --dashboard port, or 0 for any free one"
             ) from None
         server.reader, server.refresh = self.reader, self.refresh
+        server._slots = threading.BoundedSemaphore(MAX_REQUESTS)
+        server.names = frozenset(self.allowed_hosts)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="smtplab-dashboard", daemon=True

@@ -14,6 +14,11 @@
 Each line is written with a single ``os.write`` on a descriptor opened with
 ``O_APPEND``, so a line is whole once written and a crash of the server
 loses nothing that was written; several servers may append to one file.
+:class:`~smtplab.classroom.append_file.AppendFile` does the writing: past
+``max_size`` bytes (64 MiB unless told) the file is renamed ``FILE.1`` and
+started again; a full disk never leaves a cut line, and writing resumes when
+there is room again; a file renamed or deleted under the server is made again
+at its path within a second, and at once on :meth:`EventLog.reopen`.
 The format is described in :mod:`smtplab.classroom.progress`, which folds it.
 What a line holds: the time, the session (unique across runs), the peer,
 the learner the session named (``EHLO an.learner.lab``), the command the
@@ -40,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smtplab.classroom.append_file import AppendFile
 from smtplab.classroom.progress import ClassProgress, redact
 from smtplab.core.learners import learner_identity
 from smtplab.errors import SMTPLabError
@@ -51,6 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EventLog", "EventsError", "EventsReader"]
 
 log = logging.getLogger("smtplab.classroom.events")
+
+#: The events file's size before it is renamed FILE.1 and started again (``--events-max-size``).
+DEFAULT_MAX_SIZE = 64 * 2**20
 
 
 class EventsError(SMTPLabError, OSError):
@@ -77,39 +86,33 @@ class _SessionNotes:
 class EventLog:
     """Writes the events file; call it with (session, reply) for each reply the server sends."""
 
-    def __init__(self, path: str | os.PathLike[str], *, hub: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_size: int | None = DEFAULT_MAX_SIZE, hub: bool = False
+    ) -> None:
         self.path = Path(path)
         #: Learners are verified with a JupyterHub (``--hub-api``): every line says whether its learner was.
         self.hub = hub
         try:
-            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            # Whole lines only, rotated to FILE.1 past max_size, reopened when renamed or deleted, and
+            # resumed by itself after a full disk (smtplab.classroom.append_file).
+            self.file = AppendFile(self.path, max_size=max_size, what="events file")
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise EventsError(
                 f"--events {str(self.path)!r} cannot be written: {reason}; give a file in a folder you can write to"
             ) from None
-        self._end_cut_line()
         self._run = secrets.token_hex(3)  # sessions of two runs appending to one file never share an id
         self._count = 0
         self._notes: weakref.WeakKeyDictionary[Any, _SessionNotes] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.lines = 0
 
-    def _end_cut_line(self) -> None:
-        """A file whose last line was cut off (a crash mid-write) gets its newline, so our first line stands alone."""
-        assert self._fd is not None
-        try:
-            size = os.fstat(self._fd).st_size
-            if size and os.pread(self._fd, 1, size - 1) != b"\n":
-                os.write(self._fd, b"\n")
-        except (OSError, AttributeError):  # pread: not on Windows, and a write-only descriptor may refuse it
-            pass
-
     def start(self, *, scenario: str, default_policy: bool, **more: Any) -> None:
         """The first line of a run: which scenario the server plays (challenge 5 needs the default policy).
 
         ``more`` adds what else the run says of itself: ``hub`` (learners verified with a JupyterHub),
-        ``limits`` (the connection limits, so refusals can be read against them).
+        ``learner_policy`` (each learner may set their own sessions' policy), ``limits`` (the connection
+        limits, so refusals can be read against them).
         """
         line = {"event": "start", "time": _now(), "scenario": scenario, "default_policy": default_policy}
         self._write(line | more)
@@ -149,21 +152,16 @@ class EventLog:
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
-        fd = self._fd
-        if fd is None:
-            return
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        try:
-            os.write(fd, data)  # one write of a whole line on an O_APPEND descriptor: never interleaved
+        if self.file.write(data):  # one write of a whole line on an O_APPEND descriptor: never interleaved
             self.lines += 1
-        except OSError as exc:  # a full disk: keep serving, stop writing events
-            log.error("cannot write to the events file %s (%s): no more events are written", self.path, exc)
-            self.close()
+
+    def reopen(self) -> None:
+        """Open the file again at its path (``smtplab serve`` does it on SIGHUP, after logrotate moved it)."""
+        self.file.reopen()
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self.file.close()
 
 
 class EventsReader:

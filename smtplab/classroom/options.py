@@ -63,9 +63,13 @@ class ServeOptions:
     hard_error_limit: int = 20
     grace: float = 10.0
     events: str | os.PathLike[str] | None = None
+    #: Bytes of the events file before it is renamed FILE.1 and started again (0: no limit).
+    events_max_size: int = 64 * 2**20
     dashboard: int | None = None
     dashboard_host: str = "127.0.0.1"
     dashboard_public: bool = False
+    #: Host names the dashboard answers to besides addresses and localhost (DNS rebinding; http_guard).
+    dashboard_allowed_hosts: tuple[str, ...] = ()
 
 
 def build_policy(options: ServeOptions) -> Policy:

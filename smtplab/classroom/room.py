@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtplab.classroom.events import EventLog, EventsReader
-from smtplab.classroom.options import build_limits
+from smtplab.classroom.options import build_limits, whole_number
 from smtplab.errors import ServeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,10 +47,17 @@ class Classroom:
             from smtplab.classroom.dashboard_web import DashboardServer
 
             page = DashboardServer(
-                EventsReader(options.events), host=options.dashboard_host, port=port, public=options.dashboard_public
+                EventsReader(options.events),
+                host=options.dashboard_host,
+                port=port,
+                public=options.dashboard_public,
+                allowed_hosts=tuple(options.dashboard_allowed_hosts),
             )  # refuses a host that is not loopback
-        hub = options.hub_api is not None
-        classroom = cls(EventLog(options.events, hub=hub) if options.events is not None else None, options, policy)
+        events = None
+        if options.events is not None:
+            cap = whole_number("--events-max-size", options.events_max_size, 0)
+            events = EventLog(options.events, max_size=cap or None, hub=options.hub_api is not None)
+        classroom = cls(events, options, policy)
         classroom.page = page
         return classroom
 
@@ -76,6 +83,11 @@ class Classroom:
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             lines.append(f"dashboard on http://{where}/ (read-only; /?lang=vi in Vietnamese)")
         return lines
+
+    def reopen(self) -> None:
+        """Open the events file again at its path (SIGHUP: logrotate or a teacher moved it away)."""
+        if self.events is not None:
+            self.events.reopen()
 
     def close(self) -> None:
         if self.page is not None:

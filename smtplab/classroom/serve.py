@@ -21,6 +21,8 @@ What it prints:
   ``--dashboard PORT`` the class's progress as a web page on loopback
   (:mod:`smtplab.classroom.room`).
 
+SIGHUP opens the events file again at its path (after logrotate moved it),
+SIGUSR1 prints a status line (sessions open and finished); neither stops it.
 SIGINT and SIGTERM stop it cleanly: no new connections, a DATA transfer in
 progress may finish (``grace`` seconds), other sessions get ``421 4.3.2``,
 every delivery already started is completed, and the exit status is 0. A
@@ -40,6 +42,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -198,6 +201,37 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, got: 
     return installed
 
 
+def _install_reopen_and_status(
+    loop: asyncio.AbstractEventLoop, reopen: Callable[[], None], status: Callable[[], None]
+) -> list[int]:
+    """SIGHUP reopens the events file (as Postfix and nginx reopen their logs); SIGUSR1 prints a status line.
+
+    Without a handler both signals would end the process: a stray ``kill -HUP``
+    (a closed terminal, logrotate's postrotate) must not end the class.
+    """
+    installed: list[int] = []
+    for name, action in (("SIGHUP", reopen), ("SIGUSR1", status)):
+        signum = getattr(signal, name, None)
+        if signum is None:  # pragma: no cover - Windows
+            continue
+        try:
+            loop.add_signal_handler(signum, action)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows, not the main thread
+            pass
+    return installed
+
+
+def _identity_lines(options: ServeOptions, hub: HubTokens | None) -> list[str]:
+    """The status lines of ``--learner-policy`` and ``--hub-api``: who may set what, who is verified how."""
+    lines = []
+    if options.learner_policy:
+        lines.append("each learner's lab may set its own sessions' policy over the scenario (--learner-policy)")
+    if hub is not None:
+        lines.append(f"learners verified with the JupyterHub at {hub.api_url} (AUTH X-JUPYTERHUB)")
+    return lines
+
+
 async def run(
     options: ServeOptions,
     *,
@@ -216,16 +250,16 @@ async def run(
     if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
         raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
     grace = seconds("--grace", options.grace, zero=True)
-    if options.hub_api is not None:
-        check_hub_api(options.hub_api)
+    hub = HubTokens(check_hub_api(options.hub_api)) if options.hub_api is not None else None
     policy = build_policy(options)
     limits = build_limits(options)
     loopback = is_loopback(options.host)
     mailbox = open_maildir(options.maildir)
     try:
         removed = mailbox.remove_stale_tmp(STALE_TMP_SECONDS)
+        orphans = mailbox.remove_orphaned_tmp()  # a SIGKILL mid-delivery: its writer is gone, so is the 250
     except OSError:
-        removed = 0
+        removed = orphans = 0
     raised = raise_descriptor_limit(limits.max_connections)
     status = _StatusLog(err)
     logging.getLogger("smtplab").addHandler(status)
@@ -235,7 +269,6 @@ async def run(
     except SMTPLabError:
         mailbox.close()
         raise
-    hub = HubTokens(options.hub_api) if options.hub_api is not None else None
     server = LabServer(
         policy,
         mailbox,
@@ -249,6 +282,16 @@ async def run(
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
     installed = _install_signals(loop, stop, got)
+
+    def reopen() -> None:
+        classroom.reopen()
+        _say(err, "SIGHUP: " + ("events file reopened" if classroom.events is not None else "nothing to reopen"))
+
+    def report() -> None:
+        counts = f"{server.sessions} session(s) open, {log.sessions} finished, {log.stored} message(s) stored"
+        _say(err, f"SIGUSR1: {counts}")
+
+    installed += _install_reopen_and_status(loop, reopen, report)
     try:
         try:
             await server.start(options.host, options.port)
@@ -270,14 +313,12 @@ async def run(
                 f"removed {removed} partial message(s) older than {STALE_TMP_SECONDS / 3600:g} hours "
                 f"from {mailbox.path / 'tmp'} (left by a crash)",
             )
+        if orphans:
+            _say(err, f"removed {orphans} partial message(s) from {mailbox.path / 'tmp'} whose server process is gone")
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
-        if options.learner_policy:
-            _say(err, "each learner's lab may set its own sessions' policy over the scenario (--learner-policy)")
-        if hub is not None:
-            _say(err, f"learners verified with the JupyterHub at {hub.api_url} (AUTH X-JUPYTERHUB)")
-        for line in classroom.start(options.scenario):
+        for line in [*_identity_lines(options, hub), *classroom.start(options.scenario)]:
             _say(err, line)
         await stop.wait()
         _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")

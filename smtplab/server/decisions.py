@@ -159,8 +159,10 @@ def _seconds_text(seconds: float) -> str:
 #: and a triple that passed is forgotten after 35 days without mail (``--max-age``).
 RETRY_WINDOW = 2 * 24 * 3600.0
 MAX_AGE = 35 * 24 * 3600.0
-#: Triples remembered at most; beyond, the oldest waiting ones are forgotten first, then the oldest passed.
+#: Triples remembered at most; beyond, the waiting ones of the client with the most go first, then the oldest passed.
 MAX_ENTRIES = 10_000
+#: Waiting triples of one client address at most; beyond, that client's own oldest is forgotten.
+MAX_WAITING_PER_CLIENT = 1_000
 
 _Triple = tuple[str, str, str]
 
@@ -173,16 +175,30 @@ class Greylist:
     is bounded, as postgrey bounds it: a first try not retried within
     ``retry_window`` seconds is forgotten, so is a passed triple unused for
     ``max_age`` seconds, and the table never holds more than ``max_entries``
-    triples (the oldest waiting ones go first). A forgotten triple simply
-    waits again.
+    triples. A forgotten triple simply waits again.
+
+    One client cannot push out the others: it has at most
+    ``max_waiting_per_client`` waiting triples (its 1,001st first try forgets
+    its own oldest), and when the whole table is full a client adding one
+    forgets its own oldest waiting triple (only a client with none waiting
+    pushes out the oldest of all). A real mail server retrying after the
+    delay passes however many junk triples another address sends.
     """
 
     def __init__(
-        self, *, retry_window: float = RETRY_WINDOW, max_age: float = MAX_AGE, max_entries: int = MAX_ENTRIES
+        self,
+        *,
+        retry_window: float = RETRY_WINDOW,
+        max_age: float = MAX_AGE,
+        max_entries: int = MAX_ENTRIES,
+        max_waiting_per_client: int = MAX_WAITING_PER_CLIENT,
     ) -> None:
         self.retry_window = retry_window
         self.max_age = max_age
         self.max_entries = max_entries
+        self.max_waiting_per_client = max_waiting_per_client
+        # Each client's waiting triples, oldest first: what one client may hold, and whom to evict.
+        self._waiting: dict[str, OrderedDict[_Triple, None]] = {}
         self._lock = threading.Lock()
         # Both in the order of their times, oldest first, so expiry looks only at the front.
         self._first_seen: OrderedDict[_Triple, float] = OrderedDict()
@@ -202,14 +218,26 @@ class Greylist:
             first = self._first_seen.get(triple)
             if first is None:
                 self._first_seen[triple] = first = now
-                self._bound()
+                mine = self._waiting.setdefault(client, OrderedDict())
+                mine[triple] = None
+                if len(mine) > self.max_waiting_per_client:
+                    self._forget_waiting(next(iter(mine)))
+                self._bound(client)
             waited = now - first
             if waited >= delay:
-                del self._first_seen[triple]
+                self._forget_waiting(triple)
                 self._passed[triple] = now
-                self._bound()
+                self._bound(client)
                 return None
             return _seconds_text(delay - waited)
+
+    def _forget_waiting(self, triple: _Triple) -> None:
+        self._first_seen.pop(triple, None)
+        mine = self._waiting.get(triple[0])
+        if mine is not None:
+            mine.pop(triple, None)
+            if not mine:
+                del self._waiting[triple[0]]
 
     def _expire(self, now: float) -> None:
         for table, age in ((self._first_seen, self.retry_window), (self._passed, self.max_age)):
@@ -217,11 +245,21 @@ class Greylist:
                 triple, seen = next(iter(table.items()))
                 if now - seen <= age:
                     break
-                del table[triple]
+                if table is self._first_seen:
+                    self._forget_waiting(triple)
+                else:
+                    del table[triple]
 
-    def _bound(self) -> None:
+    def _bound(self, client: str) -> None:
+        """Forget triples until the table fits: the adding client's own oldest waiting one if it has another."""
         while len(self._first_seen) + len(self._passed) > self.max_entries:
-            (self._first_seen or self._passed).popitem(last=False)
+            mine = self._waiting.get(client)
+            if mine is not None and len(mine) > 1:  # a client filling the table pushes out its own first tries
+                self._forget_waiting(next(iter(mine)))
+            elif self._first_seen:
+                self._forget_waiting(next(iter(self._first_seen)))
+            else:
+                self._passed.popitem(last=False)
 
     @contextlib.contextmanager
     def set_aside(self) -> Iterator[None]:
@@ -231,20 +269,22 @@ class Greylist:
         neither depends on nor disturbs what the learner's own tries left behind.
         """
         with self._lock:
-            saved = OrderedDict(self._first_seen), OrderedDict(self._passed)
+            saved = OrderedDict(self._first_seen), OrderedDict(self._passed), self._waiting
             self._first_seen.clear()
             self._passed.clear()
+            self._waiting = {}
         try:
             yield
         finally:
             with self._lock:
-                self._first_seen, self._passed = saved
+                self._first_seen, self._passed, self._waiting = saved
 
     def clear(self) -> None:
         """Forget every triple."""
         with self._lock:
             self._first_seen.clear()
             self._passed.clear()
+            self._waiting.clear()
 
     def __len__(self) -> int:
         return len(self._first_seen) + len(self._passed)

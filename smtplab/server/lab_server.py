@@ -49,8 +49,10 @@ from typing import TYPE_CHECKING, Any, cast
 from smtplab.core.learners import learner_identity
 from smtplab.core.reply import Reply
 from smtplab.errors import PolicyError
+from smtplab.server.auth_throttle import ClientAuthFailures
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
+from smtplab.server.hang_up import hang_up
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
@@ -101,7 +103,9 @@ class Limits:
     * ``auth_failure_limit``: failed AUTH attempts in one session; the last
       one is answered ``421 4.7.0`` and the session closed. From the third
       failure on, each answer waits ``auth_failure_delay`` seconds more than
-      the one before.
+      the one before (up to ten times it). The failures are counted per client
+      address too, across sessions (:mod:`smtplab.server.auth_throttle`): a
+      new session does not start the slow-down again.
     * ``junk_command_limit``: NOOP, VRFY, EXPN, RSET, HELP and ETRN in one
       session (None: no limit); one more is answered ``421 4.7.0`` and the
       session closed (Postfix: ``smtpd_junk_command_limit``).
@@ -276,6 +280,8 @@ class LabServer:
         self._sessions: set[LabSMTP] = set()
         self._started: dict[LabSMTP, float] = {}
         self._counts = SessionCounts(self.limits.max_per_client, self.limits.max_per_learner)
+        #: Failed AUTH attempts by client address, across sessions: the slow-down survives a reconnection.
+        self.auth_failures = ClientAuthFailures()
         self._watchdog: asyncio.Task[None] | None = None
         self._finished = 0
         self._stopping = False
@@ -476,6 +482,10 @@ class LabServer:
         except Exception:
             log.exception("on_session_end failed for %s", peer)
 
+    def auth_failed(self, client: str) -> int:
+        """Count a failed AUTH from ``client``; how many it has had lately, in any session (auth_throttle)."""
+        return self.auth_failures.failed(client, time.monotonic())
+
     def clients(self) -> dict[str, int]:
         """Sessions open now, by client address."""
         return self._counts.clients()
@@ -484,18 +494,16 @@ class LabServer:
         """Sessions open now, by the learner (name, mark) they named."""
         return self._counts.learners()
 
-    @staticmethod
-    def _close_with(session: LabSMTP, reply: Reply) -> None:
-        """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing; ``on_reply`` hears of it.
-
-        The session writes it (:meth:`LabSMTP._write`): mid-TLS-handshake it only hangs up, as plain
-        text would be garbage then.
-        """
+    def _close_with(self, session: LabSMTP, reply: Reply) -> None:
+        """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""
         transport = cast("asyncio.WriteTransport | None", session.transport)
         if transport is None or transport.is_closing():
             return
-        session._write(reply, close=True)
-        transport.close()
+        if not session.handshaking:  # mid-TLS-handshake, plain text would be garbage: just close
+            transport.write(reply.to_bytes())
+            session.codes.append(reply.code)
+            self.reply_sent(session, reply)  # the events file has every 421, the limits' and deadlines' too
+        hang_up(transport)  # a client that does not read is aborted after a short grace
 
     async def _watch(self) -> None:
         """Close sessions past their deadline: the whole session's, or the DATA phase's."""

@@ -87,7 +87,7 @@ from aiosmtpd.smtp import SMTP, Session, TLSSetupException, syntax
 
 from smtplab.core.learners import hub_learner, learner_name
 from smtplab.core.reply import Reply
-from smtplab.core.session.auth import AuthExchange, AuthFailures, AuthRefused, Challenge, verdict
+from smtplab.core.session.auth import AUTH_FREE_FAILURES, AuthExchange, AuthFailures, AuthRefused, Challenge, verdict
 from smtplab.core.session.budget import SessionBudget
 from smtplab.core.session.commands import (
     Refusal,
@@ -108,8 +108,10 @@ from smtplab.core.session.guards import (
     SessionFacts,
     refusal,
 )
+from smtplab.server.auth_throttle import wait_steps
 from smtplab.server.decisions import is_listed
 from smtplab.server.handler import LabHandler
+from smtplab.server.hang_up import hang_up
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
 from smtplab.server.session_policy import VERB, PolicyLineError, session_policy
@@ -170,6 +172,7 @@ class SessionHost(Protocol):
     def session_named(self, session: LabSMTP, helo: str | None) -> Reply | None: ...  # a 421: too many
     @property
     def verify_token(self) -> Callable[[str], Awaitable[str | None]] | None: ...  # the hub's answer
+    def auth_failed(self, client: str) -> int: ...  # failed AUTH attempts from this address lately
 
 
 CommandMethod = Callable[["LabSMTP", "str | None"], Awaitable[None]]
@@ -435,7 +438,7 @@ class LabSMTP(SMTP):
         if self.handshaking:
             # Only the idle timeout and a stopping server write now; in the middle of a TLS
             # handshake a reply in plain text would be garbage to the client: just hang up.
-            transport.close()
+            hang_up(transport)
             return
         assert isinstance(transport, asyncio.WriteTransport)
         transport.write(reply.to_bytes())
@@ -444,7 +447,7 @@ class LabSMTP(SMTP):
             self.core.budget.replied(reply)
         self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
-            transport.close()
+            hang_up(transport)  # aborted after a grace if the client does not read (smtplab.server.hang_up)
 
     async def push(self, status: str | bytes) -> None:
         """aiosmtpd's way to send a line. The lab never calls it: a call is aiosmtpd speaking
@@ -633,7 +636,7 @@ class LabSMTP(SMTP):
     async def smtp_QUIT(self, arg: str | None) -> None:
         await self._send(self.handler.handle_QUIT(self))
         if self.transport is not None:
-            self.transport.close()  # and the command loop ends: nothing sent after QUIT is read
+            hang_up(self.transport)  # and the command loop ends: nothing sent after QUIT is read
 
     @syntax("STARTTLS", when="starttls_enabled")
     async def smtp_STARTTLS(self, arg: str | None) -> None:
@@ -750,13 +753,15 @@ class LabSMTP(SMTP):
         if self._auth_failures is None:
             limits = self.lab_server.limits
             self._auth_failures = AuthFailures(limits.auth_failure_limit, limits.auth_failure_delay)
-        last, wait = self._auth_failures.failed()
+        last, _ = self._auth_failures.failed()  # the wait: wait_steps below, which also counts other sessions
+        lately = self.lab_server.auth_failed(self.client_ip)  # from this address, other sessions' too
         if last:
             log.info("%s: %d failed AUTH attempts, closing", self.client_ip, self._auth_failures.count)
             await self._reply("auth-too-many-failures")
             return
-        if wait is not None:
-            await asyncio.sleep(wait)
+        steps = wait_steps(self._auth_failures.count, lately, AUTH_FREE_FAILURES)
+        if steps:  # as long as this session's own wait, or longer after failures in other sessions
+            await asyncio.sleep(self.lab_server.limits.auth_failure_delay * steps)
         await self._send(reply)
 
     @syntax("HELP [command]")

@@ -28,7 +28,9 @@ read, which depends on the last command:
   ``non-ascii``. A command line has a limit of its own (RFC 5321 4.5.3.1.4:
   512 octets with its CRLF, and 26 more for MAIL after EHLO, for its SIZE=
   parameter, RFC 1870 3). The fifth unknown verb of a session closes it
-  (``too-many-errors``, as aiosmtpd and Sendmail do), and the session's
+  (``too-many-errors``, as aiosmtpd and Sendmail do); after an AUTH, such a
+  line may be one of its answers sent too early and is never quoted or
+  recorded (:mod:`smtplab.core.session.auth_answers`). The session's
   :class:`~smtplab.core.session.budget.SessionBudget` closes it at one junk
   command or one error too many.
 * **a message**, after :meth:`~SessionCore.start_message` (the driver sent
@@ -49,6 +51,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from smtplab.core.session import auth_answers
 from smtplab.core.session.budget import SessionBudget
 from smtplab.core.session.guards import SessionFacts
 from smtplab.core.session_state import GREETED, MAIL, RCPT, READY
@@ -168,6 +171,7 @@ class SessionCore:
         self.refused = False
         self.envelope = Envelope()
         self._unknown_left = UNKNOWN_COMMAND_LIMIT
+        self._last_verb: str | None = None  # lines after an AUTH may be its answers (auth_answers)
         self._buffer = bytearray()
         self._skipping = False  # inside a line too long to keep: dropping it up to its end
         self._mode = _COMMANDS
@@ -317,12 +321,16 @@ class SessionCore:
             return self._refused("(line too long)", "command-too-long")
         if verb not in self.known:
             self._unknown_left -= 1
+            secret = auth_answers.hidden(self._last_verb)  # never quoted, logged or written
             if self._unknown_left < 1:
-                return LineRefused("too-many-errors", verb, final=True)
+                return LineRefused("too-many-errors", auth_answers.HIDDEN if secret else verb, final=True)
+            if secret:
+                return self._refused(auth_answers.HIDDEN, auth_answers.REPLY)
             return self._refused(verb, "unknown-command", command=verb)
         over = self.budget.over(verb)
         if over is not None:
             return LineRefused(over, verb, final=True)
+        self._last_verb = verb
         return Command(verb, argument)
 
     def _refused(self, recorded: str, reply: str, **values: str) -> LineRefused:
