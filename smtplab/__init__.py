@@ -42,6 +42,7 @@ _EXPORTS = {
     "Limits": "server.lab_server",
     "Lab": "lab.lab",
     # the notebook front ends (the `notebook` extra: ipywidgets)
+    "ClassDashboard": "notebook.widgets",
     "CodeComparer": "notebook.widgets",
     "Playground": "notebook.widgets",
     "Quiz": "notebook.widgets",
@@ -66,6 +67,8 @@ if TYPE_CHECKING:  # pragma: no cover
         CourseError,
         LabArgumentError,
         LabClosed,
+        LabValueError,
+        LimitsError,
         MailboxError,
         NoRecipe,
         PolicyError,
@@ -80,7 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
         UnknownScenario,
     )
     from smtplab.lab.lab import Lab
-    from smtplab.notebook.widgets import CodeComparer, Playground, Quiz, ReplyExplainer
+    from smtplab.notebook.widgets import ClassDashboard, CodeComparer, Playground, Quiz, ReplyExplainer
     from smtplab.server.lab_server import Limits
     from smtplab.server.policy import Policy
 
@@ -124,6 +127,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CatalogueError",
+    "ClassDashboard",
     "ClassServerUnreachable",
     "CodeComparer",
     "Comparison",
@@ -136,7 +140,9 @@ __all__ = [
     "Lab",
     "LabArgumentError",
     "LabClosed",
+    "LabValueError",
     "Limits",
+    "LimitsError",
     "MailboxError",
     "NoRecipe",
     "Playground",

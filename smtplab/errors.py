@@ -14,7 +14,9 @@ expect, so ``except ValueError`` keeps working::
     ├── ServerReplyError (LookupError)   a lab server reply name or value that replies.toml lacks
     ├── CatalogueError (RuntimeError)    the packaged data is missing or broken
     ├── PolicyError (ValueError)         a lab policy setting or value that does not exist
-    ├── LabArgumentError (TypeError)     Lab(...) or one of its methods called with an argument it does not take
+    ├── LabArgumentError (TypeError)     a Lab, its client or a widget given an argument it does not take
+    │   └── LabValueError (ValueError)   ... or one of the right kind with a value it cannot use
+    │       └── LimitsError              Limits(...) given a limit it cannot take
     ├── LabClosed (RuntimeError)         a lab used after lab.close()
     ├── RemoteLabError (RuntimeError)    a class server's lab asked for the teacher's policy or mailbox
     ├── ClassServerUnreachable (ConnectionError)  Lab(server=...) found no SMTP server there
@@ -43,6 +45,8 @@ __all__ = [
     "CourseError",
     "LabArgumentError",
     "LabClosed",
+    "LabValueError",
+    "LimitsError",
     "MailboxError",
     "NoRecipe",
     "PolicyError",
@@ -156,9 +160,24 @@ class PolicyError(SMTPLabError, ValueError):
 
 
 class LabArgumentError(SMTPLabError, TypeError):
-    """``Lab(...)`` or one of its methods got an argument it does not take, or one of the wrong kind.
+    """A learner's call got an argument it does not take, or one of the wrong kind.
 
+    One error for every misuse of what a learner calls: ``Lab(...)`` and its
+    methods, ``lab.send()``'s client, the widgets' constructors, ``Limits(...)``.
     The message names the parameters it does take and the nearest one.
+    """
+
+
+class LabValueError(LabArgumentError, ValueError):
+    """An argument of the right kind whose value cannot be used: ``lab.send("NOOP\\r\\nQUIT")``,
+    ``Playground(lab, history=0)``. Also a ``ValueError``, as Python's own such errors are."""
+
+
+class LimitsError(LabValueError):
+    """``Limits(...)`` got a limit it cannot take (``max_connections=0``); the message says what it expects.
+
+    Not a :class:`PolicyError`: the policy is what the server answers, the
+    limits what it allows whatever its policy says.
     """
 
 

@@ -342,7 +342,7 @@ class LabTarget(Target):
             self.host, self.port = self.lab.address
             goodbye = self.lab.send("QUIT")
             assert goodbye is not None and goodbye.code == 221, goodbye
-            self._server = self.lab._runtime.server  # to count finished sessions; a Lab has no public hook
+            self._server = self.lab._backend.server  # to count finished sessions; a Lab has no public hook
             wait_until(lambda: self._server.finished >= 1, "the lab's own session to end")
         except BaseException:
             self.close()

@@ -19,6 +19,7 @@ from aiosmtpd.smtp import SMTP as AiosmtpdSMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from smtplab.core.transcript import Transcript
+from smtplab.errors import LabArgumentError, LabValueError
 from smtplab.lab.client import RecordingClient, note
 from smtplab.server.lab_server import LabServer
 from smtplab.server.mailbox import LabMailbox
@@ -478,11 +479,11 @@ def test_misuse_raises():
     async def test() -> None:
         server, port = await bare_server()
         client = RecordingClient("127.0.0.1", port)
-        with pytest.raises(ValueError, match="one command per send"):
+        with pytest.raises(LabValueError, match="one command per send"):
             await client.send("NOOP\r\nQUIT")
-        with pytest.raises(ValueError, match="cannot send"):
+        with pytest.raises(LabValueError, match="cannot send"):
             await client.send("NOOP\x00")
-        with pytest.raises(TypeError):
+        with pytest.raises(LabArgumentError, match="not bytes"):
             await client.send(b"NOOP")  # type: ignore[arg-type]
         assert (await client.send("NOOP")).code == 250  # still usable
         await finish(client, server)

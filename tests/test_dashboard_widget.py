@@ -10,6 +10,7 @@ import threading
 import pytest
 from targets import ServeTarget, wait_until
 
+from smtplab.errors import LabValueError
 from smtplab.notebook.widgets import ClassDashboard
 
 TIMEOUT = 20
@@ -110,5 +111,5 @@ def test_a_file_that_does_not_exist_yet_shows_an_empty_class(tmp_path):
 
 @pytest.mark.parametrize("interval", [0, -1, "2", True])
 def test_a_bad_interval_is_refused(tmp_path, interval):
-    with pytest.raises(ValueError, match="interval cannot be"):
+    with pytest.raises(LabValueError, match="interval cannot be"):
         ClassDashboard(events=tmp_path / "e.jsonl", interval=interval)

@@ -28,7 +28,7 @@ from smtplab.errors import (
     UnknownCode,
     UnknownLanguage,
 )
-from smtplab.lab.client import note
+from smtplab.lab.client import RecordingClient, note
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
 
@@ -436,10 +436,10 @@ def test_reproduce_starts_from_the_default_policy_and_restores_the_learners(lab)
     assert lab.rcpt_to("alice@lab.example").code == 450  # the learner's own greylisting memory: one triple
     lab.policy.update(auth="required", vrfy="disabled")
     lab.policy.rule("RCPT", "451 4.3.0 my own rule")
-    before = (lab.policy.as_dict(), lab.policy.rules, len(lab._runtime.server.greylist))
+    before = (lab.policy.as_dict(), lab.policy.rules, len(lab._backend.server.greylist))
     for code in (250, 252, 450, 450):  # 450 twice: greylisting memory is set aside each time
         assert lab.reproduce(code).last_reply.code == code
-    assert (lab.policy.as_dict(), lab.policy.rules, len(lab._runtime.server.greylist)) == before
+    assert (lab.policy.as_dict(), lab.policy.rules, len(lab._backend.server.greylist)) == before
     assert lab.vrfy("alice").code == 502 and lab.rcpt_to("alice@lab.example").code == 451
 
 
@@ -521,7 +521,7 @@ def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
     try:
         with Lab() as lab:
             _ = lab.transcript  # the lab's own greeting has come
-            lab._runtime.client = lab._client(*server.address, lab._transcript)
+            lab._backend.client = RecordingClient(*server.address, lab._transcript)
             assert lab.send("NOOP").code == 250
 
             main = threading.main_thread().ident
@@ -555,8 +555,8 @@ def test_the_transcript_property_does_not_wait_for_a_greeting_that_does_not_come
     try:
         with Lab() as lab:
             _ = lab.transcript
-            client = lab._client(*server.address, lab._transcript)
-            lab._runtime.client = client
+            client = RecordingClient(*server.address, lab._transcript)
+            lab._backend.client = client
             lab._greeting = asyncio.run_coroutine_threadsafe(client.connect(), lab._runtime.loop)
             started = time.monotonic()
             transcript = lab.transcript

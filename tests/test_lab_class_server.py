@@ -111,8 +111,10 @@ def test_policy_and_mailbox_are_the_teachers_and_say_so(served):
             lab.policy.vrfy = "confirm"
         with pytest.raises(RemoteLabError, match="stored on the teacher's machine"):
             len(lab.mailbox)
-        with pytest.raises(LabArgumentError, match="needs username= and password="):
+        with pytest.raises(LabArgumentError, match="needs username= and password=") as hint:
             lab.auth()
+        assert "--user" not in str(hint.value)  # serve has no option for AUTH users: its policy's default ones
+        assert "username='alice', password='wonderland'" in str(hint.value)
         lab.ehlo()
         assert lab.auth("PLAIN", "alice", "wonderland").code == 235  # serve's default user
 
@@ -164,13 +166,21 @@ def test_nothing_listening_is_a_clear_error_at_once():
     assert isinstance(caught.value, ConnectionError) and "Lab()" in str(caught.value)
 
 
-def test_a_server_that_never_greets_is_a_clear_error_not_a_hang():
+def test_a_server_that_never_greets_is_a_clear_error_not_a_hang(monkeypatch):
+    import time
+
+    from smtplab.lab.backends import remote
+
+    assert remote.CONNECT_WAIT == 10.0  # what a learner waits at most; the test waits less
+    monkeypatch.setattr(remote, "CONNECT_WAIT", 0.5)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        with pytest.raises(ClassServerUnreachable, match=r"no SMTP greeting|timed out"):
+        started = time.monotonic()
+        with pytest.raises(ClassServerUnreachable, match=r"no SMTP greeting within 0.5 s|timed out"):
             Lab(server=f"127.0.0.1:{port}", learner="an")
+        assert time.monotonic() - started < 5
 
 
 def test_server_addresses_in_the_usual_spellings():

@@ -26,7 +26,7 @@ import pytest
 from targets import InProcessTarget, ServeTarget, normal_session, start_transaction, wait_until
 
 from smtplab.core.session.arguments import without_root_dot
-from smtplab.errors import PolicyError
+from smtplab.errors import LimitsError
 from smtplab.server.lab_server import Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.session_tally import KEEP, CodeTally, CommandTally
@@ -455,7 +455,7 @@ def test_partial_files_left_in_tmp_by_a_crash_are_removed_at_start_up(serve, tmp
     ],
 )
 def test_limits_name_a_bad_value_and_what_was_expected(field, value, expected):
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(LimitsError) as info:
         Limits(**{field: value})
     assert isinstance(info.value, ValueError)
     assert f"Limits.{field} cannot be {value!r}: expected {expected}" in str(info.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 
 import pytest
 
@@ -34,11 +35,67 @@ def test_defaults_are_the_documented_ones():
     assert (p.state, p.reject_content, p.null_mx, p.rules) == ("open", (), (), ())
 
 
-def test_every_setting_is_documented_in_the_module_docstring():
+def _literal(value: object) -> str:
+    """A value as the policy's docstring writes it: ``"confirm"``, ``("alice", "bob")``, ``{"staff": (...)}``."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(_literal, value)) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def test_the_docstring_lists_every_setting_in_order_with_its_default_first_and_every_choice():
     import smtplab.server.policy
 
+    doc = smtplab.server.policy.__doc__
+    entries = dict(re.findall(r"^``(\w+)``\n((?:    .*\n)+)", doc, flags=re.MULTILINE))
+    assert list(entries) == list(SETTINGS)
+    for name, setting in SETTINGS.items():
+        shown = re.findall(r"``(.+?)``", entries[name])
+        assert shown[0] == _literal(setting.default), name  # "its values (the default first)"
+        for choice in setting.choices:
+            assert _literal(choice) in shown, (name, choice)
+
+
+def test_every_reply_the_docstring_promises_is_one_the_server_can_send():
+    """Each "NNN X.Y.Z" of the settings' manual begins a reply of replies.toml (the server sends only those)."""
+    import smtplab.server.policy
+    from smtplab.server.reply_templates import reply_names, reply_template
+
+    sendable = {" ".join(reply_template(name).template.split()[:2]) for name in reply_names()}
+    promised = re.findall(r"\b([2-5]\d\d) ([245]\.\d{1,3}\.\d{1,3})\b", smtplab.server.policy.__doc__)
+    assert len(promised) > 30
+    assert [f"{code} {status}" for code, status in promised if f"{code} {status}" not in sendable] == []
+
+
+def test_the_keyword_arguments_type_is_checked_against_the_one_declaration():
+    """PolicySettings (a TypedDict, which no code can derive) names every setting with the type it takes."""
+    from typing import get_args, get_type_hints
+
+    from smtplab.server.settings import PolicySettings, PolicyValues
+
+    declared = get_type_hints(PolicyValues)
+    keywords = get_type_hints(PolicySettings)
+    assert list(keywords) == list(SETTINGS)
     for name in SETTINGS:
-        assert f"``{name}``" in smtplab.server.policy.__doc__
+        reads, takes = get_args(declared[name])
+        assert keywords[name] == takes, name
+        assert get_args(reads) == SETTINGS[name].choices or not SETTINGS[name].choices or reads is bool, name
+
+
+def test_a_snapshot_reads_the_settings_typed_and_refuses_changes():
+    policy = Policy(vrfy="confirm")
+    snapshot = policy.snapshot()
+    assert (snapshot.vrfy, snapshot["vrfy"], len(snapshot)) == ("confirm", "confirm", len(SETTINGS))
+    assert dict(snapshot) == {name: getattr(policy, name) for name in SETTINGS}
+    policy.vrfy = "disabled"
+    assert snapshot.vrfy == "confirm" and policy.snapshot().vrfy == "disabled"
+    with pytest.raises(AttributeError, match="read-only"):
+        snapshot.vrfy = "disabled"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        snapshot.vfry  # type: ignore[attr-defined]  # noqa: B018
 
 
 VALID = [

@@ -33,6 +33,7 @@ def test_everything_a_user_touches_is_exported_from_the_top_package():
         "CodeComparer",
         "Playground",
         "Quiz",
+        "ClassDashboard",
     ):
         assert name in smtplab.__all__
     for name in smtplab.__all__:
@@ -53,7 +54,7 @@ def test_every_exception_is_exported_from_errors_and_from_the_top_package():
     classes = {
         name: obj for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, SMTPLabError)
     }
-    assert len(classes) == 17
+    assert len(classes) == 19
     for name, cls in classes.items():
         assert name in errors.__all__ and name in smtplab.__all__
         assert getattr(smtplab, name) is cls
@@ -66,11 +67,19 @@ def test_every_exception_is_in_the_docstring_tree_with_its_builtin():
         cls = getattr(errors, name)
         if not inspect.isclass(cls) or cls is SMTPLabError:
             continue
-        builtin = next(
-            b for b in cls.__mro__ if b.__module__ == "builtins" and b not in (Exception, BaseException, object)
-        )
-        assert re.search(rf"── {name} \({builtin.__name__}\)", tree), name
-        assert issubclass(cls, SMTPLabError) and issubclass(cls, builtin)
+        line = re.search(rf"── {name}(?: \((\w+)\))?\s", tree)
+        assert line and issubclass(cls, SMTPLabError), name
+        # Each class shows the builtin it adds to its parent's: LabValueError adds ValueError to its parent
+        # LabArgumentError's TypeError; LimitsError adds none, and shows none.
+        inherited = {
+            b
+            for base in cls.__bases__
+            if base is not SMTPLabError and issubclass(base, SMTPLabError)
+            for b in base.__mro__
+        }
+        added = {b.__name__ for b in cls.__mro__ if b.__module__ == "builtins" and b not in inherited}
+        added -= {"Exception", "BaseException", "object"}
+        assert (line[1] in added) if line[1] else not added, name
 
 
 @pytest.mark.parametrize(
@@ -138,8 +147,8 @@ def test_a_mistyped_lab_keyword_names_labs_own_parameters():
     message = str(caught.value)
     assert message.startswith("Lab() got an unexpected keyword 'hostnam'; did you mean 'hostname'?")
     assert (
-        "Lab's parameters are lang, server, learner, hostname, maildir, keep_maildir, keep_exchanges, limits, policy"
-        in message
+        "Lab's parameters are lang, server, learner, transport, hostname, maildir, keep_maildir, keep_exchanges, "
+        "limits, policy" in message
     )
     assert isinstance(caught.value, TypeError)  # as Python's own "unexpected keyword argument"
 
@@ -189,3 +198,42 @@ def test_auth_misuse_is_a_smtplab_error():
         lab.policy.credentials = {"alice": "wonderland"}
         lab.ehlo()
         assert lab.auth().code == 235
+
+
+@pytest.mark.parametrize("given", [{"username": "alice"}, {"password": "wonderland"}])
+def test_auth_takes_a_user_name_and_a_password_together_or_neither(given):
+    with smtplab.Lab() as lab:
+        lab.ehlo()
+        with pytest.raises(LabArgumentError, match="give both, such as lab.auth"):
+            lab.auth(**given)
+        assert [e.sent for e in lab.transcript.exchanges if e.sent] == ["EHLO learner.example"]  # nothing sent
+        assert lab.auth(username="alice", password="wonderland").code == 235
+
+
+def test_misuse_anywhere_a_learner_calls_is_one_lab_argument_error():
+    from smtplab.errors import LabValueError, LimitsError
+
+    with smtplab.Lab() as lab:
+        with pytest.raises(LabValueError, match="one command per send") as line_break:
+            lab.send("NOOP\r\nQUIT")
+        with pytest.raises(LabArgumentError, match="send\\(\\) takes one command line as text, not bytes"):
+            lab.send(b"NOOP")  # type: ignore[arg-type]
+        with pytest.raises(LabValueError, match="transport cannot be 'memroy'.*did you mean 'memory'"):
+            smtplab.Lab(transport="memroy")  # type: ignore[arg-type]
+        with pytest.raises(LabValueError, match="Lab\\(hostname=...\\): .* cannot be 'lab example'"):
+            smtplab.Lab(hostname="lab example")
+        assert lab.noop().code == 250
+    with pytest.raises(LimitsError, match="Limits.max_connections cannot be 0") as limit:
+        smtplab.Limits(max_connections=0)
+    for error in (line_break.value, limit.value):
+        # one tree for misuse, and still the builtins Python's own such errors are
+        assert isinstance(error, LabArgumentError) and isinstance(error, ValueError)
+    assert not isinstance(limit.value, PolicyError)  # a limit is not the policy
+
+
+def test_a_wrong_policy_for_a_lab_is_refused_and_a_new_one_is_used_live():
+    with smtplab.Lab() as lab:
+        with pytest.raises(LabArgumentError, match="lab.policy must be a smtplab.Policy, not dict"):
+            lab.policy = {"vrfy": "confirm"}  # type: ignore[assignment]
+        lab.policy = smtplab.Policy(vrfy="confirm")
+        assert lab.vrfy("alice").code == 250

@@ -27,7 +27,7 @@ from memory_client import MemoryRaw, MemorySMTP
 from targets import Raw
 
 from smtplab.core.reply import Reply
-from smtplab.errors import PolicyError
+from smtplab.errors import LimitsError, PolicyError
 from smtplab.lab.lab import NOTEBOOK_LIMITS
 from smtplab.server.lab_server import LabServer, Limits, SessionRecord
 from smtplab.server.mailbox import LabMailbox
@@ -732,9 +732,9 @@ def test_idle_timeout_says_421_before_closing():
 
 
 def test_bad_limits_and_hostnames_are_refused():
-    with pytest.raises(PolicyError, match="max_connections"):
+    with pytest.raises(LimitsError, match="max_connections"):
         Limits(max_connections=0)
-    with pytest.raises(PolicyError, match="idle_timeout"):
+    with pytest.raises(LimitsError, match="idle_timeout"):
         Limits(idle_timeout=0)
     with LabMailbox() as box, pytest.raises(PolicyError, match="hostname"):
         LabServer(Policy(), box, hostname="lab example\r\n")

@@ -17,7 +17,7 @@ from targets import InProcessTarget, Raw, ServeTarget, start_transaction
 
 from smtplab import Lab
 from smtplab.classroom.serve import ServeOptions, build_limits
-from smtplab.errors import PolicyError, ServeError
+from smtplab.errors import LimitsError, PolicyError, ServeError
 from smtplab.server.lab_server import Limits
 from smtplab.server.policy import Policy
 from smtplab.server.settings import SETTINGS
@@ -212,7 +212,7 @@ def test_the_limits_can_be_turned_off_and_a_notebook_lab_has_neither(tmp_path):
 
 @pytest.mark.parametrize("field", ["junk_command_limit", "hard_error_limit"])
 def test_a_limit_of_zero_is_refused_with_what_was_expected(field):
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(LimitsError) as info:
         Limits(**{field: 0})
     assert f"Limits.{field} cannot be 0: expected a whole number of at least 1" in str(info.value)
 

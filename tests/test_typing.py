@@ -27,12 +27,19 @@ policy = Policy(vrfy="confirm", users=["alice"], greylist_code=451)
 reveal_type(policy.vrfy)  # E: Revealed type is "Literal['cannot-verify'
 policy.vrfy = "disabled"
 policy.vrfy = "confrim"  # E: Incompatible types in assignment
+reveal_type(policy.users)  # E: Revealed type is "typing.Sequence[str]"
 policy.users = ["alice", "bob"]
+reveal_type(policy.snapshot().max_size)  # E: Revealed type is "int"
+reveal_type(policy.snapshot().bare_newlines)  # E: Revealed type is "Literal['reject'
 Policy(greylist_code=452)  # E: Argument "greylist_code" to "Policy" has incompatible type
 Reply(250, "OK", "extra")  # E: Too many arguments for "Reply"
 lab = Lab("vi", limits=Limits(max_connections=5), policy=policy)
 Lab(hostname="school.example", vrfy="confirm")
 Lab(hostnam="school.example")  # E: Unexpected keyword argument "hostnam" for "Lab"
+lab.demo(["VRFY alice"], vrfy="confirm")
+lab.demo(["VRFY alice"], vrfy="confrim")  # E: Argument "vrfy" to "demo" of "Lab" has incompatible type
+Lab(transport="memory")
+Lab(transport="memroy")  # E: Argument "transport" to "Lab" has incompatible type
 """
 
 

@@ -16,7 +16,7 @@ import pytest
 from smtplab import Lab, compare, explain
 from smtplab.core.catalogue import catalogue
 from smtplab.core.quizzes import QUIZZES, Grade, QuizStep, UnknownQuiz, as_quiz, grade, parse_guess, quiz, score
-from smtplab.errors import ReplyParseError, UnknownCode
+from smtplab.errors import LabArgumentError, LabValueError, ReplyParseError, UnknownCode
 from smtplab.notebook.widgets import QUICK_COMMANDS, CodeComparer, Playground, Quiz, ReplyExplainer
 from smtplab.notebook.widgets._common import policy_choices, setting_choices
 from smtplab.server.policy import Policy
@@ -384,8 +384,10 @@ def test_history_keeps_the_last_n_lines(lab):
     for user in ("alice", "bob", "carol", "alan"):
         widget.send_line(f"VRFY {user}")
     assert widget.history.options == ("VRFY alan", "VRFY carol", "VRFY bob")
-    with pytest.raises(ValueError, match="history keeps at least 1"):
+    with pytest.raises(LabValueError, match="history keeps at least 1"):
         Playground(lab, history=0)
+    with pytest.raises(LabArgumentError, match="Playground\\(lab\\) takes a smtplab Lab"):
+        Playground("vrfy")  # type: ignore[arg-type]
 
 
 def test_policy_switches_come_from_the_policy_settings(lab):
@@ -634,10 +636,30 @@ def test_quiz_goes_on_after_the_notebooks_lab_is_closed():
 
 
 def test_quiz_needs_steps(lab):
-    with pytest.raises(TypeError, match="needs steps too"):
+    with pytest.raises(LabArgumentError, match="needs steps too"):
         Quiz(lab)
-    with pytest.raises(TypeError, match="is not a Lab"):
+    with pytest.raises(LabArgumentError, match="is not a Lab"):
         Quiz("vrfy", "session")
+    with pytest.raises(LabArgumentError, match="quiz step 1 is 42"):
+        Quiz([42])
+    with pytest.raises(LabValueError, match="a quiz needs at least one step"):
+        Quiz([])
+
+
+def test_a_quiz_on_a_lab_speaks_the_labs_language_as_the_playground_does():
+    with Lab("vi") as lab:
+        quiz, playground = Quiz(lab, "vrfy"), Playground(lab)
+        try:
+            assert quiz.lang == playground.lang == "vi"
+            assert quiz.check.description == "Kiểm tra"
+            assert Quiz(lab, "vrfy", lang="en").lang == "en"  # unless told otherwise
+        finally:
+            quiz.close()
+    own = Quiz("vrfy")  # a lab of its own: English unless told
+    try:
+        assert own.lang == "en"
+    finally:
+        own.close()
 
 
 # -- the ready quizzes (smtplab.core.quizzes) -------------------------------------------------

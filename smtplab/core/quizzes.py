@@ -38,7 +38,7 @@ from typing import Any
 
 from smtplab.core.catalogue import catalogue
 from smtplab.core.values import value
-from smtplab.errors import UnknownQuiz, suggest
+from smtplab.errors import LabArgumentError, LabValueError, UnknownQuiz, suggest
 
 __all__ = [
     "QUIZZES",
@@ -336,7 +336,7 @@ def _as_step(item: QuizStep | str | Mapping[str, Any], number: int) -> QuizStep:
                 MappingProxyType(hint),
                 item.get("expect"),
             )
-    raise TypeError(
+    raise LabArgumentError(
         f"quiz step {number} is {item!r}: expected a command line such as 'VRFY alice', a QuizStep, "
         "or a dict with command and optionally policy, hint and expect"
     )
@@ -350,7 +350,7 @@ def as_quiz(steps: str | QuizData | Iterable[QuizStep | str | Mapping[str, Any]]
         return quiz(steps, lang)
     parsed = tuple(_as_step(item, number) for number, item in enumerate(steps, start=1))
     if not parsed:
-        raise ValueError("a quiz needs at least one step, such as 'VRFY alice'")
+        raise LabValueError("a quiz needs at least one step, such as 'VRFY alice'")
     return QuizData("custom", MappingProxyType({}), parsed)
 
 

@@ -30,7 +30,8 @@ A closed connection (after 221 or 421, or a server that went away) is
 reopened by the next :meth:`~RecordingClient.send`, and the transcript says
 so with a note (in the transcript's language, from the catalogue's ``[note]``
 table: see :func:`note`). An SMTP failure is never an exception here: it is a reply or
-a note in the transcript; only misuse (a line with CR or LF in it) raises.
+a note in the transcript; only misuse raises: :class:`~smtplab.errors.LabArgumentError`
+for a line that is not text, :class:`~smtplab.errors.LabValueError` for one with CR or LF in it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from aiosmtplib.response import SMTPResponse
 from smtplab.core.catalogue import LANGUAGES, catalogue
 from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, Transcript
-from smtplab.errors import ReplyParseError
+from smtplab.errors import LabArgumentError, LabValueError, ReplyParseError
 
 __all__ = ["DEFAULT_TIMEOUT", "Connector", "RecordingClient", "note"]
 
@@ -264,7 +265,7 @@ class RecordingClient:
         no reply came; the transcript's note says why.
         """
         if not isinstance(line, str):
-            raise TypeError(f"send() takes one command line as text, not {type(line).__name__}")
+            raise LabArgumentError(f"send() takes one command line as text, not {type(line).__name__}")
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -295,7 +296,7 @@ class RecordingClient:
         if line.split(" ", 1)[0].upper() not in ("EHLO", "HELO", "AUTH"):  # a class server's lab greets first
             self._data_lost = False
         if _NEWLINE.search(line):
-            raise ValueError(
+            raise LabValueError(
                 f"one command per send(): {line!r} contains a line break; send each command on its own "
                 "(only the message after a 354 may span several lines)"
             )
@@ -308,7 +309,7 @@ class RecordingClient:
         try:
             response = await self._smtp.execute_command(line.encode("utf-8"))
         except ValueError as exc:  # a control character aiosmtplib refuses to send
-            raise ValueError(f"cannot send {line!r}: {exc}") from None
+            raise LabValueError(f"cannot send {line!r}: {exc}") from None
         except SMTPResponseException as exc:
             return self._unreadable(line, exc)
         except (SMTPException, OSError) as exc:

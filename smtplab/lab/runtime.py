@@ -4,9 +4,8 @@ A :class:`~smtplab.lab.lab.Lab` hands all its work to one background thread
 running an asyncio event loop, so that its synchronous API works from a
 Jupyter cell (whose own loop is running), a widget callback or a plain
 script. :class:`LabRuntime` is that thread, its loop and what lives on it:
-the :class:`~smtplab.server.lab_server.LabServer`, the
-:class:`~smtplab.lab.client.RecordingClient` and the
-:class:`~smtplab.server.mailbox.LabMailbox`.
+the lab's backend (:mod:`smtplab.lab.backends`: its server, if it has one of
+its own, its client and its mailbox).
 
 It is kept apart from the lab so that ``weakref.finalize`` (and, at exit,
 ``atexit``) can close it without holding the lab alive. It knows nothing of
@@ -22,9 +21,7 @@ from collections.abc import Awaitable
 from concurrent.futures import Future
 from typing import TypeVar
 
-from smtplab.lab.client import RecordingClient
-from smtplab.server.lab_server import LabServer
-from smtplab.server.mailbox import LabMailbox
+from smtplab.lab.backends.base import LabBackend
 
 __all__ = ["LabRuntime"]
 
@@ -32,14 +29,13 @@ T = TypeVar("T")
 
 
 class LabRuntime:
-    """Loop, thread, server, client and mailbox of one lab; see the module docstring."""
+    """Loop and thread of one lab, and the backend that lives on them; see the module docstring."""
 
-    def __init__(self, mailbox: LabMailbox | None) -> None:
-        self.mailbox = mailbox
+    def __init__(self, backend: LabBackend) -> None:
+        self.backend = backend
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="smtplab-lab", daemon=True)
-        self.server: LabServer | None = None
-        self.client: RecordingClient | None = None
+        #: Taken by each of the lab's sends, so that one command and its reply never interleave with another's.
         self.lock: asyncio.Lock | None = None
         self.closed = False
         self._close_lock = threading.Lock()
@@ -84,16 +80,7 @@ class LabRuntime:
         return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))  # type: ignore[arg-type]
 
     async def stop(self, at_exit: bool) -> None:
-        if self.client is not None:
-            await self.client.close()
-        if self.server is not None:
-            try:
-                await self.server.stop(grace=1.0)
-            except RuntimeError:
-                # At interpreter exit the executors refuse new work (the server's last step
-                # hands one to a thread); the sockets are closed by then, which is what matters.
-                if not at_exit:
-                    raise
+        await self.backend.stop(at_exit)
         await self.loop.shutdown_asyncgens()
         if not at_exit:  # at exit, Python has already joined the executor threads
             await self.loop.shutdown_default_executor()
@@ -120,13 +107,11 @@ class LabRuntime:
         finally:
             if not self.loop.is_closed() and not self.loop.is_running():
                 self.loop.close()
-            if self.mailbox is not None:
-                self.mailbox.close()
+            self.backend.release()
 
     async def _halt(self) -> None:
         try:
             await self.stop(at_exit=False)
         finally:
-            if self.mailbox is not None:
-                self.mailbox.close()
+            self.backend.release()
             self.loop.stop()

@@ -227,7 +227,7 @@ def _language(lang: str | None, prog: str) -> str:
         raise _usage("en", "lang", prog=prog, reason=exc) from None
 
 
-def _setting_value(setting: Setting, text: str, lang: str) -> Any:
+def _setting_value(setting: Setting[Any, Any], text: str, lang: str) -> Any:
     """The flag's text as the kind of value the setting holds; the policy then checks it."""
     default = setting.default
     if isinstance(default, bool):

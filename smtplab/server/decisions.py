@@ -16,7 +16,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from smtplab.core.reply import Reply
@@ -140,7 +140,7 @@ def rcpt_reply(policy: Settings, address: str) -> Reply:
     return server_reply("user-unknown", address=shown)
 
 
-def forbidden_word(data: bytes, words: tuple[str, ...] | list[str]) -> str | None:
+def forbidden_word(data: bytes, words: Sequence[str]) -> str | None:
     """The first of ``words`` found in the message as sent (headers and body, any case)."""
     if not words:
         return None

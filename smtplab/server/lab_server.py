@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from smtplab.core.learners import learner_identity
 from smtplab.core.reply import Reply
-from smtplab.errors import PolicyError
+from smtplab.errors import LimitsError, PolicyError
 from smtplab.server.auth_throttle import ClientAuthFailures
 from smtplab.server.decisions import Greylist
 from smtplab.server.handler import LabHandler
@@ -153,7 +153,7 @@ class Limits:
             ):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise PolicyError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")
+                raise LimitsError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")
         for name in ("idle_timeout", "session_deadline", "data_deadline", "auth_failure_delay"):
             value = getattr(self, name)
             if value is None and name in ("session_deadline", "data_deadline"):
@@ -166,7 +166,7 @@ class Limits:
                 or value < 0
                 or (value == 0 and not zero)
             ):
-                raise PolicyError(
+                raise LimitsError(
                     f"Limits.{name} cannot be {value!r}: "
                     f"expected a number of seconds {'0 or more' if zero else 'above 0'}"
                 )

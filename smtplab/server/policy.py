@@ -108,7 +108,7 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -118,23 +118,12 @@ from smtplab.core.catalogue import catalogue, check_language
 from smtplab.core.document import Cell, Document, Items, Paragraph, Row, Table, render_text
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.errors import CatalogueError, PolicyError
-from smtplab.server.settings import (
-    SETTINGS,
-    AuthMode,
-    BareNewlineMode,
-    ExpnMode,
-    ForwardingMode,
-    GreylistCode,
-    PolicySettings,
-    ServerState,
-    Setting,
-    VrfyMode,
-    hint,
-    policy_error,
-)
+from smtplab.server.settings import SETTINGS, PolicySettings, PolicyValues, Setting, hint, policy_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing_extensions import Unpack
+
+    from smtplab.core.blocks import Block
 
 __all__ = ["RULE_STEPS", "Policy", "PolicySnapshot", "Rule"]
 
@@ -186,19 +175,17 @@ class Rule:
         return f"{self.command} {self.match} -> {reply} ({left})"
 
 
-class PolicySnapshot(Mapping[str, Any]):
-    """The settings of a policy at one moment, read-only: ``snapshot.vrfy``, ``snapshot["vrfy"]``."""
+class PolicySnapshot(PolicyValues, Mapping[str, Any]):
+    """The settings of a policy at one moment, read-only: ``snapshot.vrfy``, ``snapshot["vrfy"]``.
+
+    Its settings are typed as :class:`Policy`'s are (both read the one declaration,
+    :class:`~smtplab.server.settings.PolicyValues`), so the server's reads are checked.
+    """
 
     __slots__ = ("_values",)
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         object.__setattr__(self, "_values", MappingProxyType(dict(values)))
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a policy snapshot is read-only; change the Policy itself")
@@ -216,7 +203,7 @@ class PolicySnapshot(Mapping[str, Any]):
         return f"PolicySnapshot({dict(self._values)!r})"
 
 
-class Policy:
+class Policy(PolicyValues):
     """What the lab server answers; see the module docstring for every setting.
 
     >>> policy = Policy(vrfy="confirm")
@@ -229,28 +216,14 @@ class Policy:
 'disabled'; did you mean 'confirm'?
     """
 
-    # The settings, as type checkers and editors see them (at run time they live in ``_values``,
-    # checked by each setting's converter). Lists come back as tuples, dicts as read-only mappings.
-    vrfy: VrfyMode
-    expn: ExpnMode
-    users: Sequence[str]
-    domains: Sequence[str]
-    lists: Mapping[str, Sequence[str]]
-    forwards: Mapping[str, str]
-    forwarding: ForwardingMode
-    max_size: int
-    storage_full: bool
-    max_recipients: int
-    greylist_seconds: float
-    greylist_code: GreylistCode
-    auth: AuthMode
-    credentials: Mapping[str, str]
-    auth_plaintext: bool
-    starttls: bool
-    state: ServerState
-    reject_content: Sequence[str]
-    null_mx: Sequence[str]
-    bare_newlines: BareNewlineMode
+    # The settings, their types and defaults are declared once, in PolicyValues (settings.py); reading
+    # one gives this policy's value (lists as tuples, dicts as read-only mappings), setting one checks it.
+
+    _values: dict[str, Any]
+    _lang: str
+    _lock: threading.RLock
+    _rules: list[Rule]
+    _last_snapshot: tuple[dict[str, Any] | None, PolicySnapshot | None]
 
     def __init__(self, *, lang: str = "en", **settings: Unpack[PolicySettings]) -> None:
         object.__setattr__(self, "_lang", check_language(lang))
@@ -284,16 +257,14 @@ class Policy:
     # -- settings ------------------------------------------------------------
 
     @staticmethod
-    def _setting(name: str) -> Setting:
+    def _setting(name: str) -> Setting[Any, Any]:
         if name in SETTINGS:
             return SETTINGS[name]
         raise policy_error("no_setting", name=repr(name), hint=hint(name, SETTINGS), settings=", ".join(SETTINGS))
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # only for a name that is not a setting (settings are descriptors)
         if name.startswith("_"):
             raise AttributeError(name)
-        if name in SETTINGS:
-            return self._values[name]
         try:
             self._setting(name)
         except PolicyError as exc:
@@ -304,6 +275,10 @@ class Policy:
         if name == "lang":  # not a setting: the property
             object.__setattr__(self, name, value)
             return
+        self._set(name, value)
+
+    def _set(self, name: str, value: Any) -> None:
+        """Check ``value`` and make it the setting's, in a new values dict (the server's snapshots stay as they are)."""
         with self._speaking():
             converted = self._setting(name).convert(value)
         with self._lock:
@@ -335,7 +310,7 @@ class Policy:
         """The settings as they are now, unaffected by later changes (the server takes one per command)."""
         values = self._values  # replaced, never changed in place: the same dict means the same settings
         made_from, snapshot = self._last_snapshot
-        if made_from is not values:
+        if made_from is not values or snapshot is None:
             snapshot = PolicySnapshot(values)
             object.__setattr__(self, "_last_snapshot", (values, snapshot))
         return snapshot
@@ -419,7 +394,7 @@ class Policy:
             mark = "*" if value != setting.default else ""
             rows.append(Row((Cell((name,)), Cell((mark,)), Cell((shown,)), Cell((_help(ui, setting),)))))
         header = (ui("policy.setting"), "*", ui("policy.value"), ui("policy.accepts"))
-        blocks: list = [Paragraph(ui("policy.title")), Table(header, tuple(rows), kind="policy")]
+        blocks: list[Block] = [Paragraph(ui("policy.title")), Table(header, tuple(rows), kind="policy")]
         rules = self.rules
         blocks.append(Paragraph(ui("policy.rules") if rules else ui("policy.no_rules")))
         if rules:
@@ -430,7 +405,7 @@ class Policy:
         return render_text(self.document()).rstrip("\n")
 
 
-def _help(ui: Any, setting: Setting) -> str:
+def _help(ui: Callable[..., str], setting: Setting[Any, Any]) -> str:
     """What the setting accepts, in the catalogue's language; choices that are plain values stay as they are."""
     try:
         return ui(f"policy_help.{setting.name}")
@@ -443,7 +418,7 @@ def describe_rule(rule: Rule, lang: str = "en") -> str:
     return _rule_text(catalogue(lang).ui, rule)
 
 
-def _rule_text(ui: Any, rule: Rule) -> str:
+def _rule_text(ui: Callable[..., str], rule: Rule) -> str:
     if rule.times is None:
         left = ui("policy.always")
     else:

@@ -1,4 +1,20 @@
-"""The settings a lab :class:`~smtplab.server.policy.Policy` holds: names, defaults, valid values.
+"""The settings a lab :class:`~smtplab.server.policy.Policy` holds, declared once: names, types, defaults, values.
+
+:class:`PolicyValues` declares every setting, one line each, as a typed
+:class:`Setting` (the model is httpx's ``Limits``/``Timeout``: a config object
+declared once). Everything else is derived from it:
+
+* :class:`~smtplab.server.policy.Policy` (live, changed by the learner) and
+  :class:`~smtplab.server.policy.PolicySnapshot` (one moment, read by the
+  server at each command) inherit the declarations, so ``policy.vrfy`` and
+  ``snapshot.vrfy`` are typed (``Literal["cannot-verify", "confirm",
+  "disabled"]``) for type checkers and editors, and read the instance's values;
+* :data:`SETTINGS`, the table of settings by name, is collected from the class;
+* an enumerated setting's ``choices`` come from its ``Literal`` type.
+
+:class:`PolicySettings`, the keyword arguments of ``Policy(...)``, is the one
+view a type checker cannot derive (a ``TypedDict`` must be written out); a
+test checks that it names every setting with the type its ``Setting`` takes.
 
 Each :class:`Setting` knows its default, how to check and normalise a new
 value (raising :class:`~smtplab.errors.PolicyError` with the valid values and
@@ -12,10 +28,9 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal, TypedDict, get_args
+from typing import Any, Generic, Literal, TypedDict, TypeVar, get_args, get_type_hints, overload
 
 from smtplab.core.catalogue import catalogue
 from smtplab.errors import PolicyError, suggest
@@ -29,6 +44,7 @@ __all__ = [
     "ForwardingMode",
     "GreylistCode",
     "PolicySettings",
+    "PolicyValues",
     "ServerState",
     "Setting",
     "VrfyMode",
@@ -78,20 +94,60 @@ _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\Z")
 
 
-@dataclass(frozen=True)
-class Setting:
+R = TypeVar("R")  # what reading a setting gives
+W = TypeVar("W")  # what setting it takes
+T = TypeVar("T")
+
+
+class Setting(Generic[R, W]):
     """One policy setting: its default, how to check a value, and how to show one.
 
-    ``choices`` holds every value an enumerated setting (or a flag) can take, in the
-    order the documentation gives them; it is empty for an open-ended setting (a
-    number, a list of users…).
+    A descriptor on :class:`PolicyValues`: reading ``policy.NAME`` gives the
+    instance's value (typed ``R``), setting it checks a new one (typed ``W``:
+    lists and dicts may be given as any iterable or mapping). ``choices``
+    holds every value an enumerated setting (or a flag) can take, in the
+    order the documentation gives them; it is empty for an open-ended
+    setting (a number, a list of users…).
     """
 
-    name: str
-    default: Any
-    convert: Callable[[Any], Any]
-    describe: str
-    choices: tuple[Any, ...] = ()
+    __slots__ = ("name", "default", "_given", "_convert", "describe", "choices")
+
+    def __init__(self, default: Any, convert: Callable[[str, Any], R] | None, describe: str = "") -> None:
+        self.name = ""
+        self._given = default
+        self._convert = convert  # None: one of the choices of the setting's Literal type
+        self.describe = describe
+        self.default: R = default
+        self.choices: tuple[Any, ...] = (True, False) if isinstance(default, bool) else ()
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def _finish(self, hint: Any) -> None:
+        """Complete the setting from its type (``Setting[Literal[...], ...]``): choices, description, default."""
+        if self._convert is None:
+            self.choices = get_args(get_args(hint)[0])
+            self._convert = _choice(self.choices)
+            self.describe = self.describe or " | ".join(map(str, self.choices))
+        self.default = self.convert(self._given)
+
+    def convert(self, value: Any) -> R:
+        """``value`` checked and normalised; PolicyError naming what the setting takes."""
+        assert self._convert is not None
+        return self._convert(self.name, value)
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Setting[R, W]: ...
+    @overload
+    def __get__(self, instance: PolicyValues, owner: type | None = None) -> R: ...
+    def __get__(self, instance: PolicyValues | None, owner: type | None = None) -> Setting[R, W] | R:
+        if instance is None:
+            return self
+        value: R = instance._values[self.name]
+        return value
+
+    def __set__(self, instance: PolicyValues, value: W) -> None:
+        instance._set(self.name, value)
 
     def plain(self, value: Any) -> Any:
         """The value as plain lists and dicts (for ``as_dict``)."""
@@ -110,6 +166,13 @@ class Setting:
         else:
             shown = str(value)
         return f"{shown:<30} {self.describe}"
+
+    def __repr__(self) -> str:
+        return f"<Setting {self.name} = {self.default!r}>"
+
+
+#: A setting that takes the values it gives back (a choice, a flag, a number).
+Same = Setting[T, T]
 
 
 #: A piece of a message: text, or text in a given language.
@@ -141,8 +204,8 @@ def _fail(name: str, value: object, expected: Piece, suggestion: Piece = "") -> 
     return policy_error("cannot_be", name=name, value=repr(value), expected=expected, hint=suggestion)
 
 
-def _choice(name: str, options: tuple[Any, ...]) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
+def _choice(options: tuple[Any, ...]) -> Callable[[str, Any], Any]:
+    def convert(name: str, value: Any) -> Any:
         if isinstance(value, bool) or value not in options:
             choices = ", ".join(repr(o) for o in options)
             raise _fail(name, value, _text("one_of", choices=choices), hint(value, options))
@@ -151,17 +214,14 @@ def _choice(name: str, options: tuple[Any, ...]) -> Callable[[Any], Any]:
     return convert
 
 
-def _flag(name: str) -> Callable[[Any], bool]:
-    def convert(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise _fail(name, value, _text("flag"))
-        return value
-
-    return convert
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(name, value, _text("flag"))
+    return value
 
 
-def _whole(name: str, minimum: int) -> Callable[[Any], int]:
-    def convert(value: Any) -> int:
+def _whole(minimum: int) -> Callable[[str, Any], int]:
+    def convert(name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise _fail(name, value, _text("whole", minimum=str(minimum)))
         return value
@@ -169,13 +229,10 @@ def _whole(name: str, minimum: int) -> Callable[[Any], int]:
     return convert
 
 
-def _seconds(name: str) -> Callable[[Any], float | int]:
-    def convert(value: Any) -> float | int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 86400 * 365:
-            raise _fail(name, value, _text("seconds"))
-        return value
-
-    return convert
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 86400 * 365:
+        raise _fail(name, value, _text("seconds"))
+    return value
 
 
 def _strings(name: str, value: Any, what: str, example: str) -> list[str]:
@@ -208,25 +265,23 @@ def _address(name: str, value: object, whole: object) -> str:
     return f"{_local_part(name, local, whole)}@{_domain(name, domain, whole)}"
 
 
-def _users(value: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_local_part("users", v, value) for v in _strings("users", value, "user_names", "alice")))
+def _users(name: str, value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_local_part(name, v, value) for v in _strings(name, value, "user_names", "alice")))
 
 
-def _domains(value: Any) -> tuple[str, ...]:
-    names = _strings("domains", value, "domains", "lab.example")
-    domains = tuple(dict.fromkeys(_domain("domains", v, value) for v in names))
+def _domains(name: str, value: Any) -> tuple[str, ...]:
+    domains = tuple(dict.fromkeys(_domain(name, v, value) for v in _strings(name, value, "domains", "lab.example")))
     if not domains:
-        raise _fail("domains", value, _text("one_domain"))
+        raise _fail(name, value, _text("one_domain"))
     return domains
 
 
-def _null_mx(value: Any) -> tuple[str, ...]:
-    names = _strings("null_mx", value, "domains", "nomail.example")
-    return tuple(dict.fromkeys(_domain("null_mx", v, value) for v in names))
+def _null_mx(name: str, value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_domain(name, v, value) for v in _strings(name, value, "domains", "nomail.example")))
 
 
-def _words(value: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_strings("reject_content", value, "words", "lottery")))
+def _words(name: str, value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_strings(name, value, "words", "lottery")))
 
 
 def _mapping(name: str, value: Any, example: str) -> Mapping[Any, Any]:
@@ -235,74 +290,93 @@ def _mapping(name: str, value: Any, example: str) -> Mapping[Any, Any]:
     return value
 
 
-def _lists(value: Any) -> Mapping[str, tuple[str, ...]]:
+def _lists(name: str, value: Any) -> Mapping[str, tuple[str, ...]]:
     example = "{'staff': ['alice', 'bob']}"
     out: dict[str, tuple[str, ...]] = {}
-    for list_name, members in _mapping("lists", value, example).items():
+    for list_name, members in _mapping(name, value, example).items():
         if not isinstance(list_name, str):
-            raise _fail("lists", value, _text("list_name", example=example, item=repr(list_name)))
-        key = _local_part("lists", list_name, value)
+            raise _fail(name, value, _text("list_name", example=example, item=repr(list_name)))
+        key = _local_part(name, list_name, value)
         checked = []
-        for member in _strings("lists", members, "members", "alice"):
-            checked.append(_address("lists", member, value) if "@" in member else _local_part("lists", member, value))
+        for member in _strings(name, members, "members", "alice"):
+            checked.append(_address(name, member, value) if "@" in member else _local_part(name, member, value))
         out[key] = tuple(dict.fromkeys(checked))
     return MappingProxyType(out)
 
 
-def _forwards(value: Any) -> Mapping[str, str]:
+def _forwards(name: str, value: Any) -> Mapping[str, str]:
     example = "{'dave': 'dave@elsewhere.example'}"
     out = {}
-    for user, target in _mapping("forwards", value, example).items():
+    for user, target in _mapping(name, value, example).items():
         if not isinstance(user, str):
-            raise _fail("forwards", value, _text("dict_such_as", example=example))
-        out[_local_part("forwards", user, value)] = _address("forwards", target, value)
+            raise _fail(name, value, _text("dict_such_as", example=example))
+        out[_local_part(name, user, value)] = _address(name, target, value)
     return MappingProxyType(out)
 
 
-def _credentials(value: Any) -> Mapping[str, str]:
+def _credentials(name: str, value: Any) -> Mapping[str, str]:
     example = "{'alice': 'wonderland'}"
     out = {}
-    for user, password in _mapping("credentials", value, example).items():
+    for user, password in _mapping(name, value, example).items():
         if not isinstance(user, str) or not isinstance(password, str) or not user:
-            raise _fail("credentials", value, _text("credentials", example=example))
+            raise _fail(name, value, _text("credentials", example=example))
         out[user] = password
     return MappingProxyType(out)
 
 
-def _setting(name: str, default: Any, convert: Callable[[Any], Any], describe: str) -> Setting:
-    return Setting(name, convert(default), convert, describe, (True, False) if isinstance(default, bool) else ())
+class PolicyValues:
+    """Every policy setting, declared once: its type (read, set), its default, how a value is checked.
+
+    The type is ``Setting[what reading gives, what setting takes]``
+    (``Same[T]`` when they are one); an enumerated setting's values are its
+    ``Literal`` type's, and it is described as ``a | b | c`` unless told.
+    The order is the documentation's (:mod:`smtplab.server.policy`). A
+    subclass keeps its values in ``_values`` and says in :meth:`_set` what
+    setting one means.
+    """
+
+    __slots__ = ()
+    _values: Mapping[str, Any]
+
+    vrfy: Same[VrfyMode] = Setting("cannot-verify", None)
+    expn: Same[ExpnMode] = Setting("lists", None)
+    users: Setting[Sequence[str], Iterable[str]] = Setting(
+        ("alice", "bob", "carol", "alan"), _users, "local user names"
+    )
+    domains: Setting[Sequence[str], Iterable[str]] = Setting(("lab.example",), _domains, "local domains")
+    lists: Setting[Mapping[str, Sequence[str]], Mapping[str, Iterable[str]]] = Setting(
+        {"staff": ("alice", "bob")}, _lists, "mailing lists: name -> members"
+    )
+    forwards: Same[Mapping[str, str]] = Setting(
+        {"dave": "dave@elsewhere.example"}, _forwards, "moved users: name -> new address"
+    )
+    forwarding: Same[ForwardingMode] = Setting("forward", None, "forward (251) | refuse (551)")
+    max_size: Same[int] = Setting(10_485_760, _whole(1), "octets, advertised as SIZE")
+    storage_full: Same[bool] = Setting(False, _flag, "True: 452 to MAIL and RCPT")
+    max_recipients: Same[int] = Setting(100, _whole(1), "recipients per message")
+    greylist_seconds: Same[float] = Setting(0, _seconds, "0 = off")
+    greylist_code: Same[GreylistCode] = Setting(450, None)
+    auth: Same[AuthMode] = Setting("off", None)
+    credentials: Same[Mapping[str, str]] = Setting({"alice": "wonderland"}, _credentials, "AUTH user -> password")
+    auth_plaintext: Same[bool] = Setting(True, _flag, "False: AUTH only under TLS (else 538)")
+    starttls: Same[bool] = Setting(True, _flag, "False: STARTTLS gets 454")
+    state: Same[ServerState] = Setting("open", None)
+    reject_content: Setting[Sequence[str], Iterable[str]] = Setting((), _words, "words refused after DATA (554)")
+    null_mx: Setting[Sequence[str], Iterable[str]] = Setting((), _null_mx, "domains with a null MX (556)")
+    bare_newlines: Same[BareNewlineMode] = Setting("reject", None, "reject (550) | normalise (CRLF) | keep")
+
+    def _set(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only; change the Policy itself")
 
 
-def _enumerated(name: str, default: Any, values: Any, describe: str | None = None) -> Setting:
-    """A setting whose values are those of the ``Literal`` type ``values``; described as ``a | b | c`` unless told."""
-    options = get_args(values)
-    return Setting(name, default, _choice(name, options), describe or " | ".join(map(str, options)), options)
+def _declared(owner: type) -> Mapping[str, Setting[Any, Any]]:
+    """The settings ``owner`` declares, in order, each completed from its declared type."""
+    hints = get_type_hints(owner)
+    settings = {name: value for name, value in vars(owner).items() if isinstance(value, Setting)}
+    for name, setting in settings.items():
+        setting._finish(hints[name])
+    return MappingProxyType(settings)
 
 
-SETTINGS: Mapping[str, Setting] = MappingProxyType(
-    {
-        s.name: s
-        for s in (
-            _enumerated("vrfy", "cannot-verify", VrfyMode),
-            _enumerated("expn", "lists", ExpnMode),
-            _setting("users", ("alice", "bob", "carol", "alan"), _users, "local user names"),
-            _setting("domains", ("lab.example",), _domains, "local domains"),
-            _setting("lists", {"staff": ("alice", "bob")}, _lists, "mailing lists: name -> members"),
-            _setting("forwards", {"dave": "dave@elsewhere.example"}, _forwards, "moved users: name -> new address"),
-            _enumerated("forwarding", "forward", ForwardingMode, "forward (251) | refuse (551)"),
-            _setting("max_size", 10_485_760, _whole("max_size", 1), "octets, advertised as SIZE"),
-            _setting("storage_full", False, _flag("storage_full"), "True: 452 to MAIL and RCPT"),
-            _setting("max_recipients", 100, _whole("max_recipients", 1), "recipients per message"),
-            _setting("greylist_seconds", 0, _seconds("greylist_seconds"), "0 = off"),
-            _enumerated("greylist_code", 450, GreylistCode),
-            _enumerated("auth", "off", AuthMode),
-            _setting("credentials", {"alice": "wonderland"}, _credentials, "AUTH user -> password"),
-            _setting("auth_plaintext", True, _flag("auth_plaintext"), "False: AUTH only under TLS (else 538)"),
-            _setting("starttls", True, _flag("starttls"), "False: STARTTLS gets 454"),
-            _enumerated("state", "open", ServerState),
-            _setting("reject_content", (), _words, "words refused after DATA (554)"),
-            _setting("null_mx", (), _null_mx, "domains with a null MX (556)"),
-            _enumerated("bare_newlines", "reject", BareNewlineMode, "reject (550) | normalise (CRLF) | keep"),
-        )
-    }
-)
+#: Every setting by name, in the documentation's order: collected from :class:`PolicyValues`.
+SETTINGS: Mapping[str, Setting[Any, Any]] = _declared(PolicyValues)

@@ -93,7 +93,7 @@ def submit_handler(text: widgets.Text, callback: Callable[[], None]) -> None:
     text.on_msg(handle)
 
 
-def setting_choices(setting: Setting) -> tuple[Any, ...] | None:
+def setting_choices(setting: Setting[Any, Any]) -> tuple[Any, ...] | None:
     """The values an enumerated policy setting (or a flag) can take, default first; None for open-ended ones."""
     if not setting.choices:
         return None

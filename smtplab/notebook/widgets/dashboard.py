@@ -32,6 +32,7 @@ from smtplab.classroom.events import EventsReader
 from smtplab.classroom.progress import ClassProgress
 from smtplab.core.catalogue import check_language
 from smtplab.core.document import STYLE
+from smtplab.errors import LabValueError
 from smtplab.notebook.widgets._common import heading_html, language_toggle, styled
 
 __all__ = ["ClassDashboard"]
@@ -53,7 +54,7 @@ class ClassDashboard(widgets.VBox):
     ) -> None:
         check_language(lang)
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
-            raise ValueError(f"interval cannot be {interval!r}: expected a number of seconds above 0, such as 2")
+            raise LabValueError(f"interval cannot be {interval!r}: expected a number of seconds above 0, such as 2")
         self.reader = EventsReader(events)
         self.interval = float(interval)
         self.language = language_toggle(lang)

@@ -30,6 +30,8 @@ from smtplab.core.catalogue import check_language
 from smtplab.core.document import Details, Document, Table, render_html
 from smtplab.core.session_state import session_state
 from smtplab.core.transcript import ExplainedReply
+from smtplab.errors import LabArgumentError, LabValueError
+from smtplab.lab.lab import Lab
 from smtplab.notebook.widgets._common import (
     attempt,
     error_html,
@@ -44,7 +46,6 @@ from smtplab.notebook.widgets._common import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.reply import Reply
-    from smtplab.lab.lab import Lab
 
 __all__ = ["QUICK_DEFAULTS", "QUICK_COMMANDS", "Playground"]
 
@@ -134,13 +135,15 @@ class Playground(widgets.VBox):
         defaults: Mapping[str, str] | None = None,
         lang: str | None = None,
     ) -> None:
+        if not isinstance(lab, Lab):
+            raise LabArgumentError(f"Playground(lab) takes a smtplab Lab, such as Playground(Lab()); not {lab!r}")
         self.lab = lab
         self.lang = check_language(lang or lab.lang)
         remote = getattr(lab, "remote", False)  # on a class server the policy and mailbox are the teacher's
         named = {"client": f"{lab.learner.lower()}.learner.lab"} if remote and lab.learner else {}
         self.defaults: Mapping[str, str] = MappingProxyType({**QUICK_DEFAULTS, **named, **(defaults or {})})
         if history < 1:
-            raise ValueError(f"history keeps at least 1 command line, not {history!r}")
+            raise LabValueError(f"history keeps at least 1 command line, not {history!r}")
         self.history_size = history
         self.error: str | None = None
         self._busy = False

@@ -37,12 +37,14 @@ from smtplab.core.document import (
 )
 from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
+from smtplab.errors import LabArgumentError
 from smtplab.lab.lab import Lab
 from smtplab.notebook.widgets._common import attempt, error_html, esc, note_html, styled, submit_handler, ui
 
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block
-    from smtplab.core.quizzes import Score
+    from smtplab.errors import LabArgumentError
+from smtplab.core.quizzes import Score
 
 __all__ = ["Quiz"]
 
@@ -58,7 +60,9 @@ class Quiz(widgets.VBox):
     The steps are a ready quiz's name (``"vrfy"``, ``"session"``, ``"failures"``),
     a :class:`~smtplab.core.quizzes.QuizData`, or a list of command lines, dicts
     (``{"command": "VRFY alice", "policy": {"vrfy": "confirm"}, "hint": "…"}``)
-    or :class:`~smtplab.core.quizzes.QuizStep` values.
+    or :class:`~smtplab.core.quizzes.QuizStep` values. ``lang`` is the language of
+    the widget's text (default: the lab's, as for the Playground; English for a
+    quiz on a lab of its own).
 
     On a lab on a class server (``Lab(server=..., learner=...)``) a step that
     needs a policy change cannot run (the server's policy is the teacher's):
@@ -66,17 +70,17 @@ class Quiz(widgets.VBox):
     the steps that ran.
     """
 
-    def __init__(self, lab: Lab | Steps, steps: Steps | None = None, lang: str = "en") -> None:
+    def __init__(self, lab: Lab | Steps, steps: Steps | None = None, lang: str | None = None) -> None:
         given: Lab | None
         if isinstance(lab, Lab):
             if steps is None:
-                raise TypeError("Quiz(lab, steps) needs steps too, such as Quiz(lab, 'vrfy')")
+                raise LabArgumentError("Quiz(lab, steps) needs steps too, such as Quiz(lab, 'vrfy')")
             given = lab
         elif steps is not None:
-            raise TypeError(f"Quiz takes a lab and steps, or steps alone: {lab!r} is not a Lab")
+            raise LabArgumentError(f"Quiz takes a lab and steps, or steps alone: {lab!r} is not a Lab")
         else:
             given, steps = None, lab
-        self.lang = check_language(lang)
+        self.lang = lang = check_language(lang or (given.lang if given is not None else "en"))
         self.quiz = as_quiz(steps, self.lang)
         self.steps: tuple[QuizStep, ...] = self.quiz.steps
         self._given_lab = given
