@@ -203,6 +203,31 @@ def _add_lab(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_site(commands: argparse._SubParsersAction) -> None:
+    site = commands.add_parser(
+        "site",
+        formatter_class=_HelpFormatter,
+        help="build the course as a static site that runs in a browser, with nothing to install",
+        description="Build the course (English and Vietnamese, the learner's copies) as a JupyterLite site in DIR: "
+        "JupyterLab and Python (Pyodide) run in the browser, every file is local, and any static host (or "
+        "python -m http.server) serves it. Needs npm and the site extra: pip install -e '.[site]'.",
+    )
+    site.add_argument("dir", metavar="DIR", help="folder for the site (new, empty, or an earlier site to replace)")
+    site.add_argument("--wheel", metavar="FILE", help="smtplab's wheel (default: built from this checkout)")
+
+
+def _site(folder: str, wheel: str | None) -> int:
+    """Build the course's static site; the downloads stay in the user's cache for the next build."""
+    from pathlib import Path
+
+    import smtplab
+    from smtplab.notebook import site
+
+    checkout = Path(smtplab.__file__).resolve().parent.parent
+    site.build_site(Path(folder), project=checkout, wheel=Path(wheel) if wheel else None, say=print)
+    return 0
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -478,6 +503,7 @@ _SUBCOMMANDS = {
     "list": _add_list,
     "lab": _add_lab,
     "serve": _add_serve,
+    "site": _add_site,
 }
 
 
@@ -574,6 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lab(args.dir, not args.no_browser, args.port, args.teacher)
         elif args.command == "serve":
             return _serve(args)
+        elif args.command == "site":
+            return _site(args.dir, args.wheel)
     except SMTPLabError as exc:
         print(_error_line(lang, exc), file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ expect, so ``except ValueError`` keeps working::
     ├── ClassServerUnreachable (ConnectionError)  Lab(server=...) found no SMTP server there
     ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
     ├── ServeError (RuntimeError)        an option ``smtplab serve`` cannot work with
-    └── CourseError (OSError)            the course cannot be copied or JupyterLab installed or started
+    └── CourseError (OSError)            the course cannot be copied, its site built, or JupyterLab installed or started
 
 Messages name the bad value, say what was expected and, where it helps,
 suggest the nearest valid value (:func:`suggest`). In IPython and Jupyter such an error shows as
@@ -206,7 +206,7 @@ class ServeError(SMTPLabError, RuntimeError):
 
 
 class CourseError(_PlainMessage, SMTPLabError, OSError):
-    """The course cannot be copied or opened: the folder is unusable, the course or JupyterLab is missing."""
+    """The course cannot be copied, opened or built as a site: the folder is unusable, a tool is missing."""
 
 
 def nearest(name: object, choices: Iterable[object], n: int = 1, cutoff: float = 0.5) -> list[object]:

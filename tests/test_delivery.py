@@ -132,3 +132,24 @@ def test_a_writer_that_never_delivered_starts_no_thread_and_closes_at_once(tmp_p
     writer = DeliveryWriter(LabMailbox(tmp_path / "maildir"))
     assert threading.active_count() == before
     writer.close()
+
+
+def test_without_threads_each_message_is_stored_on_the_loop_and_numbered_in_order(tmp_path, monkeypatch):
+    # Where Python cannot start a thread (Pyodide, in a browser), the writer must not try to.
+    def no_thread(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    box = LabMailbox(tmp_path / "maildir")
+    writer = DeliveryWriter(box, threaded=False)
+
+    async def main() -> list[int]:
+        sessions = [writer.deliver(f"s{n}@x", ["bob@lab.example"], MESSAGE) for n in range(5)]
+        return await asyncio.gather(*sessions)
+
+    try:
+        assert asyncio.run(main()) == [1, 2, 3, 4, 5]
+    finally:
+        writer.close()
+    assert [m.mail_from for m in box] == [f"s{n}@x" for n in range(5)]
+    assert os.listdir(box.path / "tmp") == []

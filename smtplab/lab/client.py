@@ -364,13 +364,12 @@ class RecordingClient:
         assert smtp is not None
         if smtp.is_ehlo_or_helo_needed or not smtp.supports_extension("starttls"):
             # Not offered (or no EHLO yet): ask anyway, so the learner sees the server's answer.
-            reply = await self._command(line)
-            if reply is not None and reply.code == 220:
-                self._drop()
-                self._record(None, None, self._note("tls_unadvertised"))
-            return reply
+            return await self._ask_without_tls(line, self._note("tls_unadvertised"))
         if callable(self.tls_context):
-            self.tls_context = await asyncio.to_thread(self.tls_context)
+            try:
+                self.tls_context = await asyncio.to_thread(self.tls_context)
+            except ImportError as exc:  # no trustme and cryptography here (a browser): the server says what it can
+                return await self._ask_without_tls(line, self._note("tls_failed", reason=_why(exc)))
         try:
             response = await smtp.starttls(tls_context=self.tls_context, server_hostname=self.server_hostname)
         except SMTPResponseException as exc:
@@ -380,6 +379,15 @@ class RecordingClient:
             self._record(line, None, self._note("tls_failed", reason=_why(exc)))
             return None
         return self._record_reply(line, response, self._note("tls"))
+
+    async def _ask_without_tls(self, line: str, note: str) -> Reply | None:
+        """Send STARTTLS as a plain command, for a refusal to show; a 220 this client cannot follow ends the
+        connection, with ``note`` saying why."""
+        reply = await self._command(line)
+        if reply is not None and reply.code == 220:
+            self._drop()
+            self._record(None, None, note)
+        return reply
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "not connected"

@@ -60,7 +60,7 @@ from smtplab.lab.backends import Transport, backend_for
 from smtplab.lab.backends.base import NOTEBOOK_LIMITS
 from smtplab.lab.commands import CommandHelpers
 from smtplab.lab.demos import reproduce, run_demo
-from smtplab.lab.runtime import LabRuntime
+from smtplab.lab.runtime import runtime_for
 from smtplab.server.lab_server import Limits
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
@@ -147,20 +147,20 @@ class Lab(CommandHelpers):
         #: The learner's name on a class server (``learner=``); None for a lab of its own.
         self.learner: str | None = backend.learner
         self._greeting: Future[Reply | None] | None = None
-        self._runtime = runtime = LabRuntime(backend)
+        self._runtime = runtime = runtime_for(backend)
         # Closed when the lab is garbage, or else at exit: atexit hooks run after Python has
         # shut its executors down, so the exit path knows not to ask them for work.
         self._finalizer = weakref.finalize(self, runtime.close)
         self._finalizer.atexit = False
         atexit.register(runtime.close, at_exit=True)
         try:
-            runtime.thread.start()
+            runtime.start()
             runtime.call(asyncio.wait_for(self._start(), _START_TIMEOUT))
             if backend.greets_in_background:
                 # The client reads the greeting while the learner's next line runs; the transcript,
                 # and any command sent (the client's lock is taken first by connect), wait for it.
                 assert backend.client is not None
-                self._greeting = asyncio.run_coroutine_threadsafe(backend.client.connect(), runtime.loop)
+                self._greeting = runtime.background(backend.client.connect())
         except BaseException:
             self.close()
             raise

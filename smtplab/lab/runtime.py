@@ -10,12 +10,19 @@ its own, its client and its mailbox).
 It is kept apart from the lab so that ``weakref.finalize`` (and, at exit,
 ``atexit``) can close it without holding the lab alive. It knows nothing of
 SMTP: it starts, runs coroutines, and stops.
+
+A browser (Pyodide) cannot start a thread. There :class:`BrowserRuntime`
+keeps the lab on Pyodide's own event loop, and a synchronous call waits with
+``pyodide.ffi.run_sync``, which suspends the WebAssembly stack until the
+coroutine is done (JavaScript Promise Integration); :func:`runtime_for`
+picks the one that fits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import sys
 import threading
 from collections.abc import Awaitable
 from concurrent.futures import Future
@@ -23,7 +30,7 @@ from typing import TypeVar
 
 from smtplab.lab.backends.base import LabBackend
 
-__all__ = ["LabRuntime"]
+__all__ = ["BrowserRuntime", "LabRuntime", "runtime_for"]
 
 T = TypeVar("T")
 
@@ -39,6 +46,14 @@ class LabRuntime:
         self.lock: asyncio.Lock | None = None
         self.closed = False
         self._close_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the loop's thread."""
+        self.thread.start()
+
+    def background(self, coroutine: Awaitable[T]) -> Future[T]:
+        """Start ``coroutine`` on the lab's loop and return at once; the future holds its outcome."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -115,3 +130,64 @@ class LabRuntime:
         finally:
             self.backend.release()
             self.loop.stop()
+
+
+class BrowserRuntime:
+    """A lab's work on Pyodide's own event loop, where no thread can start; see the module docstring."""
+
+    on_own_thread = False  # a synchronous call is allowed: run_sync waits without a second thread
+
+    def __init__(self, backend: LabBackend) -> None:
+        self.backend = backend
+        self.loop = asyncio.get_event_loop()
+        self.lock: asyncio.Lock | None = None
+        self.closed = False
+
+    def start(self) -> None:
+        """Nothing to start: the loop is Pyodide's, already running."""
+
+    def call(self, coroutine: Awaitable[T]) -> T:
+        """Run ``coroutine`` on Pyodide's loop and wait for its result (``pyodide.ffi.run_sync``)."""
+        from pyodide.ffi import can_run_sync, run_sync  # type: ignore[import-not-found]  # only in Pyodide
+
+        if not can_run_sync():
+            close = getattr(coroutine, "close", None)
+            if close is not None:
+                close()
+            raise RuntimeError(
+                "this browser cannot wait for the lab here (no JavaScript Promise Integration): "
+                "use the async twin, as in await lab.asend(...)"
+            )
+        return run_sync(coroutine)
+
+    def on_loop(self, coroutine: Awaitable[T]) -> Awaitable[T]:
+        return coroutine
+
+    def background(self, coroutine: Awaitable[T]) -> Future[T]:
+        """Run ``coroutine`` now (the lab's own server answers at once in memory); its outcome as a done future."""
+        future: Future[T] = Future()
+        try:
+            future.set_result(self.call(coroutine))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    async def stop(self, at_exit: bool) -> None:
+        await self.backend.stop(at_exit)
+
+    def close(self, at_exit: bool = False) -> None:
+        """Stop the server and close the connection; remove the temporary Maildir. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if not at_exit:
+            atexit.unregister(self.close)
+        try:
+            self.call(self.stop(at_exit))
+        finally:
+            self.backend.release()
+
+
+def runtime_for(backend: LabBackend) -> LabRuntime | BrowserRuntime:
+    """A browser runtime in Pyodide (``sys.platform == "emscripten"``), a thread of its own elsewhere."""
+    return BrowserRuntime(backend) if sys.platform == "emscripten" else LabRuntime(backend)

@@ -8,12 +8,17 @@ with :meth:`LabMailbox.deliver_many <smtplab.server.mailbox.LabMailbox.deliver_m
 (one flush of ``new/`` for the lot) and answers each waiting session on its
 event loop in one call. Under load, batches grow on their own, and a busy
 classroom server wakes one thread per batch rather than one per message.
+
+Where Python cannot start a thread (Pyodide, the course in a browser), each
+message is stored on the event loop as it comes: one learner's lab, a
+Maildir in the browser's memory, nothing for a thread to wait on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import queue
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -22,6 +27,8 @@ from smtplab.server.mailbox import LabMailbox
 __all__ = ["DeliveryWriter"]
 
 _STOP = None  # put on the queue by close()
+#: Whether this Python can start a thread: Pyodide (``sys.platform == "emscripten"``) cannot.
+CAN_START_THREADS = sys.platform not in ("emscripten", "wasi")
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[int]", str, Sequence[str], bytes]
 
@@ -33,8 +40,9 @@ class DeliveryWriter:
     thread: a server that stops never loses a message it was storing.
     """
 
-    def __init__(self, mailbox: LabMailbox) -> None:
+    def __init__(self, mailbox: LabMailbox, *, threaded: bool = CAN_START_THREADS) -> None:
         self.mailbox = mailbox
+        self.threaded = threaded
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -47,10 +55,13 @@ class DeliveryWriter:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the delivery writer is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="smtplab-deliver", daemon=True)
-                self._thread.start()
-            self._queue.put((loop, future, sender, recipients, data))
+            if self.threaded:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="smtplab-deliver", daemon=True)
+                    self._thread.start()
+                self._queue.put((loop, future, sender, recipients, data))
+        if not self.threaded:
+            self._store([(loop, future, sender, recipients, data)])
         return await future
 
     def close(self) -> None:

@@ -78,6 +78,7 @@ import asyncio
 import binascii
 import logging
 import ssl
+import sys
 import time
 from base64 import b64decode
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,6 +121,10 @@ from smtplab.server.session_tally import CodeTally, CommandTally
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
 
 log = logging.getLogger("smtplab.server.lab_server")
+
+#: Whether a STARTTLS handshake can happen here: Pyodide (the course in a browser) has no TLS in its ``ssl``
+#: and no ``start_tls`` on its event loop, so there STARTTLS gets 454 and says why.
+TLS_POSSIBLE = sys.platform != "emscripten"
 
 #: Unread octets past which a session stops reading from its client until it has caught up.
 READ_AHEAD = 65536
@@ -642,6 +647,9 @@ class LabSMTP(SMTP):
     async def smtp_STARTTLS(self, arg: str | None) -> None:
         if not self.policy_snapshot.starttls:
             await self._reply("starttls-unavailable")
+            return
+        if not TLS_POSSIBLE:
+            await self._reply("starttls-not-here")
             return
         context = self.lab_server.ready_tls_context or await self.lab_server.atls_context()
         if not self._open:

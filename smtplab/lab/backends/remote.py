@@ -15,6 +15,7 @@ which its transcript's first note says.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -76,6 +77,8 @@ class ClassServerBackend(LabBackend):
     async def start(self) -> None:
         """Connect to the class server and read its greeting; ClassServerUnreachable if nothing is there."""
         host, port = self.server
+        if sys.platform == "emscripten":  # a browser opens no socket: the class server is the installed course's
+            raise ClassServerUnreachable(self._say("lab_error.in_browser", server=f"{host}:{port}"))
         client = RecordingClient(
             host,
             port,

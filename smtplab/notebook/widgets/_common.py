@@ -6,6 +6,8 @@ interface data, choices from the policy's own settings.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,6 +78,34 @@ def attempt(action: Callable[[], Any]) -> tuple[Any, str | None]:
         return action(), None
     except SHOWN_ERRORS as exc:
         return None, str(exc) or type(exc).__name__
+
+
+def can_wait_here() -> bool:
+    """Whether a widget callback may wait for the lab: everywhere but in a browser, whose callbacks
+    (Pyodide's, outside a task) cannot block on the lab's loop with ``run_sync``."""
+    if sys.platform != "emscripten":
+        return True
+    from pyodide.ffi import can_run_sync  # type: ignore[import-not-found]  # only in Pyodide
+
+    return bool(can_run_sync())
+
+
+def run_lab_action(action: Callable[[], Any], then: Callable[[Any, str | None], None]) -> Any:
+    """Run ``action`` (a call to the lab) for a widget, then ``then(result, error message)``; returns the result.
+
+    Where a callback cannot wait (a browser) the action runs in a task started at once, where it can, and
+    ``then`` follows when it is done; the call returns None meanwhile.
+    """
+    if can_wait_here():
+        result, error = attempt(action)
+        then(result, error)
+        return result
+
+    async def later() -> None:
+        then(*attempt(action))
+
+    asyncio.ensure_future(later())
+    return None
 
 
 def submit_handler(text: widgets.Text, callback: Callable[[], None]) -> None:

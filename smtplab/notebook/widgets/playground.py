@@ -39,6 +39,7 @@ from smtplab.notebook.widgets._common import (
     heading_html,
     note_html,
     policy_choices,
+    run_lab_action,
     styled,
     submit_handler,
     ui,
@@ -336,7 +337,9 @@ class Playground(widgets.VBox):
         self.refresh(keep_error=True)
 
     def _run(self, action: Callable[[], Any]) -> Any:
-        result, error = attempt(action)
+        return run_lab_action(action, self._after)
+
+    def _after(self, result: Any, error: str | None) -> None:
         self._show_error(error)
         self.refresh(keep_error=True)
         if getattr(result, "code", None) == 354 and self.message_lines is None:
@@ -346,7 +349,6 @@ class Playground(widgets.VBox):
             self.command.placeholder = ui(self.lang, "widget.command_placeholder")
         for button in self.quick.values():  # a command now would only become a line of the message
             button.disabled = self.message_lines is not None
-        return result
 
     def _remember(self, line: str) -> None:
         """Put ``line`` at the top of the history (once), keeping the last ``history_size`` lines."""

@@ -39,7 +39,16 @@ from smtplab.core.explanation import explain
 from smtplab.core.quizzes import Grade, QuizData, QuizStep, as_quiz, grade, parse_guess, score
 from smtplab.errors import LabArgumentError
 from smtplab.lab.lab import Lab
-from smtplab.notebook.widgets._common import attempt, error_html, esc, note_html, styled, submit_handler, ui
+from smtplab.notebook.widgets._common import (
+    attempt,
+    error_html,
+    esc,
+    note_html,
+    run_lab_action,
+    styled,
+    submit_handler,
+    ui,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from smtplab.core.blocks import Block
@@ -207,10 +216,17 @@ class Quiz(widgets.VBox):
             return
         lang, step = self.lang, self.steps[self.index]
         guess, error = attempt(lambda: parse_guess(self.guess.value, lang))
-        if error is None:
-            reply, error = attempt(lambda: self._send_step(step))
+        if error is not None:
+            self._graded(guess, step, None, error)
+            return
+        self.check.disabled = True  # until the reply is in (at once, or in a browser a moment later)
+        run_lab_action(lambda: self._send_step(step), lambda reply, error: self._graded(guess, step, reply, error))
+
+    def _graded(self, guess: Any, step: QuizStep, reply: Any, error: str | None) -> None:
+        """Show how the guess did against the step's real reply (or the error that stopped the step)."""
         self.error = error
         if error is not None:
+            self.check.disabled = False
             self.feedback.value = error_html(error)
             return
         result = grade(guess, reply.code if reply is not None else None)

@@ -1,0 +1,151 @@
+"""The lab inside Pyodide (the course in a browser), run under Node.js: the same replies as on CPython.
+
+A browser has no server sockets, so there ``Lab()`` joins its server and client over an in-memory transport on
+Pyodide's own event loop, and its synchronous API blocks with ``pyodide.ffi.run_sync``. These tests run that
+lab in a real Pyodide (tests/pyodide.py) and compare it with CPython's lab on a loopback socket.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+
+import pytest
+from node_pyodide import Pyodide, require
+
+from smtplab import Lab
+from smtplab.core.catalogue import catalogue
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+# One session a learner might type, every line of it the same on both sides.
+SCRIPT = [
+    "EHLO learner.example",
+    "VRFY alice",
+    "VRFY nobody",
+    "EXPN staff",
+    "MAIL FROM:<learner@example.org>",
+    "RCPT TO:<alice@lab.example>",
+    "RCPT TO:<eve@elsewhere.example>",
+    "DATA",
+    "Subject: from the browser\r\n\r\nHello, Alice.",
+    "HELP",
+    "NOOP",
+    "BOGUS",
+    "QUIT",
+]
+
+
+@pytest.fixture(scope="module")
+def pyodide(smtplab_wheel, tmp_path_factory) -> Pyodide:
+    require()
+    return Pyodide.prepare(smtplab_wheel.path, tmp_path_factory.mktemp("pyodide"))
+
+
+def in_pyodide(pyodide: Pyodide, tmp_path, body: str) -> object:
+    """Run ``body`` (which sets ``result``) in Pyodide; ``result`` back through JSON."""
+    script = "import json, sys\n" + body + "\njson.dumps(result)\n"
+    return json.loads(pyodide.run(script, tmp_path))
+
+
+def test_a_lab_in_pyodide_runs_in_memory_and_answers_250_then_252(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab\n"
+        "lab = Lab()\n"
+        "result = [sys.platform, lab.transport, lab.address, lab.send('EHLO learner.example').code,\n"
+        "          lab.send('VRFY alice').code, str(lab.send('VRFY alice'))]\n"
+        "lab.close()\n",
+    )
+    assert result[:5] == ["emscripten", "memory", None, 250, 252]
+    assert result[5].startswith("252 2.1.5 ")
+
+
+def test_a_fixed_script_gives_the_same_transcript_line_for_line_as_the_socket_lab(pyodide, tmp_path):
+    browser = in_pyodide(
+        pyodide,
+        tmp_path,
+        f"from smtplab import Lab\nlab = Lab()\nfor line in {SCRIPT!r}:\n    lab.send(line)\n"
+        "result = [str(lab.transcript).splitlines(), len(lab.mailbox)]\nlab.close()\n",
+    )
+    with Lab() as lab:
+        assert lab.transport == "socket"
+        for line in SCRIPT:
+            lab.send(line)
+        local = [str(lab.transcript).splitlines(), len(lab.mailbox)]
+    assert browser == local
+    assert local[1] == 1  # the message was stored, in the browser's file system too
+
+
+def test_every_basic_code_with_a_recipe_is_reproduced_in_pyodide(pyodide, tmp_path):
+    codes = [entry.code for entry in catalogue("en").basic_codes()]  # every one has a recipe (test_lab.py)
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab\n"
+        "lab = Lab()\n"
+        f"result = {{code: lab.reproduce(code).last_reply.code for code in {codes!r}}}\n"
+        "lab.close()\n",
+    )
+    assert {int(code): got for code, got in result.items()} == {code: code for code in codes}
+
+
+def test_bad_input_in_pyodide_is_a_reply_or_a_clear_error_never_a_hang(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab, SMTPLabError\n"
+        "lab = Lab()\n"
+        "result = [str(lab.send('MAIL FROM:<unterminated')), str(lab.send('x' * 2000)).split()[0]]\n"
+        "for bad in ['EHLO a\\r\\nQUIT', 42]:\n"
+        "    try:\n"
+        "        lab.send(bad)\n"
+        "    except SMTPLabError as exc:\n"
+        "        result.append(type(exc).__name__)\n"
+        "lab.close()\n",
+    )
+    assert result[0].startswith("5") and result[1] == "500"
+    assert result[2:] == ["LabValueError", "LabArgumentError"]
+
+
+def test_starttls_in_pyodide_gets_454_saying_why_and_the_session_goes_on(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab\n"
+        "lab = Lab()\n"
+        "result = [str(lab.send(line)) for line in ['EHLO learner.example', 'STARTTLS', 'MAIL FROM:<a@b.example>']]\n"
+        "lab.close()\n",
+    )
+    assert "250-STARTTLS" in result[0]  # advertised, as a server whose TLS is broken still does
+    assert result[1] == "454 4.7.0 TLS not available: this Python has no TLS (the course in a browser)"
+    assert result[2].startswith("250 ")
+
+
+def test_where_tls_is_impossible_the_server_answers_starttls_with_454_over_a_socket(monkeypatch):
+    from smtplab.server import protocol
+
+    monkeypatch.setattr(protocol, "TLS_POSSIBLE", False)
+    with Lab() as lab, smtplib.SMTP(*lab.address) as client:
+        client.ehlo("learner.example")
+        assert client.docmd("STARTTLS") == (
+            454,
+            b"4.7.0 TLS not available: this Python has no TLS (the course in a browser)",
+        )
+        assert client.mail("a@b.example")[0] == 250
+
+
+def test_a_class_server_from_a_browser_is_one_clear_error(pyodide, tmp_path):
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import Lab, ClassServerUnreachable\n"
+        "try:\n"
+        "    Lab(server='class.example:2525', learner='an')\n"
+        "    result = 'connected'\n"
+        "except ClassServerUnreachable as exc:\n"
+        "    result = str(exc)\n",
+    )
+    assert result.startswith("cannot reach the class server class.example:2525 from a browser")
+    assert "\n" not in result and "smtplab lab" in result
