@@ -362,7 +362,27 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         "--max-per-client",
         type=int,
         metavar="N",
-        help="sessions at once from one client address (default: half of --max-connections)",
+        help="sessions at once from one client address (default: three quarters of --max-connections, "
+        "so a JupyterHub or a NAT, where a whole class shares one address, fits)",
+    )
+    serve.add_argument(
+        "--max-per-learner",
+        type=int,
+        default=10,
+        metavar="N",
+        help="sessions at once naming one learner in EHLO (NAME.learner.lab) (default: 10; 0: no limit)",
+    )
+    serve.add_argument(
+        "--learner-policy",
+        action="store_true",
+        help="let each learner's lab set its own sessions' policy over the scenario (lab.policy, XPOLICY): "
+        "every challenge of notebook 07 on one server at once",
+    )
+    serve.add_argument(
+        "--hub-api",
+        metavar="URL",
+        help="verify learners with this JupyterHub's API (e.g. http://127.0.0.1:8081/hub/api): a lab on the hub "
+        "proves its learner with its JupyterHub token (AUTH X-JUPYTERHUB), and the events say who was verified",
     )
     serve.add_argument(
         "--max-size", type=int, metavar="BYTES", help="largest message (default: the scenario's, 10 MiB)"
@@ -471,6 +491,9 @@ def _serve(args: argparse.Namespace) -> int:
         lang=args.lang,
         max_connections=args.max_connections,
         max_per_client=args.max_per_client,
+        max_per_learner=args.max_per_learner,
+        hub_api=args.hub_api,
+        learner_policy=args.learner_policy,
         max_size=args.max_size,
         idle_timeout=args.idle_timeout,
         session_deadline=args.session_deadline,

@@ -62,3 +62,14 @@ def smtplab_wheel(tmp_path_factory: pytest.TempPathFactory) -> BuiltWheel:
     )
     (built,) = folder.glob("smtplab-*.whl")
     return BuiltWheel(built, tuple(changed))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_config_home(tmp_path_factory):
+    """Each run keeps the lab's mark (smtplab.lab.class_server.lab_mark) in a folder of its own, not in ~/.config."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        patch.delenv("JUPYTERHUB_USER", raising=False)
+        patch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+        patch.delenv("SMTPLAB_LEARNER", raising=False)
+        yield

@@ -90,12 +90,8 @@ def test_the_quiz_skips_a_policy_step_on_the_class_server_with_a_note_and_scores
     widget.next.click()
     assert widget.finished and widget.skipped == {2}
     assert (widget.score.shown, widget.score.total) == ("3", 3)
-    assert [e.sent for e in remote.transcript if e.sent] == [
-        "EHLO pg.learner.lab",
-        "EHLO pg.learner.lab",
-        "VRFY alice",
-        "NOOP",
-    ]
+    ehlo = f"EHLO pg.{remote.mark}.learner.lab"
+    assert [e.sent for e in remote.transcript if e.sent] == [ehlo, ehlo, "VRFY alice", "NOOP"]
 
 
 def test_smtp_magic_on_the_class_server(ip, served):
@@ -110,7 +106,16 @@ def test_smtp_magic_on_the_class_server(ip, served):
 def test_smtp_magic_takes_the_learner_from_the_environment(ip, served, monkeypatch):
     monkeypatch.setenv("SMTPLAB_LEARNER", "envname")
     transcript = ip.run_cell_magic("smtp", f"--server 127.0.0.1:{served.port}", "EHLO x\n")
-    assert "-> EHLO envname.learner.lab" in str(transcript)
+    assert "-> EHLO envname._" in str(transcript)
+
+
+def test_smtp_magic_on_a_jupyterhub_is_the_hub_user_whatever_the_login(ip, served, monkeypatch):
+    """Docker-stacks hubs run every learner as jovyan; TLJH as jupyter-NAME: the hub's name is the learner's."""
+    monkeypatch.setenv("JUPYTERHUB_USER", "Trần")
+    monkeypatch.setenv("LOGNAME", "jovyan")
+    transcript = ip.run_cell_magic("smtp", f"--server 127.0.0.1:{served.port}", "VRFY alice\n")
+    assert "-> EHLO xn--Trn-ihz._" in str(transcript)
+    served.wait(lambda: "Trần" in learners_in_file(served), "Trần's lines in the events file")
 
 
 @pytest.mark.parametrize(
@@ -120,7 +125,7 @@ def test_smtp_magic_takes_the_learner_from_the_environment(ip, served, monkeypat
         ("--server 127.0.0.1:{port} --lab lab", "--lab and --server are two places"),
         ("--learner an", "give --server HOST:PORT too"),
         ("--server 127.0.0.1 --learner an", "has no port"),
-        ("--server 127.0.0.1:{port} --learner 'a b'", "is not one word"),
+        ("--server 127.0.0.1:{port} --learner 'a.b'", "try learner='a-b'"),
         ("--server 127.0.0.1:1 --learner an", "cannot reach the class server 127.0.0.1:1"),
     ],
 )

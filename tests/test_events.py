@@ -109,7 +109,7 @@ def test_every_reply_is_a_json_line_naming_the_learner_and_never_a_password(clas
     assert events[0]["event"] == "start" and events[0]["scenario"] == "default" and events[0]["default_policy"]
     replies = events[1:]
     for event in replies:
-        assert set(event) == {"time", "session", "peer", "learner", "command", "code", "enhanced", "reply"}
+        assert set(event) == {"time", "session", "peer", "learner", "lab", "command", "code", "enhanced", "reply"}
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"])
         assert event["peer"].startswith("127.0.0.1:")
     by_session: dict[str, list[dict]] = {}

@@ -41,14 +41,15 @@ def test_a_learner_works_on_the_class_server_and_the_file_names_them(served):
         assert lab.data("Subject: hi\n\nhello\n").code == 250
         assert lab.transcript.last_reply.code == 250
         assert [e.reply.code for e in lab.transcript if e.reply][:4] == [220, 250, 250, 252]  # the lab's EHLO first
-        assert "as the learner an (EHLO an.learner.lab)" in str(lab)
+        assert f"as the learner an (EHLO an.{lab.mark}.learner.lab)" in str(lab)
+        ehlo = f"EHLO an.{lab.mark}.learner.lab"
         assert repr(lab) == f"<Lab an on 127.0.0.1:{served.port} running, lang='en'>"
         assert lab.quit().code == 221
     assert lab.address is None
     served.wait(lambda: len(served.out) >= 1, "the session's log line")
     mine = [e for e in events(served) if e["learner"] == "an"]
     assert {e["code"] for e in mine} >= {250, 252, 503, 354, 221}
-    assert "EHLO an.learner.lab" in [e["command"] for e in mine]
+    assert ehlo in [e["command"] for e in mine] and {e["lab"] for e in mine} == {lab.mark}
 
 
 def test_each_session_starts_by_naming_the_learner_so_a_first_vrfy_counts_for_them(served):
@@ -57,9 +58,10 @@ def test_each_session_starts_by_naming_the_learner_so_a_first_vrfy_counts_for_th
         assert lab.quit().code == 221
         assert lab.noop().code == 250  # a new session: greeted, named again, then NOOP
         sent = [e.sent for e in lab.transcript if e.sent]
-        assert sent == ["EHLO fi.learner.lab", "VRFY alice", "QUIT", "EHLO fi.learner.lab", "NOOP"]
+        ehlo = f"EHLO fi.{lab.mark}.learner.lab"
+        assert sent == [ehlo, "VRFY alice", "QUIT", ehlo, "NOOP"]
         text = str(lab.transcript)
-        assert text.count("the lab greets with EHLO fi.learner.lab at the start of each session") == 2
+        assert text.count(f"the lab greets with {ehlo} at the start of each session") == 2
         lab.quit()
     # Each line is written before its reply is sent, so the file holds both sessions by now.
     sessions = {e["session"] for e in events(served) if e["learner"] == "fi"}
@@ -74,11 +76,14 @@ def test_any_ehlo_or_helo_names_the_learner_with_a_note_but_a_bare_one_is_sent_a
         assert lab.helo("x").code == 250
         assert lab.send("EHLO").code == 501
         text = str(lab.transcript)
-        assert "-> EHLO bi_2.learner.lab" in text and "-> HELO bi_2.learner.lab" in text
+        host = f"Bi_2.{lab.mark}.learner.lab"  # as typed: capitals kept
+        assert f"-> EHLO {host}" in text and f"-> HELO {host}" in text
         assert "'EHLO laptop.example'" in text and "trên máy chủ của lớp bạn là Bi_2" in text
         assert "-> EHLO\n" in text
-    assert named_greeting("ehlo  BI_2.learner.lab", "bi_2") is None
-    assert named_greeting("HELO  me", "an") == "HELO  an.learner.lab"
+    assert named_greeting("ehlo  Bi_2.learner.lab", "Bi_2") is None
+    assert named_greeting("ehlo  bi_2.learner.lab", "Bi_2") == "ehlo  Bi_2.learner.lab"  # another learner's name
+    assert named_greeting("HELO  me", "an", "_0a1b2c3d") == "HELO  an._0a1b2c3d.learner.lab"
+    assert named_greeting("EHLO an._0a1b2c3d.learner.lab", "an", "_0a1b2c3d") is None
     assert named_greeting("VRFY x", "an") is None
 
 
@@ -138,10 +143,11 @@ def free_port() -> int:
         ({"server": "127.0.0.1:smtp", "learner": "an"}, LabArgumentError, "'smtp' is not a port number"),
         ({"server": "127.0.0.1:70000", "learner": "an"}, LabArgumentError, "from 1 to 65535"),
         ({"server": 2525, "learner": "an"}, LabArgumentError, "'host:port'"),
-        ({"server": "127.0.0.1:2525"}, LabArgumentError, "needs learner='your-name'"),
+        ({"server": "127.0.0.1:2525", "learner": "  "}, LabArgumentError, "one space between words.*try learner='an'"),
         ({"learner": "an"}, LabArgumentError, "give its address too"),
-        ({"server": "127.0.0.1:2525", "learner": "An Nguyen"}, LabArgumentError, "try learner='An-Nguyen'"),
-        ({"server": "127.0.0.1:2525", "learner": "an.b"}, LabArgumentError, "not one word"),
+        ({"server": "127.0.0.1:2525", "learner": "An  Nguyen"}, LabArgumentError, "try learner='An Nguyen'"),
+        ({"server": "127.0.0.1:2525", "learner": "an.b"}, LabArgumentError, "try learner='an-b'"),
+        ({"server": "127.0.0.1:2525", "learner": "-an"}, LabArgumentError, "beginning with a letter or digit"),
         ({"server": "127.0.0.1:2525", "learner": "an", "vrfy": "confirm"}, LabArgumentError, "cannot take policy"),
         ({"server": "127.0.0.1:2525", "learner": "an", "maildir": "m"}, LabArgumentError, "cannot take maildir"),
         ({"server": "no-such-host.invalid:2525", "learner": "an"}, ClassServerUnreachable, "no-such-host.invalid"),

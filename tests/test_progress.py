@@ -41,12 +41,16 @@ START = json.dumps({"event": "start", "time": "t", "scenario": "default", "defau
     ("helo", "name"),
     [
         ("an.learner.lab", "an"),
-        ("AN.Learner.LAB", "an"),
+        ("AN.Learner.LAB", "AN"),  # as typed: An and an are two learners
         ("nguyen-van-an.learner.lab.", "nguyen-van-an"),
         ("learner.example", None),
         ("an.learner.lab.example", None),
         (".learner.lab", None),
-        ("a.b.learner.lab", None),  # one label only
+        ("a.b.learner.lab", "a b"),  # one word a label
+        ("a._0a1b2c3d.learner.lab", "a"),  # the lab's mark
+        ("xn--Nguyn-s71b.xn--Th-18s.xn--Trn-ihz.learner.lab", "Nguyễn Thị Trần"),
+        ("xn--an-.learner.lab", None),  # not how "an" is written
+        ("nguyễn.learner.lab", None),  # not ASCII: the server never sees it anyway
         ("", None),
         (None, None),
     ],

@@ -605,8 +605,10 @@ def test_build_policy_applies_options_over_the_scenario():
     assert build_policy(ServeOptions()) == Policy()
     assert build_limits(ServeOptions(max_size=5000)).data_size == 5000
     assert build_limits(ServeOptions()).max_connections == 400
-    assert build_limits(ServeOptions()).max_per_client == 200  # half the slots, as Postfix
-    assert build_limits(ServeOptions(max_connections=7)).max_per_client == 3
+    assert build_limits(ServeOptions()).max_per_client == 300  # three quarters: a hub's class is one address
+    assert build_limits(ServeOptions(max_connections=7)).max_per_client == 5
+    assert build_limits(ServeOptions()).max_per_learner == 10
+    assert build_limits(ServeOptions(max_per_learner=0)).max_per_learner is None
 
 
 @pytest.mark.parametrize(

@@ -178,10 +178,10 @@ def test_an_unreachable_class_server_is_explained_in_vietnamese():
     ("kwargs", "says"),
     [
         ({"server": "127.0.0.1", "learner": "an"}, "thiếu cổng"),
-        ({"server": "127.0.0.1:2525"}, "cần learner='ten-ban'"),
+        ({"server": "127.0.0.1:2525", "learner": 7}, "cần learner='tên bạn'"),
         ({"learner": "an"}, "hãy đưa cả địa chỉ máy chủ"),
-        ({"server": "127.0.0.1:2525", "learner": "Bình"}, "hãy thử learner='Binh'"),
-        ({"server": "127.0.0.1:2525", "learner": "Đức Anh"}, "hãy thử learner='Duc-Anh'"),
+        ({"server": "127.0.0.1:2525", "learner": "Bình.An"}, "hãy thử learner='Bình-An'"),  # accents are kept
+        ({"server": "127.0.0.1:2525", "learner": "Đức  Anh"}, "hãy thử learner='Đức Anh'"),
     ],
 )
 def test_class_server_arguments_are_explained_in_vietnamese(kwargs, says):

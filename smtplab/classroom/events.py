@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 from smtplab.classroom.append_file import AppendFile
 from smtplab.classroom.class_view import Alert
-from smtplab.classroom.progress import ClassProgress, learner_name, redact
+from smtplab.classroom.progress import ClassProgress, redact
+from smtplab.core.learners import learner_identity
 from smtplab.errors import SMTPLabError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -76,19 +77,24 @@ def _now() -> str:
 
 
 class _SessionNotes:
-    __slots__ = ("commands", "learner", "number")
+    __slots__ = ("commands", "helo", "identity", "number")
 
     def __init__(self, number: int) -> None:
         self.number = number
         self.commands = 0
-        self.learner: str | None = None
+        self.helo: str | None = None
+        self.identity: tuple[str, str | None] | None = None
 
 
 class EventLog:
     """Writes the events file; call it with (session, reply) for each reply the server sends."""
 
-    def __init__(self, path: str | os.PathLike[str], *, max_size: int | None = DEFAULT_MAX_SIZE) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_size: int | None = DEFAULT_MAX_SIZE, hub: bool = False
+    ) -> None:
         self.path = Path(path)
+        #: Learners are verified with a JupyterHub (``--hub-api``): every line says whether its learner was.
+        self.hub = hub
         try:
             # Whole lines only, rotated to FILE.1 past max_size, reopened when renamed or deleted, and
             # resumed by itself after a full disk (smtplab.classroom.append_file).
@@ -104,9 +110,15 @@ class EventLog:
         self._lock = threading.Lock()
         self.lines = 0
 
-    def start(self, *, scenario: str, default_policy: bool) -> None:
-        """The first line of a run: which scenario the server plays (challenge 5 needs the default policy)."""
-        self._write({"event": "start", "time": _now(), "scenario": scenario, "default_policy": default_policy})
+    def start(self, *, scenario: str, default_policy: bool, **more: Any) -> None:
+        """The first line of a run: which scenario the server plays (challenge 5 needs the default policy).
+
+        ``more`` adds what else the run says of itself: ``hub`` (learners verified with a JupyterHub),
+        ``learner_policy`` (each learner may set their own sessions' policy), ``limits`` (the connection
+        limits, so refusals can be read against them).
+        """
+        line = {"event": "start", "time": _now(), "scenario": scenario, "default_policy": default_policy}
+        self._write(line | more)
 
     def __call__(self, session: LabSMTP, reply: Reply) -> None:
         notes = self._notes.get(session)
@@ -118,22 +130,29 @@ class EventLog:
         if len(session.commands) > notes.commands:
             notes.commands = len(session.commands)
             command = redact(session.commands.latest or "")
-        if notes.learner is None and session.session is not None:
-            notes.learner = learner_name(session.session.host_name)
+        helo = session.core.client_name  # the latest EHLO/HELO name, None before one
+        if helo != notes.helo:  # a first EHLO, or one naming another learner
+            notes.helo, notes.identity = helo, learner_identity(helo)
+        learner, mark = notes.identity if notes.identity is not None else (None, None)
         peer = f"{session.peer[0]}:{session.peer[1]}" if session.peer else "?"
         enhanced = reply.enhanced
-        self._write(
-            {
-                "time": _now(),
-                "session": f"{self._run}-{notes.number}",
-                "peer": peer,
-                "learner": notes.learner,
-                "command": command,
-                "code": reply.code,
-                "enhanced": None if enhanced is None else str(enhanced),
-                "reply": f"{reply.code} {reply.lines[0]}".rstrip(),
-            }
-        )
+        record: dict[str, Any] = {
+            "time": _now(),
+            "session": f"{self._run}-{notes.number}",
+            "peer": peer,
+            "learner": learner,
+            "lab": mark,
+            "command": command,
+            "code": reply.code,
+            "enhanced": None if enhanced is None else str(enhanced),
+            "reply": f"{reply.code} {reply.lines[0]}".rstrip(),
+        }
+        if self.hub:
+            record["verified"] = session.verified is not None and session.verified == learner
+        refused = getattr(session, "refused", None)
+        if refused is not None and reply.code == 421:
+            record["refused"] = refused
+        self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")

@@ -22,30 +22,11 @@ another line, or raises ValueError saying what is wrong with it;
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from smtplab.core.learners import LEARNER_SUFFIX, learner_name
+
 __all__ = ["LEARNER_SUFFIX", "Event", "learner_name", "parse_event", "redact"]
-
-#: ``EHLO <name>.learner.lab`` names the learner ``<name>``.
-LEARNER_SUFFIX = ".learner.lab"
-_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62})\Z")
-
-
-def learner_name(helo: str | None) -> str | None:
-    """The learner an EHLO/HELO name identifies (``an.learner.lab`` → ``an``), or None.
-
-    Case does not matter; the name itself is one DNS label (letters, digits,
-    ``-`` and ``_``), so ``swaks --ehlo an.learner.lab`` and
-    ``curl smtp://HOST:PORT/an.learner.lab`` both work.
-    """
-    if not isinstance(helo, str):
-        return None
-    host = helo.strip().rstrip(".").lower()
-    if not host.endswith(LEARNER_SUFFIX):
-        return None
-    name = host[: -len(LEARNER_SUFFIX)]
-    return name if _NAME.match(name) else None
 
 
 def redact(command: str | None) -> str | None:

@@ -53,6 +53,9 @@ class ServeOptions:
     lang: str = "en"
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_per_client: int | None = None
+    max_per_learner: int = 10
+    hub_api: str | None = None
+    learner_policy: bool = False
     max_size: int | None = None
     idle_timeout: float = 300.0
     session_deadline: float = 3600.0
@@ -118,14 +121,16 @@ def build_limits(options: ServeOptions) -> Limits:
     """The server's limits from ``--max-connections``, ``--max-per-client``, ``--max-size``, ``--idle-timeout``,
     the deadlines and the junk-command and error limits (0: none).
 
-    One client may hold half the sessions unless ``--max-per-client`` says
-    otherwise, as Postfix's ``smtpd_client_connection_count_limit`` is half
-    its ``default_process_limit``.
+    One client address may hold three quarters of the sessions unless
+    ``--max-per-client`` says otherwise: behind a JupyterHub or a NAT the
+    whole class is one address, and the limit that keeps one learner from
+    taking the others' sessions is ``--max-per-learner`` (10 unless told
+    otherwise, 0 for none), counted from the EHLO that names the learner.
     """
     size = {} if options.max_size is None else {"data_size": whole_number("--max-size", options.max_size, 1)}
     most = whole_number("--max-connections", options.max_connections, 1)
     per_client = (
-        max(1, most // 2)
+        max(1, most * 3 // 4)
         if options.max_per_client is None
         else whole_number("--max-per-client", options.max_per_client, 1)
     )
@@ -133,9 +138,11 @@ def build_limits(options: ServeOptions) -> Limits:
     errors = whole_number("--hard-error-limit", options.hard_error_limit, 0)
     session = seconds("--session-deadline", options.session_deadline, zero=True)
     data = seconds("--data-deadline", options.data_deadline, zero=True)
+    per_learner = whole_number("--max-per-learner", options.max_per_learner, 0)
     return Limits(
         max_connections=most,
         max_per_client=per_client,
+        max_per_learner=per_learner or None,
         idle_timeout=seconds("--idle-timeout", options.idle_timeout),
         session_deadline=session or None,
         data_deadline=data or None,

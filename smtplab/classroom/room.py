@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtplab.classroom.events import EventLog, EventsReader
-from smtplab.classroom.options import whole_number
+from smtplab.classroom.options import build_limits, whole_number
 from smtplab.errors import ServeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +56,7 @@ class Classroom:
         events = None
         if options.events is not None:
             cap = whole_number("--events-max-size", options.events_max_size, 0)
-            events = EventLog(options.events, max_size=cap or None)
+            events = EventLog(options.events, max_size=cap or None, hub=options.hub_api is not None)
         classroom = cls(events, options, policy)
         classroom.page = page
         return classroom
@@ -65,7 +65,18 @@ class Classroom:
         """Write the ``start`` line, start the page; the status lines to print."""
         lines = []
         if self.events is not None:
-            self.events.start(scenario=scenario, default_policy=not self.policy.changed() and not self.policy.rules)
+            limits = build_limits(self.options)
+            self.events.start(
+                scenario=scenario,
+                default_policy=not self.policy.changed() and not self.policy.rules,
+                hub=self.options.hub_api is not None,
+                learner_policy=self.options.learner_policy,
+                limits={
+                    "connections": limits.max_connections,
+                    "per_address": limits.max_per_client,
+                    "per_learner": limits.max_per_learner,
+                },
+            )
             lines.append(f"events: one JSON line per reply, appended to {self.events.path.resolve()}")
         if self.page is not None:
             host, port = self.page.start()

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TextIO
 
 from smtplab.classroom.addresses import is_loopback
+from smtplab.classroom.hub import HubTokens, check_hub_api
 from smtplab.classroom.options import DEFAULT_MAILDIR, ServeOptions, build_limits, build_policy, seconds
 from smtplab.classroom.room import Classroom
 from smtplab.classroom.scenarios import scenario
@@ -221,6 +222,16 @@ def _install_reopen_and_status(
     return installed
 
 
+def _identity_lines(options: ServeOptions, hub: HubTokens | None) -> list[str]:
+    """The status lines of ``--learner-policy`` and ``--hub-api``: who may set what, who is verified how."""
+    lines = []
+    if options.learner_policy:
+        lines.append("each learner's lab may set its own sessions' policy over the scenario (--learner-policy)")
+    if hub is not None:
+        lines.append(f"learners verified with the JupyterHub at {hub.api_url} (AUTH X-JUPYTERHUB)")
+    return lines
+
+
 async def run(
     options: ServeOptions,
     *,
@@ -239,6 +250,7 @@ async def run(
     if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
         raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
     grace = seconds("--grace", options.grace, zero=True)
+    hub = HubTokens(check_hub_api(options.hub_api)) if options.hub_api is not None else None
     policy = build_policy(options)
     limits = build_limits(options)
     loopback = is_loopback(options.host)
@@ -257,7 +269,15 @@ async def run(
     except SMTPLabError:
         mailbox.close()
         raise
-    server = LabServer(policy, mailbox, limits=limits, on_session_end=log, on_reply=classroom.events)
+    server = LabServer(
+        policy,
+        mailbox,
+        limits=limits,
+        on_session_end=log,
+        on_reply=classroom.events,
+        verify_token=hub,
+        learner_policy=options.learner_policy,
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event() if stop is None else stop
     got: list[str] = []
@@ -298,7 +318,7 @@ async def run(
         _say(err, f"scenario {options.scenario}: {scenario(options.scenario).describe(options.lang)}")
         kept = mailbox.path.resolve()
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
-        for line in classroom.start(options.scenario):
+        for line in [*_identity_lines(options, hub), *classroom.start(options.scenario)]:
             _say(err, line)
         await stop.wait()
         _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")

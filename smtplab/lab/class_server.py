@@ -21,18 +21,38 @@ private ``Lab()`` shows it).
 
 from __future__ import annotations
 
+import base64
+import getpass
+import os
 import re
+import secrets
 import ssl
-import unicodedata
+from pathlib import Path
 
-from smtplab.classroom.progress import LEARNER_SUFFIX, learner_name
 from smtplab.core.catalogue import catalogue
+from smtplab.core.learners import check_name, hub_learner, learner_identity, suggest_name
+from smtplab.core.learners import learner_host as _host
 from smtplab.errors import LabArgumentError
 
-__all__ = ["check_learner", "learner_host", "named_greeting", "parse_server", "unverified_tls_context"]
+__all__ = [
+    "HUB_MECHANISM",
+    "check_learner",
+    "default_learner",
+    "hub_proof",
+    "lab_mark",
+    "learner_host",
+    "named_greeting",
+    "offers_policy",
+    "parse_server",
+    "unverified_tls_context",
+]
 
-_LEARNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z")
 _GREETING = re.compile(r"\s*(EHLO|HELO)(\s+)(\S.*?)\s*\Z", re.IGNORECASE)
+#: TLJH makes each hub user ``NAME`` a system account ``jupyter-NAME``.
+_TLJH_PREFIX = "jupyter-"
+_MARK_FILE = "learner-mark"
+#: The EHLO keyword of a class server that verifies learners with a JupyterHub, and the AUTH mechanism.
+HUB_MECHANISM = "X-JUPYTERHUB"
 
 
 def _error(lang: str, key: str, **values: object) -> LabArgumentError:
@@ -59,26 +79,98 @@ def parse_server(server: object, lang: str = "en") -> tuple[str, int]:
 
 
 def check_learner(learner: object, lang: str = "en") -> str:
-    """The learner's name as given, when it is one word of letters, digits, ``-`` or ``_``; else LabArgumentError.
+    """The learner's name as given, when :func:`smtplab.core.learners.check_name` takes it; else LabArgumentError.
 
-    The name the error suggests keeps the letters of an accented name (``Bình`` → ``Binh``).
+    Any letters (``Nguyễn Thị Trần``), digits, ``-`` and ``_``, words separated
+    by single spaces; the name is kept as typed, capitals included.
     """
     if not isinstance(learner, str):
         raise _error(lang, "learner_type", kind=type(learner).__name__)
-    if not _LEARNER.match(learner):
-        plain = unicodedata.normalize("NFKD", learner.replace("đ", "d").replace("Đ", "D"))
-        plain = "".join(c for c in plain if not unicodedata.combining(c))
-        nearest = re.sub(r"[^A-Za-z0-9_-]+", "-", plain.strip()).strip("-_")[:63] or "an"
-        raise _error(lang, "learner_bad", learner=learner, nearest=nearest)
+    wrong = check_name(learner)
+    if wrong is not None:
+        raise _error(lang, "learner_bad", learner=learner, nearest=suggest_name(learner))
     return learner
 
 
-def learner_host(learner: str) -> str:
-    """The EHLO name that names ``learner`` on a class server: ``an`` → ``an.learner.lab``."""
-    return f"{learner.lower()}{LEARNER_SUFFIX}"
+def default_learner(environ: dict[str, str] | None = None) -> str | None:
+    """Who the learner is when no name is given: ``$SMTPLAB_LEARNER``, else the JupyterHub user, else the login.
+
+    On a JupyterHub every single-user server has ``$JUPYTERHUB_USER``, the
+    hub's name for its learner (Docker-stacks images all run as ``jovyan``,
+    so the login name would merge everybody). Without a hub, the login name;
+    TLJH's system accounts ``jupyter-NAME`` count as ``NAME``. None when
+    nothing gives a usable name.
+    """
+    env = os.environ if environ is None else environ
+    given = env.get("SMTPLAB_LEARNER", "").strip()
+    if given:
+        return given
+    hub = env.get("JUPYTERHUB_USER", "").strip()
+    if hub:
+        return hub_learner(hub)
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without one): ask for one
+        return None
+    if login.startswith(_TLJH_PREFIX) and len(login) > len(_TLJH_PREFIX):
+        login = login[len(_TLJH_PREFIX) :]
+    return hub_learner(login)
 
 
-def named_greeting(line: str, learner: str) -> str | None:
+def lab_mark(home: Path | None = None) -> str:
+    """This account's lab mark (``_3f9a2b…``): made once, kept in ``~/.config/smtplab/learner-mark``.
+
+    Every lab of one account (two notebooks, a restarted kernel) carries the
+    same mark, so a class server sees one learner; two people who picked one
+    name carry two, so it sees two. A home that cannot be written gets a mark
+    for this process only.
+    """
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or (home or Path.home()) / ".config")
+    path = base / "smtplab" / _MARK_FILE
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+        if re.fullmatch(r"_[0-9a-f]{8}", kept):
+            return kept
+    except (OSError, UnicodeError):
+        pass
+    mark = "_" + secrets.token_hex(4)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(mark + "\n", encoding="ascii")
+    except OSError:
+        pass
+    return mark
+
+
+def hub_proof(learner: str, ehlo_lines: list[str], environ: dict[str, str] | None = None) -> str | None:
+    """The ``AUTH X-JUPYTERHUB`` line that proves ``learner`` to the class server, or None when there is none.
+
+    Only on a JupyterHub (``$JUPYTERHUB_API_TOKEN``), only for the hub user's
+    own name (a learner who picked another name is not verified as it), and
+    only when the server's EHLO offers it (``smtplab serve --hub-api``); the
+    server asks the hub whose token it is. The line is an AUTH answer: the
+    transcript, the events file and the server's log show ``AUTH X-JUPYTERHUB ****``.
+    """
+    env = os.environ if environ is None else environ
+    token, user = env.get("JUPYTERHUB_API_TOKEN", ""), env.get("JUPYTERHUB_USER", "")
+    if not token or not user or hub_learner(user) != learner:
+        return None
+    if not any(line.strip().upper() == HUB_MECHANISM for line in ehlo_lines):
+        return None
+    return f"AUTH {HUB_MECHANISM} {base64.b64encode(token.encode('utf-8')).decode('ascii')}"
+
+
+def offers_policy(ehlo_lines: list[str]) -> bool:
+    """True when a class server's EHLO offers XPOLICY: each learner's ``lab.policy`` sets their own sessions'."""
+    return any(line.strip().upper() == "XPOLICY" for line in ehlo_lines)
+
+
+def learner_host(learner: str, mark: str | None = None) -> str:
+    """The EHLO name that names ``learner`` on a class server: ``an`` → ``an.learner.lab`` (plus the lab's mark)."""
+    return _host(learner, mark)
+
+
+def named_greeting(line: str, learner: str, mark: str | None = None) -> str | None:
     """``line`` with its EHLO/HELO name replaced by the learner's, or None when it needs no change.
 
     >>> named_greeting("EHLO laptop.example", "an")
@@ -87,9 +179,9 @@ def named_greeting(line: str, learner: str) -> str | None:
     True
     """
     match = _GREETING.match(line)
-    if match is None or learner_name(match[3]) == learner.lower():
+    if match is None or learner_identity(match[3]) == (learner, mark):
         return None
-    return f"{match[1]}{match[2]}{learner_host(learner)}"
+    return f"{match[1]}{match[2]}{learner_host(learner, mark)}"
 
 
 def unverified_tls_context() -> ssl.SSLContext:

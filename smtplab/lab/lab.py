@@ -195,6 +195,21 @@ class Lab(CommandHelpers):
         self._backend.set_policy(policy)
 
     @property
+    def has_policy(self) -> bool:
+        """True when ``lab.policy`` is the learner's: always on a private lab; on a class server that allows it.
+
+        A class server started with ``--learner-policy`` answers each learner's
+        sessions from the teacher's policy with the learner's ``lab.policy``
+        changes and rules on top (:mod:`smtplab.server.session_policy`).
+        """
+        return self._backend.has_policy
+
+    @property
+    def mark(self) -> str | None:
+        """On a class server, this account's mark in every EHLO (:func:`smtplab.lab.class_server.lab_mark`)."""
+        return getattr(self._backend, "mark", None)
+
+    @property
     def transcript(self) -> Transcript:
         """The lab's session from the greeting on: its latest ``keep_exchanges`` exchanges, counted from the first."""
         self._await_greeting()

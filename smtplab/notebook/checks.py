@@ -233,7 +233,8 @@ def _challenge(check: str, want: Mapping[str, Any], got: Mapping[str, Any]) -> V
     if not replies:
         return _fail(check, "nothing_sent")
     last = replies[-1]
-    if goal.default_policy and not getattr(lab, "remote", False):  # on a class server the policy is the teacher's
+    # On a class server the policy is the teacher's, unless it lets each learner set their own (--learner-policy).
+    if goal.default_policy and getattr(lab, "has_policy", not getattr(lab, "remote", False)):
         changed = dict(lab.policy.changed())
         if changed or lab.policy.rules:
             shown = [f"{name} = {setting!r}" for name, setting in changed.items()]

@@ -22,9 +22,10 @@ cell has run; ``--lab NAME`` sends the commands on a lab of the learner's
 instead (``lab = Lab()`` in an earlier cell), whose session, transcript and
 mailbox carry on from cell to cell. ``--server HOST:PORT`` sends them to a
 class server (``smtplab serve``) instead, as the learner ``--learner NAME``
-(default: the ``SMTPLAB_LEARNER`` environment variable, else the login name,
-which on a JupyterHub is the learner's own): a fresh connection per cell, every
-EHLO naming the learner; policy flags are refused there (the class server's
+(default: the ``SMTPLAB_LEARNER`` environment variable, else on a JupyterHub
+the hub user, ``$JUPYTERHUB_USER``, else the login name, TLJH's ``jupyter-NAME``
+as ``NAME``): a fresh connection per cell, every EHLO naming the learner; policy flags are refused
+there (the class server's
 policy is the teacher's).
 
 The cell body: one SMTP command per line; blank lines and lines starting
@@ -178,7 +179,8 @@ def _cell_parser() -> _Parser:
     parser.add_argument(
         "--learner",
         metavar="NAME",
-        help="with --server: your name on the class server (default: $SMTPLAB_LEARNER, else your login name)",
+        help="with --server: your name on the class server "
+        "(default: $SMTPLAB_LEARNER, else $JUPYTERHUB_USER, else your login name)",
     )
     policy = parser.add_argument_group("policy of the fresh lab (one flag per setting; see smtplab.server.policy)")
     for name, setting in SETTINGS.items():
@@ -395,18 +397,10 @@ class SMTPMagics(Magics):
 
 
 def _default_learner() -> str:
-    """The learner's name when ``--learner`` is not given: $SMTPLAB_LEARNER, else the login name made one word."""
-    import getpass
-    import os
+    """The learner's name when ``--learner`` is not given: $SMTPLAB_LEARNER, the JupyterHub user, or the login name."""
+    from smtplab.lab.class_server import default_learner
 
-    given = os.environ.get("SMTPLAB_LEARNER", "").strip()
-    if given:
-        return given
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without one): ask for --learner
-        return ""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", login).strip("-_")[:63]
+    return default_learner() or ""
 
 
 def _on_class_server(args: argparse.Namespace, policy: dict[str, Any], steps: list[Step], lang: str) -> Transcript:

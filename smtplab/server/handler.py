@@ -58,6 +58,10 @@ class SessionView(Protocol):
     def sender(self) -> str | None: ...  # the address of the accepted MAIL, if any
     @property
     def recipients(self) -> Sequence[str]: ...  # the accepted RCPT addresses
+    @property
+    def hub_verifies(self) -> bool: ...  # AUTH X-JUPYTERHUB verifies learners (smtplab serve --hub-api)
+    @property
+    def learner_policy(self) -> bool: ...  # XPOLICY sets the session's policy (smtplab serve --learner-policy)
 
 
 class LabHandler:
@@ -101,6 +105,10 @@ class LabHandler:
             lines.append(server_reply("ehlo-vrfy"))
         if policy.expn != "disabled":
             lines.append(server_reply("ehlo-expn"))
+        if session.hub_verifies:
+            lines.append(server_reply("ehlo-hub"))
+        if session.learner_policy:
+            lines.append(server_reply("ehlo-xpolicy"))
         lines.append(server_reply("ehlo-help"))
         return join_replies(lines)
 

@@ -35,16 +35,18 @@ loop never waits for it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from smtplab.core.learners import learner_identity
 from smtplab.core.reply import Reply
 from smtplab.errors import LimitsError, PolicyError
 from smtplab.server.auth_throttle import ClientAuthFailures
@@ -55,6 +57,7 @@ from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
 from smtplab.server.protocol import LabSMTP
 from smtplab.server.reply_templates import server_reply
+from smtplab.server.session_counts import SessionCounts
 from smtplab.server.session_tally import KEEP, CodeTally, Tally
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,6 +82,12 @@ class Limits:
     * ``max_per_client``: sessions at once from one client address (None:
       no limit of its own); one more is greeted with ``421 4.7.0`` and
       closed (Postfix: ``smtpd_client_connection_count_limit``).
+    * ``max_per_learner``: sessions at once that name one learner in their
+      EHLO or HELO (``an.learner.lab``, :mod:`smtplab.core.learners`; a lab's
+      mark makes two people of one name two learners); one more gets ``421
+      4.7.0`` to its EHLO and is closed (None: no limit). Behind a JupyterHub
+      or a NAT every learner comes from one address: this is the limit that
+      keeps one learner from taking the others' sessions.
     * ``command_line``: octets in a command line, CRLF included (RFC 5321
       4.5.3.1.4 sets 512); longer gets ``500 5.5.2``.
     * ``text_line``: octets in a line of a message, CRLF included (RFC 5321
@@ -114,6 +123,7 @@ class Limits:
     data_size: int = 33_554_432
     idle_timeout: float = 300.0
     max_per_client: int | None = None
+    max_per_learner: int | None = None
     session_deadline: float | None = 3600.0
     data_deadline: float | None = 600.0
     auth_failure_limit: int = 5
@@ -128,13 +138,19 @@ class Limits:
             ("text_line", 16),
             ("data_size", 1),
             ("max_per_client", 1),
+            ("max_per_learner", 1),
             ("auth_failure_limit", 1),
             ("junk_command_limit", 1),
             ("hard_error_limit", 1),
         )
         for name, minimum in wholes:
             value = getattr(self, name)
-            if value is None and name in ("max_per_client", "junk_command_limit", "hard_error_limit"):
+            if value is None and name in (
+                "max_per_client",
+                "max_per_learner",
+                "junk_command_limit",
+                "hard_error_limit",
+            ):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise LimitsError(f"Limits.{name} cannot be {value!r}: expected a whole number of at least {minimum}")
@@ -180,17 +196,31 @@ class SessionRecord:
     code_count: int | None = None
     command_counts: tuple[tuple[str, int], ...] = ()
     code_counts: tuple[tuple[str, int], ...] = ()
+    learner: str | None = None
+    verified: bool = False
 
     def __str__(self) -> str:
         verbs = _elide([c.split(" ", 1)[0] for c in self.commands], self.command_count)
         codes = _elide([str(c) for c in self.codes], self.code_count)
         extra = (" TLS" if self.tls else "") + (f" user={self.user}" if self.user else "")
-        line = f"{self.peer} [{verbs}] -> [{codes}] stored={self.stored}{extra} {self.seconds:.1f}s"
+        who = ""
+        if self.learner is not None:
+            name = self.learner if " " not in self.learner else json.dumps(self.learner, ensure_ascii=False)
+            who = f" learner={name}" + (" (hub-verified)" if self.verified else "")
+        line = f"{self.peer}{who} [{verbs}] -> [{codes}] stored={self.stored}{extra} {self.seconds:.1f}s"
         if (self.command_count or 0) > len(self.commands):
             line += f" commands={self.command_count} ({_counted(self.command_counts)})"
         if (self.code_count or 0) > len(self.codes):
             line += f" replies={self.code_count} ({_counted(self.code_counts)})"
         return line
+
+
+def _learner(session: LabSMTP) -> str | None:
+    """The learner the session named in its EHLO/HELO, the hub user when the hub verified it."""
+    if session.verified is not None:
+        return session.verified
+    found = learner_identity(session.core.client_name)
+    return None if found is None else found[0]
 
 
 def _elide(items: list[str], count: int | None) -> str:
@@ -221,6 +251,8 @@ class LabServer:
         limits: Limits | None = None,
         on_session_end: Callable[[SessionRecord], Any] | None = None,
         on_reply: Callable[[LabSMTP, Reply], Any] | None = None,
+        verify_token: Callable[[str], Awaitable[str | None]] | None = None,
+        learner_policy: bool = False,
     ) -> None:
         if not isinstance(policy, Policy):
             raise PolicyError(f"LabServer needs a smtplab Policy, not {type(policy).__name__}")
@@ -235,6 +267,11 @@ class LabServer:
         self.on_session_end = on_session_end
         #: Called with (session, reply) for every reply sent (``smtplab serve --events``); never with AUTH secrets.
         self.on_reply = on_reply
+        #: With a JupyterHub (``smtplab serve --hub-api``): a hub token to the hub user it belongs to, or None.
+        #: ``AUTH X-JUPYTERHUB`` uses it to verify the learner a session named (smtplab.server.protocol).
+        self.verify_token = verify_token
+        #: Each session may set its own policy over ``policy`` (XPOLICY; ``smtplab serve --learner-policy``).
+        self.learner_policy = learner_policy
         #: Greylisting memory (client, sender, recipient); ``greylist.clear()`` forgets it.
         self.greylist = Greylist()
         self.handler = LabHandler(policy, mailbox, hostname, greylist=self.greylist)
@@ -242,7 +279,7 @@ class LabServer:
         self._address: tuple[str, int] | None = None
         self._sessions: set[LabSMTP] = set()
         self._started: dict[LabSMTP, float] = {}
-        self._per_client: dict[str, int] = {}
+        self._counts = SessionCounts(self.limits.max_per_client, self.limits.max_per_learner)
         #: Failed AUTH attempts by client address, across sessions: the slow-down survives a reconnection.
         self.auth_failures = ClientAuthFailures()
         self._watchdog: asyncio.Task[None] | None = None
@@ -385,15 +422,26 @@ class LabServer:
         self._sessions.add(session)
         self._started[session] = time.monotonic()
         client = session.client_ip
-        self._per_client[client] = self._per_client.get(client, 0) + 1
+        fits = self._counts.opened(session, client)
         if len(self._sessions) > self.limits.max_connections:
+            session.refused = "total"
             return False
-        most = self.limits.max_per_client
-        if most is not None and self._per_client[client] > most:
-            log.info("%s has %d connections, more than its %d: refused", client, self._per_client[client], most)
+        if not fits:
+            most = self.limits.max_per_client
+            log.info("%s has %d connections, more than its %s: refused", client, self._counts.count(client), most)
+            session.refused = "address"
             self._close_with(session, server_reply("too-many-connections-from", hostname=self.hostname, client=client))
             return False
         return True
+
+    def session_named(self, session: LabSMTP, helo: str | None) -> Reply | None:
+        """The session named itself (EHLO/HELO ``helo``): the 421 to close it with if its learner has too many."""
+        over = self._counts.named(session, helo)
+        if over is None:
+            return None
+        log.info("learner %r has more sessions than its %s: refused", over[0], self.limits.max_per_learner)
+        session.refused = "learner"
+        return server_reply("too-many-connections-learner", hostname=self.hostname, learner=over[0])
 
     def reply_sent(self, session: LabSMTP, reply: Reply) -> None:
         """A reply went out on ``session``: tell ``on_reply``, if set (a failure there never stops the session)."""
@@ -408,12 +456,7 @@ class LabServer:
         """A session has ended (it calls this once): count it and report it to ``on_session_end``."""
         self._sessions.discard(session)
         self._started.pop(session, None)
-        client = session.client_ip
-        left = self._per_client.get(client, 1) - 1
-        if left > 0:
-            self._per_client[client] = left
-        else:
-            self._per_client.pop(client, None)
+        self._counts.closed(session)
         self._finished += 1
         if self.on_session_end is None:
             return
@@ -431,6 +474,8 @@ class LabServer:
             code_count=len(codes),
             command_counts=_most_first(commands) if isinstance(commands, Tally) else (),
             code_counts=_most_first(codes) if isinstance(codes, Tally) else (),
+            learner=_learner(session),
+            verified=session.verified is not None,
         )
         try:
             self.on_session_end(record)
@@ -443,7 +488,11 @@ class LabServer:
 
     def clients(self) -> dict[str, int]:
         """Sessions open now, by client address."""
-        return dict(self._per_client)
+        return self._counts.clients()
+
+    def learners(self) -> dict[tuple[str, str | None], int]:
+        """Sessions open now, by the learner (name, mark) they named."""
+        return self._counts.learners()
 
     def _close_with(self, session: LabSMTP, reply: Reply) -> None:
         """Send ``reply`` (a 421) on ``session`` and close it, whatever it is doing."""

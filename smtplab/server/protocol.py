@@ -75,15 +75,18 @@ they meant):
 from __future__ import annotations
 
 import asyncio
+import binascii
 import logging
 import ssl
 import sys
 import time
+from base64 import b64decode
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Session, TLSSetupException, syntax
 
+from smtplab.core.learners import hub_learner, learner_name
 from smtplab.core.reply import Reply
 from smtplab.core.session.auth import AUTH_FREE_FAILURES, AuthExchange, AuthFailures, AuthRefused, Challenge, verdict
 from smtplab.core.session.budget import SessionBudget
@@ -112,6 +115,7 @@ from smtplab.server.handler import LabHandler
 from smtplab.server.hang_up import hang_up
 from smtplab.server.policy import Policy, PolicySnapshot
 from smtplab.server.reply_templates import server_reply
+from smtplab.server.session_policy import VERB, PolicyLineError, session_policy
 from smtplab.server.session_tally import CodeTally, CommandTally
 
 __all__ = ["LabSMTP", "ServerLimits", "SessionHost"]
@@ -126,6 +130,10 @@ TLS_POSSIBLE = sys.platform != "emscripten"
 READ_AHEAD = 65536
 #: What ends a session's command loop: the client's introduction had better not be read after these.
 _BUDGET_REPLIES = ("too-many-junk-commands", "too-many-error-replies")
+#: The AUTH mechanism that verifies a learner with a JupyterHub token (``smtplab serve --hub-api``):
+#: ``AUTH X-JUPYTERHUB <base64 of the token>``. It names nobody: the hub says whose token it is, and
+#: that must be the learner the session's EHLO named. It does not log the session in (AUTH PLAIN does).
+HUB_MECHANISM = "X-JUPYTERHUB"
 
 
 class ServerLimits(Protocol):
@@ -166,6 +174,9 @@ class SessionHost(Protocol):
     def session_opened(self, session: LabSMTP) -> bool: ...  # False: one session too many
     def session_closed(self, session: LabSMTP) -> None: ...
     def reply_sent(self, session: LabSMTP, reply: Reply) -> None: ...  # for --events; never raises
+    def session_named(self, session: LabSMTP, helo: str | None) -> Reply | None: ...  # a 421: too many
+    @property
+    def verify_token(self) -> Callable[[str], Awaitable[str | None]] | None: ...  # the hub's answer
     def auth_failed(self, client: str) -> int: ...  # failed AUTH attempts from this address lately
 
 
@@ -220,6 +231,12 @@ class LabSMTP(SMTP):
         self._greeted = False
         self.stored = 0
         self.user: str | None = None
+        #: The learner the hub verified (AUTH X-JUPYTERHUB), None until then; a later EHLO naming another clears it.
+        self.verified: str | None = None
+        #: Which limit refused the session ("total", "address" or "learner"), None when none did.
+        self.refused: str | None = None
+        #: The learner's own policy for this session (XPOLICY, ``smtplab serve --learner-policy``), else None.
+        self.session_policy: Policy | None = None
         self.started = time.monotonic()
         self.over_limit = False
         self.command_line_limit = limits.command_line
@@ -291,6 +308,21 @@ class LabSMTP(SMTP):
     def recipients(self) -> Sequence[str]:
         """The accepted RCPT addresses of the open transaction."""
         return tuple(self.core.envelope.rcpt_tos)
+
+    @property
+    def policy(self) -> Policy:
+        """What this session answers from: the learner's own (XPOLICY), else the server's."""
+        return self.session_policy if self.session_policy is not None else self.lab_server.policy
+
+    @property
+    def learner_policy(self) -> bool:
+        """True when a learner may set this session's policy (XPOLICY; ``smtplab serve --learner-policy``)."""
+        return bool(getattr(self.lab_server, "learner_policy", False))
+
+    @property
+    def hub_verifies(self) -> bool:
+        """True when ``AUTH X-JUPYTERHUB`` verifies learners with a JupyterHub (``smtplab serve --hub-api``)."""
+        return self.lab_server.verify_token is not None
 
     @property
     def vrfy_enabled(self) -> bool:
@@ -432,7 +464,7 @@ class LabSMTP(SMTP):
 
     def _greeting(self) -> tuple[Reply, bool]:
         """The greeting and whether to hang up after it."""
-        policy = self.lab_server.policy
+        policy = self.policy
         facts = SessionFacts(
             over_limit=self.over_limit, stopping=self.lab_server.stopping, state=policy.snapshot().state
         )
@@ -505,7 +537,7 @@ class LabSMTP(SMTP):
                 log.info("%s: %s (%d junk, %d errors), closing", self.peer, refused.reply, budget.junk, budget.errors)
             await self._send(server_reply(refused.reply, hostname=self.hostname), close=True)
             return
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         guard = refusal(SESSION_GUARDS, None, self.facts())
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
@@ -518,7 +550,7 @@ class LabSMTP(SMTP):
         self._command = self._last_command = command
         self._success_rule = None
         self.commands.append(recorded(command, arg))
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         try:
             if not await self._refuse(command, arg):
                 await _commands(type(self))[command](self, arg)
@@ -536,7 +568,7 @@ class LabSMTP(SMTP):
         if guard is not None:
             await self._send(server_reply(guard.reply, hostname=self.hostname), close=guard.closes)
             return True
-        rule = self.lab_server.policy.take_rule(command, *rule_candidates(command, arg))
+        rule = self.policy.take_rule(command, *rule_candidates(command, arg))
         if rule is not None:
             if rule.code >= 400 or command == "ETRN":  # the lab carries ETRN out in no way: a rule is its answer
                 await self._send(rule)
@@ -559,19 +591,47 @@ class LabSMTP(SMTP):
     async def smtp_HELO(self, hostname: str | None) -> None:
         assert hostname
         self._hello(hostname, extended=False)
+        if await self._named(hostname):
+            return
         await self._send(self.handler.handle_HELO(self, hostname))
 
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str | None) -> None:
         assert hostname
         self._hello(hostname, extended=True)
+        if await self._named(hostname):
+            return
         await self._send(self.handler.handle_EHLO(self, hostname))
+
+    async def _named(self, hostname: str) -> bool:
+        """Count the session for the learner ``hostname`` names; True after closing it (that learner has too many)."""
+        if self.verified is not None and learner_name(hostname) != self.verified:
+            self.verified = None
+        refusal = self.lab_server.session_named(self, hostname)
+        if refusal is None:
+            return False
+        await self._send(refusal, close=True)
+        return True
 
     def _hello(self, hostname: str, *, extended: bool) -> None:
         self.core.hello(hostname, extended=extended)
         if self.session is not None:
             self.session.host_name = hostname  # aiosmtpd's record of the session, as its own HELO keeps it
             self.session.extended_smtp = extended
+
+    @syntax("XPOLICY {json}", when="learner_policy")
+    async def smtp_XPOLICY(self, arg: str | None) -> None:
+        """The learner's own policy for this session, over the teacher's (``smtplab serve --learner-policy``)."""
+        if not self.learner_policy:
+            await self._reply("unknown-command", command=VERB)
+            return
+        try:
+            self.session_policy = session_policy(self.lab_server.policy, arg)
+        except PolicyLineError as error:
+            await self._reply("xpolicy-refused", reason=str(error))
+            return
+        self.policy_snapshot = self.policy.snapshot()
+        await self._reply("xpolicy-ok")
 
     @syntax("NOOP [ignored]")
     async def smtp_NOOP(self, arg: str | None) -> None:
@@ -631,6 +691,11 @@ class LabSMTP(SMTP):
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str | None) -> None:
         """AUTH PLAIN or LOGIN, the mechanism's name in any case (``auth plain``), as real servers take it."""
+        mechanism, _, initial = (arg or "").strip().partition(" ")
+        verify = self.lab_server.verify_token
+        if mechanism.upper() == HUB_MECHANISM and verify is not None:
+            await self._verify_learner(verify, initial.strip() or None)
+            return
         exchange = AuthExchange()
         step = exchange.start(arg)
         while isinstance(step, Challenge):
@@ -654,6 +719,42 @@ class LabSMTP(SMTP):
         self.core.authenticated = True
         self.user = user
         await self._reply("auth-ok")
+
+    async def _verify_learner(self, verify: Callable[[str], Awaitable[str | None]], initial: str | None) -> None:
+        """AUTH X-JUPYTERHUB: ask the hub whose token this is; it must be the learner the EHLO named."""
+        if initial is None:
+            await self._reply("auth-challenge", challenge="")
+            self.core.expect_auth_answer()
+            answer = await self._next_event()
+            if not isinstance(answer, AuthAnswer):
+                return  # the connection is gone
+            if answer.problem is not None:
+                await self._send(server_reply(answer.problem))
+                return
+            initial = answer.text.decode("ascii", errors="replace")
+        try:
+            token = b64decode(initial, validate=True).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            await self._reply("auth-bad-base64")
+            return
+        declared = learner_name(self.core.client_name)
+        if declared is None:
+            await self._auth_failed(server_reply("hub-unnamed"))
+            return
+        try:
+            user = await verify(token)
+        except OSError as error:
+            log.warning("the hub could not be asked about a token: %s", error)
+            await self._reply("hub-unreachable")
+            return
+        if user is None:
+            await self._auth_failed(server_reply("hub-token-refused"))
+            return
+        if hub_learner(user) != declared:
+            await self._auth_failed(server_reply("hub-other-user"))
+            return
+        self.verified = declared
+        await self._reply("hub-verified")
 
     async def _auth_failed(self, reply: Reply) -> None:
         """Answer a failed AUTH: at once for the first few, then more slowly; the last one allowed closes (421)."""
@@ -750,14 +851,14 @@ class LabSMTP(SMTP):
 
     async def _receive(self, data: bytes) -> Reply:
         """The answer to a whole message: refused, or stored durably before the 250."""
-        self.policy_snapshot = self.lab_server.policy.snapshot()
+        self.policy_snapshot = self.policy.snapshot()
         content = message_content(
             data, text_line=self.lab_server.limits.text_line, bare_newlines=self.policy_snapshot.bare_newlines
         )
         if isinstance(content, Refusal):
             return server_reply(content.reply, **content.values)
         recipients = list(self.core.envelope.rcpt_tos)
-        rule = self.lab_server.policy.take_rule("DATA-end", *recipients)
+        rule = self.policy.take_rule("DATA-end", *recipients)
         if rule is not None:
             if rule.code >= 400:
                 return rule

@@ -94,6 +94,11 @@ class LabBackend:
     # -- policy and mailbox --------------------------------------------------
 
     @property
+    def has_policy(self) -> bool:
+        """True when :attr:`policy` is the learner's to change (a class server: only with ``--learner-policy``)."""
+        return not self.remote
+
+    @property
     def policy(self) -> Policy:
         """The server's live policy."""
         raise NotImplementedError

@@ -27,8 +27,12 @@ from smtplab.lab.backends.base import LabBackend
 from smtplab.lab.backends.private import PrivateBackend, run_on_throwaway
 from smtplab.lab.class_server import (
     check_learner,
+    default_learner,
+    hub_proof,
+    lab_mark,
     learner_host,
     named_greeting,
+    offers_policy,
     parse_server,
     unverified_tls_context,
 )
@@ -36,12 +40,17 @@ from smtplab.lab.client import DEFAULT_TIMEOUT, RecordingClient
 from smtplab.lab.client import note as client_note
 from smtplab.server.mailbox import LabMailbox
 from smtplab.server.policy import Policy
+from smtplab.server.session_policy import policy_line
 from smtplab.server.settings import SETTINGS
 
 __all__ = ["CONNECT_WAIT", "ClassServerBackend", "class_server_arguments"]
 
 #: Seconds a class server has to greet: one that has not greeted by then is not coming: say so, never hang.
 CONNECT_WAIT = 10.0
+
+
+#: An XPOLICY line is a command line: RFC 5321's 512 octets, CRLF included.
+POLICY_LINE_MOST = 512
 
 
 class ClassServerBackend(LabBackend):
@@ -57,6 +66,11 @@ class ClassServerBackend(LabBackend):
         self.server = server
         self.learner: str = learner
         self.hostname = hostname  # the private throwaway server's, for demos
+        #: This account's mark (smtplab.lab.class_server.lab_mark): one learner, one mark.
+        self.mark = lab_mark()
+        self.offers_policy = False  # the class server takes the learner's policy (XPOLICY)
+        self._own_policy = Policy(lang=lang)
+        self._sent_policy: str | None = None
 
     # -- connect -------------------------------------------------------------
 
@@ -69,7 +83,7 @@ class ClassServerBackend(LabBackend):
             host,
             port,
             self.transcript,
-            hostname=learner_host(self.learner),
+            hostname=learner_host(self.learner, self.mark),
             tls_context=unverified_tls_context,
             timeout=CONNECT_WAIT,
         )
@@ -100,9 +114,30 @@ class ClassServerBackend(LabBackend):
         knows a session by its EHLO name; a learner whose first command is
         ``VRFY`` would otherwise be a row with no name.
         """
-        host = learner_host(self.learner)
+        host = learner_host(self.learner, self.mark)
         self.transcript.append(Exchange(None, None, client_note("learner_introduced", self.lang, ehlo=host)))
-        await client.send(f"EHLO {host}")
+        reply = await client.send(f"EHLO {host}")
+        offered = list(reply.lines) if reply is not None and reply.code == 250 else []
+        self.offers_policy = self.offers_policy or offers_policy(offered)
+        self._sent_policy = None  # a new session answers from the teacher's policy until told otherwise
+        proof = hub_proof(self.learner, offered)
+        if proof is not None:  # on a JupyterHub whose class server verifies learners: prove who you are
+            self.transcript.append(Exchange(None, None, client_note("hub_verified", self.lang, learner=self.learner)))
+            await client.send(proof)
+
+    async def _send_policy(self, client: RecordingClient) -> None:
+        """On a class server that allows it, the learner's policy for this session, when it changed (XPOLICY)."""
+        line = policy_line(self._own_policy)
+        if line == (self._sent_policy or policy_line(Policy())):
+            return
+        if len(line.encode()) + 2 > POLICY_LINE_MOST:
+            raise RemoteLabError(
+                f"lab.policy has more changes than one line to the class server can carry "
+                f"({len(line.encode()) + 2} octets, at most {POLICY_LINE_MOST}): set fewer settings or "
+                "rules, or use a private lab, Lab(), for this step"
+            )
+        reply = await client.send(line)
+        self._sent_policy = line if reply is not None and reply.code == 250 else None
 
     async def before_send(self, client: RecordingClient, line: str) -> tuple[str | None, Reply | None]:
         """Greet and name the learner on a new session; make an EHLO or HELO name the learner."""
@@ -115,7 +150,9 @@ class ClassServerBackend(LabBackend):
                     self.transcript.append(Exchange(None, None, client_note("refused", self.lang, line=line)))
                 return None, ExplainedReply.of(greeting, self.lang) if greeting is not None else None
             await self.introduce(client)
-        named = named_greeting(line, self.learner)
+        if self.offers_policy and client.connected and not client.in_data:
+            await self._send_policy(client)
+        named = named_greeting(line, self.learner, self.mark)
         if named is None:
             return line, None
         said = client_note("learner_named", self.lang, learner=self.learner, line=line.strip(), sent=named)
@@ -141,17 +178,28 @@ class ClassServerBackend(LabBackend):
         raise RemoteLabError(self._say("lab_error.remote", what=what, server=self.where, why=why))
 
     @property
+    def has_policy(self) -> bool:
+        """True when the class server lets this learner set their own sessions' policy (``--learner-policy``)."""
+        return self.offers_policy
+
+    @property
     def policy(self) -> Policy:
-        self._refuse("lab.policy", "remote_policy")
+        if not self.offers_policy:
+            self._refuse("lab.policy", "remote_policy")
+        return self._own_policy
 
     def set_policy(self, policy: Policy) -> None:
-        self._refuse("lab.policy", "remote_policy")
+        if not self.offers_policy:
+            self._refuse("lab.policy", "remote_policy")
+        self._own_policy = policy
 
     @property
     def mailbox(self) -> LabMailbox:
         self._refuse("lab.mailbox", "remote_mailbox")
 
     def credentials(self) -> tuple[str, str]:
+        if self.offers_policy and self._own_policy.credentials:
+            return next(iter(self._own_policy.credentials.items()))
         user, password = next(iter(SETTINGS["credentials"].default.items()))
         raise LabArgumentError(
             "lab.auth() on a class server needs username= and password=: its users are the teacher's (ask for "
@@ -161,7 +209,7 @@ class ClassServerBackend(LabBackend):
 
     def status(self, ui: Callable[..., str], exchanges: int) -> list[str]:
         return [
-            ui("lab.class_server", server=self.where, learner=self.learner, ehlo=learner_host(self.learner)),
+            ui("lab.class_server", server=self.where, learner=self.learner, ehlo=learner_host(self.learner, self.mark)),
             ui("lab.exchanges_one" if exchanges == 1 else "lab.exchanges_other", count=exchanges),
         ]
 
@@ -188,6 +236,7 @@ def class_server_arguments(
     if server is None:
         raise LabArgumentError(say("lab_error.learner_without_server"))
     address = parse_server(server, lang)
+    learner = default_learner() if learner is None else learner  # on a JupyterHub: the hub user
     if learner is None:
         raise LabArgumentError(say("lab_error.server_without_learner", server=server))
     name = check_learner(learner, lang)
