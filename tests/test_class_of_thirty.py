@@ -25,6 +25,9 @@ def fetch(url: str) -> str:
         return response.read().decode("utf-8")
 
 
+pytestmark = pytest.mark.slow  # thirty learners at once: about 20 s
+
+
 @pytest.fixture(scope="module")
 def thirty(tmp_path_factory):
     """The class, run once for the tests below: (the simulation, the folded events, the page's URL, the file)."""

@@ -35,6 +35,7 @@ def load_benchmark(name: str):  # type: ignore[no-untyped-def]
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_three_learners_run_two_notebooks_at_once_each_with_a_lab_of_its_own(tmp_path):
     classroom = load_benchmark("classroom_course")
@@ -58,6 +59,7 @@ def test_three_learners_run_two_notebooks_at_once_each_with_a_lab_of_its_own(tmp
     assert classroom.shared_ports([*runs, fake]) == [(servers[0], twin)]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_serve_under_smtp_source(tmp_path):
     if not os.access(SMTP_SOURCE, os.X_OK):

@@ -289,6 +289,7 @@ def test_course_source_in_a_checkout_is_the_notebooks_folder():
             course.course_source()
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_course_inside_the_package(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
@@ -466,6 +467,7 @@ sys.exit(cli.main(["lab", *sys.argv[2:]]))
 """
 
 
+@pytest.mark.slow
 def test_lab_starts_jupyterlab_on_the_copied_course(tmp_path):
     pytest.importorskip("jupyterlab")
     source = make_source(tmp_path / "v1", 1)
@@ -690,6 +692,7 @@ def test_run_all_on_the_learners_copy_stops_at_the_first_exercise_with_one_frien
     assert not any(earned in output_text(c) for c in ran for earned in EARNED)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_04_quiz_works_after_run_all_of_the_full_notebook():
     """Run All runs 04 to its last cell, which closes `lab`; the quiz above it must still answer."""

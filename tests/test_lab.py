@@ -548,6 +548,7 @@ def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
         server.close()
 
 
+@pytest.mark.slow
 def test_the_transcript_property_does_not_wait_for_a_greeting_that_does_not_come():
     import time
 

@@ -133,6 +133,7 @@ def test_a_long_session_neither_grows_the_servers_memory_nor_writes_a_long_log_l
 # -- one client holding the slots, a trickle, a session that never ends ---------------------------
 
 
+@pytest.mark.slow
 def test_one_address_gets_three_quarters_of_the_slots_and_the_others_are_served(serve):
     target = serve("--max-connections", "20")  # one address may hold 15 (a hub, where the class is one address)
     hog = []
@@ -163,6 +164,7 @@ def test_one_address_gets_three_quarters_of_the_slots_and_the_others_are_served(
     assert target.problems() == []
 
 
+@pytest.mark.slow
 def test_a_message_trickling_in_is_closed_at_the_data_deadline_and_nothing_is_stored(serve):
     target = serve("--data-deadline", "2", "--idle-timeout", "30")
     with target.raw() as client:
@@ -184,6 +186,7 @@ def test_a_message_trickling_in_is_closed_at_the_data_deadline_and_nothing_is_st
     assert target.problems() == []
 
 
+@pytest.mark.slow
 def test_a_busy_session_is_closed_at_the_session_deadline(serve):
     target = serve("--session-deadline", "2", "--idle-timeout", "30")
     with target.raw() as client:
@@ -206,6 +209,7 @@ def test_a_busy_session_is_closed_at_the_session_deadline(serve):
 # -- defaults that hold a room ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_defaults_serve_a_class_of_100_while_one_client_holds_its_share(serve):
     """Default limits, and a soft limit of 256 open files that the server must raise for itself."""
     target = serve(open_files=256)
@@ -234,6 +238,7 @@ def test_the_defaults_serve_a_class_of_100_while_one_client_holds_its_share(serv
     assert target.problems() == []
 
 
+@pytest.mark.slow
 def test_a_class_connecting_at_the_same_moment_is_queued_not_dropped(serve):
     """300 connections while the server is too busy to accept any (stopped): the kernel must queue them all.
 
@@ -292,6 +297,7 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+@pytest.mark.slow
 def test_a_full_disk_gets_452_4_3_1_one_log_line_and_no_traceback(serve, tmp_path):
     disk = tmp_path / "disk"
     if not mount_tiny_disk(disk):
@@ -344,6 +350,7 @@ def test_a_write_error_at_the_storage_layer_gets_452_in_process(tmp_path, monkey
 # -- AUTH ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_auth_plain_for_someone_else_is_refused(serve):
     target = serve()
     with smtplib.SMTP(target.host, target.port, timeout=10) as client:
