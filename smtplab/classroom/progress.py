@@ -16,6 +16,9 @@ summary: codes, challenges, where their session stands, the last exchanges),
 the refused connections, the boards, and a class summary. A line it cannot use
 (not JSON, a field missing, a truncated last line) is skipped and listed in
 :attr:`ClassProgress.problems`, never raised.
+
+Over 400 lines on purpose: the fold is one job (one rule per kind of line, and the summaries a
+learner's row is drawn from), and its parts share the per-learner state it keeps bounded.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ authority (``trustme``), kept in memory; :meth:`LabServer.client_tls_context`
 gives clients a context that trusts it. The authority is made at the first
 STARTTLS, in a worker thread (:meth:`LabServer.atls_context`), so the event
 loop never waits for it.
+
+Over 400 lines on purpose: one job, the server's life (listening, sessions, the connection limits and
+the deadline watchdog, its TLS context, stopping), whose parts share the session table; the abort after a
+hang-up, the AUTH throttle and the Maildir are modules of their own.
 """
 
 from __future__ import annotations

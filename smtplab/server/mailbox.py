@@ -16,6 +16,9 @@ reading them back, only those two leading lines count, so a message cannot
 forge its own envelope.
 
 The stdlib :mod:`mailbox` reads the folder, and so can any mail client.
+
+Over 400 lines on purpose: one Maildir, written (the durable delivery steps above) and read (listing,
+showing a message) through one class, so that the rules of its file names and folders live in one place.
 """
 
 from __future__ import annotations

@@ -102,6 +102,9 @@ ETRN (RFC 1985) is answered 502 5.5.1 unless a rule answers it: the lab
 keeps no queue, so a rule's 250, 251, 252 or 253 is sent as the whole answer.
 
 Pure: a lock and plain data; no sockets, no asyncio.
+
+Over 400 lines on purpose: about a quarter of it is the settings manual in :class:`Policy`'s docstring
+(every setting and the reply codes it produces), which learners read with ``help(lab.policy)``.
 """
 
 from __future__ import annotations
