@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib.util
 import sys
 import threading
 from collections.abc import Awaitable
@@ -189,5 +190,7 @@ class BrowserRuntime:
 
 
 def runtime_for(backend: LabBackend) -> LabRuntime | BrowserRuntime:
-    """A browser runtime in Pyodide (``sys.platform == "emscripten"``), a thread of its own elsewhere."""
-    return BrowserRuntime(backend) if sys.platform == "emscripten" else LabRuntime(backend)
+    """A browser runtime in Pyodide (``sys.platform == "emscripten"``, with ``pyodide.ffi`` to wait with), a
+    thread of its own elsewhere."""
+    in_pyodide = sys.platform == "emscripten" and importlib.util.find_spec("pyodide") is not None
+    return BrowserRuntime(backend) if in_pyodide else LabRuntime(backend)
