@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 
 # The standard library's RFC 5322 parser; aiosmtpd reads addresses with it too.
-from email._header_value_parser import get_addr_spec, get_angle_addr
-from email.errors import HeaderParseError
 
 __all__ = ["parse_params", "parse_path", "repeated_param", "split_address", "strip_keyword", "without_root_dot"]
 
@@ -57,6 +55,10 @@ def parse_path(text: str) -> tuple[str | None, str]:
     """
     if not text:
         return "", ""
+    # Imported here: the email package loads socket and more, which the policy and the command line need not.
+    from email._header_value_parser import get_addr_spec, get_angle_addr
+    from email.errors import HeaderParseError
+
     try:
         if text.lstrip().startswith("<"):
             angle, rest = get_angle_addr(text)
