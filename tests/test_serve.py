@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -28,7 +30,15 @@ import pytest
 from targets import ServeTarget, start_transaction
 
 from smtplab.classroom.scenarios import SCENARIOS, UnknownScenario, scenario
-from smtplab.classroom.serve import ServeError, ServeOptions, build_limits, build_policy, is_loopback, open_maildir
+from smtplab.classroom.serve import (
+    ServeError,
+    ServeOptions,
+    build_limits,
+    build_policy,
+    is_loopback,
+    open_maildir,
+    run,
+)
 from smtplab.errors import SMTPLabError
 from smtplab.server.policy import Policy
 
@@ -636,3 +646,30 @@ def test_open_maildir_refuses_a_file_and_keeps_a_folder(tmp_path):
     mailbox = open_maildir(tmp_path / "kept")
     mailbox.close()
     assert (tmp_path / "kept" / "new").is_dir() and not list((tmp_path / "kept" / "tmp").iterdir())
+
+
+def test_run_in_a_thread_calls_ready_after_the_whole_start_up_report(tmp_path):
+    """An embedding (the instructor's notebook) reads a complete start-up report once ``ready`` is called."""
+    status, ready, seen = io.StringIO(), threading.Event(), []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    def on_ready() -> None:
+        seen.append(status.getvalue())
+        ready.set()
+
+    options = ServeOptions(port=0, maildir=tmp_path / "class-mail", scenario="strict")
+    serving = run(options, out=io.StringIO(), err=status, stop=stop, ready=on_ready)
+    thread = threading.Thread(target=loop.run_until_complete, args=(serving,))
+    thread.start()
+    try:
+        assert ready.wait(TIMEOUT), status.getvalue()
+        report = seen[0].splitlines()
+        assert LISTENING.match(report[0])
+        assert report[-1].endswith("(kept); SIGINT or SIGTERM stops the server")
+        assert status.getvalue().splitlines() == report  # nothing more was written after ready
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(TIMEOUT)
+        loop.close()
+    assert "stopped after 0 session(s)" in status.getvalue()

@@ -232,23 +232,32 @@ def _identity_lines(options: ServeOptions, hub: HubTokens | None) -> list[str]:
     return lines
 
 
+def _check_lang_and_port(options: ServeOptions) -> None:
+    """Raise :class:`ServeError` for a language or a port the server cannot use."""
+    if options.lang not in LANGUAGES:
+        raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(LANGUAGES)}")
+    if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
+        raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
+
+
 async def run(
     options: ServeOptions,
     *,
     out: TextIO | None = None,
     err: TextIO | None = None,
     stop: asyncio.Event | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> int:
     """Serve until SIGINT, SIGTERM or ``stop`` is set; return the exit status (0).
+
+    ``ready`` is called once every start-up status line is written, so code that
+    embeds the server (a notebook, a test) reads a complete start-up report.
 
     Raises :class:`ServeError` before serving when an option cannot be used.
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    if options.lang not in LANGUAGES:
-        raise ServeError(f"--lang cannot be {options.lang!r}: expected one of {', '.join(LANGUAGES)}")
-    if isinstance(options.port, bool) or not isinstance(options.port, int) or not 0 <= options.port <= 65535:
-        raise ServeError(f"--port cannot be {options.port!r}: expected a number from 0 to 65535")
+    _check_lang_and_port(options)
     grace = seconds("--grace", options.grace, zero=True)
     hub = HubTokens(check_hub_api(options.hub_api)) if options.hub_api is not None else None
     policy = build_policy(options)
@@ -320,6 +329,8 @@ async def run(
         _say(err, f"Maildir {kept} (kept); SIGINT or SIGTERM stops the server")
         for line in [*_identity_lines(options, hub), *classroom.start(options.scenario)]:
             _say(err, line)
+        if ready is not None:
+            ready()
         await stop.wait()
         _say(err, f"{got[0] if got else 'stop'}: stopping (up to {grace:g}s for transfers in progress)")
         await server.stop(grace)
