@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,20 @@ from pathlib import Path
 
 import pytest
 from files import snapshot
+from hypothesis import settings
+
+# Property tests are checked for what they find, never for how fast: a run shares two cores with
+# servers, kernels and browsers, and a timed unit test on a busy machine only measures the machine.
+settings.register_profile("smtplab", deadline=None)
+settings.load_profile("smtplab")
+
+# A test run keeps compiled modules (pytest's rewritten test modules in tests/__pycache__, the package's
+# in smtplab/__pycache__; both ignored by git) even where PYTHONDONTWRITEBYTECODE is set: without them
+# every run, every test worker and every kernel or server a test starts compiles the same sources again
+# (five seconds a worker for the test modules alone). The read-only-install tests set it again for the
+# learner they imitate.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,9 +44,13 @@ def ref() -> dict:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that drives a browser or a JupyterHub is slow too: ``pytest -m "not slow"`` is the everyday run."""
+    """A test that drives a browser or a JupyterHub, or needs the built wheel, is slow too.
+
+    ``pytest -m "not slow"`` is the everyday run; CI runs everything.
+    """
     for item in items:
-        if item.get_closest_marker("browser") or item.get_closest_marker("hub"):
+        needs_wheel = "smtplab_wheel" in getattr(item, "fixturenames", ())
+        if item.get_closest_marker("browser") or item.get_closest_marker("hub") or needs_wheel:
             item.add_marker(pytest.mark.slow)
 
 
