@@ -17,6 +17,8 @@ from targets import ServeTarget
 
 nbclient = pytest.importorskip("nbclient")
 
+pytestmark = pytest.mark.slow  # whole notebooks in kernels against a class server: the everyday run leaves them out
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 

@@ -204,6 +204,7 @@ def test_alerts_render_in_both_languages():
     assert "rotated or recreated" in alert.text("en") and "xoay vòng" in alert.text("vi")
 
 
+@pytest.mark.slow  # a memory soak
 @pytest.mark.timeout(300)
 def test_memory_stays_flat_while_a_long_class_is_read(tmp_path):
     """200 learners, 12,000 short sessions: the fold holds as much after the first 4,000 as at the end."""
