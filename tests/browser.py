@@ -120,6 +120,9 @@ class JupyterLab:
             # No "Would you like to receive news?" toast, no update check: nothing over the page, no network.
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # window.jupyterapp: a test opens and closes notebooks in the loaded page (open_in_app) instead of
+            # loading the whole application again for each one.
+            "--LabApp.expose_app_in_browser=True",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # CI runs as root; JupyterLab refuses to without this
@@ -251,6 +254,33 @@ def menu(page, menu_title: str, command: str) -> None:
 def open_notebook(page, lab: JupyterLab, name: str, timeout: float = 60.0) -> object:
     """Open *name* in JupyterLab and wait until its kernel is connected and idle; returns the notebook's panel."""
     page.goto(lab.url(f"lab/tree/{name}"))
+    return _notebook_ready(page, lab, name, timeout)
+
+
+def open_in_app(page, lab: JupyterLab, name: str, timeout: float = 60.0) -> object:
+    """:func:`open_notebook` without loading JupyterLab again when *page* already shows it (after the first)."""
+    if not page.evaluate("() => Boolean(window.jupyterapp)"):
+        return open_notebook(page, lab, name, timeout)
+    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'})", name)
+    return _notebook_ready(page, lab, name, timeout)
+
+
+def close_in_app(page, lab: JupyterLab) -> None:
+    """Close every document of the page's JupyterLab without saving, and shut its kernels down."""
+    page.evaluate(
+        """async () => {
+            const app = window.jupyterapp;
+            if (!app) return;
+            for (const widget of app.shell.widgets('main')) {
+                if (widget.context) widget.context.model.dirty = false;  // no "save your work?" dialog
+            }
+            await app.commands.execute('application:close-all');
+        }"""
+    )
+    lab.close_sessions()
+
+
+def _notebook_ready(page, lab: JupyterLab, name: str, timeout: float) -> object:
     panel = page.locator(".jp-NotebookPanel:visible")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
