@@ -54,7 +54,7 @@ def test_every_exception_is_exported_from_errors_and_from_the_top_package():
     classes = {
         name: obj for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, SMTPLabError)
     }
-    assert len(classes) == 19
+    assert len(classes) == 20
     for name, cls in classes.items():
         assert name in errors.__all__ and name in smtplab.__all__
         assert getattr(smtplab, name) is cls

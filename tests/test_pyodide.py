@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+from pathlib import Path
 
 import pytest
 from node_pyodide import Pyodide, require
@@ -54,11 +55,11 @@ def test_a_lab_in_pyodide_runs_in_memory_and_answers_250_then_252(pyodide, tmp_p
         tmp_path,
         "from smtplab import Lab\n"
         "lab = Lab()\n"
-        "result = [sys.platform, lab.transport, lab.address, lab.send('EHLO learner.example').code,\n"
+        "result = [sys.platform, lab.transport, lab.closed, lab.send('EHLO learner.example').code,\n"
         "          lab.send('VRFY alice').code, str(lab.send('VRFY alice'))]\n"
         "lab.close()\n",
     )
-    assert result[:5] == ["emscripten", "memory", None, 250, 252]
+    assert result[:5] == ["emscripten", "memory", False, 250, 252]
     assert result[5].startswith("252 2.1.5 ")
 
 
@@ -149,3 +150,52 @@ def test_a_class_server_from_a_browser_is_one_clear_error(pyodide, tmp_path):
     )
     assert result.startswith("cannot reach the class server class.example:2525 from a browser")
     assert "\n" not in result and "smtplab lab" in result
+
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def cells_that_open_a_socket(notebook: Path) -> list[str]:
+    """The code cell of ``notebook`` that makes its lab, then those that reach for a socket: ``lab.address``,
+    or the function the smuggling cells define with it."""
+    cells = [
+        "".join(cell["source"])
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        if cell["cell_type"] == "code"
+    ]
+    first = next(source for source in cells if "lab = Lab(" in source)
+    return [first] + [source for source in cells if "lab.address" in source or "send_bytes(" in source]
+
+
+def test_notebook_05s_smuggling_cells_in_a_browser_each_fail_with_one_line_naming_the_installed_course(
+    pyodide, tmp_path
+):
+    notebooks = {"en": NOTEBOOKS / "05-when-mail-fails.ipynb", "vi": NOTEBOOKS / "vi" / "05-khi-thu-that-bai.ipynb"}
+    cells = {lang: cells_that_open_a_socket(path) for lang, path in notebooks.items()}
+    assert all(len(found) == 4 for found in cells.values()), cells  # the lab's cell and the three smuggling cells
+    result = in_pyodide(
+        pyodide,
+        tmp_path,
+        "from smtplab import SMTPLabError\n"
+        "result = {}\n"
+        f"for lang, cells in {cells!r}.items():\n"
+        "    namespace, shown = {}, []\n"
+        "    for source in cells:\n"
+        "        try:\n"
+        "            exec(source, namespace)\n"
+        "            shown.append('ran')\n"
+        "        except SMTPLabError as exc:\n"
+        "            shown.append(exc._render_traceback_())\n"  # what IPython shows in place of a traceback
+        "    namespace['lab'].close()\n"
+        "    result[lang] = shown\n",
+    )
+    words = {
+        "en": ("this needs the installed course", "pip install smtplab, then smtplab lab"),
+        "vi": ("bước này cần khóa học cài trên máy", "pip install smtplab, rồi smtplab lab"),
+    }
+    for lang, (needs, how) in words.items():
+        made, *smuggling = result[lang]
+        assert made == "ran"
+        for shown in smuggling:
+            (line,) = shown  # one line, no traceback
+            assert line.startswith("\x1b[0;31mNoSocket\x1b[0m: " + needs) and how in line and "\n" not in line

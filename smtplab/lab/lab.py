@@ -243,7 +243,10 @@ class Lab(CommandHelpers):
 
     @property
     def address(self) -> tuple[str, int] | None:
-        """(host, port) of the lab server (or the class server) while the lab runs; None once closed, or in memory."""
+        """(host, port) of the lab server (or the class server) while the lab runs; None once closed.
+
+        A lab in memory (every lab in a browser) has none: :class:`~smtplab.errors.NoSocket` says so, and what to do.
+        """
         return None if self.closed else self._backend.address
 
     @property
