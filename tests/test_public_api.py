@@ -200,6 +200,16 @@ def test_auth_misuse_is_a_smtplab_error():
         assert lab.auth().code == 235
 
 
+@pytest.mark.parametrize("given", [None, 42, b"NOOP"])
+def test_send_of_anything_but_text_is_one_lab_argument_error_not_a_silent_none(given):
+    with smtplab.Lab() as lab:
+        with pytest.raises(
+            LabArgumentError, match=f"send\\(\\) takes one command line as text, not {type(given).__name__}"
+        ):
+            lab.send(given)  # type: ignore[arg-type]
+        assert lab.send("NOOP").code == 250
+
+
 @pytest.mark.parametrize("given", [{"username": "alice"}, {"password": "wonderland"}])
 def test_auth_takes_a_user_name_and_a_password_together_or_neither(given):
     with smtplab.Lab() as lab:
