@@ -86,11 +86,11 @@ def _reply(response: SMTPResponse) -> Reply:
     return Reply(response.code, tuple(text.split("\n")))
 
 
-
 def check_line(line: object) -> None:
     """LabArgumentError unless ``line`` is text: ``send(42)``, ``send(None)`` or ``send(b"NOOP")`` is a misuse."""
     if not isinstance(line, str):
         raise LabArgumentError(f"send() takes one command line as text, not {type(line).__name__}")
+
 
 class RecordingClient:
     """One learner's SMTP connection; see the module docstring.
