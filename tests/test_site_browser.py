@@ -160,3 +160,16 @@ def test_the_vietnamese_03_runs_in_the_browser_too(site, tmp_path):
         panel = open_lite_notebook(page, base, "vi/03-vrfy-va-252.ipynb")
         run_notebook_then_playground(page, panel, "site-vi-03.png", "4 dòng của nó được gửi tới máy chủ thành một thư")
     assert refused == []
+
+
+def test_notebook_05s_smuggling_cell_in_the_browser_says_in_one_line_that_it_needs_the_installed_course(site, tmp_path):
+    with served(site) as base, browser.chromium(tmp_path / "home") as page:
+        refused = offline(page)
+        panel = open_lite_notebook(page, base, "05-when-mail-fails.ipynb")
+        browser.menu(page, "Run", "runmenu:run-all")
+        settled(page, panel, timeout=300)  # Run All stops there: smtplib has no socket to open in a browser
+        shown = browser.code_cell(panel, page, "def send_bytes").locator(".jp-OutputArea").first.inner_text()
+        browser.screenshot(page, "site-05-smuggling.png")
+    assert shown.strip().startswith("NoSocket: this needs the installed course") and "\n" not in shown.strip()
+    assert "pip install smtplab, then smtplab lab" in shown and "Traceback" not in shown
+    assert refused == []
