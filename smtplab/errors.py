@@ -18,6 +18,7 @@ expect, so ``except ValueError`` keeps working::
     │   └── LabValueError (ValueError)   ... or one of the right kind with a value it cannot use
     │       └── LimitsError              Limits(...) given a limit it cannot take
     ├── LabClosed (RuntimeError)         a lab used after lab.close()
+    ├── NoSocket (RuntimeError)          lab.address of a lab in memory (the course in a browser)
     ├── RemoteLabError (RuntimeError)    a class server's lab asked for the teacher's policy or mailbox
     ├── ClassServerUnreachable (ConnectionError)  Lab(server=...) found no SMTP server there
     ├── MailboxError (RuntimeError)      the lab mailbox is closed or its folder is gone
@@ -49,6 +50,7 @@ __all__ = [
     "LimitsError",
     "MailboxError",
     "NoRecipe",
+    "NoSocket",
     "PolicyError",
     "RemoteLabError",
     "ReplyParseError",
@@ -183,6 +185,15 @@ class LimitsError(LabValueError):
 
 class LabClosed(SMTPLabError, RuntimeError):
     """The lab was used after :meth:`smtplab.Lab.close`; make a new one with ``Lab()``."""
+
+
+class NoSocket(SMTPLabError, RuntimeError):
+    """``lab.address`` of a lab that runs in memory: its server listens on no socket, so no other program
+    (smtplib, swaks, a socket) can reach it.
+
+    In a browser (Pyodide) that is every lab, and the message says that the step needs the installed course
+    and how to get it; elsewhere (``Lab(transport="memory")``) it says that ``Lab()`` has an address.
+    """
 
 
 class RemoteLabError(SMTPLabError, RuntimeError):

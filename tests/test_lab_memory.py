@@ -7,6 +7,7 @@ browser). The contract is the socket lab's: the same replies, the same Maildir, 
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import sys
 
 import pytest
@@ -56,7 +57,7 @@ def no_sockets(monkeypatch):
 
 def test_a_memory_lab_answers_250_and_252_over_no_socket(no_sockets):
     with Lab(transport="memory") as lab:
-        assert (lab.transport, lab.address) == ("memory", None)
+        assert lab.transport == "memory"
         assert lab.transcript.exchanges[0].reply.code == 220
         assert lab.ehlo().code == 250
         assert lab.vrfy("alice").code == 252
@@ -125,6 +126,31 @@ def test_without_sockets_a_lab_runs_in_memory_by_itself(monkeypatch, no_sockets)
     monkeypatch.undo()
     with Lab() as lab:
         assert lab.transport == "socket" and lab.address is not None
+
+
+def test_the_address_of_a_memory_lab_is_one_line_saying_there_is_no_socket_in_the_labs_language():
+    from smtplab.errors import NoSocket
+
+    for lang, words in (("en", "opens no socket"), ("vi", "không mở socket nào")):
+        with Lab(lang, transport="memory") as lab:
+            with pytest.raises(NoSocket) as raised:
+                smtplib.SMTP(*lab.address)  # what notebook 05's smuggling cell does
+            message = str(raised.value)
+            assert words in message and "lab.address" in message and "Lab(" in message
+            assert raised.value._render_traceback_() == [f"\x1b[0;31mNoSocket\x1b[0m: {message}"]
+            assert "\n" not in message
+        assert lab.address is None  # closed: no address, as a closed socket lab
+
+
+def test_in_a_browser_the_address_says_the_step_needs_the_installed_course(monkeypatch, no_sockets):
+    from smtplab.errors import NoSocket
+
+    monkeypatch.setattr(sys, "platform", "emscripten")  # what Pyodide reports
+    with (
+        Lab(transport="memory") as lab,
+        pytest.raises(NoSocket, match="this needs the installed course.*pip install smtplab, then smtplab lab"),
+    ):
+        print(lab.address)
 
 
 def test_a_wrong_transport_is_named_in_the_labs_language():

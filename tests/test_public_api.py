@@ -54,7 +54,7 @@ def test_every_exception_is_exported_from_errors_and_from_the_top_package():
     classes = {
         name: obj for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, SMTPLabError)
     }
-    assert len(classes) == 19
+    assert len(classes) == 20
     for name, cls in classes.items():
         assert name in errors.__all__ and name in smtplab.__all__
         assert getattr(smtplab, name) is cls
@@ -198,6 +198,16 @@ def test_auth_misuse_is_a_smtplab_error():
         lab.policy.credentials = {"alice": "wonderland"}
         lab.ehlo()
         assert lab.auth().code == 235
+
+
+@pytest.mark.parametrize("given", [None, 42, b"NOOP"])
+def test_send_of_anything_but_text_is_one_lab_argument_error_not_a_silent_none(given):
+    with smtplab.Lab() as lab:
+        with pytest.raises(
+            LabArgumentError, match=f"send\\(\\) takes one command line as text, not {type(given).__name__}"
+        ):
+            lab.send(given)  # type: ignore[arg-type]
+        assert lab.send("NOOP").code == 250
 
 
 @pytest.mark.parametrize("given", [{"username": "alice"}, {"password": "wonderland"}])

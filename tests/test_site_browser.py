@@ -106,8 +106,9 @@ def settled(page, panel, timeout: float) -> list[str]:
     raise AssertionError(f"the notebook did not settle within {timeout:.0f} s (prompts: {last})")
 
 
-def run_notebook_then_playground(page, panel, screenshot: str) -> str:
-    """Run All (it stops at the first unsolved exercise), then run from the Playground on and click VRFY."""
+def run_notebook_then_playground(page, panel, screenshot: str, message_sent: str) -> str:
+    """Run All (it stops at the first unsolved exercise), then run from the Playground on and click VRFY; then
+    a message typed line by line after DATA's 354, whose lone dot brings the ``message_sent`` note and a 250."""
     browser.menu(page, "Run", "runmenu:run-all")
     prompts = settled(page, panel, timeout=300)
     assert "[ ]:" in prompts, f"Run All ran past the unsolved exercise: {prompts}"
@@ -123,6 +124,23 @@ def run_notebook_then_playground(page, panel, screenshot: str) -> str:
     button.click()
     transcript = cell.locator(".smtplab-transcript").first
     text = browser.wait_for_text(transcript, "252", page, timeout=60)
+    for key in ("ehlo", "mail", "rcpt"):
+        cell.locator(f".smtplab-quick-{key}").first.click()
+        page.wait_for_timeout(300)
+    box = cell.locator(".smtplab-command input").first
+    lines = ["DATA", "Subject: typed in a browser", "", "first body line", "last body line", "."]
+    message_view = cell.locator(".smtplab-message-view").first
+    for line in lines:
+        box.fill(line)
+        box.press("Enter")
+        if line == "DATA":  # the box takes the message's lines once the 354 is in
+            browser.wait_for_text(message_view, "354", page, timeout=30)
+        else:
+            page.wait_for_timeout(200)
+    browser.wait_for_text(message_view, message_sent, page, timeout=30)
+    size = len("".join(f"{line}\r\n" for line in lines[1:-1]).encode())  # stored whole, with CR LF line ends
+    mailbox = browser.wait_for_text(cell.locator(".smtplab-mailbox").first, "typed in a browser", page)
+    assert f"{size} B" in mailbox, mailbox
     browser.screenshot(page, screenshot)
     return text
 
@@ -131,7 +149,7 @@ def test_notebook_03_runs_in_the_browser_offline_and_the_playground_gets_252(sit
     with served(site) as base, browser.chromium(tmp_path / "home") as page:
         refused = offline(page)
         panel = open_lite_notebook(page, base, "03-vrfy-and-252.ipynb")
-        text = run_notebook_then_playground(page, panel, "site-03.png")
+        text = run_notebook_then_playground(page, panel, "site-03.png", "its 4 lines went to the server as one message")
         assert "Cannot Verify User" in text
     assert refused == []
 
@@ -140,5 +158,18 @@ def test_the_vietnamese_03_runs_in_the_browser_too(site, tmp_path):
     with served(site) as base, browser.chromium(tmp_path / "home") as page:
         refused = offline(page)
         panel = open_lite_notebook(page, base, "vi/03-vrfy-va-252.ipynb")
-        run_notebook_then_playground(page, panel, "site-vi-03.png")
+        run_notebook_then_playground(page, panel, "site-vi-03.png", "4 dòng của nó được gửi tới máy chủ thành một thư")
+    assert refused == []
+
+
+def test_notebook_05s_smuggling_cell_in_the_browser_says_in_one_line_that_it_needs_the_installed_course(site, tmp_path):
+    with served(site) as base, browser.chromium(tmp_path / "home") as page:
+        refused = offline(page)
+        panel = open_lite_notebook(page, base, "05-when-mail-fails.ipynb")
+        browser.menu(page, "Run", "runmenu:run-all")
+        settled(page, panel, timeout=300)  # Run All stops there: smtplib has no socket to open in a browser
+        shown = browser.code_cell(panel, page, "def send_bytes").locator(".jp-OutputArea").first.inner_text()
+        browser.screenshot(page, "site-05-smuggling.png")
+    assert shown.strip().startswith("NoSocket: this needs the installed course") and "\n" not in shown.strip()
+    assert "pip install smtplab, then smtplab lab" in shown and "Traceback" not in shown
     assert refused == []

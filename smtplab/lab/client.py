@@ -59,7 +59,7 @@ from smtplab.core.reply import Reply
 from smtplab.core.transcript import Exchange, Transcript
 from smtplab.errors import LabArgumentError, LabValueError, ReplyParseError
 
-__all__ = ["DEFAULT_TIMEOUT", "Connector", "RecordingClient", "note"]
+__all__ = ["DEFAULT_TIMEOUT", "Connector", "RecordingClient", "check_line", "note"]
 
 #: Joins a client protocol (made by the function it is given) to a server, like ``loop.create_connection``.
 Connector = Callable[[Callable[[], SMTPProtocol]], Awaitable[tuple[asyncio.BaseTransport, SMTPProtocol]]]
@@ -84,6 +84,12 @@ def _reply(response: SMTPResponse) -> Reply:
     """aiosmtplib's (code, message) as a Reply; raises ReplyParseError for a code SMTP does not have."""
     text = _SURROGATE.sub("\ufffd", response.message)
     return Reply(response.code, tuple(text.split("\n")))
+
+
+def check_line(line: object) -> None:
+    """LabArgumentError unless ``line`` is text: ``send(42)``, ``send(None)`` or ``send(b"NOOP")`` is a misuse."""
+    if not isinstance(line, str):
+        raise LabArgumentError(f"send() takes one command line as text, not {type(line).__name__}")
 
 
 class RecordingClient:
@@ -264,8 +270,7 @@ class RecordingClient:
         Reconnects first if the connection was closed. Returns None only when
         no reply came; the transcript's note says why.
         """
-        if not isinstance(line, str):
-            raise LabArgumentError(f"send() takes one command line as text, not {type(line).__name__}")
+        check_line(line)
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:

@@ -58,6 +58,7 @@ from smtplab.core.transcript import KEEP, ExplainedReply, Transcript, check_keep
 from smtplab.errors import LabArgumentError, LabClosed
 from smtplab.lab.backends import Transport, backend_for
 from smtplab.lab.backends.base import NOTEBOOK_LIMITS
+from smtplab.lab.client import check_line
 from smtplab.lab.commands import CommandHelpers
 from smtplab.lab.demos import reproduce, run_demo
 from smtplab.lab.runtime import runtime_for
@@ -243,7 +244,10 @@ class Lab(CommandHelpers):
 
     @property
     def address(self) -> tuple[str, int] | None:
-        """(host, port) of the lab server (or the class server) while the lab runs; None once closed, or in memory."""
+        """(host, port) of the lab server (or the class server) while the lab runs; None once closed.
+
+        A lab in memory (every lab in a browser) has none: :class:`~smtplab.errors.NoSocket` says so, and what to do.
+        """
         return None if self.closed else self._backend.address
 
     @property
@@ -263,6 +267,7 @@ class Lab(CommandHelpers):
     # -- sending -------------------------------------------------------------
 
     async def _send(self, line: str) -> Reply | None:
+        check_line(line)  # before the backend's look at it: send(None) is a misuse, not "no reply"
         lock, client = self._runtime.lock, self._backend.client
         assert lock is not None and client is not None
         async with lock:

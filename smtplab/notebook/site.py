@@ -310,6 +310,7 @@ def build_site(
                 str(contents),
                 "--output-dir",
                 str(out),
+                "--no-sourcemaps",  # JupyterLab's source maps are half the site, and only a debugger reads them
             ],
             "jupyter lite build",
             cwd=Path(work),

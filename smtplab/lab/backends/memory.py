@@ -8,15 +8,21 @@ client the same :class:`~smtplab.lab.client.RecordingClient`, whose
 connection :func:`~smtplab.server.memory_transport.open_session` opens instead
 of TCP. Everything else is the private lab's: the policy, the Maildir, the
 demos (on a throwaway in-memory server), STARTTLS (a real handshake over the
-pair). The server listens nowhere, so ``lab.address`` is None and other
-programs (swaks, smtplib) cannot reach it.
+pair). The server listens nowhere, so other programs (swaks, smtplib, a
+socket) cannot reach it: ``lab.address`` raises :class:`~smtplab.errors.NoSocket`,
+one line in the lab's language saying so (in a browser: that the step needs
+the installed course, and how to get it), where a notebook cell that opens
+smtplib to the lab would otherwise fail deep inside smtplib.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 
+from smtplab.core.catalogue import catalogue
 from smtplab.core.transcript import Transcript
+from smtplab.errors import NoSocket
 from smtplab.lab.backends.private import PrivateBackend
 from smtplab.lab.client import RecordingClient
 from smtplab.server.lab_server import LabServer
@@ -50,4 +56,6 @@ class MemoryBackend(PrivateBackend):
 
     @property
     def address(self) -> tuple[str, int] | None:
-        return None  # no socket: nothing outside this process can reach the server
+        """No socket: nothing outside this process can reach the server. NoSocket, saying so in the lab's language."""
+        key = "no_socket_browser" if sys.platform == "emscripten" else "no_socket_memory"
+        raise NoSocket(catalogue(self.lang).ui(f"lab_error.{key}"))

@@ -307,12 +307,16 @@ class Playground(widgets.VBox):
             return None
         self.message_lines = None
         message = "".join(f"{text}\n" for text in lines)
-        reply = self._run(lambda: self.lab.send(message))
-        if reply is not None:
+        return run_lab_action(lambda: self.lab.send(message), partial(self._after_message, len(lines)))
+
+    def _after_message(self, lines: int, result: Any, error: str | None) -> None:
+        """After the message's reply, wherever it came (at once, or in a browser from a task): the usual
+        refresh, and the note that the lines went as one message."""
+        self._after(result, error)
+        if result is not None:
             self.message_view.value = render_html_blocks(
-                Note(ui(self.lang, "widget.message_sent", lines=len(lines)), "message-sent")
+                Note(ui(self.lang, "widget.message_sent", lines=lines), "message-sent")
             )
-        return reply
 
     def _show_message(self) -> None:
         lang, lines = self.lang, self.message_lines or []
