@@ -446,11 +446,13 @@ class LabSMTP(SMTP):
             hang_up(transport)
             return
         assert isinstance(transport, asyncio.WriteTransport)
+        # Reported before it is written: whoever follows the events file (a dashboard, a test) has the line
+        # by the time the client reads the reply.
+        self.lab_server.reply_sent(self, reply)
         transport.write(reply.to_bytes())
         self.codes.append(reply.code)
         if self._greeted:
             self.core.budget.replied(reply)
-        self.lab_server.reply_sent(self, reply)
         if close or reply.code == 421 or (reply.code == 221 and self._command != "QUIT"):
             hang_up(transport)  # aborted after a grace if the client does not read (smtplab.server.hang_up)
 
