@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import nbval.kernel
 import pytest
 from files import snapshot
 from hypothesis import settings
+from kernels import again_if_it_dies_starting
 
 # Property tests are checked for what they find, never for how fast: a run shares two cores with
 # servers, kernels and browsers, and a timed unit test on a busy machine only measures the machine.
@@ -26,6 +28,9 @@ settings.load_profile("smtplab")
 # learner they imitate.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+# nbval's kernel for each notebook, started again if a port it was given is taken (tests/kernels.py).
+nbval.kernel.start_new_kernel = again_if_it_dies_starting(nbval.kernel.start_new_kernel)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from kernels import again_if_it_dies_starting
 
 from smtplab.notebook import course
 from smtplab.notebook.course import MANIFEST, CourseError, copy_course
@@ -652,12 +653,16 @@ def run_all(path: Path, extra: str | None = None) -> tuple[list[dict], str | Non
             cell.outputs, cell.execution_count = [], None
     if extra is not None:
         notebook.cells.append(nbformat.v4.new_code_cell(extra, id="test-extra"))
-    client = nbclient.NotebookClient(
-        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
+
+    def execute() -> None:  # a new client each time: a kernel that died starting gets new ports
+        client = nbclient.NotebookClient(
+            notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        )
+        client.execute()
+
     stopped = None
     try:
-        client.execute()
+        again_if_it_dies_starting(execute)()
     except nbclient.exceptions.CellExecutionError:
         stopped = next(
             c.id

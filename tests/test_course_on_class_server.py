@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from kernels import again_if_it_dies_starting
 from targets import ServeTarget
 
 nbclient = pytest.importorskip("nbclient")
@@ -50,9 +51,11 @@ def test_a_notebook_on_the_class_server(tmp_path, name, scenario, reached):
     served = ServeTarget(tmp_path, "--events", "events.jsonl", "--scenario", scenario)
     try:
         notebook = on_class_server(name, served.port, "an")
-        nbclient.NotebookClient(
-            notebook, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
-        ).execute()
+        again_if_it_dies_starting(
+            lambda: nbclient.NotebookClient(
+                notebook, timeout=60, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+            ).execute()
+        )()
     finally:
         served.close()
     failed = errors(notebook)
@@ -73,10 +76,13 @@ def run(notebook: nbformat.NotebookNode, where: Path) -> nbformat.NotebookNode:
     """Run every cell in a real kernel; on an event loop of its own, closed at the end (one per thread)."""
     import asyncio
 
-    client = nbclient.NotebookClient(
-        notebook, timeout=60, allow_errors=True, resources={"metadata": {"path": str(where)}}
-    )
-    asyncio.run(client.async_execute())
+    def execute() -> None:  # a new client each time: a kernel that died starting gets new ports
+        client = nbclient.NotebookClient(
+            notebook, timeout=60, allow_errors=True, resources={"metadata": {"path": str(where)}}
+        )
+        asyncio.run(client.async_execute())
+
+    again_if_it_dies_starting(execute)()
     return notebook
 
 
