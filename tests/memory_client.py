@@ -21,7 +21,8 @@ import threading
 import time
 from typing import Any
 
-from smtplab.core.reply import Reply, parse_reply
+from targets import LineClient
+
 from smtplab.server.lab_server import LabServer
 from smtplab.server.memory_transport import open_session
 
@@ -97,27 +98,17 @@ class MemoryConnection:
         self.loop.call_soon_threadsafe(self.transport.abort)
 
 
-class MemoryRaw:
+class MemoryRaw(LineClient):
     """``targets.Raw`` over the in-memory pair: sends bytes exactly as given and reads replies line by line."""
 
     def __init__(self, server: LabServer, loop: asyncio.AbstractEventLoop, timeout: float = TIMEOUT) -> None:
         self.connection = MemoryConnection(server, loop, timeout)
 
-    def reply(self) -> Reply:
-        lines: list[bytes] = []
-        while True:
-            line = self.connection.pipe.take(b"\n", self.connection.timeout)
-            if not line.endswith(b"\n"):
-                raise ConnectionError(f"the server closed the connection after {lines!r}")
-            lines.append(line)
-            if line[3:4] != b"-":
-                return parse_reply(b"".join(lines))
+    def readline(self) -> bytes:
+        return self.connection.pipe.take(b"\n", self.connection.timeout)
 
-    def replies(self, count: int) -> list[Reply]:
-        return [self.reply() for _ in range(count)]
-
-    def send(self, data: bytes | str) -> None:
-        self.connection.write(data.encode() if isinstance(data, str) else data)
+    def write(self, data: bytes) -> None:
+        self.connection.write(data)
 
     def wait_delivered(self, timeout: float = TIMEOUT) -> None:
         """Every byte written so far has reached the server's end (one turn of its loop)."""
@@ -126,10 +117,6 @@ class MemoryRaw:
             await asyncio.sleep(0)
 
         asyncio.run_coroutine_threadsafe(turn(), self.connection.loop).result(timeout)
-
-    def command(self, line: bytes | str) -> Reply:
-        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
-        return self.reply()
 
     def closed_by_server(self) -> bool:
         """True once the server has closed the connection with nothing more said (waits for it, or the timeout)."""
@@ -148,12 +135,6 @@ class MemoryRaw:
     def reset(self) -> None:
         """Vanish abruptly (the server's end sees a connection reset)."""
         self.connection.abort()
-
-    def __enter__(self) -> MemoryRaw:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class MemorySocket:

@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from smtplab.core.reply import Reply, parse_reply
 from smtplab.lab.lab import Lab
@@ -404,20 +404,27 @@ def start(
     return InProcessTarget(tmp_path, Policy(**settings), limits)
 
 
-class Raw:
-    """A client that sends bytes exactly as given and reads replies line by line."""
+class LineClient:
+    """What a raw client does on any connection: send bytes exactly as given, read replies line by line.
 
-    def __init__(self, host: str, port: int, timeout: float = TIMEOUT, source: str | None = None) -> None:
-        self.sock = socket.create_connection(
-            (host, port), timeout=timeout, source_address=None if source is None else (source, 0)
-        )
-        self.file = self.sock.makefile("rb")
+    A subclass says how a line is read (:meth:`readline`, which returns what is left, without its newline,
+    once the server has closed), how bytes are written (:meth:`write`) and how the connection is closed.
+    """
+
+    def readline(self) -> bytes:
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def reply(self) -> Reply:
         lines: list[bytes] = []
         while True:
-            line = self.file.readline()
-            if not line:
+            line = self.readline()
+            if not line.endswith(b"\n"):
                 raise ConnectionError(f"the server closed the connection after {lines!r}")
             lines.append(line)
             if line[3:4] != b"-":
@@ -427,7 +434,36 @@ class Raw:
         return [self.reply() for _ in range(count)]
 
     def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+        self.write(data.encode() if isinstance(data, str) else data)
+
+    def command(self, line: bytes | str) -> Reply:
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        return self.reply()
+
+    def __enter__(self: _Client) -> _Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_Client = TypeVar("_Client", bound=LineClient)
+
+
+class Raw(LineClient):
+    """A client on a TCP socket that sends bytes exactly as given and reads replies line by line."""
+
+    def __init__(self, host: str, port: int, timeout: float = TIMEOUT, source: str | None = None) -> None:
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=None if source is None else (source, 0)
+        )
+        self.file = self.sock.makefile("rb")
+
+    def readline(self) -> bytes:
+        return self.file.readline()
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
 
     def wait_delivered(self, timeout: float = TIMEOUT) -> None:
         """Wait until the server's host has acknowledged every byte sent (the send queue is empty)."""
@@ -440,10 +476,6 @@ class Raw:
             "the server to receive what was sent",
             timeout,
         )
-
-    def command(self, line: bytes | str) -> Reply:
-        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
-        return self.reply()
 
     def closed_by_server(self) -> bool:
         """True once the server has closed the connection (reads until it does, or the timeout)."""
@@ -459,12 +491,6 @@ class Raw:
     def reset(self) -> None:
         """Vanish abruptly: close with a TCP RST instead of a FIN."""
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        self.close()
-
-    def __enter__(self) -> Raw:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
