@@ -701,15 +701,10 @@ class LabSMTP(SMTP):
         exchange = AuthExchange()
         step = exchange.start(arg)
         while isinstance(step, Challenge):
-            await self._reply("auth-challenge", challenge=step.text)
-            self.core.expect_auth_answer()
-            answer = await self._next_event()
-            if not isinstance(answer, AuthAnswer):
-                return  # the connection is gone
-            if answer.problem is not None:
-                await self._send(server_reply(answer.problem))
+            text = await self._auth_answer(step.text)
+            if text is None:
                 return
-            step = exchange.answer(answer.text)
+            step = exchange.answer(text)
         if isinstance(step, AuthRefused):
             await self._reply(step.reply)
             return
@@ -722,18 +717,29 @@ class LabSMTP(SMTP):
         self.user = user
         await self._reply("auth-ok")
 
+    async def _auth_answer(self, challenge: str) -> bytes | None:
+        """Send an AUTH challenge (334) and read the client's answer line.
+
+        None when the exchange ends here: the connection is gone, or the answer line could not be read
+        (too long; the reply saying so is sent already).
+        """
+        await self._reply("auth-challenge", challenge=challenge)
+        self.core.expect_auth_answer()
+        answer = await self._next_event()
+        if not isinstance(answer, AuthAnswer):
+            return None  # the connection is gone
+        if answer.problem is not None:
+            await self._send(server_reply(answer.problem))
+            return None
+        return answer.text
+
     async def _verify_learner(self, verify: Callable[[str], Awaitable[str | None]], initial: str | None) -> None:
         """AUTH X-JUPYTERHUB: ask the hub whose token this is; it must be the learner the EHLO named."""
         if initial is None:
-            await self._reply("auth-challenge", challenge="")
-            self.core.expect_auth_answer()
-            answer = await self._next_event()
-            if not isinstance(answer, AuthAnswer):
-                return  # the connection is gone
-            if answer.problem is not None:
-                await self._send(server_reply(answer.problem))
+            text = await self._auth_answer("")
+            if text is None:
                 return
-            initial = answer.text.decode("ascii", errors="replace")
+            initial = text.decode("ascii", errors="replace")
         try:
             token = b64decode(initial, validate=True).decode("utf-8", errors="replace")
         except (binascii.Error, ValueError):
