@@ -81,34 +81,18 @@ def build_bare(out: Path) -> Path:
     import json
     import shutil
     import subprocess
-    import sys
 
     from smtplab.notebook import site as builder
 
     cache = builder.default_cache()
     archive = builder.pyodide_archive(cache)
     with tempfile.TemporaryDirectory() as work:
-        command = [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lite",
-            "build",
-            "--pyodide",
-            str(archive),
-            "--output-dir",
-            str(out),
-            "--no-sourcemaps",  # as the course's site is built
-        ]
-        subprocess.run(command, cwd=work, check=True, capture_output=True)
+        subprocess.run(builder.lite_build_command(archive, out), cwd=work, check=True, capture_output=True)
     static = out / "static" / "pyodide"
     lock = json.loads((static / "pyodide-lock.json").read_text(encoding="utf-8"))
-    kernel = {}
-    for name in builder._closure(lock, builder.KERNEL_PACKAGES):
-        entry = lock["packages"][name]
-        if entry["file_name"].endswith("-none-any.whl"):
-            kernel[name] = builder.download_wheel(f"{name}=={entry['version']}", cache)
-            shutil.copy2(kernel[name], static / kernel[name].name)
+    kernel = builder.kernel_wheels(lock, cache)
+    for wheel in kernel.values():
+        shutil.copy2(wheel, static / wheel.name)
     requirements = {name: requirement for name, requirement, _, _ in builder.COURSE_WHEELS}
     deps = {name: (imports, depends) for name, _, imports, depends in builder.COURSE_WHEELS}
     comm = builder.download_wheel(requirements["comm"], cache)

@@ -254,6 +254,27 @@ def patch_lock(
     return {**lock, "packages": packages}
 
 
+def lite_build_command(archive: Path, out: Path, contents: Path | None = None) -> list[str]:
+    """``jupyter lite build`` into ``out`` with Pyodide's core from ``archive``: the course's site, or (without
+    ``contents``) a bare one built the same way, to measure the course against."""
+    command = [sys.executable, "-m", "jupyter", "lite", "build", "--pyodide", str(archive)]
+    if contents is not None:
+        command += ["--contents", str(contents)]
+    # JupyterLab's source maps are half the site, and only a debugger reads them.
+    return [*command, "--output-dir", str(out), "--no-sourcemaps"]
+
+
+def kernel_wheels(lock: dict[str, Any], cache: Path) -> dict[str, Path]:
+    """The pure-Python wheels the Pyodide kernel loads, at the versions of Pyodide's ``lock``, from the package
+    index (or the cache). The kernel's WebAssembly builds are left out: the site does not need them."""
+    wheels = {}
+    for name in _closure(lock, KERNEL_PACKAGES):
+        entry = lock["packages"][name]
+        if entry["file_name"].endswith("-none-any.whl"):
+            wheels[name] = download_wheel(f"{name}=={entry['version']}", cache)
+    return wheels
+
+
 def _course_contents(folder: Path) -> tuple[str, ...]:
     """The learner's copy of the course in ``folder``, every notebook set to the Pyodide kernel."""
     copy_course(folder)
@@ -297,32 +318,10 @@ def build_site(
         notebooks = _course_contents(contents)
         say(f"building the site: {len(notebooks)} notebooks")
         shutil.rmtree(out, ignore_errors=True)
-        _run(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "lite",
-                "build",
-                "--pyodide",
-                str(archive),
-                "--contents",
-                str(contents),
-                "--output-dir",
-                str(out),
-                "--no-sourcemaps",  # JupyterLab's source maps are half the site, and only a debugger reads them
-            ],
-            "jupyter lite build",
-            cwd=Path(work),
-        )
+        _run(lite_build_command(archive, out, contents), "jupyter lite build", cwd=Path(work))
     static = out / "static" / "pyodide"
     lock = json.loads((static / "pyodide-lock.json").read_text(encoding="utf-8"))
-    kernel = {}
-    for name in _closure(lock, KERNEL_PACKAGES):
-        entry = lock["packages"][name]
-        if not entry["file_name"].endswith("-none-any.whl"):
-            continue  # a wasm build: the site does not need it
-        kernel[name] = download_wheel(f"{name}=={entry['version']}", cache)
+    kernel = kernel_wheels(lock, cache)
     for source in [*kernel.values(), *course.values()]:
         shutil.copy2(source, static / source.name)
     (static / "pyodide-lock.json").write_text(json.dumps(patch_lock(lock, kernel, course, deps)), encoding="utf-8")
