@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import json
 import os
@@ -546,6 +547,41 @@ def test_interrupting_a_stuck_send_frees_the_lab_for_the_next_command():
             assert interrupted[0].sent == "SLOW" and interrupted[0].reply is None
     finally:
         server.close()
+
+
+def test_an_interruption_while_a_command_is_handed_to_the_loop_still_cancels_it():
+    """Ctrl-C can land inside run_coroutine_threadsafe, before there is a future to cancel: the
+    command is cancelled on the loop all the same, before it starts or while it runs, and never
+    holds the lab for the next one."""
+    from smtplab.lab.runtime import _Cancellable
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    started = threading.Event()
+
+    async def stuck() -> str:
+        started.set()
+        await asyncio.sleep(60)
+        return "never"
+
+    try:
+        before = _Cancellable(stuck())
+        loop.call_soon_threadsafe(before.cancel)  # the interruption's cancel reaches the loop first
+        with pytest.raises(concurrent.futures.CancelledError):
+            asyncio.run_coroutine_threadsafe(before.run(), loop).result(5)
+        assert not started.is_set()
+
+        running = _Cancellable(stuck())
+        future = asyncio.run_coroutine_threadsafe(running.run(), loop)
+        assert started.wait(5)
+        loop.call_soon_threadsafe(running.cancel)
+        with pytest.raises(concurrent.futures.CancelledError):
+            future.result(5)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 @pytest.mark.slow

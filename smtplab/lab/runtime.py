@@ -27,13 +27,37 @@ import sys
 import threading
 from collections.abc import Awaitable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from smtplab.lab.backends.base import LabBackend
 
 __all__ = ["BrowserRuntime", "LabRuntime", "runtime_for"]
 
 T = TypeVar("T")
+
+
+class _Cancellable(Generic[T]):
+    """A coroutine to run on the lab's loop that the calling thread can cancel at any moment after it made
+    this: :meth:`cancel`, called on the loop, stops it whether it has not started yet or is running."""
+
+    def __init__(self, coroutine: Awaitable[T]) -> None:
+        self.coroutine = coroutine
+        self.task: asyncio.Task[T] | None = None
+        self.cancelled = False
+
+    async def run(self) -> T:
+        if self.cancelled:  # cancelled before the loop started it
+            close = getattr(self.coroutine, "close", None)
+            if close is not None:
+                close()
+            raise asyncio.CancelledError
+        self.task = asyncio.current_task()
+        return await self.coroutine
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
 
 
 class LabRuntime:
@@ -80,13 +104,17 @@ class LabRuntime:
             if close is not None:
                 close()
             raise RuntimeError("this runs on the lab's own event loop: use the async twin (await lab.asend(...))")
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+        call = _Cancellable(coroutine)
         try:
+            future: Future[T] = asyncio.run_coroutine_threadsafe(call.run(), self.loop)
             return future.result()
         except BaseException:
             # Interrupted (Ctrl-C, "Interrupt kernel") or failed: cancel the work on the loop too, as
-            # asyncio.run does, so it lets go of the lab's lock and the next command can run.
-            future.cancel()
+            # asyncio.run does, so it lets go of the lab's lock and the next command can run. The
+            # interruption may come while the coroutine is being handed to the loop, before there is a
+            # future to cancel: the call is cancelled on the loop itself, where it starts or runs.
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(call.cancel)
             raise
 
     def on_loop(self, coroutine: Awaitable[T]) -> Awaitable[T]:
